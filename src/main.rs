@@ -1,0 +1,170 @@
+//! The `covm` command: run a script, a `-c` string, stdin, or open the
+//! REPL; `--dis` disassembles.
+
+mod diagnostics;
+mod runner;
+
+use std::io::{IsTerminal, Read};
+use std::process::ExitCode;
+
+const USAGE: &str = "usage: covm [option] ... [-c cmd | file | -] [arg] ...
+Options:
+  -c cmd          program passed in as a string
+  -i              run the file, then open the REPL with its globals
+  --dis FILE      print the bytecode of every code object in FILE
+  --version       print the version and exit
+  -h, --help      print this help and exit
+  file            program read from a .co file
+  -               program read from stdin (the default when stdin is not a terminal)
+  arg ...         arguments passed to the program in sys.argv[1:]
+";
+
+enum Command {
+    Run { file: String, args: Vec<String> },
+    Code { code: String, args: Vec<String> },
+    Stdin { args: Vec<String> },
+    Dis { file: String },
+    Repl,
+}
+
+fn parse_args() -> Result<Command, String> {
+    use lexopt::prelude::*;
+    let mut parser = lexopt::Parser::from_env();
+    loop {
+        let arg = parser.next().map_err(|e| e.to_string())?;
+        let Some(arg) = arg else {
+            return Ok(if std::io::stdin().is_terminal() {
+                Command::Repl
+            } else {
+                Command::Stdin { args: vec!["-".into()] }
+            });
+        };
+        match arg {
+            Short('c') => {
+                let code: String = parser.value().map_err(|e| e.to_string())?.string().map_err(|_| "invalid UTF-8 in -c".to_string())?;
+                let mut args = vec!["-c".to_string()];
+                args.extend(rest(&mut parser)?);
+                return Ok(Command::Code { code, args });
+            }
+            Long("dis") => {
+                let file: String = parser.value().map_err(|e| e.to_string())?.string().map_err(|_| "invalid UTF-8 in file name".to_string())?;
+                return Ok(Command::Dis { file });
+            }
+            Long("version") | Short('V') => {
+                println!("covm {}", env!("CARGO_PKG_VERSION"));
+                std::process::exit(0);
+            }
+            Long("help") | Short('h') => {
+                print!("{USAGE}");
+                std::process::exit(0);
+            }
+            Value(v) => {
+                let file = v.string().map_err(|_| "invalid UTF-8 in file name".to_string())?;
+                let mut args = vec![file.clone()];
+                args.extend(rest(&mut parser)?);
+                if file == "-" {
+                    return Ok(Command::Stdin { args });
+                }
+                return Ok(Command::Run { file, args });
+            }
+            other => return Err(other.unexpected().to_string()),
+        }
+    }
+}
+
+fn rest(parser: &mut lexopt::Parser) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    for a in parser.raw_args().map_err(|e| e.to_string())? {
+        out.push(a.to_string_lossy().into_owned());
+    }
+    Ok(out)
+}
+
+fn run(cmd: Command) -> i32 {
+    let (src, filename, args) = match cmd {
+        Command::Run { file, args } => match std::fs::read(&file) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(s) => (s, file, args),
+                Err(_) => {
+                    eprintln!("covm: can't decode '{file}': not valid UTF-8");
+                    return 1;
+                }
+            },
+            Err(e) => {
+                eprintln!("covm: can't open file '{file}': {e}");
+                return 2;
+            }
+        },
+        Command::Code { code, args } => (code, "<string>".to_string(), args),
+        Command::Stdin { args } => {
+            let mut s = String::new();
+            if std::io::stdin().read_to_string(&mut s).is_err() {
+                eprintln!("covm: stdin is not valid UTF-8");
+                return 1;
+            }
+            (s, "<stdin>".to_string(), args)
+        }
+        Command::Dis { file } => {
+            let src = match std::fs::read_to_string(&file) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("covm: can't open file '{file}': {e}");
+                    return 2;
+                }
+            };
+            return match runner::compile(&src, &file, covm_vm::compiler::Mode::File) {
+                Ok(code) => {
+                    print!("{}", covm_vm::dis::disassemble(&code));
+                    0
+                }
+                Err(report) => {
+                    eprint!("{report}");
+                    1
+                }
+            };
+        }
+        Command::Repl => {
+            eprintln!("covm: the REPL is not available yet; pass a file or pipe a program on stdin");
+            return 2;
+        }
+    };
+    let mut vm = runner::new_vm(args);
+    let outcome = runner::run_program(&mut vm, &src, &filename);
+    let flushed = vm.flush();
+    match outcome {
+        runner::Outcome::Ok => {
+            if flushed.is_err() {
+                0
+            } else {
+                0
+            }
+        }
+        runner::Outcome::Exit(code) => code,
+    }
+}
+
+fn main() -> ExitCode {
+    let cmd = match parse_args() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("covm: {e}");
+            eprint!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    // The VM never recurses on the Rust stack for covm calls, but natives
+    // that call back into covm code do; give them room.
+    let worker = std::thread::Builder::new()
+        .stack_size(256 << 20)
+        .spawn(move || run(cmd));
+    let code = match worker {
+        Ok(h) => h.join().unwrap_or(70),
+        Err(_) => run_fallback(),
+    };
+    ExitCode::from(code.clamp(0, 255) as u8)
+}
+
+fn run_fallback() -> i32 {
+    eprintln!("covm: could not start the interpreter thread");
+    70
+}

@@ -1,0 +1,96 @@
+//! Running source text on a VM: parse, compile, execute, and turn the
+//! outcome into an exit status and the right text on stderr.
+
+use std::rc::Rc;
+
+use covm_vm::compiler::{self, Mode};
+use covm_vm::value::{Module, Value};
+use covm_vm::Vm;
+
+use crate::diagnostics;
+
+/// How a run ended.
+pub enum Outcome {
+    Ok,
+    /// Exit with this status; the message (if any) is already printed.
+    Exit(i32),
+}
+
+/// A VM with the stdlib installed and stdout wired to a buffered writer.
+pub fn new_vm(argv: Vec<String>) -> Vm {
+    let mut vm = Vm::new();
+    covm_stdlib::install(&mut vm);
+    vm.argv = argv;
+    vm.set_output(Box::new(std::io::BufWriter::with_capacity(
+        1 << 16,
+        std::io::stdout(),
+    )));
+    vm
+}
+
+pub fn main_module(vm: &mut Vm, filename: &str) -> Rc<Module> {
+    let m = vm.new_module("__main__");
+    {
+        let mut g = m.globals.borrow_mut();
+        g.insert(Rc::from("__name__"), Value::str("__main__"));
+        g.insert(Rc::from("__file__"), Value::str(filename));
+        g.insert(Rc::from("__doc__"), Value::None);
+    }
+    vm.modules
+        .insert(Rc::from("__main__"), Value::Module(m.clone()));
+    m
+}
+
+/// Parses and compiles, printing a report on error.
+pub fn compile(src: &str, filename: &str, mode: Mode) -> Result<Rc<covm_vm::code::Code>, String> {
+    let ast = covm_parser::parse_module(src)
+        .map_err(|e| diagnostics::render_syntax_error(filename, src, &e))?;
+    compiler::compile(&ast, Rc::from(src), Rc::from(filename), mode)
+        .map_err(|e| diagnostics::render_syntax_error(filename, src, &e))
+}
+
+/// Runs a whole program as `__main__`.
+pub fn run_program(vm: &mut Vm, src: &str, filename: &str) -> Outcome {
+    let code = match compile(src, filename, Mode::File) {
+        Ok(c) => c,
+        Err(report) => {
+            let _ = vm.flush();
+            eprint!("{report}");
+            return Outcome::Exit(1);
+        }
+    };
+    let module = main_module(vm, filename);
+    let r = vm.run_main(code, &module);
+    let out = match r {
+        Ok(_) => Outcome::Ok,
+        Err(exc) => report_uncaught(vm, &exc),
+    };
+    // Finalize what the program left behind, as CPython does at exit.
+    vm.shutdown(&module);
+    out
+}
+
+/// Prints an uncaught exception CPython's way; `SystemExit` sets the
+/// status instead.
+pub fn report_uncaught(vm: &mut Vm, exc: &Value) -> Outcome {
+    let flushed = vm.flush();
+    if vm.is_instance_of(exc, &vm.exc.system_exit.clone()) {
+        let args = vm.exc_args(exc);
+        return match args.first() {
+            None | Some(Value::None) => Outcome::Exit(0),
+            Some(Value::Int(i)) => Outcome::Exit(*i as i32),
+            Some(Value::Bool(b)) => Outcome::Exit(*b as i32),
+            Some(other) => {
+                let s = vm.to_str(other).unwrap_or_default();
+                eprintln!("{s}");
+                Outcome::Exit(1)
+            }
+        };
+    }
+    if vm.broken_pipe || flushed.is_err() {
+        return Outcome::Exit(0);
+    }
+    let text = vm.format_exception(exc);
+    eprint!("{text}");
+    Outcome::Exit(1)
+}

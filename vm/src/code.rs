@@ -1,0 +1,72 @@
+//! Code objects: what the compiler produces for each function, class body,
+//! comprehension and module.
+
+use std::ops::Range;
+use std::rc::Rc;
+
+use crate::opcode::Op;
+use crate::value::Value;
+
+pub const FLAG_VARARGS: u32 = 1;
+pub const FLAG_VARKW: u32 = 2;
+pub const FLAG_GENERATOR: u32 = 4;
+pub const FLAG_COROUTINE: u32 = 8;
+pub const FLAG_ASYNC_GENERATOR: u32 = 16;
+/// The frame's names live in a namespace dict (module and class bodies).
+pub const FLAG_NAMESPACE: u32 = 32;
+
+pub struct Code {
+    pub name: Rc<str>,
+    pub qualname: Rc<str>,
+    pub filename: Rc<str>,
+    pub flags: u32,
+    pub ops: Vec<Op>,
+    /// Source span of each instruction, for tracebacks.
+    pub spans: Vec<Range<usize>>,
+    pub consts: Vec<Value>,
+    pub names: Vec<Rc<str>>,
+    /// Local variable names; parameters come first, in order: positional,
+    /// keyword-only, `*args`, `**kwargs`.
+    pub varnames: Vec<Rc<str>>,
+    /// Variables of this scope captured by inner functions.
+    pub cellvars: Vec<Rc<str>>,
+    /// Variables captured from enclosing scopes.
+    pub freevars: Vec<Rc<str>>,
+    /// For each cellvar that is also a parameter: (cell index, local index).
+    pub cell_params: Vec<(u32, u32)>,
+    pub argcount: u32,
+    pub posonlyargcount: u32,
+    pub kwonlyargcount: u32,
+    /// The source text of the file, for tracebacks that show lines.
+    pub source: Rc<str>,
+    /// The line of the `def` (or 1 for a module).
+    pub first_line: u32,
+}
+
+impl Code {
+    pub fn is_generator(&self) -> bool {
+        self.flags & (FLAG_GENERATOR | FLAG_COROUTINE | FLAG_ASYNC_GENERATOR) != 0
+    }
+    pub fn has_namespace(&self) -> bool {
+        self.flags & FLAG_NAMESPACE != 0
+    }
+    /// The 1-based line of byte offset `pos` in the source.
+    pub fn line_of(&self, pos: usize) -> usize {
+        let end = pos.min(self.source.len());
+        self.source.as_bytes()[..end]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1
+    }
+    /// The span of instruction `ip`, or an empty span at 0.
+    pub fn span_at(&self, ip: usize) -> Range<usize> {
+        self.spans.get(ip).cloned().unwrap_or(0..0)
+    }
+    pub fn total_args(&self) -> usize {
+        (self.argcount
+            + self.kwonlyargcount
+            + u32::from(self.flags & FLAG_VARARGS != 0)
+            + u32::from(self.flags & FLAG_VARKW != 0)) as usize
+    }
+}

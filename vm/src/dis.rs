@@ -1,0 +1,127 @@
+//! The disassembler behind `covm --dis`: every code object, like
+//! `python3 -m dis`, with line numbers, jump targets and operand meanings.
+
+use std::fmt::Write;
+
+use crate::code::Code;
+use crate::opcode::Op;
+use crate::value::Value;
+
+/// Disassembles `code` and every code object nested in its constants.
+pub fn disassemble(code: &Code) -> String {
+    let mut out = String::new();
+    dis_one(code, &mut out);
+    for c in &code.consts {
+        if let Value::Code(inner) = c {
+            out.push('\n');
+            out.push_str(&disassemble(inner));
+        }
+    }
+    out
+}
+
+fn dis_one(code: &Code, out: &mut String) {
+    let _ = writeln!(
+        out,
+        "Disassembly of <code object {} (line {})>:",
+        code.qualname, code.first_line
+    );
+    let targets: Vec<usize> = code.ops.iter().filter_map(jump_target).collect();
+    let mut last_line = 0;
+    for (i, op) in code.ops.iter().enumerate() {
+        let line = code.line_of(code.span_at(i).start);
+        let line_col = if line != last_line {
+            last_line = line;
+            format!("{line:>4}")
+        } else {
+            "    ".to_string()
+        };
+        let mark = if targets.contains(&i) { ">>" } else { "  " };
+        let (name, arg) = describe(code, op);
+        let _ = writeln!(out, "{line_col} {mark} {i:>4} {name:<20} {arg}");
+    }
+}
+
+fn jump_target(op: &Op) -> Option<usize> {
+    match *op {
+        Op::Jump(t)
+        | Op::PopJumpIfFalse(t)
+        | Op::PopJumpIfTrue(t)
+        | Op::JumpIfFalseOrPop(t)
+        | Op::JumpIfTrueOrPop(t)
+        | Op::ForIter(t)
+        | Op::SetupFinally(t)
+        | Op::SetupWith(t) => Some(t as usize),
+        _ => None,
+    }
+}
+
+fn name_of(v: &[std::rc::Rc<str>], i: u32) -> String {
+    v.get(i as usize).map(|s| s.to_string()).unwrap_or_default()
+}
+
+fn const_repr(v: &Value) -> String {
+    match v {
+        Value::Str(s) => crate::objects::repr_str(s.as_str()),
+        Value::Code(c) => format!("<code object {}>", c.qualname),
+        Value::Tuple(t) => {
+            let parts: Vec<String> = t.iter().map(const_repr).collect();
+            if parts.len() == 1 {
+                format!("({},)", parts[0])
+            } else {
+                format!("({})", parts.join(", "))
+            }
+        }
+        other => format!("{other:?}"),
+    }
+}
+
+fn describe(code: &Code, op: &Op) -> (String, String) {
+    let dbg = format!("{op:?}");
+    let name = dbg.split('(').next().unwrap_or("").to_string();
+    let cells = || -> Vec<std::rc::Rc<str>> {
+        code.cellvars.iter().chain(code.freevars.iter()).cloned().collect()
+    };
+    let arg = match *op {
+        Op::LoadConst(i) => format!(
+            "{i} ({})",
+            code.consts.get(i as usize).map(const_repr).unwrap_or_default()
+        ),
+        Op::LoadFast(i) | Op::StoreFast(i) | Op::DeleteFast(i) => {
+            format!("{i} ({})", name_of(&code.varnames, i))
+        }
+        Op::LoadDeref(i) | Op::StoreDeref(i) | Op::DeleteDeref(i) | Op::LoadClosure(i) => {
+            format!("{i} ({})", name_of(&cells(), i))
+        }
+        Op::LoadClassDeref(a) => format!("{} ({})", a & 0xffff, name_of(&code.names, a >> 16)),
+        Op::LoadName(i)
+        | Op::StoreName(i)
+        | Op::DeleteName(i)
+        | Op::LoadGlobal(i)
+        | Op::StoreGlobal(i)
+        | Op::DeleteGlobal(i)
+        | Op::LoadAttr(i)
+        | Op::StoreAttr(i)
+        | Op::DeleteAttr(i)
+        | Op::LoadMethod(i)
+        | Op::ImportName(i)
+        | Op::ImportFrom(i) => format!("{i} ({})", name_of(&code.names, i)),
+        Op::Binary(b) | Op::Inplace(b) => format!("({})", b.symbol()),
+        Op::Compare(c) => format!("({})", c.symbol()),
+        Op::Unary(u) => format!("({u:?})"),
+        Op::UnpackEx(a) => format!("{} before, {} after", a & 0xffff, a >> 16),
+        Op::FormatValue(f) => {
+            let conv = ["", "!s", "!r", "!a"][(f & 3) as usize];
+            let spec = if f & 4 != 0 { " with spec" } else { "" };
+            format!("({conv}{spec})").replace("()", "")
+        }
+        _ => match jump_target(op) {
+            Some(t) => format!("to {t}"),
+            None => dbg
+                .split_once('(')
+                .map(|(_, r)| r.trim_end_matches(')').to_string())
+                .unwrap_or_default(),
+        },
+    };
+    (name, arg)
+}

@@ -1,0 +1,314 @@
+//! Exception objects: creation, matching, `args`, and the text of an
+//! uncaught exception's traceback.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use crate::value::*;
+use crate::vm::Vm;
+
+impl Vm {
+    /// A new instance of exception class `cls` with one string argument
+    /// (none when `msg` is empty).
+    pub fn new_exc(&self, cls: &Rc<Class>, msg: &str) -> Value {
+        let args = if msg.is_empty() {
+            vec![]
+        } else {
+            vec![Value::str(msg)]
+        };
+        self.new_exc_args(cls, args)
+    }
+
+    pub fn new_exc_args(&self, cls: &Rc<Class>, args: Vec<Value>) -> Value {
+        let mut d = Namespace::new();
+        d.insert(Rc::from("args"), Value::tuple(args));
+        Value::Instance(Rc::new(Instance {
+            class: cls.clone(),
+            dict: RefCell::new(d),
+            traceback: RefCell::new(Vec::new()),
+        }))
+    }
+
+    pub fn type_error(&self, msg: &str) -> Value {
+        self.new_exc(&self.exc.type_error, msg)
+    }
+    pub fn value_error(&self, msg: &str) -> Value {
+        self.new_exc(&self.exc.value_error, msg)
+    }
+    pub fn index_error(&self, msg: &str) -> Value {
+        self.new_exc(&self.exc.index_error, msg)
+    }
+    pub fn attribute_error(&self, msg: &str) -> Value {
+        self.new_exc(&self.exc.attribute_error, msg)
+    }
+    pub fn zero_division(&self, msg: &str) -> Value {
+        self.new_exc(&self.exc.zero_division_error, msg)
+    }
+    pub fn overflow_error(&self, msg: &str) -> Value {
+        self.new_exc(&self.exc.overflow_error, msg)
+    }
+    pub fn key_error(&self, key: Value) -> Value {
+        self.new_exc_args(&self.exc.key_error, vec![key])
+    }
+    pub fn runtime_error(&self, msg: &str) -> Value {
+        self.new_exc(&self.exc.runtime_error, msg)
+    }
+
+    pub(crate) fn strip_args(&self, e: Value) -> Value {
+        e
+    }
+
+    /// `StopIteration(v)`, with `.value`.
+    pub fn new_stop_iteration(&self, v: Value) -> Value {
+        let args = if v.is_none() { vec![] } else { vec![v.clone()] };
+        let e = self.new_exc_args(&self.exc.stop_iteration, args);
+        if let Value::Instance(i) = &e {
+            i.dict.borrow_mut().insert(Rc::from("value"), v);
+        }
+        e
+    }
+
+    pub fn stop_iteration_value(&self, e: &Value) -> Value {
+        match e {
+            Value::Instance(i) => {
+                let d = i.dict.borrow();
+                if let Some(v) = d.get("value") {
+                    return v.clone();
+                }
+                match d.get("args") {
+                    Some(Value::Tuple(t)) if !t.is_empty() => t[0].clone(),
+                    _ => Value::None,
+                }
+            }
+            _ => Value::None,
+        }
+    }
+
+    pub fn is_exception(&self, v: &Value) -> bool {
+        match v {
+            Value::Instance(i) => self.is_subclass(&i.class, &self.exc.base_exception),
+            _ => false,
+        }
+    }
+
+    /// `raise X`: X may be a class (instantiated with no arguments) or an
+    /// instance.
+    pub(crate) fn make_exception(&mut self, v: Value) -> PyResult<Value> {
+        match &v {
+            Value::Class(c) if self.is_subclass(c, &self.exc.base_exception.clone()) => {
+                let e = self.call(&v, vec![])?;
+                if self.is_exception(&e) {
+                    Ok(e)
+                } else {
+                    let msg = format!(
+                        "calling {} should have returned an instance of BaseException, not {}",
+                        self.repr(&v)?,
+                        self.type_name(&e)
+                    );
+                    Err(self.type_error(&msg))
+                }
+            }
+            _ if self.is_exception(&v) => Ok(v),
+            _ => Err(self.type_error("exceptions must derive from BaseException")),
+        }
+    }
+
+    /// Does `exc` match the `except` clause type `typ` (a class or tuple)?
+    pub(crate) fn exception_matches(&mut self, exc: &Value, typ: &Value) -> PyResult<bool> {
+        match typ {
+            Value::Class(c) => {
+                if !self.is_subclass(c, &self.exc.base_exception.clone()) {
+                    return Err(self.type_error(
+                        "catching classes that do not inherit from BaseException is not allowed",
+                    ));
+                }
+                Ok(self.is_instance_of(exc, c))
+            }
+            Value::Tuple(items) => {
+                for t in items.iter() {
+                    if self.exception_matches(exc, t)? {
+                        return Ok(true);
+                    }
+                }
+                Ok(false)
+            }
+            _ => Err(self.type_error(
+                "catching classes that do not inherit from BaseException is not allowed",
+            )),
+        }
+    }
+
+    pub fn exc_args(&self, e: &Value) -> Vec<Value> {
+        match e {
+            Value::Instance(i) => match i.dict.borrow().get("args") {
+                Some(Value::Tuple(t)) => t.to_vec(),
+                _ => vec![],
+            },
+            _ => vec![],
+        }
+    }
+
+    /// `str(exc)`.
+    pub fn exc_str(&mut self, e: &Value) -> PyResult<String> {
+        let args = self.exc_args(e);
+        let is_key_error = self.is_instance_of(e, &self.exc.key_error.clone());
+        match args.len() {
+            0 => Ok(String::new()),
+            1 if is_key_error => self.repr(&args[0]),
+            1 => self.to_str(&args[0]),
+            _ => self.repr(&Value::tuple(args)),
+        }
+    }
+
+    /// The last line of an uncaught exception's report: `Type: message`.
+    pub fn exc_line(&mut self, e: &Value) -> String {
+        let cls = self.type_of(e);
+        let name = if cls.module.as_ref() == "builtins" || cls.module.as_ref() == "__main__" {
+            cls.qualname.to_string()
+        } else {
+            format!("{}.{}", cls.module, cls.qualname)
+        };
+        let msg = match self.str_of_exception(e) {
+            Ok(m) => m,
+            Err(_) => "<exception str() failed>".into(),
+        };
+        if msg.is_empty() {
+            name
+        } else {
+            format!("{name}: {msg}")
+        }
+    }
+
+    /// `str(e)` going through a user `__str__` when there is one.
+    fn str_of_exception(&mut self, e: &Value) -> PyResult<String> {
+        self.to_str(e)
+    }
+
+    /// The plain-text traceback CPython prints for an uncaught exception,
+    /// including chained causes and contexts.
+    pub fn format_exception(&mut self, e: &Value) -> String {
+        let mut out = String::new();
+        let mut chain = vec![e.clone()];
+        let mut cur = e.clone();
+        for _ in 0..50 {
+            let Value::Instance(i) = &cur else { break };
+            let (cause, ctx, suppress) = {
+                let d = i.dict.borrow();
+                (
+                    d.get("__cause__").cloned().unwrap_or(Value::None),
+                    d.get("__context__").cloned().unwrap_or(Value::None),
+                    matches!(d.get("__suppress_context__"), Some(Value::Bool(true))),
+                )
+            };
+            let next = if !cause.is_none() {
+                cause
+            } else if !suppress && !ctx.is_none() {
+                ctx
+            } else {
+                break;
+            };
+            if chain.iter().any(|c| c.is(&next)) {
+                break;
+            }
+            chain.push(next.clone());
+            cur = next;
+        }
+        for (k, exc) in chain.iter().enumerate().rev() {
+            out.push_str(&self.format_one(exc));
+            if k > 0 {
+                let later = &chain[k - 1];
+                let by_cause = match later {
+                    Value::Instance(i) => i
+                        .dict
+                        .borrow()
+                        .get("__cause__")
+                        .is_some_and(|c| !c.is_none()),
+                    _ => false,
+                };
+                out.push('\n');
+                out.push_str(if by_cause {
+                    "The above exception was the direct cause of the following exception:\n"
+                } else {
+                    "During handling of the above exception, another exception occurred:\n"
+                });
+                out.push('\n');
+            }
+        }
+        out
+    }
+
+    fn format_one(&mut self, e: &Value) -> String {
+        let mut out = String::new();
+        if let Value::Instance(i) = e {
+            let tb = i.traceback.borrow().clone();
+            if !tb.is_empty() {
+                out.push_str("Traceback (most recent call last):\n");
+                for (code, ip) in tb.iter().rev() {
+                    let span = code.span_at(*ip);
+                    let line = code.line_of(span.start);
+                    out.push_str(&format!(
+                        "  File \"{}\", line {}, in {}\n",
+                        code.filename, line, code.name
+                    ));
+                    if let Some(text) = code.source.lines().nth(line.saturating_sub(1)) {
+                        let t = text.trim();
+                        if !t.is_empty() {
+                            out.push_str(&format!("    {t}\n"));
+                        }
+                    }
+                }
+            }
+        }
+        out.push_str(&self.exc_line(e));
+        out.push('\n');
+        out
+    }
+}
+
+fn exc_init(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
+    if let Some(Value::Instance(i)) = args.first() {
+        let rest = args[1..].to_vec();
+        if i.class.name.as_ref() == "StopIteration" || vm.is_subclass(&i.class, &vm.exc.stop_iteration.clone()) {
+            let v = rest.first().cloned().unwrap_or(Value::None);
+            i.dict.borrow_mut().insert(Rc::from("value"), v);
+        }
+        i.dict
+            .borrow_mut()
+            .insert(Rc::from("args"), Value::tuple(rest));
+    }
+    Ok(Value::None)
+}
+
+fn exc_str(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
+    let e = args.first().cloned().unwrap_or(Value::None);
+    Ok(Value::str(vm.exc_str(&e)?))
+}
+
+fn exc_repr(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
+    let e = args.first().cloned().unwrap_or(Value::None);
+    let name = vm.type_of(&e).name.clone();
+    let a = vm.exc_args(&e);
+    let inner = if a.len() == 1 {
+        vm.repr(&a[0])?
+    } else {
+        let r = vm.repr(&Value::tuple(a.clone()))?;
+        if a.is_empty() {
+            String::new()
+        } else {
+            r[1..r.len() - 1].to_string()
+        }
+    };
+    Ok(Value::str(format!("{name}({inner})")))
+}
+
+fn exc_with_traceback(_vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
+    Ok(args.first().cloned().unwrap_or(Value::None))
+}
+
+pub(crate) fn install_methods(vm: &mut Vm) {
+    let base = vm.exc.base_exception.clone();
+    vm.add_method(&base, "__init__", exc_init);
+    vm.add_method(&base, "__str__", exc_str);
+    vm.add_method(&base, "__repr__", exc_repr);
+    vm.add_method(&base, "with_traceback", exc_with_traceback);
+}

@@ -1,0 +1,109 @@
+//! Heap frames. A call from covm code to covm code pushes a `Box<Frame>`
+//! onto the VM's frame stack and the same dispatch loop carries on; a
+//! suspended generator keeps its `Box<Frame>` and resuming it moves the box
+//! back onto the stack. Nothing is copied.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use crate::code::Code;
+use crate::value::{Generator, Module, Namespace, Value};
+
+#[derive(Clone, Copy, Debug)]
+pub enum Block {
+    /// An active `try` (or `with`): on an exception, unwind the stack to
+    /// `level` and jump to `handler`.
+    Setup { handler: u32, level: u32 },
+    /// An `except`/`finally` handler is running; leaving it pops the
+    /// handled exception.
+    ExceptHandler,
+}
+
+/// How a generator frame was resumed: where its next yielded value, return
+/// value or exception goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resume {
+    /// `next()`/`send()`/`throw()` from covm code: a yield pushes the value
+    /// on the resumer's stack, a return raises StopIteration there.
+    Call,
+    /// A `for` loop: a return jumps the resumer to this target.
+    ForIter(u32),
+    /// `yield from`/`await`: a yield passes straight out of the delegating
+    /// generator, a return becomes the `yield from` result.
+    YieldFrom,
+    /// Resumed from Rust (a native like `list(gen)`): the nested dispatch
+    /// loop returns on yield or return.
+    Native,
+}
+
+/// What happens when a frame returns.
+pub enum ReturnTo {
+    /// Push the result on the caller's stack.
+    Caller,
+    /// An `__init__` call: the result must be None; push the instance.
+    Init(Value),
+    /// A class body: build the class from the namespace.
+    ClassBody {
+        name: Rc<str>,
+        base: Option<Rc<crate::value::Class>>,
+    },
+    /// A running generator; its frame goes back to it on yield.
+    Generator(Rc<Generator>, Resume),
+    /// Return to the Rust code that started this frame.
+    Native,
+}
+
+pub struct Frame {
+    pub code: Rc<Code>,
+    /// Index of the next instruction.
+    pub ip: usize,
+    pub stack: Vec<Value>,
+    pub locals: Vec<Value>,
+    /// Cell variables, then free variables.
+    pub cells: Vec<Rc<RefCell<Value>>>,
+    pub globals: Rc<Module>,
+    /// The class-body namespace (module frames use `globals`).
+    pub namespace: Option<Rc<RefCell<Namespace>>>,
+    pub blocks: Vec<Block>,
+    /// Exceptions being handled by this frame's `except`/`finally`
+    /// handlers, innermost last. Travels with a suspended generator.
+    pub handled: Vec<Value>,
+    pub ret: ReturnTo,
+}
+
+impl Frame {
+    pub fn new(code: Rc<Code>, globals: Rc<Module>) -> Frame {
+        let nlocals = code.varnames.len();
+        let ncells = code.cellvars.len();
+        let mut cells = Vec::with_capacity(ncells + code.freevars.len());
+        for _ in 0..ncells {
+            cells.push(Rc::new(RefCell::new(Value::Undef)));
+        }
+        Frame {
+            code,
+            ip: 0,
+            stack: Vec::with_capacity(8),
+            locals: vec![Value::Undef; nlocals],
+            cells,
+            globals,
+            namespace: None,
+            blocks: Vec::new(),
+            handled: Vec::new(),
+            ret: ReturnTo::Caller,
+        }
+    }
+
+    /// The line being executed, for tracebacks and `:gens`.
+    pub fn current_line(&self) -> usize {
+        let ip = self.ip.saturating_sub(1);
+        self.code.line_of(self.code.span_at(ip).start)
+    }
+
+    /// The delegate of a generator suspended in `yield from`/`await`.
+    pub fn yield_from_target(&self) -> Option<&Value> {
+        match self.code.ops.get(self.ip) {
+            Some(crate::opcode::Op::YieldFrom) => self.stack.last(),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,648 @@
+//! Generators and coroutines as native VM operations.
+//!
+//! A generator owns its `Box<Frame>` while suspended. Resuming moves the box
+//! onto the VM's frame stack with `ReturnTo::Generator(gen, how)`; `yield`
+//! moves it back and hands the value to the resumer as `how` says. A
+//! delegating generator (`yield from`, `await`) stays on its `YieldFrom`
+//! instruction, so a value its delegate yields passes straight out, and a
+//! value sent in arrives at `YieldFrom`, which forwards it down.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use crate::code::*;
+use crate::frame::{Frame, Resume, ReturnTo};
+use crate::interp::Exit;
+use crate::value::*;
+use crate::vm::Vm;
+
+thread_local! {
+    /// Frames of generators dropped while suspended inside `try`/`with`.
+    static PENDING: Rc<RefCell<Vec<Box<Frame>>>> = Rc::new(RefCell::new(Vec::new()));
+    static HAS_PENDING: Cell<bool> = const { Cell::new(false) };
+}
+
+pub fn finalizer_queue() -> Rc<RefCell<Vec<Box<Frame>>>> {
+    PENDING.with(|p| p.clone())
+}
+
+impl Drop for Generator {
+    fn drop(&mut self) {
+        if self.state.get() != GenState::Suspended {
+            return;
+        }
+        let Some(frame) = self.frame.get_mut().take() else {
+            return;
+        };
+        // Only a frame inside try/with has cleanup to run on close.
+        if frame.blocks.is_empty() {
+            return;
+        }
+        PENDING.with(|p| {
+            if let Ok(mut q) = p.try_borrow_mut() {
+                q.push(frame);
+                HAS_PENDING.with(|h| h.set(true));
+            }
+        });
+    }
+}
+
+/// What to do to a generator.
+pub enum Action {
+    Send(Value),
+    Throw(Value),
+}
+
+impl Vm {
+    pub(crate) fn new_generator(&mut self, f: &Rc<Function>, frame: Box<Frame>) -> Value {
+        let code = f.code.clone();
+        let kind = if code.flags & FLAG_COROUTINE != 0 {
+            GenKind::Coroutine
+        } else if code.flags & FLAG_ASYNC_GENERATOR != 0 {
+            GenKind::AsyncGenerator
+        } else {
+            GenKind::Generator
+        };
+        let id = self.next_gen_id.get();
+        self.next_gen_id.set(id + 1);
+        Value::Generator(Rc::new(Generator {
+            kind,
+            state: Cell::new(GenState::Created),
+            frame: RefCell::new(Some(frame)),
+            name: f.name.borrow().clone(),
+            qualname: f.qualname.borrow().clone(),
+            code,
+            id,
+        }))
+    }
+
+    /// Runs the `finally` blocks of generators dropped while suspended.
+    pub(crate) fn run_finalizers(&mut self) -> PyResult<()> {
+        if !HAS_PENDING.with(|h| h.get()) {
+            return Ok(());
+        }
+        loop {
+            let next = self.pending_finalizers.borrow_mut().pop();
+            let Some(frame) = next else {
+                break;
+            };
+            let code = frame.code.clone();
+            let g = Rc::new(Generator {
+                kind: GenKind::Generator,
+                state: Cell::new(GenState::Suspended),
+                frame: RefCell::new(Some(frame)),
+                name: code.name.clone(),
+                qualname: code.qualname.clone(),
+                code,
+                id: 0,
+            });
+            if let Err(e) = self.gen_close(&g) {
+                self.report_unraisable(&e, &Value::Generator(g.clone()));
+            }
+        }
+        HAS_PENDING.with(|h| h.set(false));
+        Ok(())
+    }
+
+    /// CPython's "Exception ignored in: ..." report on stderr.
+    pub fn report_unraisable(&mut self, exc: &Value, obj: &Value) {
+        let _ = self.out.flush();
+        let what = self.repr(obj).unwrap_or_default();
+        let text = self.format_exception(exc);
+        eprintln!("Exception ignored in: {what}");
+        eprint!("{text}");
+    }
+
+    fn gen_already_running(&self, g: &Generator) -> Value {
+        let msg = match g.kind {
+            GenKind::Coroutine => "coroutine already executing",
+            GenKind::AsyncGenerator => "async generator already executing",
+            GenKind::Generator => "generator already executing",
+        };
+        self.new_exc(&self.exc.value_error, msg)
+    }
+
+    /// Resumes `g` from the dispatch loop by pushing its frame. Returns
+    /// `Some(exit)` only for `Resume::Native` when it finished at once.
+    pub(crate) fn resume_in_loop(
+        &mut self,
+        g: &Rc<Generator>,
+        sent: Value,
+        resume: Resume,
+    ) -> PyResult<()> {
+        match self.resume_frame(g, sent, resume)? {
+            Some(_) => Ok(()),
+            None => Ok(()),
+        }
+    }
+
+    fn resume_frame(
+        &mut self,
+        g: &Rc<Generator>,
+        sent: Value,
+        resume: Resume,
+    ) -> PyResult<Option<Exit>> {
+        match g.state.get() {
+            GenState::Running => Err(self.gen_already_running(g)),
+            GenState::Closed => {
+                if g.kind == GenKind::Coroutine {
+                    return Err(self.new_exc(
+                        &self.exc.runtime_error,
+                        "cannot reuse already awaited coroutine",
+                    ));
+                }
+                self.generator_returned(Value::None, resume)
+            }
+            GenState::Created | GenState::Suspended => {
+                let started = g.state.get() == GenState::Suspended;
+                if !started && !sent.is_none() {
+                    let what = match g.kind {
+                        GenKind::Coroutine => "coroutine",
+                        GenKind::AsyncGenerator => "async generator",
+                        GenKind::Generator => "generator",
+                    };
+                    let msg = format!("can't send non-None value to a just-started {what}");
+                    return Err(self.type_error(&msg));
+                }
+                if self.frames.len() >= self.recursion_limit {
+                    return Err(self.new_exc(
+                        &self.exc.recursion_error,
+                        "maximum recursion depth exceeded",
+                    ));
+                }
+                let Some(mut frame) = g.frame.borrow_mut().take() else {
+                    return Err(self.gen_already_running(g));
+                };
+                if started {
+                    frame.stack.push(sent);
+                }
+                frame.ret = ReturnTo::Generator(g.clone(), resume);
+                g.state.set(GenState::Running);
+                self.frames.push(frame);
+                Ok(None)
+            }
+        }
+    }
+
+    /// Throws `exc` into `g` from the dispatch loop. On success the frame
+    /// is pushed and `Err(exc)` asks the loop to raise it there.
+    pub(crate) fn throw_in_loop(
+        &mut self,
+        g: &Rc<Generator>,
+        exc: Value,
+        resume: Resume,
+    ) -> PyResult<Option<Exit>> {
+        match g.state.get() {
+            GenState::Running => Err(self.gen_already_running(g)),
+            GenState::Closed => Err(exc),
+            GenState::Created | GenState::Suspended => {
+                let Some(mut frame) = g.frame.borrow_mut().take() else {
+                    return Err(self.gen_already_running(g));
+                };
+                frame.ret = ReturnTo::Generator(g.clone(), resume);
+                g.state.set(GenState::Running);
+                let delegate = frame.yield_from_target().cloned();
+                self.frames.push(frame);
+                match delegate {
+                    Some(d) => self.throw_into_delegate(d, exc),
+                    None => Err(exc),
+                }
+            }
+        }
+    }
+
+    /// The top frame is suspended in `yield from d`: forward a throw.
+    fn throw_into_delegate(&mut self, d: Value, exc: Value) -> PyResult<Option<Exit>> {
+        let is_exit = self.is_instance_of(&exc, &self.exc.generator_exit.clone());
+        if is_exit {
+            // Close the delegate first, then raise GeneratorExit here.
+            match &d {
+                Value::Generator(sub) => self.gen_close(sub)?,
+                other => {
+                    if let Some(close) = self.lookup_special(other, "close") {
+                        self.call(&close, vec![other.clone()])?;
+                    }
+                }
+            }
+            return Err(exc);
+        }
+        match &d {
+            Value::Generator(sub) => {
+                let sub = sub.clone();
+                self.throw_in_loop(&sub, exc, Resume::YieldFrom)
+            }
+            other => {
+                let Some(throw) = self.lookup_special(other, "throw") else {
+                    return Err(exc);
+                };
+                match self.call(&throw, vec![other.clone(), exc]) {
+                    Ok(v) => self.yield_value(v),
+                    Err(e) => {
+                        if self.is_instance_of(&e, &self.exc.stop_iteration.clone()) {
+                            let v = self.stop_iteration_value(&e);
+                            let f = self.top_frame();
+                            f.stack.pop();
+                            f.stack.push(v);
+                            f.ip += 1;
+                            Ok(None)
+                        } else {
+                            Err(e)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    pub(crate) fn top_frame(&mut self) -> &mut Frame {
+        match self.frames.last_mut() {
+            Some(f) => f,
+            None => unreachable!("no frame"),
+        }
+    }
+
+    /// The generator frame on top returned `v`: deliver it as `resume` says.
+    pub(crate) fn generator_returned(
+        &mut self,
+        v: Value,
+        resume: Resume,
+    ) -> PyResult<Option<Exit>> {
+        match resume {
+            Resume::Native => Ok(Some(Exit::Return(v))),
+            Resume::Call => Err(self.new_stop_iteration(v)),
+            Resume::ForIter(target) => {
+                let f = self.top_frame();
+                f.stack.pop();
+                f.ip = target as usize;
+                drop(v);
+                self.run_finalizers()?;
+                Ok(None)
+            }
+            Resume::YieldFrom => {
+                let f = self.top_frame();
+                f.stack.pop();
+                f.stack.push(v);
+                f.ip += 1;
+                Ok(None)
+            }
+        }
+    }
+
+    /// `YieldValue` (and values passing out of a delegation): suspend the
+    /// top generator frame and hand `v` to whoever resumed it.
+    pub(crate) fn yield_value(&mut self, v: Value) -> PyResult<Option<Exit>> {
+        loop {
+            let Some(mut frame) = self.frames.pop() else {
+                unreachable!("yield with no frame")
+            };
+            let ReturnTo::Generator(g, resume) =
+                std::mem::replace(&mut frame.ret, ReturnTo::Caller)
+            else {
+                return Err(self.new_exc(&self.exc.runtime_error, "yield outside a generator"));
+            };
+            g.state.set(GenState::Suspended);
+            *g.frame.borrow_mut() = Some(frame);
+            match resume {
+                Resume::Native => return Ok(Some(Exit::Yield(v))),
+                Resume::Call | Resume::ForIter(_) => {
+                    self.top_frame().stack.push(v);
+                    return Ok(None);
+                }
+                // The delegating frame (now on top) yields v in turn; it
+                // stays on its YieldFrom instruction.
+                Resume::YieldFrom => continue,
+            }
+        }
+    }
+
+    /// `YieldFrom`: `(iter sent -- iter)` while delegating.
+    pub(crate) fn op_yield_from(&mut self) -> PyResult<Option<Exit>> {
+        let f = self.top_frame();
+        let sent = f.stack.pop().unwrap_or(Value::None);
+        let iter = f.stack.last().cloned().unwrap_or(Value::None);
+        f.ip -= 1;
+        match &iter {
+            Value::Generator(g) => {
+                let g = g.clone();
+                match self.resume_frame(&g, sent, Resume::YieldFrom) {
+                    Ok(x) => Ok(x),
+                    Err(e) => Err(e),
+                }
+            }
+            other => {
+                let r = if sent.is_none() {
+                    self.next_or_return(other)
+                } else {
+                    let send = self.getattr(other, "send")?;
+                    match self.call(&send, vec![sent]) {
+                        Ok(v) => Ok(Ok(v)),
+                        Err(e) if self.is_instance_of(&e, &self.exc.stop_iteration.clone()) => {
+                            Ok(Err(self.stop_iteration_value(&e)))
+                        }
+                        Err(e) => Err(e),
+                    }
+                };
+                match r? {
+                    Ok(v) => self.yield_value(v),
+                    Err(result) => {
+                        let f = self.top_frame();
+                        f.stack.pop();
+                        f.stack.push(result);
+                        f.ip += 1;
+                        Ok(None)
+                    }
+                }
+            }
+        }
+    }
+
+    /// `next()` that also returns the StopIteration value: `Ok(Ok(item))`
+    /// or `Ok(Err(return_value))`.
+    pub fn next_or_return(&mut self, it: &Value) -> PyResult<Result<Value, Value>> {
+        if let Value::Generator(g) = it {
+            let g = g.clone();
+            return match self.gen_resume_native(&g, Action::Send(Value::None))? {
+                Exit::Yield(v) => Ok(Ok(v)),
+                Exit::Return(v) => Ok(Err(v)),
+            };
+        }
+        match self.lookup_special(it, "__next__") {
+            Some(next) => match self.call(&next, vec![it.clone()]) {
+                Ok(v) => Ok(Ok(v)),
+                Err(e) if self.is_instance_of(&e, &self.exc.stop_iteration.clone()) => {
+                    Ok(Err(self.stop_iteration_value(&e)))
+                }
+                Err(e) => Err(e),
+            },
+            None => match self.next(it)? {
+                Some(v) => Ok(Ok(v)),
+                None => Ok(Err(Value::None)),
+            },
+        }
+    }
+
+    /// Resumes a generator from Rust and waits for its next yield or its
+    /// return.
+    pub fn gen_resume_native(&mut self, g: &Rc<Generator>, action: Action) -> PyResult<Exit> {
+        let base = self.frames.len();
+        let r = match action {
+            Action::Send(v) => self.resume_frame(g, v, Resume::Native),
+            Action::Throw(e) => self.throw_in_loop(g, e, Resume::Native),
+        };
+        self.native_depth += 1;
+        let out = match r {
+            Ok(Some(exit)) => Ok(exit),
+            Ok(None) => self.run(base),
+            Err(e) if self.frames.len() > base => self.run_raising(base, e),
+            Err(e) => Err(e),
+        };
+        self.native_depth -= 1;
+        out
+    }
+
+    /// `gen.close()`.
+    pub fn gen_close(&mut self, g: &Rc<Generator>) -> PyResult<()> {
+        match g.state.get() {
+            GenState::Created => {
+                g.state.set(GenState::Closed);
+                let f = g.frame.borrow_mut().take();
+                drop(f);
+                Ok(())
+            }
+            GenState::Closed => Ok(()),
+            GenState::Running => Err(self.gen_already_running(g)),
+            GenState::Suspended => {
+                let exit = self.new_exc(&self.exc.generator_exit, "");
+                let exit = self.strip_args(exit);
+                match self.gen_resume_native(g, Action::Throw(exit)) {
+                    Ok(Exit::Yield(_)) => {
+                        let msg = match g.kind {
+                            GenKind::Coroutine => "coroutine ignored GeneratorExit",
+                            GenKind::AsyncGenerator => "async generator ignored GeneratorExit",
+                            GenKind::Generator => "generator ignored GeneratorExit",
+                        };
+                        Err(self.new_exc(&self.exc.runtime_error, msg))
+                    }
+                    Ok(Exit::Return(_)) => Ok(()),
+                    Err(e) => {
+                        if self.is_instance_of(&e, &self.exc.generator_exit.clone())
+                            || self.is_instance_of(&e, &self.exc.stop_iteration.clone())
+                        {
+                            Ok(())
+                        } else {
+                            Err(e)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Builds the exception for `gen.throw(typ[, val[, tb]])`.
+    pub(crate) fn throw_args(&mut self, args: &[Value]) -> PyResult<Value> {
+        let typ = args.first().cloned().unwrap_or(Value::None);
+        let val = args.get(1).cloned().unwrap_or(Value::None);
+        match &typ {
+            Value::Class(c) => {
+                if !self.is_subclass(c, &self.exc.base_exception.clone()) {
+                    return Err(self.type_error(
+                        "exceptions must be classes or instances deriving from BaseException, not type",
+                    ));
+                }
+                if self.is_instance_of(&val, &c.clone()) {
+                    return Ok(val);
+                }
+                let args = match val {
+                    Value::None => vec![],
+                    Value::Tuple(t) => t.to_vec(),
+                    v => vec![v],
+                };
+                self.call(&typ, args)
+            }
+            Value::Instance(_) if self.is_exception(&typ) => {
+                if !val.is_none() {
+                    return Err(self.type_error(
+                        "instance exception may not have a separate value",
+                    ));
+                }
+                Ok(typ)
+            }
+            other => {
+                let msg = format!(
+                    "exceptions must be classes or instances deriving from BaseException, not {}",
+                    self.type_name(other)
+                );
+                Err(self.type_error(&msg))
+            }
+        }
+    }
+
+    /// The interpreter's fast path for `next(g)`, `g.send(v)`, `g.throw(e)`
+    /// and `g.__next__()`: resume without a nested loop. Returns false when
+    /// the call is not one it handles (the native then runs).
+    pub(crate) fn try_special_call(
+        &mut self,
+        special: Special,
+        receiver: &Option<Value>,
+        args: &[Value],
+    ) -> PyResult<bool> {
+        let _ = receiver;
+        let Some(Value::Generator(g)) = args.first() else {
+            return Ok(false);
+        };
+        let g = g.clone();
+        match special {
+            Special::Next | Special::GenNext if args.len() == 1 => {
+                if g.kind != GenKind::Generator && special == Special::Next {
+                    return Ok(false);
+                }
+                self.resume_frame(&g, Value::None, Resume::Call)?;
+                Ok(true)
+            }
+            Special::GenSend if args.len() == 2 => {
+                self.resume_frame(&g, args[1].clone(), Resume::Call)?;
+                Ok(true)
+            }
+            Special::GenThrow if (2..=4).contains(&args.len()) => {
+                let exc = self.throw_args(&args[1..])?;
+                self.throw_in_loop(&g, exc, Resume::Call)?;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    /// The iterator `await` delegates to.
+    pub(crate) fn get_awaitable(&mut self, v: Value) -> PyResult<Value> {
+        match &v {
+            Value::Generator(g) if g.kind == GenKind::Coroutine => {
+                if g.state.get() == GenState::Running || self.coroutine_awaited(g) {
+                    // CPython checks "already awaited" when resuming.
+                }
+                Ok(v)
+            }
+            other => {
+                if let Some(aw) = self.lookup_special(other, "__await__") {
+                    let it = self.call(&aw, vec![other.clone()])?;
+                    match &it {
+                        Value::Generator(g) if g.kind == GenKind::Coroutine => Err(self
+                            .type_error("__await__() returned a coroutine")),
+                        Value::Generator(_) | Value::Iterator(_) => Ok(it),
+                        _ if self.lookup_special(&it, "__next__").is_some() => Ok(it),
+                        _ => {
+                            let msg = format!(
+                                "__await__() returned non-iterator of type '{}'",
+                                self.type_name(&it)
+                            );
+                            Err(self.type_error(&msg))
+                        }
+                    }
+                } else {
+                    let msg = format!(
+                        "object {} can't be used in 'await' expression",
+                        self.type_name(other)
+                    );
+                    Err(self.type_error(&msg))
+                }
+            }
+        }
+    }
+
+    fn coroutine_awaited(&self, _g: &Generator) -> bool {
+        false
+    }
+}
+
+// ---- the generator type's methods --------------------------------------
+
+fn gen_arg(vm: &Vm, args: &[Value], what: &str) -> PyResult<Rc<Generator>> {
+    match args.first() {
+        Some(Value::Generator(g)) => Ok(g.clone()),
+        _ => Err(vm.type_error(&format!("descriptor '{what}' requires a generator"))),
+    }
+}
+
+fn exit_to_value(vm: &mut Vm, exit: Exit) -> PyResult<Value> {
+    match exit {
+        Exit::Yield(v) => Ok(v),
+        Exit::Return(v) => Err(vm.new_stop_iteration(v)),
+    }
+}
+
+fn gen_next(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
+    let g = gen_arg(vm, args, "__next__")?;
+    let exit = vm.gen_resume_native(&g, Action::Send(Value::None))?;
+    exit_to_value(vm, exit)
+}
+
+fn gen_send(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
+    let g = gen_arg(vm, args, "send")?;
+    if args.len() != 2 {
+        let msg = format!(
+            "{}.send() takes exactly one argument ({} given)",
+            kind_name(g.kind),
+            args.len() - 1
+        );
+        return Err(vm.type_error(&msg));
+    }
+    let exit = vm.gen_resume_native(&g, Action::Send(args[1].clone()))?;
+    exit_to_value(vm, exit)
+}
+
+fn kind_name(k: GenKind) -> &'static str {
+    match k {
+        GenKind::Generator => "generator",
+        GenKind::Coroutine => "coroutine",
+        GenKind::AsyncGenerator => "async_generator",
+    }
+}
+
+fn gen_throw(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
+    let g = gen_arg(vm, args, "throw")?;
+    if args.len() < 2 || args.len() > 4 {
+        let msg = format!(
+            "throw expected at least 1 argument, got {}",
+            args.len() - 1
+        );
+        return Err(vm.type_error(&msg));
+    }
+    let exc = vm.throw_args(&args[1..])?;
+    let exit = vm.gen_resume_native(&g, Action::Throw(exc))?;
+    exit_to_value(vm, exit)
+}
+
+fn gen_close(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
+    let g = gen_arg(vm, args, "close")?;
+    vm.gen_close(&g)?;
+    Ok(Value::None)
+}
+
+fn gen_iter(_vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
+    Ok(args.first().cloned().unwrap_or(Value::None))
+}
+
+pub(crate) fn install_methods(vm: &mut Vm) {
+    let special = |name: &str, func: NativeFn, special: Special| {
+        Value::Builtin(Rc::new(Builtin {
+            name: Rc::from(name),
+            func,
+            receiver: None,
+            special,
+        }))
+    };
+    for cls in [vm.types.generator.clone(), vm.types.coroutine.clone()] {
+        let mut d = cls.dict.borrow_mut();
+        d.insert(Rc::from("send"), special("send", gen_send, Special::GenSend));
+        d.insert(
+            Rc::from("throw"),
+            special("throw", gen_throw, Special::GenThrow),
+        );
+        d.insert(Rc::from("close"), special("close", gen_close, Special::None));
+    }
+    let mut d = vm.types.generator.dict.borrow_mut();
+    d.insert(
+        Rc::from("__next__"),
+        special("__next__", gen_next, Special::GenNext),
+    );
+    d.insert(Rc::from("__iter__"), special("__iter__", gen_iter, Special::None));
+}

@@ -1,0 +1,1414 @@
+//! The dispatch loop: one flat `loop { match }` over the top frame's
+//! instructions, one small method per non-trivial instruction.
+//!
+//! Calls into covm code, generator resumption, `yield` and `return` only
+//! push or pop heap frames; the loop never recurses on the Rust stack for
+//! them. Natives that call back into covm code (a `key=` function, `__eq__`
+//! in a dict lookup) start a nested `run` with a `ReturnTo::Native` frame
+//! at its base.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use covm_parser::ast::CmpOp;
+
+use crate::call::Prepared;
+use crate::code::Code;
+use crate::frame::{Block, Frame, Resume, ReturnTo};
+use crate::opcode::Op;
+use crate::value::*;
+use crate::vm::Vm;
+
+/// Why a nested dispatch loop stopped.
+pub enum Exit {
+    Return(Value),
+    Yield(Value),
+}
+
+macro_rules! top {
+    ($vm:expr) => {
+        match $vm.frames.last_mut() {
+            Some(f) => f,
+            None => unreachable!("dispatch with no frame"),
+        }
+    };
+}
+
+macro_rules! pop {
+    ($vm:expr) => {
+        match top!($vm).stack.pop() {
+            Some(v) => v,
+            None => unreachable!("value stack underflow"),
+        }
+    };
+}
+
+macro_rules! push {
+    ($vm:expr, $v:expr) => {{
+        let v = $v;
+        top!($vm).stack.push(v)
+    }};
+}
+
+impl Vm {
+    /// Runs until the frame at index `base` returns or yields.
+    pub(crate) fn run(&mut self, base: usize) -> PyResult<Exit> {
+        loop {
+            let step = match self.pending_raise.take() {
+                Some(e) => Err(e),
+                None => self.dispatch(base),
+            };
+            match step {
+                Ok(exit) => return Ok(exit),
+                Err(exc) => {
+                    let reraise = std::mem::take(&mut self.reraising);
+                    if !reraise {
+                        self.set_context(&exc);
+                    }
+                    if let Some(exit) = self.unwind(exc, base, !reraise)? {
+                        return Ok(exit);
+                    }
+                }
+            }
+        }
+    }
+
+    fn dispatch(&mut self, base: usize) -> PyResult<Exit> {
+        loop {
+            let f = top!(self);
+            let op = f.code.ops[f.ip];
+            f.ip += 1;
+            match op {
+                Op::Nop => {}
+                Op::PopTop => {
+                    let v = pop!(self);
+                    drop(v);
+                    self.run_finalizers()?;
+                }
+                Op::DupTop => {
+                    let f = top!(self);
+                    let v = f.stack[f.stack.len() - 1].clone();
+                    f.stack.push(v);
+                }
+                Op::DupTopTwo => {
+                    let f = top!(self);
+                    let n = f.stack.len();
+                    let a = f.stack[n - 2].clone();
+                    let b = f.stack[n - 1].clone();
+                    f.stack.push(a);
+                    f.stack.push(b);
+                }
+                Op::RotTwo => {
+                    let f = top!(self);
+                    let n = f.stack.len();
+                    f.stack.swap(n - 1, n - 2);
+                }
+                Op::RotThree => {
+                    let v = pop!(self);
+                    let f = top!(self);
+                    let n = f.stack.len();
+                    f.stack.insert(n - 2, v);
+                }
+                Op::RotFour => {
+                    let v = pop!(self);
+                    let f = top!(self);
+                    let n = f.stack.len();
+                    f.stack.insert(n - 3, v);
+                }
+                Op::LoadConst(i) => {
+                    let f = top!(self);
+                    let v = f.code.consts[i as usize].clone();
+                    f.stack.push(v);
+                }
+                Op::LoadFast(i) => {
+                    let f = top!(self);
+                    let v = &f.locals[i as usize];
+                    if v.is_undef() {
+                        let name = f.code.varnames[i as usize].clone();
+                        return Err(self.unbound_local(&name));
+                    }
+                    let v = v.clone();
+                    f.stack.push(v);
+                }
+                Op::StoreFast(i) => {
+                    let v = pop!(self);
+                    let f = top!(self);
+                    let old = std::mem::replace(&mut f.locals[i as usize], v);
+                    if !matches!(old, Value::Generator(_)) {
+                        drop(old);
+                    } else {
+                        drop(old);
+                        self.run_finalizers()?;
+                    }
+                }
+                Op::DeleteFast(i) => {
+                    let f = top!(self);
+                    let old = std::mem::take(&mut f.locals[i as usize]);
+                    if old.is_undef() {
+                        let name = f.code.varnames[i as usize].clone();
+                        return Err(self.unbound_local(&name));
+                    }
+                    drop(old);
+                    self.run_finalizers()?;
+                }
+                Op::LoadDeref(i) => {
+                    let f = top!(self);
+                    let v = f.cells[i as usize].borrow().clone();
+                    if v.is_undef() {
+                        return Err(self.unbound_deref(i as usize));
+                    }
+                    push!(self, v);
+                }
+                Op::StoreDeref(i) => {
+                    let v = pop!(self);
+                    let f = top!(self);
+                    let old = std::mem::replace(&mut *f.cells[i as usize].borrow_mut(), v);
+                    drop(old);
+                }
+                Op::DeleteDeref(i) => {
+                    let f = top!(self);
+                    let old = std::mem::take(&mut *f.cells[i as usize].borrow_mut());
+                    if old.is_undef() {
+                        return Err(self.unbound_deref(i as usize));
+                    }
+                }
+                Op::LoadClosure(i) => {
+                    let f = top!(self);
+                    let c = f.cells[i as usize].clone();
+                    f.stack.push(Value::Cell(c));
+                }
+                Op::LoadClassDeref(arg) => {
+                    let f = top!(self);
+                    let cell = (arg & 0xffff) as usize;
+                    let name = f.code.names[(arg >> 16) as usize].clone();
+                    let found = f
+                        .namespace
+                        .as_ref()
+                        .and_then(|ns| ns.borrow().get(&name).cloned());
+                    let v = match found {
+                        Some(v) => v,
+                        None => {
+                            let v = f.cells[cell].borrow().clone();
+                            if v.is_undef() {
+                                return Err(self.unbound_deref(cell));
+                            }
+                            v
+                        }
+                    };
+                    push!(self, v);
+                }
+                Op::LoadName(i) => {
+                    let f = top!(self);
+                    let name = &f.code.names[i as usize];
+                    let found = f
+                        .namespace
+                        .as_ref()
+                        .and_then(|ns| ns.borrow().get(name).cloned());
+                    let v = match found {
+                        Some(v) => v,
+                        None => {
+                            let name = name.clone();
+                            self.load_global(&name)?
+                        }
+                    };
+                    push!(self, v);
+                }
+                Op::StoreName(i) => {
+                    let v = pop!(self);
+                    let f = top!(self);
+                    let name = f.code.names[i as usize].clone();
+                    match &f.namespace {
+                        Some(ns) => {
+                            ns.borrow_mut().insert(name, v);
+                        }
+                        None => {
+                            let old = f.globals.globals.borrow_mut().insert(name, v);
+                            drop(old);
+                            self.run_finalizers()?;
+                        }
+                    }
+                }
+                Op::DeleteName(i) => {
+                    let f = top!(self);
+                    let name = f.code.names[i as usize].clone();
+                    let removed = match &f.namespace {
+                        Some(ns) => ns.borrow_mut().remove(&name),
+                        None => f.globals.globals.borrow_mut().remove(&name),
+                    };
+                    if removed.is_none() {
+                        return Err(self.name_error(&name));
+                    }
+                }
+                Op::LoadGlobal(i) => {
+                    let f = top!(self);
+                    let name = &f.code.names[i as usize];
+                    let found = f.globals.globals.borrow().get(name).cloned();
+                    let v = match found {
+                        Some(v) => v,
+                        None => {
+                            let name = name.clone();
+                            self.load_builtin(&name)?
+                        }
+                    };
+                    push!(self, v);
+                }
+                Op::StoreGlobal(i) => {
+                    let v = pop!(self);
+                    let f = top!(self);
+                    let name = f.code.names[i as usize].clone();
+                    let old = f.globals.globals.borrow_mut().insert(name, v);
+                    drop(old);
+                    self.run_finalizers()?;
+                }
+                Op::DeleteGlobal(i) => {
+                    let f = top!(self);
+                    let name = f.code.names[i as usize].clone();
+                    let old = f.globals.globals.borrow_mut().remove(&name);
+                    if old.is_none() {
+                        return Err(self.name_error(&name));
+                    }
+                    drop(old);
+                    self.run_finalizers()?;
+                }
+                Op::LoadAttr(i) => {
+                    let name = top!(self).code.names[i as usize].clone();
+                    let obj = pop!(self);
+                    let v = self.getattr(&obj, &name)?;
+                    push!(self, v);
+                }
+                Op::StoreAttr(i) => {
+                    let name = top!(self).code.names[i as usize].clone();
+                    let obj = pop!(self);
+                    let v = pop!(self);
+                    self.setattr(&obj, &name, v)?;
+                }
+                Op::DeleteAttr(i) => {
+                    let name = top!(self).code.names[i as usize].clone();
+                    let obj = pop!(self);
+                    self.delattr(&obj, &name)?;
+                }
+                Op::LoadMethod(i) => {
+                    let name = top!(self).code.names[i as usize].clone();
+                    let obj = pop!(self);
+                    let (m, recv) = self.load_method(obj, &name)?;
+                    push!(self, m);
+                    push!(self, recv);
+                }
+                Op::BinarySubscr => {
+                    let key = pop!(self);
+                    let obj = pop!(self);
+                    let v = self.getitem(&obj, &key)?;
+                    push!(self, v);
+                }
+                Op::StoreSubscr => {
+                    let key = pop!(self);
+                    let obj = pop!(self);
+                    let v = pop!(self);
+                    self.setitem(&obj, key, v)?;
+                }
+                Op::DeleteSubscr => {
+                    let key = pop!(self);
+                    let obj = pop!(self);
+                    self.delitem(&obj, &key)?;
+                }
+                Op::Binary(op) => {
+                    let b = pop!(self);
+                    let a = pop!(self);
+                    let v = self.binary_op(op, &a, &b)?;
+                    push!(self, v);
+                }
+                Op::Inplace(op) => {
+                    let b = pop!(self);
+                    let a = pop!(self);
+                    let v = self.inplace_op(op, a, &b)?;
+                    push!(self, v);
+                }
+                Op::Unary(op) => {
+                    let a = pop!(self);
+                    let v = self.unary_op(op, &a)?;
+                    push!(self, v);
+                }
+                Op::Compare(op) => {
+                    let b = pop!(self);
+                    let a = pop!(self);
+                    let v = self.compare_op(op, &a, &b)?;
+                    push!(self, v);
+                }
+                Op::BuildTuple(n) => {
+                    let f = top!(self);
+                    let at = f.stack.len() - n as usize;
+                    let items: Rc<[Value]> = f.stack.drain(at..).collect();
+                    f.stack.push(Value::Tuple(items));
+                }
+                Op::BuildList(n) => {
+                    let f = top!(self);
+                    let at = f.stack.len() - n as usize;
+                    let items: Vec<Value> = f.stack.drain(at..).collect();
+                    f.stack.push(Value::list(items));
+                }
+                Op::BuildSet(n) => {
+                    let f = top!(self);
+                    let at = f.stack.len() - n as usize;
+                    let items: Vec<Value> = f.stack.drain(at..).collect();
+                    let set = Rc::new(RefCell::new(crate::dict::Dict::new()));
+                    for it in items {
+                        crate::dict::add(self, &set, it)?;
+                    }
+                    push!(self, Value::Set(set));
+                }
+                Op::BuildMap(n) => {
+                    let f = top!(self);
+                    let at = f.stack.len() - 2 * n as usize;
+                    let items: Vec<Value> = f.stack.drain(at..).collect();
+                    let d = Rc::new(RefCell::new(crate::dict::Dict::new()));
+                    let mut it = items.into_iter();
+                    while let (Some(k), Some(v)) = (it.next(), it.next()) {
+                        crate::dict::set(self, &d, k, v)?;
+                    }
+                    push!(self, Value::Dict(d));
+                }
+                Op::BuildConstKeyMap(n) => {
+                    let keys = pop!(self);
+                    let f = top!(self);
+                    let at = f.stack.len() - n as usize;
+                    let vals: Vec<Value> = f.stack.drain(at..).collect();
+                    let d = Rc::new(RefCell::new(crate::dict::Dict::new()));
+                    if let Value::Tuple(ks) = keys {
+                        for (k, v) in ks.iter().zip(vals) {
+                            crate::dict::set(self, &d, k.clone(), v)?;
+                        }
+                    }
+                    push!(self, Value::Dict(d));
+                }
+                Op::BuildSlice(n) => {
+                    let step = if n == 3 { pop!(self) } else { Value::None };
+                    let stop = pop!(self);
+                    let start = pop!(self);
+                    push!(self, Value::Slice(Rc::new(SliceObj { start, stop, step })));
+                }
+                Op::BuildString(n) => {
+                    let f = top!(self);
+                    let at = f.stack.len() - n as usize;
+                    let mut s = String::new();
+                    for v in f.stack.drain(at..) {
+                        if let Value::Str(p) = v {
+                            s.push_str(p.as_str());
+                        }
+                    }
+                    f.stack.push(Value::str(s));
+                }
+                Op::ListAppend(n) => {
+                    let v = pop!(self);
+                    let f = top!(self);
+                    let at = f.stack.len() - n as usize;
+                    if let Value::List(l) = &f.stack[at] {
+                        l.borrow_mut().push(v);
+                    }
+                }
+                Op::SetAdd(n) => {
+                    let v = pop!(self);
+                    let f = top!(self);
+                    let at = f.stack.len() - n as usize;
+                    if let Value::Set(s) = f.stack[at].clone() {
+                        crate::dict::add(self, &s, v)?;
+                    }
+                }
+                Op::MapAdd(n) => {
+                    let v = pop!(self);
+                    let k = pop!(self);
+                    let f = top!(self);
+                    let at = f.stack.len() - n as usize;
+                    if let Value::Dict(d) = f.stack[at].clone() {
+                        crate::dict::set(self, &d, k, v)?;
+                    }
+                }
+                Op::ListExtend(n) => {
+                    let it = pop!(self);
+                    let items = self.collect(&it)?;
+                    let f = top!(self);
+                    let at = f.stack.len() - n as usize;
+                    if let Value::List(l) = &f.stack[at] {
+                        l.borrow_mut().extend(items);
+                    }
+                }
+                Op::SetUpdate(n) => {
+                    let it = pop!(self);
+                    let items = self.collect(&it)?;
+                    let f = top!(self);
+                    let at = f.stack.len() - n as usize;
+                    if let Value::Set(s) = f.stack[at].clone() {
+                        for v in items {
+                            crate::dict::add(self, &s, v)?;
+                        }
+                    }
+                }
+                Op::DictUpdate(n) | Op::DictMerge(n) => {
+                    let src = pop!(self);
+                    let f = top!(self);
+                    let at = f.stack.len() - n as usize;
+                    let target = f.stack[at].clone();
+                    self.op_dict_update(&target, &src, matches!(op, Op::DictMerge(_)))?;
+                }
+                Op::ListToTuple => {
+                    let l = pop!(self);
+                    let t = match l {
+                        Value::List(l) => Value::tuple(std::mem::take(&mut *l.borrow_mut())),
+                        other => other,
+                    };
+                    push!(self, t);
+                }
+                Op::FormatValue(flags) => {
+                    let spec = if flags & 4 != 0 { Some(pop!(self)) } else { None };
+                    let v = pop!(self);
+                    let s = self.op_format_value(v, flags & 3, spec)?;
+                    push!(self, s);
+                }
+                Op::UnpackSequence(n) => {
+                    let seq = pop!(self);
+                    self.op_unpack(seq, n as usize)?;
+                }
+                Op::UnpackEx(arg) => {
+                    let seq = pop!(self);
+                    self.op_unpack_ex(seq, (arg & 0xffff) as usize, (arg >> 16) as usize)?;
+                }
+                Op::Jump(t) => top!(self).ip = t as usize,
+                Op::PopJumpIfFalse(t) => {
+                    let v = pop!(self);
+                    let b = match v {
+                        Value::Bool(b) => b,
+                        ref other => self.truthy(other)?,
+                    };
+                    if !b {
+                        top!(self).ip = t as usize;
+                    }
+                }
+                Op::PopJumpIfTrue(t) => {
+                    let v = pop!(self);
+                    let b = match v {
+                        Value::Bool(b) => b,
+                        ref other => self.truthy(other)?,
+                    };
+                    if b {
+                        top!(self).ip = t as usize;
+                    }
+                }
+                Op::JumpIfFalseOrPop(t) | Op::JumpIfTrueOrPop(t) => {
+                    let f = top!(self);
+                    let v = f.stack[f.stack.len() - 1].clone();
+                    let b = self.truthy(&v)?;
+                    let jump_on = matches!(op, Op::JumpIfTrueOrPop(_));
+                    let f = top!(self);
+                    if b == jump_on {
+                        f.ip = t as usize;
+                    } else {
+                        f.stack.pop();
+                    }
+                }
+                Op::GetIter => {
+                    let v = pop!(self);
+                    let it = self.get_iter(&v)?;
+                    push!(self, it);
+                }
+                Op::ForIter(t) => self.op_for_iter(t)?,
+                Op::Call(n) => {
+                    let f = top!(self);
+                    let at = f.stack.len() - n as usize;
+                    let args: Vec<Value> = f.stack.drain(at..).collect();
+                    let callee = pop!(self);
+                    self.call_from_op(callee, args, Vec::new())?;
+                }
+                Op::CallMethod(n) => {
+                    let f = top!(self);
+                    let at = f.stack.len() - n as usize;
+                    let mut args: Vec<Value> = Vec::with_capacity(n as usize + 1);
+                    let recv_at = at - 1;
+                    let recv = std::mem::take(&mut f.stack[recv_at]);
+                    if !recv.is_undef() {
+                        args.push(recv);
+                    }
+                    args.extend(f.stack.drain(at..));
+                    f.stack.pop();
+                    let callee = pop!(self);
+                    self.call_from_op(callee, args, Vec::new())?;
+                }
+                Op::CallKw(n) => {
+                    let names = pop!(self);
+                    let f = top!(self);
+                    let at = f.stack.len() - n as usize;
+                    let mut args: Vec<Value> = f.stack.drain(at..).collect();
+                    let callee = pop!(self);
+                    let kwnames = match names {
+                        Value::Tuple(t) => t,
+                        _ => Rc::from(Vec::new()),
+                    };
+                    let kvals = args.split_off(args.len() - kwnames.len());
+                    let kwargs = kwnames
+                        .iter()
+                        .zip(kvals)
+                        .map(|(k, v)| (Rc::from(k.as_str().unwrap_or("")), v))
+                        .collect();
+                    self.call_from_op(callee, args, kwargs)?;
+                }
+                Op::CallEx(has_kw) => {
+                    let kw = if has_kw == 1 { Some(pop!(self)) } else { None };
+                    let args = pop!(self);
+                    let callee = pop!(self);
+                    let args = match args {
+                        Value::Tuple(t) => t.to_vec(),
+                        other => self.collect(&other)?,
+                    };
+                    let mut kwargs = Vec::new();
+                    if let Some(Value::Dict(d)) = kw {
+                        for (k, v) in d.borrow().items() {
+                            match k {
+                                Value::Str(s) => kwargs.push((Rc::from(s.as_str()), v)),
+                                _ => return Err(self.type_error("keywords must be strings")),
+                            }
+                        }
+                    }
+                    self.call_from_op(callee, args, kwargs)?;
+                }
+                Op::MakeFunction(flags) => self.op_make_function(flags)?,
+                Op::BuildClass(n) => self.op_build_class(n as usize)?,
+                Op::ReturnValue => {
+                    let v = pop!(self);
+                    if let Some(exit) = self.op_return(v, base)? {
+                        return Ok(exit);
+                    }
+                }
+                Op::YieldValue => {
+                    let v = pop!(self);
+                    if let Some(exit) = self.yield_value(v)? {
+                        return Ok(exit);
+                    }
+                }
+                Op::YieldFrom => {
+                    if let Some(exit) = self.op_yield_from()? {
+                        return Ok(exit);
+                    }
+                }
+                Op::GetYieldFromIter => {
+                    let v = pop!(self);
+                    let it = match v {
+                        Value::Generator(ref g) if g.kind == GenKind::Coroutine => {
+                            let is_coro_frame =
+                                top!(self).code.flags & crate::code::FLAG_COROUTINE != 0;
+                            if !is_coro_frame {
+                                return Err(self.type_error(
+                                    "cannot 'yield from' a coroutine object in a non-coroutine generator",
+                                ));
+                            }
+                            v
+                        }
+                        Value::Generator(_) => v,
+                        other => self.get_iter(&other)?,
+                    };
+                    push!(self, it);
+                }
+                Op::GetAwaitable => {
+                    let v = pop!(self);
+                    let it = self.get_awaitable(v)?;
+                    push!(self, it);
+                }
+                Op::SetupFinally(t) => {
+                    let f = top!(self);
+                    let level = f.stack.len() as u32;
+                    f.blocks.push(Block::Setup { handler: t, level });
+                }
+                Op::SetupWith(t) => {
+                    let f = top!(self);
+                    let level = f.stack.len() as u32 - 1;
+                    f.blocks.push(Block::Setup { handler: t, level });
+                }
+                Op::PopBlock => {
+                    top!(self).blocks.pop();
+                }
+                Op::PopExcept => {
+                    let f = top!(self);
+                    if let Some(Block::ExceptHandler) = f.blocks.last() {
+                        f.blocks.pop();
+                    }
+                    f.handled.pop();
+                }
+                Op::Reraise => {
+                    let exc = pop!(self);
+                    self.reraising = true;
+                    return Err(exc);
+                }
+                Op::Raise(n) => return Err(self.op_raise(n)),
+                Op::CheckExcMatch => {
+                    let typ = pop!(self);
+                    let f = top!(self);
+                    let exc = f.stack[f.stack.len() - 1].clone();
+                    let m = self.exception_matches(&exc, &typ)?;
+                    push!(self, Value::Bool(m));
+                }
+                Op::BeforeWith => {
+                    let mgr = pop!(self);
+                    let exit = match self.lookup_special(&mgr, "__exit__") {
+                        Some(e) => e,
+                        None => {
+                            let msg = format!(
+                                "'{}' object does not support the context manager protocol",
+                                self.type_name(&mgr)
+                            );
+                            return Err(self.type_error(&msg));
+                        }
+                    };
+                    let enter = self.lookup_special(&mgr, "__enter__");
+                    let bound_exit = self.bind(exit, &mgr);
+                    push!(self, bound_exit);
+                    let r = match enter {
+                        Some(e) => self.call(&e, vec![mgr])?,
+                        None => {
+                            let msg = format!(
+                                "'{}' object does not support the context manager protocol",
+                                self.type_name(&mgr)
+                            );
+                            return Err(self.type_error(&msg));
+                        }
+                    };
+                    push!(self, r);
+                }
+                Op::WithExceptStart => {
+                    let f = top!(self);
+                    let n = f.stack.len();
+                    let exc = f.stack[n - 1].clone();
+                    let exit = f.stack[n - 2].clone();
+                    let typ = Value::Class(self.type_of(&exc));
+                    let r = self.call(&exit, vec![typ, exc, Value::None])?;
+                    push!(self, r);
+                }
+                Op::LoadAssertionError => {
+                    push!(self, Value::Class(self.exc.assertion_error.clone()));
+                }
+                Op::ImportName(i) => {
+                    let name = top!(self).code.names[i as usize].clone();
+                    let m = self.import(&name)?;
+                    push!(self, m);
+                }
+                Op::ImportFrom(i) => {
+                    let name = top!(self).code.names[i as usize].clone();
+                    let f = top!(self);
+                    let m = f.stack[f.stack.len() - 1].clone();
+                    let v = match self.getattr(&m, &name) {
+                        Ok(v) => v,
+                        Err(_) => {
+                            let mname = match &m {
+                                Value::Module(md) => md.name.to_string(),
+                                _ => "?".into(),
+                            };
+                            let msg = format!(
+                                "cannot import name '{name}' from '{mname}' (unknown location)"
+                            );
+                            return Err(self.new_exc(&self.exc.import_error.clone(), &msg));
+                        }
+                    };
+                    push!(self, v);
+                }
+                Op::ImportStar => {
+                    let m = pop!(self);
+                    if let Value::Module(md) = m {
+                        let items: Vec<(Rc<str>, Value)> = md
+                            .globals
+                            .borrow()
+                            .iter()
+                            .filter(|(k, _)| !k.starts_with('_'))
+                            .map(|(k, v)| (k.clone(), v.clone()))
+                            .collect();
+                        let f = top!(self);
+                        let mut g = f.globals.globals.borrow_mut();
+                        for (k, v) in items {
+                            g.insert(k, v);
+                        }
+                    }
+                }
+                Op::PrintExpr => {
+                    let v = pop!(self);
+                    if !v.is_none() {
+                        let s = self.repr(&v)?;
+                        self.write_out(&s)?;
+                        self.write_out("\n")?;
+                        self.builtins
+                            .globals
+                            .borrow_mut()
+                            .insert(Rc::from("_"), v);
+                    }
+                }
+            }
+        }
+    }
+
+    // ---- names -----------------------------------------------------------
+
+    fn load_global(&mut self, name: &Rc<str>) -> PyResult<Value> {
+        let f = top!(self);
+        let found = f.globals.globals.borrow().get(name).cloned();
+        match found {
+            Some(v) => Ok(v),
+            None => self.load_builtin(name),
+        }
+    }
+
+    fn load_builtin(&mut self, name: &Rc<str>) -> PyResult<Value> {
+        let found = self.builtins.globals.borrow().get(name).cloned();
+        match found {
+            Some(v) => Ok(v),
+            None => Err(self.name_error(name)),
+        }
+    }
+
+    pub fn name_error(&self, name: &str) -> Value {
+        let msg = format!("name '{name}' is not defined");
+        let e = self.new_exc(&self.exc.name_error, &msg);
+        if let Value::Instance(i) = &e {
+            i.dict
+                .borrow_mut()
+                .insert(Rc::from("name"), Value::str(name));
+        }
+        e
+    }
+
+    fn unbound_local(&self, name: &str) -> Value {
+        let msg = format!("cannot access local variable '{name}' where it is not associated with a value");
+        self.new_exc(&self.exc.unbound_local_error, &msg)
+    }
+
+    fn unbound_deref(&mut self, i: usize) -> Value {
+        let f = top!(self);
+        let code = f.code.clone();
+        let ncell = code.cellvars.len();
+        let (name, free) = if i < ncell {
+            (code.cellvars[i].clone(), false)
+        } else {
+            (code.freevars[i - ncell].clone(), true)
+        };
+        if free {
+            let msg = format!(
+                "cannot access free variable '{name}' where it is not associated with a value in enclosing scope"
+            );
+            self.new_exc(&self.exc.name_error, &msg)
+        } else {
+            self.unbound_local(&name)
+        }
+    }
+
+    // ---- calls -----------------------------------------------------------
+
+    /// A call made by an instruction: covm frames are pushed, generators
+    /// are resumed in place, natives run at once.
+    pub(crate) fn call_from_op(
+        &mut self,
+        callee: Value,
+        args: Vec<Value>,
+        kwargs: Vec<(Rc<str>, Value)>,
+    ) -> PyResult<()> {
+        if let Value::Builtin(b) = &callee
+            && b.special != Special::None
+            && kwargs.is_empty()
+            && self.try_special_call(b.special, &b.receiver, &args)?
+        {
+            return Ok(());
+        }
+        match self.prepare_call(callee, args, kwargs)? {
+            Prepared::Done(v) => {
+                push!(self, v);
+                Ok(())
+            }
+            Prepared::Frame(f) | Prepared::Init(f, _) => {
+                self.frames.push(f);
+                Ok(())
+            }
+        }
+    }
+
+    fn op_make_function(&mut self, flags: u32) -> PyResult<()> {
+        let code = match pop!(self) {
+            Value::Code(c) => c,
+            _ => return Err(self.type_error("MakeFunction expects a code object")),
+        };
+        let closure = if flags & 8 != 0 {
+            match pop!(self) {
+                Value::Tuple(t) => t
+                    .iter()
+                    .filter_map(|c| match c {
+                        Value::Cell(c) => Some(c.clone()),
+                        _ => None,
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            }
+        } else {
+            Vec::new()
+        };
+        let kwdefaults = if flags & 2 != 0 {
+            match pop!(self) {
+                Value::Dict(d) => d
+                    .borrow()
+                    .items()
+                    .into_iter()
+                    .map(|(k, v)| (Rc::from(k.as_str().unwrap_or("")), v))
+                    .collect(),
+                _ => Vec::new(),
+            }
+        } else {
+            Vec::new()
+        };
+        let defaults = if flags & 1 != 0 {
+            match pop!(self) {
+                Value::Tuple(t) => t.to_vec(),
+                _ => Vec::new(),
+            }
+        } else {
+            Vec::new()
+        };
+        let globals = top!(self).globals.clone();
+        let f = Function {
+            name: RefCell::new(code.name.clone()),
+            qualname: RefCell::new(code.qualname.clone()),
+            code,
+            globals,
+            defaults,
+            kwdefaults,
+            closure,
+            dict: RefCell::new(Namespace::new()),
+        };
+        push!(self, Value::Function(Rc::new(f)));
+        Ok(())
+    }
+
+    fn op_build_class(&mut self, nbases: usize) -> PyResult<()> {
+        let f = top!(self);
+        let at = f.stack.len() - nbases;
+        let bases: Vec<Value> = f.stack.drain(at..).collect();
+        let name = pop!(self);
+        let body = pop!(self);
+        let name: Rc<str> = Rc::from(name.as_str().unwrap_or("?"));
+        let base = match bases.into_iter().next() {
+            None => None,
+            Some(Value::Class(c)) => {
+                if c.builtin.is_some()
+                    && c.native_new.get().is_some()
+                    && c.builtin != Some(BuiltinType::Object)
+                {
+                    let msg = format!("covm does not support subclassing '{}' yet", c.name);
+                    return Err(self.type_error(&msg));
+                }
+                Some(c)
+            }
+            Some(other) => {
+                let msg = format!(
+                    "class bases must be classes, not '{}'",
+                    self.type_name(&other)
+                );
+                return Err(self.type_error(&msg));
+            }
+        };
+        let Value::Function(func) = body else {
+            return Err(self.type_error("class body is not a function"));
+        };
+        let mut frame = Box::new(Frame::new(func.code.clone(), func.globals.clone()));
+        frame.cells.extend(func.closure.iter().cloned());
+        let ns = Rc::new(RefCell::new(Namespace::new()));
+        ns.borrow_mut().insert(
+            Rc::from("__module__"),
+            func.globals
+                .globals
+                .borrow()
+                .get("__name__")
+                .cloned()
+                .unwrap_or(Value::None),
+        );
+        frame.namespace = Some(ns);
+        frame.ret = ReturnTo::ClassBody { name, base };
+        if self.frames.len() >= self.recursion_limit {
+            return Err(self.new_exc(
+                &self.exc.recursion_error.clone(),
+                "maximum recursion depth exceeded",
+            ));
+        }
+        self.frames.push(frame);
+        Ok(())
+    }
+
+    /// `ReturnValue`: pops the frame and delivers `v` as its `ret` says.
+    fn op_return(&mut self, v: Value, base: usize) -> PyResult<Option<Exit>> {
+        let Some(mut frame) = self.frames.pop() else {
+            unreachable!("return with no frame")
+        };
+        let ret = std::mem::replace(&mut frame.ret, ReturnTo::Caller);
+        match ret {
+            ReturnTo::Caller => {
+                drop(frame);
+                push!(self, v);
+            }
+            ReturnTo::Native => {
+                drop(frame);
+                return Ok(Some(Exit::Return(v)));
+            }
+            ReturnTo::Init(inst) => {
+                drop(frame);
+                if !v.is_none() {
+                    let msg = format!(
+                        "__init__() should return None, not '{}'",
+                        self.type_name(&v)
+                    );
+                    return Err(self.type_error(&msg));
+                }
+                if self.frames.len() <= base {
+                    return Ok(Some(Exit::Return(inst)));
+                }
+                push!(self, inst);
+            }
+            ReturnTo::ClassBody { name, base: cls_base } => {
+                let cls = self.finish_class(&mut frame, name, cls_base)?;
+                drop(frame);
+                push!(self, cls);
+            }
+            ReturnTo::Generator(g, resume) => {
+                g.state.set(GenState::Closed);
+                drop(frame);
+                return self.generator_returned(v, resume);
+            }
+        }
+        self.run_finalizers()?;
+        Ok(None)
+    }
+
+    fn finish_class(
+        &mut self,
+        frame: &mut Frame,
+        name: Rc<str>,
+        base: Option<Rc<Class>>,
+    ) -> PyResult<Value> {
+        let ns = match frame.namespace.take() {
+            Some(ns) => std::mem::take(&mut *ns.borrow_mut()),
+            None => Namespace::new(),
+        };
+        let qualname = match ns.get("__qualname__") {
+            Some(Value::Str(s)) => Rc::from(s.as_str()),
+            _ => name.clone(),
+        };
+        let module = match ns.get("__module__") {
+            Some(Value::Str(s)) => Rc::from(s.as_str()),
+            _ => Rc::from("__main__"),
+        };
+        let cls = Rc::new(Class {
+            name,
+            qualname,
+            base: Some(base.unwrap_or_else(|| self.types.object.clone())),
+            dict: RefCell::new(ns),
+            builtin: None,
+            native_new: std::cell::Cell::new(None),
+            module,
+        });
+        // Methods using super() see the class through the __class__ cell.
+        if let Some(i) = frame
+            .code
+            .cellvars
+            .iter()
+            .position(|n| n.as_ref() == "__class__")
+        {
+            *frame.cells[i].borrow_mut() = Value::Class(cls.clone());
+        }
+        Ok(Value::Class(cls))
+    }
+
+    // ---- exceptions ------------------------------------------------------
+
+    fn op_raise(&mut self, n: u32) -> Value {
+        match n {
+            0 => match self.current_handled() {
+                Some(e) => {
+                    self.reraising = true;
+                    e
+                }
+                None => self.new_exc(
+                    &self.exc.runtime_error.clone(),
+                    "No active exception to reraise",
+                ),
+            },
+            1 => {
+                let e = pop!(self);
+                self.make_exception(e).unwrap_or_else(|e| e)
+            }
+            _ => {
+                let cause = pop!(self);
+                let e = pop!(self);
+                let exc = match self.make_exception(e) {
+                    Ok(e) => e,
+                    Err(e) => return e,
+                };
+                let cause = match cause {
+                    Value::None => Value::None,
+                    c => match self.make_exception(c) {
+                        Ok(c) => c,
+                        Err(_) => {
+                            return self.type_error(
+                                "exception causes must derive from BaseException",
+                            );
+                        }
+                    },
+                };
+                if let Value::Instance(i) = &exc {
+                    let mut d = i.dict.borrow_mut();
+                    d.insert(Rc::from("__cause__"), cause);
+                    d.insert(Rc::from("__suppress_context__"), Value::Bool(true));
+                }
+                exc
+            }
+        }
+    }
+
+    /// The exception being handled, innermost first, across frames.
+    pub fn current_handled(&self) -> Option<Value> {
+        self.frames
+            .iter()
+            .rev()
+            .find_map(|f| f.handled.last().cloned())
+    }
+
+    /// Sets `__context__` of a newly raised exception to the one being
+    /// handled, as CPython does.
+    fn set_context(&mut self, exc: &Value) {
+        let Some(ctx) = self.current_handled() else {
+            return;
+        };
+        if ctx.is(exc) {
+            return;
+        }
+        // Avoid a cycle: cut the chain where it reaches exc.
+        let mut cur = ctx.clone();
+        for _ in 0..100 {
+            let next = match &cur {
+                Value::Instance(i) => i.dict.borrow().get("__context__").cloned(),
+                _ => None,
+            };
+            match next {
+                Some(n) if n.is(exc) => {
+                    if let Value::Instance(i) = &cur {
+                        i.dict
+                            .borrow_mut()
+                            .insert(Rc::from("__context__"), Value::None);
+                    }
+                    break;
+                }
+                Some(n) if !n.is_none() => cur = n,
+                _ => break,
+            }
+        }
+        if let Value::Instance(i) = exc {
+            i.dict
+                .borrow_mut()
+                .insert(Rc::from("__context__"), ctx);
+        }
+    }
+
+    /// Finds a handler for `exc`, popping frames that have none. Returns
+    /// `Ok(None)` when a handler was found (dispatch continues there),
+    /// `Ok(Some(exit))` never for now, `Err(exc)` when the exception leaves
+    /// the frame at `base`.
+    fn unwind(&mut self, mut exc: Value, base: usize, mut add_tb: bool) -> PyResult<Option<Exit>> {
+        loop {
+            let f = top!(self);
+            if add_tb && let Value::Instance(i) = &exc {
+                i.traceback
+                    .borrow_mut()
+                    .push((f.code.clone(), f.ip.saturating_sub(1)));
+            }
+            add_tb = true;
+            while let Some(block) = f.blocks.pop() {
+                match block {
+                    Block::ExceptHandler => {
+                        f.handled.pop();
+                    }
+                    Block::Setup { handler, level } => {
+                        f.stack.truncate(level as usize);
+                        f.blocks.push(Block::ExceptHandler);
+                        f.handled.push(exc.clone());
+                        f.stack.push(exc);
+                        f.ip = handler as usize;
+                        return Ok(None);
+                    }
+                }
+            }
+            let Some(mut frame) = self.frames.pop() else {
+                return Err(exc);
+            };
+            let ret = std::mem::replace(&mut frame.ret, ReturnTo::Caller);
+            let at_base = self.frames.len() < base + 1;
+            match ret {
+                ReturnTo::Native => {
+                    drop(frame);
+                    return Err(exc);
+                }
+                ReturnTo::Generator(g, resume) => {
+                    g.state.set(GenState::Closed);
+                    drop(frame);
+                    exc = self.pep479(exc, g.kind);
+                    if resume == Resume::Native {
+                        return Err(exc);
+                    }
+                }
+                _ => drop(frame),
+            }
+            if at_base || self.frames.is_empty() {
+                return Err(exc);
+            }
+        }
+    }
+
+    fn pep479(&self, exc: Value, kind: GenKind) -> Value {
+        let is_stop = |c: &Rc<Class>| {
+            self.is_subclass(&self.type_of(&exc), c)
+        };
+        let msg = match kind {
+            GenKind::Generator if is_stop(&self.exc.stop_iteration) => {
+                "generator raised StopIteration"
+            }
+            GenKind::Coroutine if is_stop(&self.exc.stop_iteration) => {
+                "coroutine raised StopIteration"
+            }
+            GenKind::AsyncGenerator if is_stop(&self.exc.stop_iteration) => {
+                "async generator raised StopIteration"
+            }
+            GenKind::AsyncGenerator if is_stop(&self.exc.stop_async_iteration) => {
+                "async generator raised StopAsyncIteration"
+            }
+            _ => return exc,
+        };
+        let new = self.new_exc(&self.exc.runtime_error, msg);
+        if let Value::Instance(i) = &new {
+            let mut d = i.dict.borrow_mut();
+            d.insert(Rc::from("__cause__"), exc.clone());
+            d.insert(Rc::from("__context__"), exc);
+            d.insert(Rc::from("__suppress_context__"), Value::Bool(true));
+        }
+        new
+    }
+
+    // ---- iteration ---------------------------------------------------------
+
+    fn op_for_iter(&mut self, target: u32) -> PyResult<()> {
+        let f = top!(self);
+        let it = f.stack[f.stack.len() - 1].clone();
+        match &it {
+            Value::Iterator(state) => {
+                let fast = {
+                    let mut st = state.borrow_mut();
+                    match &mut *st {
+                        IterState::Range { next, stop, step } => {
+                            if (*step > 0 && *next < *stop) || (*step < 0 && *next > *stop) {
+                                let v = *next;
+                                *next += *step;
+                                Some(Some(Value::Int(v)))
+                            } else {
+                                Some(None)
+                            }
+                        }
+                        IterState::Seq { seq, index } => {
+                            let item = match seq {
+                                Value::List(l) => l.borrow().get(*index).cloned(),
+                                Value::Tuple(t) => t.get(*index).cloned(),
+                                _ => return self.for_iter_slow(&it, target),
+                            };
+                            if item.is_some() {
+                                *index += 1;
+                            } else {
+                                *st = IterState::Exhausted;
+                            }
+                            Some(item)
+                        }
+                        _ => None,
+                    }
+                };
+                match fast {
+                    Some(Some(v)) => push!(self, v),
+                    Some(None) => {
+                        let f = top!(self);
+                        f.stack.pop();
+                        f.ip = target as usize;
+                    }
+                    None => return self.for_iter_slow(&it, target),
+                }
+                Ok(())
+            }
+            Value::Generator(g) => {
+                let g = g.clone();
+                self.resume_in_loop(&g, Value::None, Resume::ForIter(target))
+            }
+            _ => self.for_iter_slow(&it, target),
+        }
+    }
+
+    fn for_iter_slow(&mut self, it: &Value, target: u32) -> PyResult<()> {
+        match self.next(it)? {
+            Some(v) => push!(self, v),
+            None => {
+                let f = top!(self);
+                f.stack.pop();
+                f.ip = target as usize;
+            }
+        }
+        Ok(())
+    }
+
+    fn op_unpack(&mut self, seq: Value, n: usize) -> PyResult<()> {
+        let items = match &seq {
+            Value::Tuple(t) => t.to_vec(),
+            Value::List(l) => l.borrow().clone(),
+            _ => self.collect_for_unpack(&seq, n)?,
+        };
+        if items.len() != n {
+            let msg = if items.len() > n {
+                format!("too many values to unpack (expected {n})")
+            } else {
+                format!(
+                    "not enough values to unpack (expected {n}, got {})",
+                    items.len()
+                )
+            };
+            return Err(self.new_exc(&self.exc.value_error.clone(), &msg));
+        }
+        let f = top!(self);
+        f.stack.extend(items.into_iter().rev());
+        Ok(())
+    }
+
+    /// Collects at most n + 1 items, so unpacking an infinite generator
+    /// into too few names still fails cleanly.
+    fn collect_for_unpack(&mut self, seq: &Value, n: usize) -> PyResult<Vec<Value>> {
+        let it = match self.get_iter(seq) {
+            Ok(it) => it,
+            Err(_) => {
+                let msg = format!(
+                    "cannot unpack non-iterable {} object",
+                    self.type_name(seq)
+                );
+                return Err(self.type_error(&msg));
+            }
+        };
+        let mut out = Vec::new();
+        while let Some(v) = self.next(&it)? {
+            out.push(v);
+            if out.len() > n {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    fn op_unpack_ex(&mut self, seq: Value, before: usize, after: usize) -> PyResult<()> {
+        let items = match self.collect(&seq) {
+            Ok(v) => v,
+            Err(e) => {
+                if self.is_instance_of(&e, &self.exc.type_error.clone()) {
+                    let msg = format!(
+                        "cannot unpack non-iterable {} object",
+                        self.type_name(&seq)
+                    );
+                    return Err(self.type_error(&msg));
+                }
+                return Err(e);
+            }
+        };
+        if items.len() < before + after {
+            let msg = format!(
+                "not enough values to unpack (expected at least {}, got {})",
+                before + after,
+                items.len()
+            );
+            return Err(self.new_exc(&self.exc.value_error.clone(), &msg));
+        }
+        let mid_end = items.len() - after;
+        let mut out: Vec<Value> = Vec::with_capacity(before + after + 1);
+        out.extend(items[..before].iter().cloned());
+        out.push(Value::list(items[before..mid_end].to_vec()));
+        out.extend(items[mid_end..].iter().cloned());
+        let f = top!(self);
+        f.stack.extend(out.into_iter().rev());
+        Ok(())
+    }
+
+    fn op_dict_update(&mut self, target: &Value, src: &Value, merge: bool) -> PyResult<()> {
+        let Value::Dict(t) = target else {
+            return Ok(());
+        };
+        let items: Vec<(Value, Value)> = match src {
+            Value::Dict(d) => d.borrow().items(),
+            other => {
+                let keys_m = self.lookup_special(other, "keys");
+                let Some(keys_m) = keys_m else {
+                    let msg = if merge {
+                        format!(
+                            "argument after ** must be a mapping, not {}",
+                            self.type_name(other)
+                        )
+                    } else {
+                        format!("'{}' object is not a mapping", self.type_name(other))
+                    };
+                    return Err(self.type_error(&msg));
+                };
+                let keys = self.call(&keys_m, vec![other.clone()])?;
+                let keys = self.collect(&keys)?;
+                let mut out = Vec::new();
+                for k in keys {
+                    let v = self.getitem(other, &k)?;
+                    out.push((k, v));
+                }
+                out
+            }
+        };
+        for (k, v) in items {
+            if merge && crate::dict::contains(self, t, &k)? {
+                let msg = format!(
+                    "got multiple values for keyword argument '{}'",
+                    self.to_str(&k)?
+                );
+                return Err(self.type_error(&msg));
+            }
+            crate::dict::set(self, t, k, v)?;
+        }
+        Ok(())
+    }
+
+    fn op_format_value(&mut self, v: Value, conv: u32, spec: Option<Value>) -> PyResult<Value> {
+        let v = match conv {
+            1 => Value::str(self.to_str(&v)?),
+            2 => Value::str(self.repr(&v)?),
+            3 => Value::str(crate::objects::ascii_escape(&self.repr(&v)?)),
+            _ => v,
+        };
+        let spec_s = match &spec {
+            Some(Value::Str(s)) => s.as_str().to_string(),
+            _ => String::new(),
+        };
+        if spec_s.is_empty()
+            && let Value::Str(_) = v
+        {
+            return Ok(v);
+        }
+        Ok(Value::str(self.format(&v, &spec_s)?))
+    }
+
+    pub(crate) fn code_of_top(&self) -> Option<Rc<Code>> {
+        self.frames.last().map(|f| f.code.clone())
+    }
+
+    /// `==` as a value, for `Compare` fast paths.
+    pub(crate) fn compare_op(&mut self, op: CmpOp, a: &Value, b: &Value) -> PyResult<Value> {
+        match (op, a, b) {
+            (CmpOp::Lt, Value::Int(x), Value::Int(y)) => Ok(Value::Bool(x < y)),
+            (CmpOp::LtE, Value::Int(x), Value::Int(y)) => Ok(Value::Bool(x <= y)),
+            (CmpOp::Gt, Value::Int(x), Value::Int(y)) => Ok(Value::Bool(x > y)),
+            (CmpOp::GtE, Value::Int(x), Value::Int(y)) => Ok(Value::Bool(x >= y)),
+            (CmpOp::Eq, Value::Int(x), Value::Int(y)) => Ok(Value::Bool(x == y)),
+            (CmpOp::NotEq, Value::Int(x), Value::Int(y)) => Ok(Value::Bool(x != y)),
+            (CmpOp::Is, _, _) => Ok(Value::Bool(a.is(b))),
+            (CmpOp::IsNot, _, _) => Ok(Value::Bool(!a.is(b))),
+            (CmpOp::In, _, _) => Ok(Value::Bool(self.contains(b, a)?)),
+            (CmpOp::NotIn, _, _) => Ok(Value::Bool(!self.contains(b, a)?)),
+            _ => self.rich_compare(a, b, op),
+        }
+    }
+}

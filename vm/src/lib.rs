@@ -1,0 +1,23 @@
+//! covm's virtual machine: the compiler from AST to code objects, the
+//! object model, and a stackless interpreter whose frames live on the heap
+//! so that generators and coroutines suspend by keeping their frame.
+
+pub mod arith;
+pub mod call;
+pub mod code;
+pub mod compiler;
+pub mod dict;
+pub mod dis;
+pub mod exceptions;
+pub mod format;
+pub mod frame;
+pub mod generator;
+pub mod interp;
+pub mod objects;
+pub mod opcode;
+pub mod strformat;
+pub mod value;
+pub mod vm;
+
+pub use value::{PyResult, Value};
+pub use vm::Vm;

@@ -1,0 +1,207 @@
+//! The instruction set: one table, every instruction with its stack effect.
+//!
+//! Stack effects are written `(before -- after)`, top of stack rightmost.
+//! Jump targets are absolute instruction indices. An instruction is 8 bytes:
+//! the opcode and a 32-bit operand live in one enum value.
+
+use covm_parser::ast::{BinOp, CmpOp, UnaryOp};
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Op {
+    /// `( -- )`
+    Nop,
+    /// `(v -- )`
+    PopTop,
+    /// `(v -- v v)`
+    DupTop,
+    /// `(a b -- a b a b)`
+    DupTopTwo,
+    /// `(a b -- b a)`
+    RotTwo,
+    /// `(a b c -- c a b)`
+    RotThree,
+    /// `(a b c d -- d a b c)`
+    RotFour,
+
+    /// `( -- consts[i])`
+    LoadConst(u32),
+    /// `( -- locals[i])`; UnboundLocalError when unset.
+    LoadFast(u32),
+    /// `(v -- )` into `locals[i]`.
+    StoreFast(u32),
+    /// `( -- )` unbinds `locals[i]`.
+    DeleteFast(u32),
+    /// `( -- cells[i].value)`; cells are cellvars then freevars.
+    LoadDeref(u32),
+    /// `(v -- )` into `cells[i]`.
+    StoreDeref(u32),
+    /// `( -- )` unbinds `cells[i]`.
+    DeleteDeref(u32),
+    /// `( -- cell)` pushes the cell itself, to build a closure.
+    LoadClosure(u32),
+    /// `( -- v)` in a class body: the namespace's `names[i]` if set, else
+    /// the free variable `cells[i >> 16]`... see `LoadClassDeref`.
+    /// `( -- v)` class-body read of a free variable: the class namespace
+    /// first (name `names[n]` where the operand is `cell | n << 16`), then
+    /// the cell.
+    LoadClassDeref(u32),
+    /// `( -- v)` namespace (class body), then globals, then builtins.
+    LoadName(u32),
+    /// `(v -- )` into the frame's namespace.
+    StoreName(u32),
+    /// `( -- )`
+    DeleteName(u32),
+    /// `( -- v)` globals, then builtins.
+    LoadGlobal(u32),
+    /// `(v -- )`
+    StoreGlobal(u32),
+    /// `( -- )`
+    DeleteGlobal(u32),
+    /// `(obj -- obj.name)`
+    LoadAttr(u32),
+    /// `(v obj -- )` sets `obj.name = v`.
+    StoreAttr(u32),
+    /// `(obj -- )`
+    DeleteAttr(u32),
+    /// `(obj -- method self)` when `name` is a plain method found on the
+    /// class, else `(obj -- attr undef)`; `CallMethod` consumes either.
+    LoadMethod(u32),
+
+    /// `(container key -- container[key])`
+    BinarySubscr,
+    /// `(v container key -- )`
+    StoreSubscr,
+    /// `(container key -- )`
+    DeleteSubscr,
+    /// `(a b -- a op b)`
+    Binary(BinOp),
+    /// `(a b -- a op= b)`: tries `__iop__` first, mutates lists in place.
+    Inplace(BinOp),
+    /// `(v -- op v)`
+    Unary(UnaryOp),
+    /// `(a b -- a op b)` for every comparison, `is`, `in`.
+    Compare(CmpOp),
+
+    /// `(items*n -- tuple)`
+    BuildTuple(u32),
+    /// `(items*n -- list)`
+    BuildList(u32),
+    /// `(items*n -- set)`
+    BuildSet(u32),
+    /// `(k1 v1 .. kn vn -- dict)`
+    BuildMap(u32),
+    /// `(k1 .. kn values_tuple -- dict)` keys from the tuple on top.
+    BuildConstKeyMap(u32),
+    /// `(start stop -- slice)` with n = 2, `(start stop step -- slice)` with 3.
+    BuildSlice(u32),
+    /// `(parts*n -- str)` concatenates n strings.
+    BuildString(u32),
+    /// `(list .. v -- list ..)` appends v to the list `n` deep below it.
+    ListAppend(u32),
+    /// `(set .. v -- set ..)`
+    SetAdd(u32),
+    /// `(dict .. k v -- dict ..)`
+    MapAdd(u32),
+    /// `(list .. iterable -- list ..)` extends the list n deep.
+    ListExtend(u32),
+    /// `(set .. iterable -- set ..)`
+    SetUpdate(u32),
+    /// `(dict .. mapping -- dict ..)` for `{**m}`.
+    DictUpdate(u32),
+    /// `(dict .. mapping -- dict ..)` for `f(**m)`: duplicate keys are a
+    /// TypeError.
+    DictMerge(u32),
+    /// `(list -- tuple)`
+    ListToTuple,
+    /// `(value -- str)` or `(value spec -- str)` when bit 2 of the operand is
+    /// set; bits 0-1: 0 none, 1 `!s`, 2 `!r`, 3 `!a`.
+    FormatValue(u32),
+
+    /// `(seq -- vn .. v1)` exactly n items, first item on top.
+    UnpackSequence(u32),
+    /// `(seq -- after.. list before..)` for `a, *b, c`: operand is
+    /// `before | after << 16`.
+    UnpackEx(u32),
+
+    /// `( -- )` jump to target.
+    Jump(u32),
+    /// `(cond -- )` jump when falsy.
+    PopJumpIfFalse(u32),
+    /// `(cond -- )` jump when truthy.
+    PopJumpIfTrue(u32),
+    /// `(cond -- cond)` jump if falsy, else pop: for `and`.
+    JumpIfFalseOrPop(u32),
+    /// `(cond -- cond)` jump if truthy, else pop: for `or`.
+    JumpIfTrueOrPop(u32),
+    /// `(iterable -- iterator)`
+    GetIter,
+    /// `(iterator -- iterator next)`, or `(iterator -- )` and jump to the
+    /// target when exhausted. Resumes a generator without recursing.
+    ForIter(u32),
+
+    /// `(func args*n -- result)`
+    Call(u32),
+    /// `(method self_or_undef args*n -- result)`
+    CallMethod(u32),
+    /// `(func args*n kwnames -- result)`: the last `len(kwnames)` of the n
+    /// arguments are keyword arguments.
+    CallKw(u32),
+    /// `(func args_tuple -- result)` or `(func args_tuple kwargs -- result)`
+    /// when the operand is 1.
+    CallEx(u32),
+    /// `(defaults? kwdefaults? closure? code -- function)`; operand bits:
+    /// 1 defaults tuple, 2 kwdefaults dict, 8 closure tuple.
+    MakeFunction(u32),
+    /// `(body_function name bases*n -- class)` runs the class body in a new
+    /// frame with a fresh namespace, then builds the class.
+    BuildClass(u32),
+
+    /// `(v -- )` returns v to the caller.
+    ReturnValue,
+    /// `(v -- sent)` suspends the generator, handing v to its resumer; the
+    /// value sent in on resumption replaces it.
+    YieldValue,
+    /// `(iter sent -- iter)` and stay on this instruction while the
+    /// delegate yields (its values pass straight out to our resumer);
+    /// `(iter sent -- result)` and move on when it returns.
+    YieldFrom,
+    /// `(iterable -- iter)` for `yield from`: generators and coroutines
+    /// stay themselves; other iterables become iterators.
+    GetYieldFromIter,
+    /// `(awaitable -- iter)` for `await`: a coroutine, or the iterator from
+    /// `__await__`.
+    GetAwaitable,
+
+    /// `( -- )` pushes an exception handler block at the target, recording
+    /// the stack depth to unwind to.
+    SetupFinally(u32),
+    /// `( -- )` like SetupFinally, for `with`: the depth excludes the
+    /// `__enter__` result on top.
+    SetupWith(u32),
+    /// `( -- )` pops the innermost handler block.
+    PopBlock,
+    /// `( -- )` leaves an except handler: pops its block and the handled
+    /// exception.
+    PopExcept,
+    /// `(exc -- )` re-raises exc keeping its traceback.
+    Reraise,
+    /// `( -- )` bare raise; `(exc -- )`; `(exc cause -- )` for n = 0, 1, 2.
+    Raise(u32),
+    /// `(exc type -- exc matches)` for an `except` clause.
+    CheckExcMatch,
+    /// `(mgr -- exit enter_result)` calls `__enter__`.
+    BeforeWith,
+    /// `(exit exc -- exit exc result)` calls `exit(type, exc, tb)`.
+    WithExceptStart,
+    /// `( -- AssertionError)`
+    LoadAssertionError,
+
+    /// `( -- module)` imports `names[i]`.
+    ImportName(u32),
+    /// `(module -- module attr)` `from module import names[i]`.
+    ImportFrom(u32),
+    /// `(module -- )` copies public names into the namespace.
+    ImportStar,
+    /// `(v -- )` REPL echo: prints `repr(v)` unless None.
+    PrintExpr,
+}

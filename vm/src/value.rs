@@ -1,0 +1,513 @@
+//! Values and heap objects.
+//!
+//! Every heap object is reference counted (`Rc`), so an object is freed when
+//! its last reference goes, as in CPython. Reference cycles (a list that
+//! contains itself, an instance whose attribute points back at it, a
+//! generator whose frame holds the generator) are never collected: they leak
+//! until the process exits. See ARCHITECTURE.md.
+
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::rc::Rc;
+
+use num_bigint::BigInt;
+
+use crate::code::Code;
+use crate::dict::Dict;
+use crate::frame::Frame;
+use crate::vm::Vm;
+
+pub type PyResult<T> = Result<T, Value>;
+
+/// Keyword arguments as passed to a native function.
+pub type KwArgs = [(Rc<str>, Value)];
+
+/// A native function: the VM, positional arguments (for a method, `self` is
+/// the first), keyword arguments.
+pub type NativeFn = fn(&mut Vm, &[Value], &KwArgs) -> PyResult<Value>;
+
+/// A name → value namespace (module globals, instance and class attributes).
+pub type Namespace = hashbrown::HashMap<Rc<str>, Value>;
+
+#[derive(Clone, Default)]
+pub enum Value {
+    /// Not a Python value: marks an unbound local and the empty slot of a
+    /// method call (`LOAD_METHOD`). Never visible to a program.
+    #[default]
+    Undef,
+    None,
+    NotImplemented,
+    Ellipsis,
+    Bool(bool),
+    Int(i64),
+    /// Only for values outside the i64 range: arithmetic results are
+    /// normalised back to `Int` whenever they fit.
+    BigInt(Rc<BigInt>),
+    Float(f64),
+    Str(Rc<PyStr>),
+    Bytes(Rc<[u8]>),
+    List(Rc<RefCell<Vec<Value>>>),
+    Tuple(Rc<[Value]>),
+    Dict(Rc<RefCell<Dict>>),
+    Set(Rc<RefCell<Dict>>),
+    FrozenSet(Rc<RefCell<Dict>>),
+    Range(Rc<RangeObj>),
+    Slice(Rc<SliceObj>),
+    Function(Rc<Function>),
+    Builtin(Rc<Builtin>),
+    BoundMethod(Rc<BoundMethod>),
+    Class(Rc<Class>),
+    Instance(Rc<Instance>),
+    Generator(Rc<Generator>),
+    Module(Rc<Module>),
+    Iterator(Rc<RefCell<IterState>>),
+    Property(Rc<Property>),
+    StaticMethod(Rc<Value>),
+    ClassMethod(Rc<Value>),
+    Super(Rc<SuperObj>),
+    Cell(Rc<RefCell<Value>>),
+    Code(Rc<Code>),
+    /// An object defined by the stdlib (deque, file, task, …).
+    Native(Rc<dyn NativeObject>),
+}
+
+/// A Python `str`: UTF-8 text plus a flag that makes indexing O(1) when
+/// every character is ASCII.
+pub struct PyStr {
+    pub s: Box<str>,
+    pub ascii: bool,
+}
+
+impl PyStr {
+    pub fn new(s: impl Into<Box<str>>) -> PyStr {
+        let s = s.into();
+        let ascii = s.is_ascii();
+        PyStr { s, ascii }
+    }
+    pub fn as_str(&self) -> &str {
+        &self.s
+    }
+    /// Length in code points, as Python counts.
+    pub fn char_len(&self) -> usize {
+        if self.ascii {
+            self.s.len()
+        } else {
+            self.s.chars().count()
+        }
+    }
+}
+
+pub struct RangeObj {
+    pub start: i64,
+    pub stop: i64,
+    pub step: i64,
+}
+
+impl RangeObj {
+    pub fn len(&self) -> i64 {
+        let (lo, hi, step) = (self.start as i128, self.stop as i128, self.step as i128);
+        let n = if step > 0 {
+            if lo < hi { (hi - lo - 1) / step + 1 } else { 0 }
+        } else if lo > hi {
+            (lo - hi - 1) / (-step) + 1
+        } else {
+            0
+        };
+        n as i64
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    pub fn get(&self, i: i64) -> i64 {
+        self.start + i * self.step
+    }
+}
+
+pub struct SliceObj {
+    pub start: Value,
+    pub stop: Value,
+    pub step: Value,
+}
+
+pub struct Function {
+    pub code: Rc<Code>,
+    pub globals: Rc<Module>,
+    pub defaults: Vec<Value>,
+    pub kwdefaults: Vec<(Rc<str>, Value)>,
+    pub closure: Vec<Rc<RefCell<Value>>>,
+    pub name: RefCell<Rc<str>>,
+    pub qualname: RefCell<Rc<str>>,
+    /// Attributes set on the function (`f.calls = 0`, `__wrapped__`, `__doc__`).
+    pub dict: RefCell<Namespace>,
+}
+
+/// Built-in operations the interpreter performs itself instead of calling
+/// the native function, so that resuming a generator never recurses on the
+/// Rust stack.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Special {
+    None,
+    /// `next(it[, default])`
+    Next,
+    /// `gen.__next__()`
+    GenNext,
+    /// `gen.send(v)`
+    GenSend,
+    /// `gen.throw(...)`
+    GenThrow,
+}
+
+pub struct Builtin {
+    pub name: Rc<str>,
+    pub func: NativeFn,
+    /// Bound receiver for module-level natives that need one (e.g. a method
+    /// of a native object); passed as the first argument.
+    pub receiver: Option<Value>,
+    pub special: Special,
+}
+
+pub struct BoundMethod {
+    pub receiver: Value,
+    pub func: Value,
+}
+
+pub struct Class {
+    pub name: Rc<str>,
+    pub qualname: Rc<str>,
+    pub base: Option<Rc<Class>>,
+    pub dict: RefCell<Namespace>,
+    /// Set on the built-in types: which kind of value an instance is.
+    pub builtin: Option<BuiltinType>,
+    /// Constructs a value of a built-in type (`int(x)`, `list(it)`).
+    pub native_new: Cell<Option<NativeFn>>,
+    pub module: Rc<str>,
+}
+
+/// The built-in types a value can be an instance of.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
+pub enum BuiltinType {
+    Object,
+    Type,
+    NoneType,
+    NotImplementedType,
+    Ellipsis,
+    Bool,
+    Int,
+    Float,
+    Str,
+    Bytes,
+    List,
+    Tuple,
+    Dict,
+    Set,
+    FrozenSet,
+    Range,
+    Slice,
+    Function,
+    BuiltinFunction,
+    Method,
+    Generator,
+    Coroutine,
+    AsyncGenerator,
+    Module,
+    Iterator,
+    Property,
+    StaticMethod,
+    ClassMethod,
+    Super,
+    Cell,
+    Code,
+    BaseException,
+    Native,
+}
+
+pub struct Instance {
+    pub class: Rc<Class>,
+    pub dict: RefCell<Namespace>,
+    /// Traceback entries of an exception instance: (code, instruction
+    /// index), innermost last.
+    pub traceback: RefCell<Vec<(Rc<Code>, usize)>>,
+}
+
+/// The state of a generator or coroutine. It is kept in one place, the
+/// generator object; the frame does not know it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum GenState {
+    Created,
+    Running,
+    Suspended,
+    Closed,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum GenKind {
+    Generator,
+    Coroutine,
+    AsyncGenerator,
+}
+
+pub struct Generator {
+    pub kind: GenKind,
+    pub state: Cell<GenState>,
+    /// The suspended frame. `None` while running (the frame is then on the
+    /// VM's frame stack) and once closed.
+    pub frame: RefCell<Option<Box<Frame>>>,
+    pub name: Rc<str>,
+    pub qualname: Rc<str>,
+    pub code: Rc<Code>,
+    /// Set once a coroutine has been awaited or driven to completion, for
+    /// "cannot reuse already awaited coroutine".
+    pub id: u64,
+}
+
+pub struct Module {
+    pub name: Rc<str>,
+    pub globals: RefCell<Namespace>,
+}
+
+pub struct Property {
+    pub fget: Value,
+    pub fset: Value,
+    pub fdel: Value,
+}
+
+pub struct SuperObj {
+    /// The class whose base the lookup starts at.
+    pub class: Rc<Class>,
+    pub obj: Value,
+}
+
+/// Iterators over built-in containers and the lazy built-ins.
+pub enum IterState {
+    Seq {
+        seq: Value,
+        index: usize,
+    },
+    Str {
+        s: Rc<PyStr>,
+        byte_pos: usize,
+    },
+    Range {
+        next: i64,
+        stop: i64,
+        step: i64,
+    },
+    /// Keys, values or items of a dict or set, by entry index.
+    DictIter {
+        dict: Rc<RefCell<Dict>>,
+        index: usize,
+        kind: DictIterKind,
+        len_at_start: usize,
+    },
+    Enumerate {
+        it: Value,
+        count: Value,
+    },
+    Zip {
+        its: Vec<Value>,
+    },
+    Map {
+        func: Value,
+        its: Vec<Value>,
+    },
+    Filter {
+        func: Value,
+        it: Value,
+    },
+    Reversed {
+        seq: Value,
+        index: usize,
+    },
+    /// `iter(callable, sentinel)`
+    Callable {
+        func: Value,
+        sentinel: Value,
+    },
+    /// A native generator-like iterator defined by the stdlib.
+    Native(Box<dyn NativeIter>),
+    Exhausted,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum DictIterKind {
+    Keys,
+    Values,
+    Items,
+}
+
+/// An iterator implemented in Rust by the stdlib (itertools and friends).
+pub trait NativeIter {
+    fn type_name(&self) -> &'static str;
+    fn next(&mut self, vm: &mut Vm) -> PyResult<Option<Value>>;
+}
+
+/// Objects the stdlib defines (deque, files, asyncio objects…).
+pub trait NativeObject: std::any::Any {
+    /// The class `type(obj)` reports; its dict holds the object's methods.
+    fn class(&self, vm: &Vm) -> Rc<Class>;
+    fn as_any(&self) -> &dyn std::any::Any;
+    fn repr(&self, _vm: &mut Vm) -> PyResult<Option<String>> {
+        Ok(None)
+    }
+    fn len(&self) -> Option<usize> {
+        None
+    }
+    fn truthy(&self) -> Option<bool> {
+        self.len().map(|n| n > 0)
+    }
+    fn iter(&self, _vm: &mut Vm, _me: &Value) -> PyResult<Option<Value>> {
+        Ok(None)
+    }
+    fn get_attr(&self, _vm: &mut Vm, _name: &str) -> PyResult<Option<Value>> {
+        Ok(None)
+    }
+}
+
+impl Value {
+    pub fn str(s: impl Into<Box<str>>) -> Value {
+        Value::Str(Rc::new(PyStr::new(s)))
+    }
+    pub fn tuple(v: Vec<Value>) -> Value {
+        Value::Tuple(v.into())
+    }
+    pub fn list(v: Vec<Value>) -> Value {
+        Value::List(Rc::new(RefCell::new(v)))
+    }
+    pub fn from_bigint(b: BigInt) -> Value {
+        use num_traits::ToPrimitive;
+        match b.to_i64() {
+            Some(i) => Value::Int(i),
+            None => Value::BigInt(Rc::new(b)),
+        }
+    }
+    pub fn is_none(&self) -> bool {
+        matches!(self, Value::None)
+    }
+    pub fn is_undef(&self) -> bool {
+        matches!(self, Value::Undef)
+    }
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::Str(s) => Some(s.as_str()),
+            _ => None,
+        }
+    }
+    /// Identity, as `is` sees it.
+    pub fn is(&self, other: &Value) -> bool {
+        use Value::*;
+        match (self, other) {
+            (Undef, Undef) | (None, None) | (NotImplemented, NotImplemented) => true,
+            (Ellipsis, Ellipsis) => true,
+            (Bool(a), Bool(b)) => a == b,
+            // Small ints are cached in CPython; equal i64 values look identical.
+            (Int(a), Int(b)) => a == b,
+            (Float(a), Float(b)) => a.to_bits() == b.to_bits(),
+            (BigInt(a), BigInt(b)) => Rc::ptr_eq(a, b),
+            (Str(a), Str(b)) => Rc::ptr_eq(a, b) || (a.s.len() <= 1 && a.s == b.s),
+            (Bytes(a), Bytes(b)) => Rc::ptr_eq(a, b),
+            (List(a), List(b)) => Rc::ptr_eq(a, b),
+            (Tuple(a), Tuple(b)) => Rc::ptr_eq(a, b) || (a.is_empty() && b.is_empty()),
+            (Dict(a), Dict(b)) | (Set(a), Set(b)) | (FrozenSet(a), FrozenSet(b)) => {
+                Rc::ptr_eq(a, b)
+            }
+            (Range(a), Range(b)) => Rc::ptr_eq(a, b),
+            (Slice(a), Slice(b)) => Rc::ptr_eq(a, b),
+            (Function(a), Function(b)) => Rc::ptr_eq(a, b),
+            (Builtin(a), Builtin(b)) => Rc::ptr_eq(a, b),
+            (BoundMethod(a), BoundMethod(b)) => Rc::ptr_eq(a, b),
+            (Class(a), Class(b)) => Rc::ptr_eq(a, b),
+            (Instance(a), Instance(b)) => Rc::ptr_eq(a, b),
+            (Generator(a), Generator(b)) => Rc::ptr_eq(a, b),
+            (Module(a), Module(b)) => Rc::ptr_eq(a, b),
+            (Iterator(a), Iterator(b)) => Rc::ptr_eq(a, b),
+            (Property(a), Property(b)) => Rc::ptr_eq(a, b),
+            (StaticMethod(a), StaticMethod(b)) | (ClassMethod(a), ClassMethod(b)) => {
+                Rc::ptr_eq(a, b)
+            }
+            (Super(a), Super(b)) => Rc::ptr_eq(a, b),
+            (Cell(a), Cell(b)) => Rc::ptr_eq(a, b),
+            (Code(a), Code(b)) => Rc::ptr_eq(a, b),
+            (Native(a), Native(b)) => Rc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+    /// An address-like number for default reprs and `id()`.
+    pub fn addr(&self) -> usize {
+        use Value::*;
+        match self {
+            Str(r) => Rc::as_ptr(r) as *const u8 as usize,
+            List(r) => Rc::as_ptr(r) as *const u8 as usize,
+            Tuple(r) => Rc::as_ptr(r) as *const u8 as usize,
+            Dict(r) | Set(r) | FrozenSet(r) => Rc::as_ptr(r) as *const u8 as usize,
+            Function(r) => Rc::as_ptr(r) as *const u8 as usize,
+            Builtin(r) => Rc::as_ptr(r) as *const u8 as usize,
+            BoundMethod(r) => Rc::as_ptr(r) as *const u8 as usize,
+            Class(r) => Rc::as_ptr(r) as *const u8 as usize,
+            Instance(r) => Rc::as_ptr(r) as *const u8 as usize,
+            Generator(r) => Rc::as_ptr(r) as *const u8 as usize,
+            Module(r) => Rc::as_ptr(r) as *const u8 as usize,
+            Iterator(r) => Rc::as_ptr(r) as *const u8 as usize,
+            Native(r) => Rc::as_ptr(r) as *const u8 as usize,
+            Int(i) => *i as usize,
+            _ => 0,
+        }
+    }
+}
+
+impl fmt::Debug for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Undef => write!(f, "<undef>"),
+            Value::None => write!(f, "None"),
+            Value::Bool(b) => write!(f, "{}", if *b { "True" } else { "False" }),
+            Value::Int(i) => write!(f, "{i}"),
+            Value::BigInt(i) => write!(f, "{i}"),
+            Value::Float(x) => write!(f, "{}", crate::format::float_repr(*x)),
+            Value::Str(s) => write!(f, "{:?}", s.as_str()),
+            Value::Function(func) => write!(f, "<function {}>", func.qualname.borrow()),
+            Value::Class(c) => write!(f, "<class '{}'>", c.name),
+            Value::Code(c) => write!(f, "<code object {}>", c.name),
+            other => write!(f, "<{}>", other.kind_name()),
+        }
+    }
+}
+
+impl Value {
+    /// A short name of the variant, for debugging only.
+    pub fn kind_name(&self) -> &'static str {
+        use Value::*;
+        match self {
+            Undef => "undef",
+            None => "None",
+            NotImplemented => "NotImplemented",
+            Ellipsis => "Ellipsis",
+            Bool(_) => "bool",
+            Int(_) | BigInt(_) => "int",
+            Float(_) => "float",
+            Str(_) => "str",
+            Bytes(_) => "bytes",
+            List(_) => "list",
+            Tuple(_) => "tuple",
+            Dict(_) => "dict",
+            Set(_) => "set",
+            FrozenSet(_) => "frozenset",
+            Range(_) => "range",
+            Slice(_) => "slice",
+            Function(_) => "function",
+            Builtin(_) => "builtin_function_or_method",
+            BoundMethod(_) => "method",
+            Class(_) => "type",
+            Instance(_) => "instance",
+            Generator(_) => "generator",
+            Module(_) => "module",
+            Iterator(_) => "iterator",
+            Property(_) => "property",
+            StaticMethod(_) => "staticmethod",
+            ClassMethod(_) => "classmethod",
+            Super(_) => "super",
+            Cell(_) => "cell",
+            Code(_) => "code",
+            Native(_) => "native",
+        }
+    }
+}

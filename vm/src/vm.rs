@@ -1,0 +1,508 @@
+//! The VM: built-in types, the exception hierarchy, modules, and the entry
+//! points an embedder uses (`Vm::new`, `run_source`, `call`).
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::io::Write;
+use std::rc::Rc;
+
+use crate::code::Code;
+use crate::frame::{Frame, ReturnTo};
+use crate::value::*;
+
+/// The built-in types, so `type(x)` and `isinstance` can name them.
+pub struct Types {
+    pub object: Rc<Class>,
+    pub type_: Rc<Class>,
+    pub none: Rc<Class>,
+    pub not_implemented: Rc<Class>,
+    pub ellipsis: Rc<Class>,
+    pub bool_: Rc<Class>,
+    pub int: Rc<Class>,
+    pub float: Rc<Class>,
+    pub str_: Rc<Class>,
+    pub bytes: Rc<Class>,
+    pub list: Rc<Class>,
+    pub tuple: Rc<Class>,
+    pub dict: Rc<Class>,
+    pub set: Rc<Class>,
+    pub frozenset: Rc<Class>,
+    pub range: Rc<Class>,
+    pub slice: Rc<Class>,
+    pub function: Rc<Class>,
+    pub builtin_function: Rc<Class>,
+    pub method: Rc<Class>,
+    pub generator: Rc<Class>,
+    pub coroutine: Rc<Class>,
+    pub async_generator: Rc<Class>,
+    pub module: Rc<Class>,
+    pub property: Rc<Class>,
+    pub staticmethod: Rc<Class>,
+    pub classmethod: Rc<Class>,
+    pub super_: Rc<Class>,
+    pub cell: Rc<Class>,
+    pub code: Rc<Class>,
+    /// Iterator classes by name (`list_iterator`, `range_iterator`, …).
+    pub iterators: HashMap<&'static str, Rc<Class>>,
+    /// dict views: dict_keys, dict_values, dict_items.
+    pub dict_keys: Rc<Class>,
+    pub dict_values: Rc<Class>,
+    pub dict_items: Rc<Class>,
+}
+
+/// The exception classes the VM raises itself.
+pub struct ExcTypes {
+    pub base_exception: Rc<Class>,
+    pub exception: Rc<Class>,
+    pub type_error: Rc<Class>,
+    pub value_error: Rc<Class>,
+    pub name_error: Rc<Class>,
+    pub unbound_local_error: Rc<Class>,
+    pub attribute_error: Rc<Class>,
+    pub key_error: Rc<Class>,
+    pub index_error: Rc<Class>,
+    pub zero_division_error: Rc<Class>,
+    pub overflow_error: Rc<Class>,
+    pub stop_iteration: Rc<Class>,
+    pub stop_async_iteration: Rc<Class>,
+    pub generator_exit: Rc<Class>,
+    pub runtime_error: Rc<Class>,
+    pub recursion_error: Rc<Class>,
+    pub not_implemented_error: Rc<Class>,
+    pub assertion_error: Rc<Class>,
+    pub import_error: Rc<Class>,
+    pub module_not_found_error: Rc<Class>,
+    pub os_error: Rc<Class>,
+    pub file_not_found_error: Rc<Class>,
+    pub keyboard_interrupt: Rc<Class>,
+    pub system_exit: Rc<Class>,
+    pub memory_error: Rc<Class>,
+    pub lookup_error: Rc<Class>,
+    pub arithmetic_error: Rc<Class>,
+    pub unicode_error: Rc<Class>,
+}
+
+/// Built-in modules: a name and a function that builds the module.
+pub type ModuleInit = fn(&mut Vm) -> PyResult<Value>;
+
+pub struct Vm {
+    pub frames: Vec<Box<Frame>>,
+    pub types: Types,
+    pub exc: ExcTypes,
+    /// All exception classes by name, for the builtins namespace.
+    pub exc_by_name: Vec<(&'static str, Rc<Class>)>,
+    pub builtins: Rc<Module>,
+    pub modules: HashMap<Rc<str>, Value>,
+    pub native_modules: HashMap<&'static str, ModuleInit>,
+    pub recursion_limit: usize,
+    /// Nested dispatch loops (natives calling back into covm code).
+    pub native_depth: usize,
+    pub out: Box<dyn Write>,
+    pub argv: Vec<String>,
+    pub next_gen_id: Cell<u64>,
+    /// Objects stdlib modules keep on the VM (the event loop, …).
+    pub extensions: HashMap<&'static str, Rc<dyn std::any::Any>>,
+    /// Interned attribute names used by the VM itself.
+    pub names: Names,
+    /// Generator frames whose generator was dropped while suspended inside
+    /// a `try`/`with`: their `finally` blocks still have to run.
+    pub pending_finalizers: Rc<RefCell<Vec<Box<Frame>>>>,
+    /// Set by `Reraise` and bare `raise`: the exception keeps its
+    /// traceback and context.
+    pub reraising: bool,
+    /// Set when stdout's reader went away (`covm f.co | head -1`).
+    pub broken_pipe: bool,
+    /// An exception to raise in the top frame when `run` starts.
+    pub pending_raise: Option<Value>,
+    /// Containers whose repr is in progress, to print `[...]` for cycles.
+    pub repr_guard: Vec<usize>,
+    /// Positions of iterators using the old `__getitem__` protocol.
+    pub seq_proto_counters: HashMap<usize, i64>,
+}
+
+pub struct Names {
+    pub init: Rc<str>,
+    pub dunder_class: Rc<str>,
+}
+
+fn new_class(name: &str, base: Option<&Rc<Class>>, builtin: Option<BuiltinType>) -> Rc<Class> {
+    Rc::new(Class {
+        name: Rc::from(name),
+        qualname: Rc::from(name),
+        base: base.cloned(),
+        dict: RefCell::new(Namespace::new()),
+        builtin,
+        native_new: Cell::new(None),
+        module: Rc::from("builtins"),
+    })
+}
+
+impl Types {
+    fn new() -> Types {
+        use BuiltinType as B;
+        let object = new_class("object", None, Some(B::Object));
+        let o = Some(&object);
+        let int = new_class("int", o, Some(B::Int));
+        let mut iterators = HashMap::new();
+        for name in [
+            "list_iterator",
+            "tuple_iterator",
+            "str_ascii_iterator",
+            "str_iterator",
+            "range_iterator",
+            "dict_keyiterator",
+            "dict_valueiterator",
+            "dict_itemiterator",
+            "set_iterator",
+            "enumerate",
+            "zip",
+            "map",
+            "filter",
+            "list_reverseiterator",
+            "reversed",
+            "callable_iterator",
+            "iterator",
+        ] {
+            iterators.insert(name, new_class(name, o, Some(B::Iterator)));
+        }
+        Types {
+            type_: new_class("type", o, Some(B::Type)),
+            none: new_class("NoneType", o, Some(B::NoneType)),
+            not_implemented: new_class("NotImplementedType", o, Some(B::NotImplementedType)),
+            ellipsis: new_class("ellipsis", o, Some(B::Ellipsis)),
+            bool_: new_class("bool", Some(&int), Some(B::Bool)),
+            float: new_class("float", o, Some(B::Float)),
+            str_: new_class("str", o, Some(B::Str)),
+            bytes: new_class("bytes", o, Some(B::Bytes)),
+            list: new_class("list", o, Some(B::List)),
+            tuple: new_class("tuple", o, Some(B::Tuple)),
+            dict: new_class("dict", o, Some(B::Dict)),
+            set: new_class("set", o, Some(B::Set)),
+            frozenset: new_class("frozenset", o, Some(B::FrozenSet)),
+            range: new_class("range", o, Some(B::Range)),
+            slice: new_class("slice", o, Some(B::Slice)),
+            function: new_class("function", o, Some(B::Function)),
+            builtin_function: new_class(
+                "builtin_function_or_method",
+                o,
+                Some(B::BuiltinFunction),
+            ),
+            method: new_class("method", o, Some(B::Method)),
+            generator: new_class("generator", o, Some(B::Generator)),
+            coroutine: new_class("coroutine", o, Some(B::Coroutine)),
+            async_generator: new_class("async_generator", o, Some(B::AsyncGenerator)),
+            module: new_class("module", o, Some(B::Module)),
+            property: new_class("property", o, Some(B::Property)),
+            staticmethod: new_class("staticmethod", o, Some(B::StaticMethod)),
+            classmethod: new_class("classmethod", o, Some(B::ClassMethod)),
+            super_: new_class("super", o, Some(B::Super)),
+            cell: new_class("cell", o, Some(B::Cell)),
+            code: new_class("code", o, Some(B::Code)),
+            dict_keys: new_class("dict_keys", o, Some(B::Iterator)),
+            dict_values: new_class("dict_values", o, Some(B::Iterator)),
+            dict_items: new_class("dict_items", o, Some(B::Iterator)),
+            iterators,
+            int,
+            object,
+        }
+    }
+}
+
+/// CPython's exception hierarchy (the part covm raises or offers).
+const EXCEPTIONS: &[(&str, &str)] = &[
+    ("BaseException", ""),
+    ("SystemExit", "BaseException"),
+    ("KeyboardInterrupt", "BaseException"),
+    ("GeneratorExit", "BaseException"),
+    ("Exception", "BaseException"),
+    ("StopIteration", "Exception"),
+    ("StopAsyncIteration", "Exception"),
+    ("ArithmeticError", "Exception"),
+    ("FloatingPointError", "ArithmeticError"),
+    ("OverflowError", "ArithmeticError"),
+    ("ZeroDivisionError", "ArithmeticError"),
+    ("AssertionError", "Exception"),
+    ("AttributeError", "Exception"),
+    ("BufferError", "Exception"),
+    ("EOFError", "Exception"),
+    ("ImportError", "Exception"),
+    ("ModuleNotFoundError", "ImportError"),
+    ("LookupError", "Exception"),
+    ("IndexError", "LookupError"),
+    ("KeyError", "LookupError"),
+    ("MemoryError", "Exception"),
+    ("NameError", "Exception"),
+    ("UnboundLocalError", "NameError"),
+    ("OSError", "Exception"),
+    ("FileExistsError", "OSError"),
+    ("FileNotFoundError", "OSError"),
+    ("IsADirectoryError", "OSError"),
+    ("NotADirectoryError", "OSError"),
+    ("PermissionError", "OSError"),
+    ("TimeoutError", "OSError"),
+    ("ReferenceError", "Exception"),
+    ("RuntimeError", "Exception"),
+    ("NotImplementedError", "RuntimeError"),
+    ("RecursionError", "RuntimeError"),
+    ("SyntaxError", "Exception"),
+    ("IndentationError", "SyntaxError"),
+    ("TabError", "IndentationError"),
+    ("SystemError", "Exception"),
+    ("TypeError", "Exception"),
+    ("ValueError", "Exception"),
+    ("UnicodeError", "ValueError"),
+    ("UnicodeDecodeError", "UnicodeError"),
+    ("UnicodeEncodeError", "UnicodeError"),
+    ("Warning", "Exception"),
+    ("UserWarning", "Warning"),
+    ("DeprecationWarning", "Warning"),
+    ("RuntimeWarning", "Warning"),
+];
+
+impl Vm {
+    pub fn new() -> Vm {
+        let types = Types::new();
+        let mut by_name: Vec<(&'static str, Rc<Class>)> = Vec::new();
+        for (name, base) in EXCEPTIONS {
+            let base_cls = if base.is_empty() {
+                types.object.clone()
+            } else {
+                match by_name.iter().find(|(n, _)| n == base) {
+                    Some((_, c)) => c.clone(),
+                    None => types.object.clone(),
+                }
+            };
+            let cls = new_class(name, Some(&base_cls), Some(BuiltinType::BaseException));
+            by_name.push((name, cls));
+        }
+        let get = |n: &str| -> Rc<Class> {
+            match by_name.iter().find(|(x, _)| *x == n) {
+                Some((_, c)) => c.clone(),
+                None => unreachable!("exception class {n} missing from the table"),
+            }
+        };
+        let exc = ExcTypes {
+            base_exception: get("BaseException"),
+            exception: get("Exception"),
+            type_error: get("TypeError"),
+            value_error: get("ValueError"),
+            name_error: get("NameError"),
+            unbound_local_error: get("UnboundLocalError"),
+            attribute_error: get("AttributeError"),
+            key_error: get("KeyError"),
+            index_error: get("IndexError"),
+            zero_division_error: get("ZeroDivisionError"),
+            overflow_error: get("OverflowError"),
+            stop_iteration: get("StopIteration"),
+            stop_async_iteration: get("StopAsyncIteration"),
+            generator_exit: get("GeneratorExit"),
+            runtime_error: get("RuntimeError"),
+            recursion_error: get("RecursionError"),
+            not_implemented_error: get("NotImplementedError"),
+            assertion_error: get("AssertionError"),
+            import_error: get("ImportError"),
+            module_not_found_error: get("ModuleNotFoundError"),
+            os_error: get("OSError"),
+            file_not_found_error: get("FileNotFoundError"),
+            keyboard_interrupt: get("KeyboardInterrupt"),
+            system_exit: get("SystemExit"),
+            memory_error: get("MemoryError"),
+            lookup_error: get("LookupError"),
+            arithmetic_error: get("ArithmeticError"),
+            unicode_error: get("UnicodeError"),
+        };
+        let builtins = Rc::new(Module {
+            name: Rc::from("builtins"),
+            globals: RefCell::new(Namespace::new()),
+        });
+        {
+            let mut g = builtins.globals.borrow_mut();
+            for (name, cls) in &by_name {
+                g.insert(Rc::from(*name), Value::Class(cls.clone()));
+            }
+        }
+        let mut vm = Vm {
+            frames: Vec::new(),
+            types,
+            exc,
+            exc_by_name: by_name,
+            builtins,
+            modules: HashMap::new(),
+            native_modules: HashMap::new(),
+            recursion_limit: 1000,
+            native_depth: 0,
+            out: Box::new(std::io::sink()),
+            argv: Vec::new(),
+            next_gen_id: Cell::new(1),
+            extensions: HashMap::new(),
+            names: Names {
+                init: Rc::from("__init__"),
+                dunder_class: Rc::from("__class__"),
+            },
+            pending_finalizers: crate::generator::finalizer_queue(),
+            reraising: false,
+            broken_pipe: false,
+            pending_raise: None,
+            repr_guard: Vec::new(),
+            seq_proto_counters: HashMap::new(),
+        };
+        crate::generator::install_methods(&mut vm);
+        crate::exceptions::install_methods(&mut vm);
+        vm
+    }
+
+    /// Sets where `print` and the REPL echo write.
+    pub fn set_output(&mut self, out: Box<dyn Write>) {
+        self.out = out;
+    }
+
+    pub fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+
+    /// Registers a native function under `name` in the builtins.
+    pub fn add_builtin(&mut self, name: &str, func: NativeFn) {
+        let f = self.native(name, func);
+        self.builtins.globals.borrow_mut().insert(Rc::from(name), f);
+    }
+
+    pub fn native(&self, name: &str, func: NativeFn) -> Value {
+        Value::Builtin(Rc::new(Builtin {
+            name: Rc::from(name),
+            func,
+            receiver: None,
+            special: Special::None,
+        }))
+    }
+
+    /// Adds a method implemented in Rust to a class.
+    pub fn add_method(&self, cls: &Rc<Class>, name: &str, func: NativeFn) {
+        let f = self.native(name, func);
+        cls.dict.borrow_mut().insert(Rc::from(name), f);
+    }
+
+    pub fn new_module(&self, name: &str) -> Rc<Module> {
+        Rc::new(Module {
+            name: Rc::from(name),
+            globals: RefCell::new(Namespace::new()),
+        })
+    }
+
+    /// Creates a class from Rust (for stdlib-defined object types).
+    pub fn new_native_class(&self, name: &str, module: &str) -> Rc<Class> {
+        Rc::new(Class {
+            name: Rc::from(name),
+            qualname: Rc::from(name),
+            base: Some(self.types.object.clone()),
+            dict: RefCell::new(Namespace::new()),
+            builtin: Some(BuiltinType::Native),
+            native_new: Cell::new(None),
+            module: Rc::from(module),
+        })
+    }
+
+    /// Sets the constructor of a built-in class (`int(x)`, `list(it)`).
+    pub fn set_native_new(&self, cls: &Rc<Class>, f: NativeFn) {
+        cls.native_new.set(Some(f));
+    }
+
+    // ---- running code -------------------------------------------------
+
+    /// Compiles and runs `source` as the `__main__` module.
+    pub fn run_main(&mut self, code: Rc<Code>, module: &Rc<Module>) -> PyResult<Value> {
+        let mut frame = Frame::new(code, module.clone());
+        frame.ret = ReturnTo::Native;
+        self.run_frame(Box::new(frame))
+    }
+
+    /// Runs a frame to completion in a nested dispatch loop.
+    pub fn run_frame(&mut self, mut frame: Box<Frame>) -> PyResult<Value> {
+        if self.frames.len() + 1 >= self.recursion_limit + 50 {
+            return Err(self.new_exc(
+                &self.exc.recursion_error.clone(),
+                "maximum recursion depth exceeded",
+            ));
+        }
+        frame.ret = ReturnTo::Native;
+        self.frames.push(frame);
+        let base = self.frames.len() - 1;
+        self.native_depth += 1;
+        let r = self.run(base);
+        self.native_depth -= 1;
+        match r {
+            Ok(crate::interp::Exit::Return(v)) => Ok(v),
+            Ok(crate::interp::Exit::Yield(_)) => {
+                Err(self.new_exc(&self.exc.runtime_error.clone(), "unexpected yield"))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Calls any callable from Rust and waits for the result.
+    pub fn call(&mut self, callee: &Value, args: Vec<Value>) -> PyResult<Value> {
+        self.call_kw(callee, args, Vec::new())
+    }
+
+    pub fn call_kw(
+        &mut self,
+        callee: &Value,
+        args: Vec<Value>,
+        kwargs: Vec<(Rc<str>, Value)>,
+    ) -> PyResult<Value> {
+        match self.prepare_call(callee.clone(), args, kwargs)? {
+            crate::call::Prepared::Done(v) => Ok(v),
+            crate::call::Prepared::Frame(f) => self.run_frame(f),
+            crate::call::Prepared::Init(f, inst) => {
+                let r = self.run_frame(f)?;
+                if !r.is_none() {
+                    let msg = format!(
+                        "__init__() should return None, not '{}'",
+                        self.type_name(&r)
+                    );
+                    return Err(self.new_exc(&self.exc.type_error.clone(), &msg));
+                }
+                Ok(inst)
+            }
+        }
+    }
+
+    /// Continues a nested run with `exc` raised in the top frame.
+    pub(crate) fn run_raising(
+        &mut self,
+        base: usize,
+        exc: Value,
+    ) -> PyResult<crate::interp::Exit> {
+        self.pending_raise = Some(exc);
+        self.run(base)
+    }
+
+    /// Ends a program run the way CPython's shutdown does: generators the
+    /// program still holds are closed, so their `finally` blocks run.
+    pub fn shutdown(&mut self, module: &Rc<Module>) {
+        let values: Vec<Value> = {
+            let mut g = module.globals.borrow_mut();
+            g.drain().map(|(_, v)| v).collect()
+        };
+        drop(values);
+        let _ = self.run_finalizers();
+    }
+
+    /// Writes text to the program's stdout.
+    pub fn write_out(&mut self, s: &str) -> PyResult<()> {
+        match self.out.write_all(s.as_bytes()) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                self.broken_pipe = true;
+                self.out = Box::new(std::io::sink());
+                Err(self.new_exc(&self.exc.os_error.clone(), "[Errno 32] Broken pipe"))
+            }
+            Err(e) => Err(self.new_exc(&self.exc.os_error.clone(), &e.to_string())),
+        }
+    }
+}
+
+impl Default for Vm {
+    fn default() -> Self {
+        Vm::new()
+    }
+}
