@@ -322,10 +322,12 @@ impl Iterator for TokenStream<'_> {
                 }
                 _ => {}
             }
-            if self.at_line_start && !self.expr_mode
-                && let Err(e) = self.indentation(span.start) {
-                    return self.err(e);
-                }
+            if self.at_line_start
+                && !self.expr_mode
+                && let Err(e) = self.indentation(span.start)
+            {
+                return self.err(e);
+            }
             self.at_line_start = false;
             self.last_end = span.end;
             let abs = self.abs(span.clone());

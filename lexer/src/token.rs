@@ -462,9 +462,10 @@ fn lex_number(lex: &mut Lexer<Tok>) -> Result<Tok, LexErrorKind> {
     let mut is_float = false;
     let int_start = i;
     if at(i) != b'.'
-        && let Err(pos) = digits(bytes, &mut i) {
-            return Err(LexErrorKind::BadNumber("invalid decimal literal", pos));
-        }
+        && let Err(pos) = digits(bytes, &mut i)
+    {
+        return Err(LexErrorKind::BadNumber("invalid decimal literal", pos));
+    }
     let int_end = i;
     if at(i) == b'.' {
         is_float = true;

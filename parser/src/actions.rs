@@ -98,10 +98,11 @@ pub fn tuple_or_single(mut v: Vec<Expr>, trailing: bool, l: usize, r: usize) -> 
 
 /// A parenthesised expression or tuple.
 pub fn paren(v: Vec<Expr>, trailing: bool, l: usize, r: usize) -> PResult<Expr> {
-    if v.len() == 1 && !trailing {
-        if let ExprKind::Starred(_) = v[0].kind {
-            return fail("cannot use starred expression here", v[0].span.clone());
-        }
+    if v.len() == 1
+        && !trailing
+        && let ExprKind::Starred(_) = v[0].kind
+    {
+        return fail("cannot use starred expression here", v[0].span.clone());
     }
     let mut e = tuple_or_single(v, trailing, l, r);
     if let ExprKind::Tuple(_) = e.kind {
@@ -294,13 +295,12 @@ pub fn call_args(mut items: Vec<Arg>, last: Option<Arg>) -> PResult<(Vec<Expr>, 
                 args.push(e);
             }
             Arg::Kw(k) => {
-                if let Some(name) = &k.arg {
-                    if keywords
+                if let Some(name) = &k.arg
+                    && keywords
                         .iter()
                         .any(|o| o.arg.as_ref().is_some_and(|a| a.name == name.name))
-                    {
-                        return fail(format!("keyword argument repeated: {}", name.name), k.span);
-                    }
+                {
+                    return fail(format!("keyword argument repeated: {}", name.name), k.span);
                 }
                 seen_kw = true;
                 keywords.push(k);

@@ -185,7 +185,7 @@ fn tokenizer_priority(
         Mode::Module => TokenStream::new(src),
         _ => TokenStream::expression(src, base),
     };
-    let Some(Err(lex)) = stream.skip_while(Result::is_ok).next() else {
+    let Some(Err(lex)) = stream.into_iter().find(Result::is_err) else {
         return e;
     };
     let line = |pos: usize| line_of(src, pos.saturating_sub(base));
@@ -266,22 +266,24 @@ fn unrecognized(
             );
         }
     }
-    if quote(expected, "\"else\"") && !quote(expected, "name") {
-        if let Some(i) = hist.iter().rposition(|t| t.1 == Tok::If) {
-            let end = prev.map_or(span.start, |p| p.2);
-            return syntax("expected 'else' after 'if' expression", hist[i].0..end);
-        }
+    if quote(expected, "\"else\"")
+        && !quote(expected, "name")
+        && let Some(i) = hist.iter().rposition(|t| t.1 == Tok::If)
+    {
+        let end = prev.map_or(span.start, |p| p.2);
+        return syntax("expected 'else' after 'if' expression", hist[i].0..end);
     }
     let Some(tok) = tok else {
         return syntax("invalid syntax", span);
     };
-    if let (Some(Tok::Name(n)), true) = (first, hist.len() == start + 1) {
-        if n == "match" && starts_expression(tok) {
-            return syntax(
-                "covm does not support match statements",
-                hist[start].0..span.end,
-            );
-        }
+    if let (Some(Tok::Name(n)), true) = (first, hist.len() == start + 1)
+        && n == "match"
+        && starts_expression(tok)
+    {
+        return syntax(
+            "covm does not support match statements",
+            hist[start].0..span.end,
+        );
     }
 
     // `with (a as b):`
@@ -301,17 +303,19 @@ fn unrecognized(
         }
     }
     // `print x`
-    if let (Some(Tok::Name(n)), true) = (first, hist.len() == start + 1) {
-        if n == "print" && starts_expression(tok) && *tok != Tok::Lpar {
-            let s = hist[start].0;
-            let eol = src[span.start.saturating_sub(base).min(src.len())..]
-                .find(['\n', '\r'])
-                .map_or(src.len() + base, |i| span.start + i);
-            return syntax(
-                "Missing parentheses in call to 'print'. Did you mean print(...)?",
-                s..eol.max(span.end),
-            );
-        }
+    if let (Some(Tok::Name(n)), true) = (first, hist.len() == start + 1)
+        && n == "print"
+        && starts_expression(tok)
+        && *tok != Tok::Lpar
+    {
+        let s = hist[start].0;
+        let eol = src[span.start.saturating_sub(base).min(src.len())..]
+            .find(['\n', '\r'])
+            .map_or(src.len() + base, |i| span.start + i);
+        return syntax(
+            "Missing parentheses in call to 'print'. Did you mean print(...)?",
+            s..eol.max(span.end),
+        );
     }
     // f-string fields are parsed as if parenthesised.
     let depth = bracket_depth(hist) + i64::from(mode == Mode::Field);
@@ -332,26 +336,25 @@ fn unrecognized(
             s..span.start,
         );
     }
-    if *tok == Tok::Equal {
-        if let Some((pl, Tok::Name(_), _)) = prev {
-            let before = hist.len().checked_sub(2).and_then(|i| hist.get(i));
-            if depth > 0 && before.is_some_and(|b| matches!(b.1, Tok::Dot | Tok::Rpar | Tok::Rsqb))
-            {
-                // Point at the start of the dotted name.
-                let mut i = hist.len() - 1;
-                while i >= 2 && hist[i - 1].1 == Tok::Dot && matches!(hist[i - 2].1, Tok::Name(_)) {
-                    i -= 2;
-                }
-                return syntax(
-                    "expression cannot contain assignment, perhaps you meant \"==\"?",
-                    hist[i].0..span.start,
-                );
+    if *tok == Tok::Equal
+        && let Some((pl, Tok::Name(_), _)) = prev
+    {
+        let before = hist.len().checked_sub(2).and_then(|i| hist.get(i));
+        if depth > 0 && before.is_some_and(|b| matches!(b.1, Tok::Dot | Tok::Rpar | Tok::Rsqb)) {
+            // Point at the start of the dotted name.
+            let mut i = hist.len() - 1;
+            while i >= 2 && hist[i - 1].1 == Tok::Dot && matches!(hist[i - 2].1, Tok::Name(_)) {
+                i -= 2;
             }
             return syntax(
-                "invalid syntax. Maybe you meant '==' or ':=' instead of '='?",
-                *pl..span.end,
+                "expression cannot contain assignment, perhaps you meant \"==\"?",
+                hist[i].0..span.start,
             );
         }
+        return syntax(
+            "invalid syntax. Maybe you meant '==' or ':=' instead of '='?",
+            *pl..span.end,
+        );
     }
     if depth > 0
         && starts_expression(tok)

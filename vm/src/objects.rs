@@ -788,7 +788,19 @@ impl Vm {
                 }
                 true
             }
-            Value::Native(n) => n.truthy().unwrap_or(true),
+            Value::Native(n) => match n.truthy() {
+                Some(b) => b,
+                None => {
+                    if let Some(b) = self.lookup_special(v, "__bool__") {
+                        let r = self.call(&b, vec![v.clone()])?;
+                        return self.truthy(&r);
+                    }
+                    if self.lookup_special(v, "__len__").is_some() {
+                        return Ok(self.len(v)? > 0);
+                    }
+                    true
+                }
+            },
             _ => true,
         })
     }
