@@ -260,9 +260,131 @@ impl Vm {
             }
         }
         out.push_str(&self.exc_line(e));
+        if let Some(s) = self.suggestion(e) {
+            out.push_str(&format!(". Did you mean: '{s}'?"));
+        }
         out.push('\n');
         out
     }
+
+    /// CPython's "Did you mean" for an uncaught NameError or
+    /// AttributeError: the closest name by its weighted edit distance.
+    fn suggestion(&mut self, e: &Value) -> Option<String> {
+        let Value::Instance(inst) = e else {
+            return None;
+        };
+        let wrong = match inst.dict.borrow().get("name") {
+            Some(Value::Str(s)) => s.as_str().to_string(),
+            _ => return None,
+        };
+        let candidates: Vec<String> = if self.is_instance_of(e, &self.exc.name_error.clone()) {
+            let mut c: Vec<String> = Vec::new();
+            if let Some((code, _)) = inst.traceback.borrow().first() {
+                c.extend(code.varnames.iter().map(|n| n.to_string()));
+            }
+            if let Some(Value::Module(m)) = self.modules.get("__main__") {
+                c.extend(m.globals.borrow().keys().map(|k| k.to_string()));
+            }
+            c.extend(self.builtins.globals.borrow().keys().map(|k| k.to_string()));
+            c
+        } else if self.is_instance_of(e, &self.exc.attribute_error.clone()) {
+            let obj = inst.dict.borrow().get("obj").cloned()?;
+            let mut c = self.dir_names(&obj);
+            c.sort();
+            c
+        } else {
+            return None;
+        };
+        best_match(&wrong, &candidates)
+    }
+
+    /// The attribute names `dir(obj)` would list (unsorted).
+    pub fn dir_names(&self, obj: &Value) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        if let Value::Instance(i) = obj {
+            names.extend(i.dict.borrow().keys().map(|k| k.to_string()));
+        }
+        if let Value::Module(m) = obj {
+            names.extend(m.globals.borrow().keys().map(|k| k.to_string()));
+        }
+        let mut c = Some(match obj {
+            Value::Class(c) => c.clone(),
+            o => self.type_of(o),
+        });
+        while let Some(k) = c {
+            for key in k.dict.borrow().keys() {
+                if !names.iter().any(|n| n.as_str() == key.as_ref()) {
+                    names.push(key.to_string());
+                }
+            }
+            c = k.base.clone();
+        }
+        names
+    }
+}
+
+const MOVE_COST: usize = 2;
+const CASE_COST: usize = 1;
+
+fn levenshtein(a: &[char], b: &[char], max_cost: usize) -> usize {
+    if a == b {
+        return 0;
+    }
+    let mut row: Vec<usize> = (1..=b.len()).map(|i| i * MOVE_COST).collect();
+    let mut result = 0;
+    for (ai, ca) in a.iter().enumerate() {
+        let mut distance = ai * MOVE_COST;
+        result = distance;
+        let mut minimum = usize::MAX;
+        for (bi, cb) in b.iter().enumerate() {
+            let sub = if ca == cb {
+                0
+            } else if ca.to_lowercase().eq(cb.to_lowercase()) {
+                CASE_COST
+            } else {
+                MOVE_COST
+            };
+            let substitute = distance + sub;
+            distance = row[bi];
+            let insert_delete = result.min(distance) + MOVE_COST;
+            result = insert_delete.min(substitute);
+            row[bi] = result;
+            minimum = minimum.min(result);
+        }
+        if minimum > max_cost {
+            return max_cost + 1;
+        }
+    }
+    result
+}
+
+fn best_match(wrong: &str, candidates: &[String]) -> Option<String> {
+    if candidates.len() > 750 || wrong.chars().count() > 40 {
+        return None;
+    }
+    let w: Vec<char> = wrong.chars().collect();
+    let mut best: Option<(usize, &String)> = None;
+    for c in candidates {
+        if c == wrong {
+            continue;
+        }
+        let cc: Vec<char> = c.chars().collect();
+        if cc.len() > 40 {
+            continue;
+        }
+        let mut max_distance = (cc.len() + w.len() + 3) * MOVE_COST / 6;
+        if let Some((b, _)) = best {
+            max_distance = max_distance.min(b.saturating_sub(1));
+        }
+        let d = levenshtein(&w, &cc, max_distance);
+        if d > max_distance {
+            continue;
+        }
+        if best.is_none_or(|(b, _)| d < b) {
+            best = Some((d, c));
+        }
+    }
+    best.map(|(_, c)| c.clone())
 }
 
 fn exc_init(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {

@@ -232,8 +232,8 @@ impl Vm {
                     let f = top!(self);
                     let name = f.code.names[i as usize].clone();
                     let removed = match &f.namespace {
-                        Some(ns) => ns.borrow_mut().remove(&name),
-                        None => f.globals.globals.borrow_mut().remove(&name),
+                        Some(ns) => ns.borrow_mut().shift_remove(&name),
+                        None => f.globals.globals.borrow_mut().shift_remove(&name),
                     };
                     if removed.is_none() {
                         return Err(self.name_error(&name));
@@ -263,7 +263,7 @@ impl Vm {
                 Op::DeleteGlobal(i) => {
                     let f = top!(self);
                     let name = f.code.names[i as usize].clone();
-                    let old = f.globals.globals.borrow_mut().remove(&name);
+                    let old = f.globals.globals.borrow_mut().shift_remove(&name);
                     if old.is_none() {
                         return Err(self.name_error(&name));
                     }
@@ -993,6 +993,11 @@ impl Vm {
             Some(Value::Str(s)) => Rc::from(s.as_str()),
             _ => Rc::from("__main__"),
         };
+        let mut ns = ns;
+        // Defining __eq__ without __hash__ makes instances unhashable.
+        if ns.contains_key("__eq__") && !ns.contains_key("__hash__") {
+            ns.insert(Rc::from("__hash__"), Value::None);
+        }
         let cls = Rc::new(Class {
             name,
             qualname,
@@ -1391,9 +1396,6 @@ impl Vm {
         Ok(Value::str(self.format(&v, &spec_s)?))
     }
 
-    pub(crate) fn code_of_top(&self) -> Option<Rc<Code>> {
-        self.frames.last().map(|f| f.code.clone())
-    }
 
     /// `==` as a value, for `Compare` fast paths.
     pub(crate) fn compare_op(&mut self, op: CmpOp, a: &Value, b: &Value) -> PyResult<Value> {

@@ -722,7 +722,7 @@ impl Vm {
                     self.call(&p.fdel, vec![obj.clone()])?;
                     return Ok(());
                 }
-                let old = inst.dict.borrow_mut().remove(name);
+                let old = inst.dict.borrow_mut().shift_remove(name);
                 if old.is_none() {
                     return Err(self.no_attribute(obj, name));
                 }
@@ -730,13 +730,13 @@ impl Vm {
                 self.run_finalizers()
             }
             Value::Class(cls) => {
-                if cls.dict.borrow_mut().remove(name).is_none() {
+                if cls.dict.borrow_mut().shift_remove(name).is_none() {
                     return Err(self.no_attribute(obj, name));
                 }
                 Ok(())
             }
             Value::Function(f) => {
-                f.dict.borrow_mut().remove(name);
+                f.dict.borrow_mut().shift_remove(name);
                 Ok(())
             }
             _ => Err(self.no_attribute(obj, name)),

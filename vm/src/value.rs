@@ -27,7 +27,7 @@ pub type KwArgs = [(Rc<str>, Value)];
 pub type NativeFn = fn(&mut Vm, &[Value], &KwArgs) -> PyResult<Value>;
 
 /// A name → value namespace (module globals, instance and class attributes).
-pub type Namespace = hashbrown::HashMap<Rc<str>, Value>;
+pub type Namespace = indexmap::IndexMap<Rc<str>, Value>;
 
 #[derive(Clone, Default)]
 pub enum Value {

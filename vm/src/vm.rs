@@ -479,12 +479,24 @@ impl Vm {
     /// Ends a program run the way CPython's shutdown does: generators the
     /// program still holds are closed, so their `finally` blocks run.
     pub fn shutdown(&mut self, module: &Rc<Module>) {
-        let values: Vec<Value> = {
-            let mut g = module.globals.borrow_mut();
-            g.drain().map(|(_, v)| v).collect()
-        };
-        drop(values);
-        let _ = self.run_finalizers();
+        // CPython clears `__main__` in two passes: names starting with one
+        // underscore first, then the rest, each in insertion order.
+        let names: Vec<Rc<str>> = module.globals.borrow().keys().cloned().collect();
+        let underscore = |n: &str| n.starts_with('_') && !n.starts_with("__");
+        for pass in [true, false] {
+            for n in &names {
+                if underscore(n) != pass || n.as_ref() == "__builtins__" {
+                    continue;
+                }
+                let old = module
+                    .globals
+                    .borrow_mut()
+                    .get_mut(n)
+                    .map(|v| std::mem::replace(v, Value::None));
+                drop(old);
+                let _ = self.run_finalizers();
+            }
+        }
     }
 
     /// Writes text to the program's stdout.
