@@ -4,6 +4,7 @@
 
 pub mod arith;
 pub mod call;
+pub mod clock;
 pub mod code;
 pub mod compiler;
 pub mod dict;

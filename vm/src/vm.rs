@@ -112,6 +112,8 @@ pub struct Vm {
     pub reraising: bool,
     /// Set when stdout's reader went away (`covm f.co | head -1`).
     pub broken_pipe: bool,
+    /// Real or virtual time, for `time` and the scheduler.
+    pub clock: crate::clock::Clock,
     /// An exception to raise in the top frame when `run` starts.
     pub pending_raise: Option<Value>,
     /// Containers whose repr is in progress, to print `[...]` for cycles.
@@ -343,6 +345,7 @@ impl Vm {
             reraising: false,
             broken_pipe: false,
             pending_raise: None,
+            clock: crate::clock::Clock::new(),
             repr_guard: Vec::new(),
             seq_proto_counters: HashMap::new(),
         };
