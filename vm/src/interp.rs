@@ -679,6 +679,66 @@ impl Vm {
                     let r = self.call(&exit, vec![typ, exc, Value::None])?;
                     push!(self, r);
                 }
+                Op::BeforeAsyncWith => {
+                    let mgr = pop!(self);
+                    let (Some(exit), Some(enter)) = (
+                        self.lookup_special(&mgr, "__aexit__"),
+                        self.lookup_special(&mgr, "__aenter__"),
+                    ) else {
+                        let msg = format!(
+                            "'{}' object does not support the asynchronous context manager protocol",
+                            self.type_name(&mgr)
+                        );
+                        return Err(self.type_error(&msg));
+                    };
+                    let bound_exit = self.bind(exit, &mgr);
+                    push!(self, bound_exit);
+                    let r = self.call(&enter, vec![mgr])?;
+                    push!(self, r);
+                }
+                Op::GetAIter => {
+                    let v = pop!(self);
+                    let Some(f) = self.lookup_special(&v, "__aiter__") else {
+                        let msg = format!(
+                            "'async for' requires an object with __aiter__ method, got {}",
+                            self.type_name(&v)
+                        );
+                        return Err(self.type_error(&msg));
+                    };
+                    let it = self.call(&f, vec![v])?;
+                    push!(self, it);
+                }
+                Op::GetANext => {
+                    let f = top!(self);
+                    let it = f.stack[f.stack.len() - 1].clone();
+                    let Some(m) = self.lookup_special(&it, "__anext__") else {
+                        let msg = format!(
+                            "'async for' requires an iterator with __anext__ method, got {}",
+                            self.type_name(&it)
+                        );
+                        return Err(self.type_error(&msg));
+                    };
+                    let aw = self.call(&m, vec![it])?;
+                    push!(self, aw);
+                }
+                Op::EndAsyncFor => {
+                    let exc = pop!(self);
+                    if self.is_instance_of(&exc, &self.exc.stop_async_iteration.clone()) {
+                        let f = top!(self);
+                        if let Some(Block::ExceptHandler) = f.blocks.last() {
+                            f.blocks.pop();
+                        }
+                        f.handled.pop();
+                        f.stack.pop();
+                    } else {
+                        self.reraising = true;
+                        return Err(exc);
+                    }
+                }
+                Op::AsyncGenWrap => {
+                    let v = pop!(self);
+                    push!(self, Value::Native(Rc::new(crate::asyncgen::Wrapped(v))));
+                }
                 Op::LoadAssertionError => {
                     push!(self, Value::Class(self.exc.assertion_error.clone()));
                 }

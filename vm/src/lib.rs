@@ -3,6 +3,7 @@
 //! so that generators and coroutines suspend by keeping their frame.
 
 pub mod arith;
+pub mod asyncgen;
 pub mod call;
 pub mod clock;
 pub mod code;

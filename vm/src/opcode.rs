@@ -193,6 +193,18 @@ pub enum Op {
     BeforeWith,
     /// `(exit exc -- exit exc result)` calls `exit(type, exc, tb)`.
     WithExceptStart,
+    /// `(mgr -- aexit aenter_awaitable)` for `async with`.
+    BeforeAsyncWith,
+    /// `(iterable -- aiter)` calls `__aiter__`.
+    GetAIter,
+    /// `(aiter -- aiter awaitable)` calls `__anext__`.
+    GetANext,
+    /// `(aiter exc -- )` ends an `async for` on StopAsyncIteration, else
+    /// re-raises exc.
+    EndAsyncFor,
+    /// `(v -- wrapped)` marks a value an async generator yields to its
+    /// consumer, as opposed to one an `await` passes to the event loop.
+    AsyncGenWrap,
     /// `( -- AssertionError)`
     LoadAssertionError,
 

@@ -48,6 +48,8 @@ pub struct Types {
     pub dict_keys: Rc<Class>,
     pub dict_values: Rc<Class>,
     pub dict_items: Rc<Class>,
+    pub async_gen_asend: Rc<Class>,
+    pub async_gen_athrow: Rc<Class>,
 }
 
 /// The exception classes the VM raises itself.
@@ -203,6 +205,8 @@ impl Types {
             dict_keys: new_class("dict_keys", o, Some(B::Iterator)),
             dict_values: new_class("dict_values", o, Some(B::Iterator)),
             dict_items: new_class("dict_items", o, Some(B::Iterator)),
+            async_gen_asend: new_class("async_generator_asend", o, Some(B::Native)),
+            async_gen_athrow: new_class("async_generator_athrow", o, Some(B::Native)),
             iterators,
             int,
             object,
@@ -350,6 +354,7 @@ impl Vm {
             seq_proto_counters: HashMap::new(),
         };
         crate::generator::install_methods(&mut vm);
+        crate::asyncgen::install_methods(&mut vm);
         crate::exceptions::install_methods(&mut vm);
         vm
     }

@@ -86,6 +86,7 @@ enum FBlock<'a> {
     /// cleared on exit.
     Handler(Option<&'a str>),
     With,
+    AsyncWith,
 }
 
 struct Unit<'a> {
@@ -509,7 +510,8 @@ impl<'a> Compiler<'a> {
                 is_async,
             } => {
                 if *is_async {
-                    return Err(unsupported("'async for'", s.span.clone()));
+                    self.check_async("'async for' outside async function", &s.span)?;
+                    return self.async_for(target, iter, body, orelse);
                 }
                 let start = self.new_label();
                 let exhausted = self.new_label();
@@ -581,9 +583,11 @@ impl<'a> Compiler<'a> {
                 is_async,
             } => {
                 if *is_async {
-                    return Err(unsupported("'async with'", s.span.clone()));
+                    self.check_async("'async with' outside async function", &s.span)?;
+                    self.async_with(items, body)?;
+                } else {
+                    self.with(items, body)?;
                 }
-                self.with(items, body)?;
             }
             StmtKind::Import(names) => {
                 for a in names {
@@ -720,7 +724,7 @@ impl<'a> Compiler<'a> {
                     self.delete_name(n);
                 }
             }
-            FBlock::With => {
+            FBlock::With | FBlock::AsyncWith => {
                 self.emit(Op::PopBlock);
                 if preserve_tos {
                     self.emit(Op::RotTwo);
@@ -729,6 +733,9 @@ impl<'a> Compiler<'a> {
                 self.emit(Op::DupTop);
                 self.emit(Op::DupTop);
                 self.emit(Op::Call(3));
+                if matches!(blocks[i], FBlock::AsyncWith) {
+                    self.emit_await();
+                }
                 self.emit(Op::PopTop);
             }
         }
@@ -875,6 +882,94 @@ impl<'a> Compiler<'a> {
         self.emit(Op::PopTop);
         self.emit(Op::PopExcept);
         self.emit(Op::PopTop);
+        self.bind(end);
+        Ok(())
+    }
+
+    fn check_async(&mut self, msg: &str, span: &Span) -> CResult {
+        if self.unit().flags & (FLAG_COROUTINE | FLAG_ASYNC_GENERATOR) == 0 {
+            return Err(syntax_error(msg, span.clone()));
+        }
+        Ok(())
+    }
+
+    /// `(awaitable -- result)`
+    fn emit_await(&mut self) {
+        self.emit(Op::GetAwaitable);
+        self.emit_const(Value::None);
+        self.emit(Op::YieldFrom);
+    }
+
+    fn async_with(&mut self, items: &'a [WithItem], body: &'a [Stmt]) -> CResult {
+        let Some((first, rest)) = items.split_first() else {
+            return self.stmts(body);
+        };
+        let handler_l = self.new_label();
+        let end = self.new_label();
+        self.expr(&first.context)?;
+        self.emit(Op::BeforeAsyncWith);
+        self.emit_await();
+        self.emit(Op::SetupWith(handler_l.0));
+        match &first.target {
+            Some(t) => self.store_target(t)?,
+            None => {
+                self.emit(Op::PopTop);
+            }
+        }
+        self.unit().fblocks.push(FBlock::AsyncWith);
+        self.async_with(rest, body)?;
+        self.unit().fblocks.pop();
+        self.emit(Op::PopBlock);
+        self.emit_const(Value::None);
+        self.emit(Op::DupTop);
+        self.emit(Op::DupTop);
+        self.emit(Op::Call(3));
+        self.emit_await();
+        self.emit(Op::PopTop);
+        self.emit(Op::Jump(end.0));
+        self.bind(handler_l);
+        let suppress = self.new_label();
+        self.emit(Op::WithExceptStart);
+        self.emit_await();
+        self.emit(Op::PopJumpIfTrue(suppress.0));
+        self.emit(Op::Reraise);
+        self.bind(suppress);
+        self.emit(Op::PopTop);
+        self.emit(Op::PopExcept);
+        self.emit(Op::PopTop);
+        self.bind(end);
+        Ok(())
+    }
+
+    fn async_for(
+        &mut self,
+        target: &'a Expr,
+        iter: &'a Expr,
+        body: &'a [Stmt],
+        orelse: &'a [Stmt],
+    ) -> CResult {
+        let start = self.new_label();
+        let handler = self.new_label();
+        let end = self.new_label();
+        self.expr(iter)?;
+        self.emit(Op::GetAIter);
+        self.bind(start);
+        self.emit(Op::SetupFinally(handler.0));
+        self.emit(Op::GetANext);
+        self.emit_await();
+        self.emit(Op::PopBlock);
+        self.store_target(target)?;
+        self.unit().fblocks.push(FBlock::Loop {
+            start,
+            end,
+            is_for: true,
+        });
+        self.stmts(body)?;
+        self.unit().fblocks.pop();
+        self.emit(Op::Jump(start.0));
+        self.bind(handler);
+        self.emit(Op::EndAsyncFor);
+        self.stmts(orelse)?;
         self.bind(end);
         Ok(())
     }
@@ -1426,6 +1521,9 @@ impl<'a> Compiler<'a> {
                 match v {
                     Some(v) => self.expr(v)?,
                     None => self.emit_const(Value::None),
+                }
+                if self.unit().flags & FLAG_ASYNC_GENERATOR != 0 {
+                    self.emit(Op::AsyncGenWrap);
                 }
                 self.emit(Op::YieldValue);
             }
