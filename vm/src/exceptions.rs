@@ -243,19 +243,8 @@ impl Vm {
             let tb = i.traceback.borrow().clone();
             if !tb.is_empty() {
                 out.push_str("Traceback (most recent call last):\n");
-                for (code, ip) in tb.iter().rev() {
-                    let span = code.span_at(*ip);
-                    let line = code.line_of(span.start);
-                    out.push_str(&format!(
-                        "  File \"{}\", line {}, in {}\n",
-                        code.filename, line, code.name
-                    ));
-                    if let Some(text) = code.source.lines().nth(line.saturating_sub(1)) {
-                        let t = text.trim();
-                        if !t.is_empty() {
-                            out.push_str(&format!("    {t}\n"));
-                        }
-                    }
+                for entry in tb.iter().rev() {
+                    out.push_str(&format_tb_entry(entry));
                 }
             }
         }
@@ -279,8 +268,8 @@ impl Vm {
         };
         let candidates: Vec<String> = if self.is_instance_of(e, &self.exc.name_error.clone()) {
             let mut c: Vec<String> = Vec::new();
-            if let Some((code, _)) = inst.traceback.borrow().first() {
-                c.extend(code.varnames.iter().map(|n| n.to_string()));
+            if let Some(entry) = inst.traceback.borrow().first() {
+                c.extend(entry.code.varnames.iter().map(|n| n.to_string()));
             }
             if let Some(Value::Module(m)) = self.modules.get("__main__") {
                 c.extend(m.globals.borrow().keys().map(|k| k.to_string()));
@@ -321,6 +310,45 @@ impl Vm {
         }
         names
     }
+}
+
+/// One traceback entry: CPython's `File "...", line N, in name` line, the
+/// source line, carets under the failing span when it is narrower than the
+/// line, and for a generator frame how it was resumed.
+pub fn format_tb_entry(entry: &TbEntry) -> String {
+    let code = &entry.code;
+    let span = code.span_at(entry.ip);
+    let line = code.line_of(span.start);
+    let mut out = format!(
+        "  File \"{}\", line {}, in {}\n",
+        code.filename, line, code.name
+    );
+    let src = &code.source;
+    let line_start = src[..span.start.min(src.len())]
+        .rfind('\n')
+        .map(|i| i + 1)
+        .unwrap_or(0);
+    let line_end = src[line_start..]
+        .find('\n')
+        .map(|i| line_start + i)
+        .unwrap_or(src.len());
+    let text = &src[line_start..line_end];
+    let trimmed = text.trim();
+    if !trimmed.is_empty() {
+        out.push_str(&format!("    {trimmed}\n"));
+        let indent = text.len() - text.trim_start().len();
+        let (s, e) = (span.start.max(line_start), span.end.min(line_end));
+        let whole = s <= line_start + indent && e >= line_start + text.trim_end().len();
+        if e > s && !whole && span.end <= line_end {
+            let pad = src[line_start + indent..s].chars().count();
+            let width = src[s..e].chars().count();
+            out.push_str(&format!("    {}{}\n", " ".repeat(pad), "^".repeat(width)));
+        }
+    }
+    if let Some(how) = entry.resumed_by {
+        out.push_str(&format!("    (this generator frame was resumed by {how})\n"));
+    }
+    out
 }
 
 const MOVE_COST: usize = 2;

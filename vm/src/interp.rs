@@ -1177,9 +1177,20 @@ impl Vm {
         loop {
             let f = top!(self);
             if add_tb && let Value::Instance(i) = &exc {
-                i.traceback
-                    .borrow_mut()
-                    .push((f.code.clone(), f.ip.saturating_sub(1)));
+                let resumed_by = match &f.ret {
+                    ReturnTo::Generator(_, how) => Some(match how {
+                        Resume::Call => "next()/send()/throw()",
+                        Resume::ForIter(_) => "a for loop",
+                        Resume::YieldFrom => "yield from/await",
+                        Resume::Native => "a built-in (list(), sum(), a task step, ...)",
+                    }),
+                    _ => None,
+                };
+                i.traceback.borrow_mut().push(TbEntry {
+                    code: f.code.clone(),
+                    ip: f.ip.saturating_sub(1),
+                    resumed_by,
+                });
             }
             add_tb = true;
             while let Some(block) = f.blocks.pop() {

@@ -224,9 +224,18 @@ pub enum BuiltinType {
 pub struct Instance {
     pub class: Rc<Class>,
     pub dict: RefCell<Namespace>,
-    /// Traceback entries of an exception instance: (code, instruction
-    /// index), innermost last.
-    pub traceback: RefCell<Vec<(Rc<Code>, usize)>>,
+    /// Traceback entries of an exception instance, innermost first.
+    pub traceback: RefCell<Vec<TbEntry>>,
+}
+
+/// One frame an exception passed through.
+#[derive(Clone)]
+pub struct TbEntry {
+    pub code: Rc<Code>,
+    /// The instruction that was executing.
+    pub ip: usize,
+    /// For a generator or coroutine frame: how it had been resumed.
+    pub resumed_by: Option<&'static str>,
 }
 
 /// The state of a generator or coroutine. It is kept in one place, the
