@@ -64,9 +64,14 @@ pub struct TokenStream<'a> {
 impl<'a> TokenStream<'a> {
     /// A stream for a whole module.
     pub fn new(src: &'a str) -> Self {
+        let mut inner = Tok::lexer(src);
+        // A UTF-8 byte order mark at the start is ignored, as in CPython.
+        if src.starts_with('\u{feff}') {
+            inner.bump('\u{feff}'.len_utf8());
+        }
         TokenStream {
             src,
-            inner: Tok::lexer(src),
+            inner,
             base: 0,
             expr_mode: false,
             indents: vec![""],
@@ -145,7 +150,14 @@ impl<'a> TokenStream<'a> {
     /// Handles the indentation of the first token of a logical line, which
     /// starts at `start` (relative). Pushes Indent/Dedent tokens.
     fn indentation(&mut self, start: usize) -> Result<(), LexError> {
-        let line_start = self.src[..start].rfind(['\n', '\r']).map_or(0, |i| i + 1);
+        let first_line = if self.src.starts_with('\u{feff}') {
+            3
+        } else {
+            0
+        };
+        let line_start = self.src[..start]
+            .rfind(['\n', '\r'])
+            .map_or(first_line, |i| i + 1);
         let ws = &self.src[line_start..start];
         let top = self.indents.last().copied().unwrap_or("");
         if ws == top {
@@ -313,9 +325,10 @@ impl Iterator for TokenStream<'_> {
                             incomplete: true,
                         }
                     } else {
+                        let len = rest.chars().next().map_or(0, char::len_utf8);
                         LexError::syntax(
                             "unexpected character after line continuation character",
-                            self.abs(span.end..span.end + 1),
+                            self.abs(span.end..span.end + len),
                         )
                     };
                     return self.err(e);

@@ -34,6 +34,10 @@ pub fn tokens(src: &str) -> Vec<(TokenClass, Range<usize>)> {
         let text = &src[offset..];
         let mut lex = Tok::lexer(text);
         let mut prev_end = 0;
+        if offset == 0 && text.starts_with('\u{feff}') {
+            lex.bump('\u{feff}'.len_utf8());
+            prev_end = lex.span().end;
+        }
         while let Some(res) = lex.next() {
             let span = lex.span();
             push_comments(text, prev_end..span.start, offset, &mut out);

@@ -37,6 +37,10 @@ fn simple_tokens() {
     assert_eq!(toks("define def"), vec![name("define"), Def, Newline]);
     assert_eq!(toks("é_x1 = 1")[0], name("é_x1"));
     assert_eq!(toks("x... .5")[1], Ellipsis);
+    // a byte order mark is skipped; identifiers follow XID rules
+    assert_eq!(toks("\u{feff}x"), vec![name("x"), Newline]);
+    assert_eq!(toks("नमस्ते")[0], name("नमस्ते"));
+    assert_eq!(err("x€").message, "invalid character '€' (U+20AC)");
 }
 
 #[test]

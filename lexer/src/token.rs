@@ -304,7 +304,11 @@ impl Tok {
 }
 
 fn is_ident_continue(c: char) -> bool {
-    c == '_' || c.is_alphanumeric()
+    if c.is_ascii() {
+        c == '_' || c.is_ascii_alphanumeric()
+    } else {
+        unicode_ident::is_xid_continue(c)
+    }
 }
 
 /// Length in bytes of the identifier characters at the start of `s`.
@@ -323,7 +327,7 @@ fn lex_ident(lex: &mut Lexer<Tok>) -> Tok {
 
 fn lex_non_ascii(lex: &mut Lexer<Tok>) -> Result<Tok, LexErrorKind> {
     let c = lex.slice().chars().next().unwrap_or('\u{fffd}');
-    if c.is_alphabetic() {
+    if unicode_ident::is_xid_start(c) {
         let extra = ident_len(lex.remainder());
         lex.bump(extra);
         Ok(Tok::Name(lex.slice().to_string()))

@@ -86,6 +86,13 @@ pub fn relative_import<T>(l: usize, r: usize) -> PResult<T> {
     fail("covm does not support relative imports", l..r)
 }
 
+/// A subscript: like [`tuple_or_single`], but a lone `*x` becomes a
+/// one-element tuple, as in CPython.
+pub fn subscript_index(v: Vec<Expr>, trailing: bool, l: usize, r: usize) -> Expr {
+    let star = v.len() == 1 && matches!(v[0].kind, ExprKind::Starred(_));
+    tuple_or_single(v, trailing || star, l, r)
+}
+
 /// One element without a trailing comma is itself; otherwise a tuple.
 pub fn tuple_or_single(mut v: Vec<Expr>, trailing: bool, l: usize, r: usize) -> Expr {
     if v.len() == 1 && !trailing {
@@ -521,8 +528,26 @@ pub fn with_stmt(
     items: Vec<(Expr, Option<Expr>)>,
     body: Vec<Stmt>,
 ) -> PResult<Stmt> {
+    // `with (a, b):` is two with-items, as in CPython 3.9+.
+    let mut items = items;
+    if items.len() == 1
+        && let Some((
+            Expr {
+                kind: ExprKind::Tuple(elts),
+                ..
+            },
+            None,
+        )) = items.first_mut()
+        && !elts.is_empty()
+    {
+        let elts = std::mem::take(elts);
+        items = elts.into_iter().map(|e| (e, None)).collect();
+    }
     let mut out = Vec::with_capacity(items.len());
     for (context, target) in items {
+        if let ExprKind::Starred(_) = context.kind {
+            return fail("cannot use starred expression here", context.span);
+        }
         if let Some(t) = &target {
             check_target(t, TargetCtx::Plain)?;
         }

@@ -128,6 +128,42 @@ fn ends_expression(t: &Tok) -> bool {
     )
 }
 
+/// The index in `hist` of the innermost bracket still open at its end.
+fn innermost_open(hist: &[Spanned]) -> Option<usize> {
+    let mut stack = Vec::new();
+    for (i, t) in hist.iter().enumerate() {
+        match t.1 {
+            Tok::Lpar | Tok::Lsqb | Tok::Lbrace => stack.push(i),
+            Tok::Rpar | Tok::Rsqb | Tok::Rbrace => {
+                stack.pop();
+            }
+            _ => {}
+        }
+    }
+    stack.pop()
+}
+
+/// True when `hist` ends inside a `{...}` that already holds a `key:`, so
+/// it is a dict display.
+fn in_dict(hist: &[Spanned]) -> bool {
+    let Some(open) = innermost_open(hist) else {
+        return false;
+    };
+    if hist[open].1 != Tok::Lbrace {
+        return false;
+    }
+    let mut depth = 0;
+    for t in &hist[open + 1..] {
+        match t.1 {
+            Tok::Lpar | Tok::Lsqb | Tok::Lbrace => depth += 1,
+            Tok::Rpar | Tok::Rsqb | Tok::Rbrace => depth -= 1,
+            Tok::Colon if depth == 0 => return true,
+            _ => {}
+        }
+    }
+    false
+}
+
 fn bracket_depth(hist: &[Spanned]) -> i64 {
     hist.iter().fold(0, |d, t| match t.1 {
         Tok::Lpar | Tok::Lsqb | Tok::Lbrace => d + 1,
@@ -215,7 +251,9 @@ fn unrecognized(
     let line = |pos: usize| line_of(src, pos.saturating_sub(base));
 
     if tok == Some(&Tok::Indent) {
-        let mut e = syntax("unexpected indent", span.start..span.start);
+        // CPython points at the last character of the indentation.
+        let at = span.end.saturating_sub(1).max(span.start);
+        let mut e = syntax("unexpected indent", at..span.end);
         e.kind = "IndentationError";
         return e;
     }
@@ -286,6 +324,36 @@ fn unrecognized(
         );
     }
 
+    if *tok == Tok::Star && prev.is_some_and(|p| p.1 == Tok::Except) {
+        return syntax(
+            "covm does not support except* (exception groups)",
+            prev.map_or(span.start, |p| p.0)..span.end,
+        );
+    }
+    if *tok == Tok::Comma && first == Some(&Tok::Except) && bracket_depth(&hist[start..]) == 0 {
+        let s = hist.get(start + 1).map_or(span.start, |t| t.0);
+        return syntax(
+            "multiple exception types must be parenthesized",
+            s..span.start,
+        );
+    }
+    // `def f:`
+    if *tok != Tok::Lpar
+        && prev.is_some_and(|p| matches!(p.1, Tok::Name(_)))
+        && hist.len() >= 2
+        && hist[hist.len() - 2].1 == Tok::Def
+    {
+        return syntax("expected '('", span);
+    }
+    // `{1: 2, 3}`
+    let in_braces = innermost_open(hist).is_some_and(|i| hist[i].1 == Tok::Lbrace);
+    if quote(expected, "\":\"")
+        && in_braces
+        && (matches!(tok, Tok::Comma | Tok::Rbrace) || (starts_expression(tok) && in_dict(hist)))
+    {
+        let p = prev.map_or(span.clone(), |p| p.0..p.2);
+        return syntax("':' expected after dictionary key", p);
+    }
     // `with (a as b):`
     if *tok == Tok::As {
         let mut i = start;

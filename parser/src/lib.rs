@@ -51,6 +51,30 @@ fn run(src: &str, base: usize, mode: Mode) -> Result<Top, SyntaxError> {
     Ok(top)
 }
 
+impl std::fmt::Display for SyntaxError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.kind, self.message)
+    }
+}
+
+impl std::error::Error for SyntaxError {}
+
+impl SyntaxError {
+    /// The 1-based line and column (in characters) where the error starts,
+    /// given the source it came from.
+    pub fn line_col(&self, src: &str) -> (usize, usize) {
+        let mut pos = self.span.start.min(src.len());
+        while !src.is_char_boundary(pos) {
+            pos -= 1;
+        }
+        let line_start = src[..pos].rfind('\n').map_or(0, |i| i + 1);
+        (
+            covm_lexer::line_of(src, pos),
+            src[line_start..pos].chars().count() + 1,
+        )
+    }
+}
+
 /// Parse a whole module (file or REPL input).
 pub fn parse_module(src: &str) -> Result<Vec<Stmt>, SyntaxError> {
     match run(src, 0, Mode::Module)? {

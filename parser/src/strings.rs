@@ -24,14 +24,12 @@ pub fn strings(pieces: Vec<(usize, StrLit, usize)>, l: usize, r: usize) -> PResu
         let mut parts: Vec<FPart> = Vec::new();
         for (pl, s, pr) in &pieces {
             if s.kind == StrKind::Format {
-                let content = normalize_newlines(&s.content);
                 let mut p = FParser {
-                    src: &content,
+                    src: &s.content,
                     base: s.content_start,
                     raw: s.raw,
                     piece: *pl..*pr,
                     pos: 0,
-                    same_offsets: content.len() == s.content.len(),
                 };
                 let fparts = p.parse_parts(0)?;
                 for part in fparts {
@@ -267,7 +265,8 @@ fn decode_bytes(s: &StrLit, span: Span) -> PResult<Vec<u8>> {
 
 /// Scans the content of one f-string literal.
 struct FParser<'a> {
-    /// The content, newlines normalized.
+    /// The raw content (offsets match the file; newlines are normalized
+    /// only in the text produced).
     src: &'a str,
     /// Absolute offset of the content in the file.
     base: usize,
@@ -275,9 +274,6 @@ struct FParser<'a> {
     /// Span of the whole literal, for escape errors.
     piece: Span,
     pos: usize,
-    /// True when `src` has the same byte offsets as the file text (no
-    /// `\r\n` was normalized), so field spans can be absolute.
-    same_offsets: bool,
 }
 
 impl FParser<'_> {
@@ -286,23 +282,26 @@ impl FParser<'_> {
     }
 
     fn abs(&self, i: usize) -> usize {
-        if self.same_offsets {
-            self.base + i
-        } else {
-            self.piece.start
-        }
+        self.base + i
     }
 
+    /// An error at content offset `at`, spanning the character there (the
+    /// span always falls on character boundaries).
     fn err<T>(&self, msg: impl Into<String>, at: usize) -> PResult<T> {
-        let a = self.abs(at);
-        Err(error(msg, a..a + 1))
+        let mut at = at.min(self.src.len());
+        while !self.src.is_char_boundary(at) {
+            at -= 1;
+        }
+        let len = self.src[at..].chars().next().map_or(0, char::len_utf8);
+        Err(error(msg, self.abs(at)..self.abs(at + len)))
     }
 
     fn lit(&self, text: &str) -> PResult<FPart> {
+        let text = normalize_newlines(text);
         let s = if self.raw {
-            text.to_string()
+            text
         } else {
-            decode_escapes(text, self.piece.clone())?
+            decode_escapes(&text, self.piece.clone())?
         };
         Ok(FPart::Lit(s))
     }
@@ -461,7 +460,7 @@ impl FParser<'_> {
             while matches!(self.at(i), Some(b' ' | b'\t' | b'\n' | b'\x0c' | b'\r')) {
                 i += 1;
             }
-            debug_text = Some(self.src[start..i].to_string());
+            debug_text = Some(normalize_newlines(&self.src[start..i]));
         }
         let mut conversion = None;
         if self.at(i) == Some(b'!') {

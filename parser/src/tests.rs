@@ -113,7 +113,9 @@ fn compound_statements() {
             "with a as b.c, d as e[0]: pass",
             "(with (a as (. b c), d as (sub e 0)) [pass])",
         ),
-        ("with (a, b): pass", "(with ((tuple a b)) [pass])"),
+        ("with (a, b): pass", "(with (a, b) [pass])"),
+        ("with (a, b) as c: pass", "(with ((tuple a b) as c) [pass])"),
+        ("with (a): pass", "(with (a) [pass])"),
         (
             "async with a as (b, c): pass",
             "(async with (a as (tuple b c)) [pass])",
@@ -207,7 +209,7 @@ fn expressions() {
         ("a[:-1]", "(sub a (slice _ (- 1) _))"),
         ("a[x:=1]", "(sub a (:= x 1))"),
         ("a[1,]", "(sub a (tuple 1))"),
-        ("a[*b]", "(sub a *b)"),
+        ("a[*b]", "(sub a (tuple *b))"),
         ("a.b", "(. a b)"),
         ("...", "..."),
         ("True, False, None", "(tuple True False None)"),
@@ -308,6 +310,7 @@ fn fstrings() {
         ("'a' f'' 'b'", "(f \"ab\")"),
         ("f''", "(f )"),
         ("f'''{\nx\n}'''", "(f {x})"),
+        ("f'''a\r\n{x}\r\nb'''", "(f \"a\\n\" {x} \"\\nb\")"),
         ("f'{yield}'", "(f {(yield)})"),
     ]);
 }
@@ -404,4 +407,39 @@ fn empty_and_blank_input() {
     assert_eq!(m("if a:\r\n    b\r\n"), "(if a [b] [])");
     assert_eq!(m("match = 1\ncase = match"), "(= match 1); (= case match)");
     assert_eq!(m("é = 1"), "(= é 1)");
+    assert_eq!(m("\u{feff}x = 1"), "(= x 1)");
+    // identifiers with combining marks (XID_Continue)
+    assert_eq!(m("नमस्ते = 1"), "(= नमस्ते 1)");
+}
+
+/// Dev aid, a no-op unless `COVM_CORPUS` names a file listing source paths
+/// (one per line): prints each file's top-level statements, one per line,
+/// in the dump format, so a script can compare them with CPython's `ast`.
+#[test]
+fn corpus_dump() {
+    let Ok(list) = std::env::var("COVM_CORPUS") else {
+        return;
+    };
+    let paths = std::fs::read_to_string(list).unwrap_or_default();
+    for path in paths.lines() {
+        println!("@@FILE {path}");
+        let Ok(src) = std::fs::read_to_string(path) else {
+            println!("@@ERR unreadable");
+            continue;
+        };
+        match parse_module(&src) {
+            Ok(body) => {
+                for s in &body {
+                    println!("{}", dump::stmt(s).replace('\n', "\\n"));
+                }
+            }
+            Err(e) => {
+                let (line, col) = e.line_col(&src);
+                println!(
+                    "@@ERR {}|{}|{line}|{col}|{}",
+                    e.kind, e.message, e.incomplete
+                );
+            }
+        }
+    }
 }

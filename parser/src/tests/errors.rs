@@ -10,10 +10,14 @@ const S: &str = "SyntaxError";
 const I: &str = "IndentationError";
 
 fn location(src: &str, pos: usize) -> (usize, usize) {
-    let pos = pos.min(src.len());
-    let line = src[..pos].matches('\n').count() + 1;
-    let ls = src[..pos].rfind('\n').map_or(0, |i| i + 1);
-    (line, src[ls..pos].chars().count() + 1)
+    SyntaxError {
+        kind: "SyntaxError",
+        message: String::new(),
+        span: pos..pos,
+        note: None,
+        incomplete: false,
+    }
+    .line_col(src)
 }
 
 fn run(cases: &[Case]) {
@@ -181,6 +185,14 @@ fn generic_and_colon() {
 fn indentation() {
     run(&[
         (" x = 1", I, "unexpected indent", 1, 1, false),
+        (
+            "def foo():\n    x = 1\n     y = 2",
+            I,
+            "unexpected indent",
+            3,
+            5,
+            false,
+        ),
         (
             "if x:\npass",
             I,

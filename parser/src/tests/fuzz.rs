@@ -44,9 +44,20 @@ const FRAGMENTS: &[&str] = &[
 
 fn no_panic(src: &str) {
     let result = std::panic::catch_unwind(|| {
-        let _ = parse_module(src);
-        let _ = parse_expression(src);
-        let _ = covm_lexer::tokens(src);
+        let errors = [parse_module(src).err(), parse_expression(src).err()];
+        for e in errors.into_iter().flatten() {
+            // Spans must be slicable: in bounds, on char boundaries.
+            assert!(e.span.start <= e.span.end, "{src:?}: {e:?}");
+            assert!(src.get(e.span.clone()).is_some(), "{src:?}: {e:?}");
+        }
+        if let Ok(body) = parse_module(src) {
+            for stmt in &body {
+                assert!(src.get(stmt.span.clone()).is_some(), "{src:?}: {stmt:?}");
+            }
+        }
+        for (_, span) in covm_lexer::tokens(src) {
+            assert!(src.get(span).is_some(), "{src:?}");
+        }
     });
     assert!(result.is_ok(), "panic on input {src:?}");
 }
@@ -169,7 +180,7 @@ fn malformed_snippets() {
 #[test]
 fn mutated_programs() {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-    for _ in 0..1500 {
+    for _ in 0..3000 {
         let base = SEED_PROGRAMS[rng.below(SEED_PROGRAMS.len())];
         let mut chars: Vec<char> = base.chars().collect();
         for _ in 0..1 + rng.below(4) {
@@ -199,7 +210,7 @@ fn mutated_programs() {
 #[test]
 fn random_fragments_and_bytes() {
     let mut rng = Rng(0xdead_beef_cafe_f00d);
-    for _ in 0..1500 {
+    for _ in 0..3000 {
         let mut src = String::new();
         for _ in 0..rng.below(30) {
             src.push_str(FRAGMENTS[rng.below(FRAGMENTS.len())]);
