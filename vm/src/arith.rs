@@ -197,11 +197,14 @@ impl Vm {
                 ));
             }
         }
-        if op == BinOp::Mult && matches!(b, Value::Float(_)) && matches!(a, Value::Str(_) | Value::List(_) | Value::Tuple(_)) {
-            return self.type_error(&format!("can't multiply sequence by non-int of type '{tb}'"));
-        }
-        if op == BinOp::Mult && matches!(a, Value::Float(_)) && matches!(b, Value::Str(_) | Value::List(_) | Value::Tuple(_)) {
-            return self.type_error(&format!("can't multiply sequence by non-int of type '{ta}'"));
+        if op == BinOp::Mult {
+            let seq = |v: &Value| matches!(v, Value::Str(_) | Value::List(_) | Value::Tuple(_) | Value::Bytes(_));
+            if seq(a) && !is_int(b) && !matches!(b, Value::Instance(_) | Value::Native(_)) {
+                return self.type_error(&format!("can't multiply sequence by non-int of type '{tb}'"));
+            }
+            if seq(b) && !is_int(a) && !matches!(a, Value::Instance(_) | Value::Native(_)) {
+                return self.type_error(&format!("can't multiply sequence by non-int of type '{ta}'"));
+            }
         }
         let sym = if op == BinOp::Pow { "** or pow()" } else { op.symbol() };
         self.type_error(&format!(

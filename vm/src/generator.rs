@@ -205,7 +205,10 @@ impl Vm {
                 self.frames.push(frame);
                 match delegate {
                     Some(d) => self.throw_into_delegate(d, exc),
-                    None => Err(exc),
+                    None => {
+                        self.throwing = true;
+                        Err(exc)
+                    }
                 }
             }
         }

@@ -62,7 +62,8 @@ impl Vm {
                 Ok(exit) => return Ok(exit),
                 Err(exc) => {
                     let reraise = std::mem::take(&mut self.reraising);
-                    if !reraise {
+                    let thrown = std::mem::take(&mut self.throwing);
+                    if !reraise && !thrown {
                         self.set_context(&exc);
                     }
                     if let Some(exit) = self.unwind(exc, base, !reraise)? {

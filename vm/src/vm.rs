@@ -112,6 +112,9 @@ pub struct Vm {
     /// Set by `Reraise` and bare `raise`: the exception keeps its
     /// traceback and context.
     pub reraising: bool,
+    /// Set by `throw()`: the thrown exception gets no `__context__`, as in
+    /// CPython.
+    pub throwing: bool,
     /// Set when stdout's reader went away (`covm f.co | head -1`).
     pub broken_pipe: bool,
     /// Real or virtual time, for `time` and the scheduler.
@@ -348,6 +351,7 @@ impl Vm {
             pending_finalizers: crate::generator::finalizer_queue(),
             reraising: false,
             broken_pipe: false,
+            throwing: false,
             pending_raise: None,
             clock: crate::clock::Clock::new(),
             repr_guard: Vec::new(),

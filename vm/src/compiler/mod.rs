@@ -764,7 +764,6 @@ impl<'a> Compiler<'a> {
             let next = self.new_label();
             match &h.typ {
                 Some(t) => {
-                    self.emit(Op::DupTop);
                     self.expr(t)?;
                     self.emit(Op::CheckExcMatch);
                     self.emit(Op::PopJumpIfFalse(next.0));

@@ -1,0 +1,717 @@
+//! The built-in scheduler: an event loop inside the VM with a ready queue of
+//! handles, a timer heap ordered by (deadline, insertion order), futures and
+//! tasks. `asyncio` in the stdlib is a thin façade over it.
+//!
+//! Everything follows CPython 3.11's pure-Python asyncio algorithmically
+//! (`base_events._run_once`, `futures.Future`, `tasks.Task.__step` and
+//! `__wakeup`, `gather`, `wait_for`, the locks, queues, timeouts and task
+//! groups) so that the order in which callbacks run is the same, and a
+//! program interleaves exactly as it does under python3.
+//!
+//! A task step is a native operation: the task resumes its coroutine with
+//! `gen_resume_native`; awaiting a pending future suspends the coroutine's
+//! whole frame chain, which yields the future out to the step, and the step
+//! adds a done-callback that wakes the task. Library coroutines (`sleep`,
+//! `Queue.get`, `Lock.acquire`, …) are small Rust state machines
+//! (`coro::Machine`) that yield futures the same way.
+//!
+//! Time comes from `vm.clock`, so under `covm --virtual-time` the loop jumps
+//! the clock to the next timer when nothing is ready.
+
+pub mod api;
+pub mod coro;
+pub mod future;
+pub mod group;
+pub mod sync;
+pub mod task;
+
+use std::cell::{Cell, RefCell};
+use std::cmp::Ordering;
+use std::collections::{BinaryHeap, VecDeque};
+use std::rc::{Rc, Weak};
+
+use crate::value::*;
+use crate::vm::Vm;
+
+pub use coro::{Input, Machine, NativeCoro, Step};
+pub use future::{Callback, Fut, FutKind};
+
+/// The classes of the scheduler's objects and asyncio's exceptions.
+pub struct Classes {
+    pub future: Rc<Class>,
+    pub task: Rc<Class>,
+    pub gathering_future: Rc<Class>,
+    pub coroutine: Rc<Class>,
+    pub future_iter: Rc<Class>,
+    pub handle: Rc<Class>,
+    pub timer_handle: Rc<Class>,
+    pub event_loop: Rc<Class>,
+    pub event: Rc<Class>,
+    pub lock: Rc<Class>,
+    pub semaphore: Rc<Class>,
+    pub bounded_semaphore: Rc<Class>,
+    pub queue: Rc<Class>,
+    pub priority_queue: Rc<Class>,
+    pub lifo_queue: Rc<Class>,
+    pub timeout: Rc<Class>,
+    pub task_group: Rc<Class>,
+    pub cancelled_error: Rc<Class>,
+    pub invalid_state_error: Rc<Class>,
+    pub queue_empty: Rc<Class>,
+    pub queue_full: Rc<Class>,
+    pub timeout_error: Rc<Class>,
+    pub base_exception_group: Rc<Class>,
+    pub exception_group: Rc<Class>,
+}
+
+/// State shared by every loop of one VM.
+pub struct Shared {
+    pub cls: Classes,
+    /// `Task-N` names, process-wide as in CPython.
+    task_counter: Cell<u64>,
+    /// Creation order of tasks (for `all_tasks` and the shutdown order).
+    task_ids: Cell<u64>,
+    running: RefCell<Option<Rc<Loop>>>,
+    /// The loop `get_event_loop()` returns outside a running loop.
+    default_loop: RefCell<Option<Rc<Loop>>>,
+}
+
+const EXT_KEY: &str = "covm.scheduler";
+
+/// The scheduler state of `vm`, created the first time it is needed.
+pub fn shared(vm: &mut Vm) -> Rc<Shared> {
+    if let Some(s) = vm.extensions.get(EXT_KEY)
+        && let Ok(s) = s.clone().downcast::<Shared>()
+    {
+        return s;
+    }
+    let cls = api::make_classes(vm);
+    let s = Rc::new(Shared {
+        cls,
+        task_counter: Cell::new(0),
+        task_ids: Cell::new(0),
+        running: RefCell::new(None),
+        default_loop: RefCell::new(None),
+    });
+    vm.extensions.insert(EXT_KEY, s.clone());
+    s
+}
+
+impl Shared {
+    pub fn running_loop(&self) -> Option<Rc<Loop>> {
+        self.running.borrow().clone()
+    }
+    fn next_task_name(&self) -> u64 {
+        let n = self.task_counter.get() + 1;
+        self.task_counter.set(n);
+        n
+    }
+    fn next_task_id(&self) -> u64 {
+        let n = self.task_ids.get() + 1;
+        self.task_ids.set(n);
+        n
+    }
+    /// `get_event_loop()`: the running loop, else the current default one
+    /// (created on demand).
+    pub fn event_loop(self: &Rc<Self>) -> Rc<Loop> {
+        if let Some(l) = self.running_loop() {
+            return l;
+        }
+        if let Some(l) = self.default_loop.borrow().clone()
+            && !l.closed.get()
+        {
+            return l;
+        }
+        let l = Loop::new(self);
+        *self.default_loop.borrow_mut() = Some(l.clone());
+        l
+    }
+    pub fn set_default_loop(&self, l: Option<Rc<Loop>>) {
+        *self.default_loop.borrow_mut() = l;
+    }
+}
+
+/// `get_running_loop()`, or CPython's RuntimeError.
+pub fn running_loop(vm: &mut Vm) -> PyResult<Rc<Loop>> {
+    let sh = shared(vm);
+    match sh.running_loop() {
+        Some(l) => Ok(l),
+        None => Err(vm.runtime_error("no running event loop")),
+    }
+}
+
+// ---- handles and timers ---------------------------------------------------
+
+/// What a handle in the ready queue or the timer heap does when it runs.
+pub enum Job {
+    /// `Task.__step(exc)`.
+    Step(Rc<Fut>, Option<Value>),
+    /// A done-callback of a future, called with the future.
+    Callback(Callback, Rc<Fut>),
+    /// `loop.call_soon(f, *args)` from a program.
+    Call(Value, Vec<Value>),
+    /// `futures._set_result_unless_cancelled` (the timer of `sleep`).
+    SetResultUnlessCancelled(Rc<Fut>, Value),
+    /// `tasks._release_waiter` (the timer of `wait_for` and `wait`).
+    ReleaseWaiter(Rc<Fut>),
+    /// `Timeout._on_timeout`.
+    TimeoutFire(Rc<group::TimeoutObj>),
+}
+
+/// A `Handle` / `TimerHandle`: a cancellable scheduled callback.
+pub struct Handle {
+    cls: Rc<Class>,
+    lp: Weak<Loop>,
+    when: Option<f64>,
+    cancelled: Cell<bool>,
+    /// In the timer heap.
+    scheduled: Cell<bool>,
+    /// The callback, for the repr of handles a program created.
+    callback: Value,
+}
+
+impl Handle {
+    pub fn cancel(&self) {
+        if self.cancelled.get() {
+            return;
+        }
+        self.cancelled.set(true);
+        if self.when.is_some()
+            && self.scheduled.get()
+            && let Some(l) = self.lp.upgrade()
+        {
+            l.timer_cancelled.set(l.timer_cancelled.get() + 1);
+        }
+    }
+    pub fn cancelled(&self) -> bool {
+        self.cancelled.get()
+    }
+    pub fn when(&self) -> Option<f64> {
+        self.when
+    }
+}
+
+impl NativeObject for Handle {
+    fn class(&self, _vm: &Vm) -> Rc<Class> {
+        self.cls.clone()
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+    fn repr(&self, vm: &mut Vm) -> PyResult<Option<String>> {
+        let mut info = vec![self.cls.name.to_string()];
+        if self.cancelled.get() {
+            info.push("cancelled".into());
+        }
+        if let Some(w) = self.when {
+            info.push(format!("when={}", crate::format::float_repr(w)));
+        }
+        if !self.callback.is_none() {
+            let cb = match &self.callback {
+                Value::Function(f) => f.qualname.borrow().to_string(),
+                Value::Builtin(b) => b.name.to_string(),
+                other => vm.repr(other)?,
+            };
+            info.push(format!("{cb}()"));
+        }
+        Ok(Some(format!("<{}>", info.join(" "))))
+    }
+}
+
+struct Ready {
+    job: Job,
+    handle: Option<Rc<Handle>>,
+}
+
+struct Timer {
+    when: f64,
+    seq: u64,
+    handle: Rc<Handle>,
+    job: Job,
+}
+
+impl PartialEq for Timer {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl Eq for Timer {}
+impl PartialOrd for Timer {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Timer {
+    /// Reversed, so that `BinaryHeap` (a max-heap) pops the earliest
+    /// deadline first, ties in insertion order.
+    fn cmp(&self, other: &Self) -> Ordering {
+        other
+            .when
+            .total_cmp(&self.when)
+            .then(other.seq.cmp(&self.seq))
+    }
+}
+
+// ---- the loop -------------------------------------------------------------
+
+/// `base_events._MIN_SCHEDULED_TIMER_HANDLES`.
+const MIN_SCHEDULED_TIMER_HANDLES: usize = 100;
+/// The monotonic clock's resolution on Linux.
+const CLOCK_RESOLUTION: f64 = 1e-9;
+
+pub struct Loop {
+    me: Weak<Loop>,
+    pub shared: Rc<Shared>,
+    ready: RefCell<VecDeque<Ready>>,
+    timers: RefCell<BinaryHeap<Timer>>,
+    timer_seq: Cell<u64>,
+    timer_cancelled: Cell<usize>,
+    stopping: Cell<bool>,
+    running: Cell<bool>,
+    closed: Cell<bool>,
+    current: RefCell<Option<Rc<Fut>>>,
+    /// Tasks not yet done: the loop keeps them alive. Each task knows its
+    /// slot, so removal is O(1).
+    tasks: RefCell<Vec<Rc<Fut>>>,
+}
+
+impl Loop {
+    pub fn new(shared: &Rc<Shared>) -> Rc<Loop> {
+        Rc::new_cyclic(|me| Loop {
+            me: me.clone(),
+            shared: shared.clone(),
+            ready: RefCell::new(VecDeque::new()),
+            timers: RefCell::new(BinaryHeap::new()),
+            timer_seq: Cell::new(0),
+            timer_cancelled: Cell::new(0),
+            stopping: Cell::new(false),
+            running: Cell::new(false),
+            closed: Cell::new(false),
+            current: RefCell::new(None),
+            tasks: RefCell::new(Vec::new()),
+        })
+    }
+
+    pub fn rc(&self) -> Rc<Loop> {
+        match self.me.upgrade() {
+            Some(l) => l,
+            None => unreachable!("a loop is always owned by an Rc"),
+        }
+    }
+
+    pub fn value(&self) -> Value {
+        Value::Native(self.rc())
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.running.get()
+    }
+    pub fn is_closed(&self) -> bool {
+        self.closed.get()
+    }
+    pub fn stop(&self) {
+        self.stopping.set(true);
+    }
+
+    pub fn time(&self, vm: &Vm) -> f64 {
+        vm.clock.monotonic()
+    }
+
+    /// `call_soon` without a handle object (the loop's own callbacks).
+    pub fn call_soon(&self, job: Job) {
+        self.ready.borrow_mut().push_back(Ready { job, handle: None });
+    }
+
+    /// `call_soon` returning a cancellable handle.
+    pub fn call_soon_handle(&self, job: Job, callback: Value) -> Rc<Handle> {
+        let h = Rc::new(Handle {
+            cls: self.shared.cls.handle.clone(),
+            lp: self.me.clone(),
+            when: None,
+            cancelled: Cell::new(false),
+            scheduled: Cell::new(false),
+            callback,
+        });
+        self.ready.borrow_mut().push_back(Ready {
+            job,
+            handle: Some(h.clone()),
+        });
+        h
+    }
+
+    pub fn call_at(&self, when: f64, job: Job, callback: Value) -> Rc<Handle> {
+        let h = Rc::new(Handle {
+            cls: self.shared.cls.timer_handle.clone(),
+            lp: self.me.clone(),
+            when: Some(when),
+            cancelled: Cell::new(false),
+            scheduled: Cell::new(true),
+            callback,
+        });
+        let seq = self.timer_seq.get() + 1;
+        self.timer_seq.set(seq);
+        self.timers.borrow_mut().push(Timer {
+            when,
+            seq,
+            handle: h.clone(),
+            job,
+        });
+        h
+    }
+
+    pub fn call_later(&self, vm: &Vm, delay: f64, job: Job, callback: Value) -> Rc<Handle> {
+        self.call_at(self.time(vm) + delay, job, callback)
+    }
+
+    pub fn create_future(&self) -> Rc<Fut> {
+        Fut::new(&self.rc(), FutKind::Plain)
+    }
+
+    pub fn current_task(&self) -> Option<Rc<Fut>> {
+        self.current.borrow().clone()
+    }
+
+    /// Tasks of this loop that are not done, in creation order.
+    pub fn all_tasks(&self) -> Vec<Rc<Fut>> {
+        let mut v: Vec<Rc<Fut>> = self
+            .tasks
+            .borrow()
+            .iter()
+            .filter(|t| !t.done())
+            .cloned()
+            .collect();
+        v.sort_by_key(|t| t.task_data().map(|d| d.id).unwrap_or(0));
+        v
+    }
+
+    fn register_task(&self, t: &Rc<Fut>) {
+        let mut tasks = self.tasks.borrow_mut();
+        if let Some(d) = t.task_data() {
+            d.slot.set(tasks.len());
+        }
+        tasks.push(t.clone());
+    }
+
+    /// Drops the loop's reference to a finished task.
+    pub(crate) fn unregister_task(&self, t: &Fut) {
+        let Some(d) = t.task_data() else { return };
+        let mut tasks = self.tasks.borrow_mut();
+        let slot = d.slot.get();
+        let mine = tasks
+            .get(slot)
+            .is_some_and(|x| std::ptr::eq(Rc::as_ptr(x), t as *const Fut));
+        if !mine {
+            return;
+        }
+        let removed = tasks.swap_remove(slot);
+        if let Some(moved) = tasks.get(slot)
+            && let Some(md) = moved.task_data()
+        {
+            md.slot.set(slot);
+        }
+        d.slot.set(usize::MAX);
+        drop(tasks);
+        drop(removed);
+    }
+
+    /// `loop.create_task(coro)`: checks that `coro` is a coroutine.
+    pub fn create_task(&self, vm: &mut Vm, coro: Value, name: Option<Value>) -> PyResult<Rc<Fut>> {
+        if self.closed.get() {
+            return Err(vm.runtime_error("Event loop is closed"));
+        }
+        if !coro::is_coroutine(&coro) {
+            let r = vm.repr(&coro)?;
+            return Err(vm.type_error(&format!("a coroutine was expected, got {r}")));
+        }
+        self.new_task(vm, coro, name)
+    }
+
+    /// A task over any resumable object (a coroutine, or the iterator an
+    /// awaitable's `__await__` returned).
+    pub(crate) fn new_task(
+        &self,
+        vm: &mut Vm,
+        coro: Value,
+        name: Option<Value>,
+    ) -> PyResult<Rc<Fut>> {
+        let (name, num) = match name {
+            Some(n) if !n.is_none() => (Value::str(vm.to_str(&n)?), 0),
+            _ => (Value::Undef, self.shared.next_task_name()),
+        };
+        let data = task::TaskData::new(coro, name, num, self.shared.next_task_id());
+        let t = Fut::new(&self.rc(), FutKind::Task(Box::new(data)));
+        self.call_soon(Job::Step(t.clone(), None));
+        self.register_task(&t);
+        Ok(t)
+    }
+
+    pub(crate) fn enter_task(&self, vm: &Vm, t: &Rc<Fut>) -> PyResult<()> {
+        let mut cur = self.current.borrow_mut();
+        if cur.is_some() {
+            return Err(vm.runtime_error(
+                "Cannot enter into task while another task is being executed.",
+            ));
+        }
+        *cur = Some(t.clone());
+        Ok(())
+    }
+
+    pub(crate) fn leave_task(&self) {
+        let old = self.current.borrow_mut().take();
+        drop(old);
+    }
+
+    /// One iteration of the loop (`BaseEventLoop._run_once`).
+    fn run_once(&self, vm: &mut Vm) -> PyResult<()> {
+        self.drop_cancelled_timers();
+        let busy = !self.ready.borrow().is_empty() || self.stopping.get();
+        if !busy {
+            let next = self.timers.borrow().peek().map(|t| t.when);
+            match next {
+                Some(when) => vm.clock.sleep_until(when),
+                None => {
+                    return Err(vm.runtime_error(
+                        "event loop deadlock: every task is waiting and no timer or \
+                         callback is pending",
+                    ));
+                }
+            }
+        }
+        let end = self.time(vm) + CLOCK_RESOLUTION;
+        {
+            let mut heap = self.timers.borrow_mut();
+            let mut ready = self.ready.borrow_mut();
+            while heap.peek().is_some_and(|t| t.when < end) {
+                let Some(t) = heap.pop() else { break };
+                t.handle.scheduled.set(false);
+                ready.push_back(Ready {
+                    job: t.job,
+                    handle: Some(t.handle),
+                });
+            }
+        }
+        let ntodo = self.ready.borrow().len();
+        for _ in 0..ntodo {
+            let next = self.ready.borrow_mut().pop_front();
+            let Some(r) = next else { break };
+            if r.handle.as_ref().is_some_and(|h| h.cancelled.get()) {
+                continue;
+            }
+            if let Err(e) = self.run_job(vm, r.job) {
+                if is_exit_exception(vm, &e) {
+                    return Err(e);
+                }
+                report_exception(vm, "Exception in callback", &e);
+            }
+        }
+        Ok(())
+    }
+
+    fn drop_cancelled_timers(&self) {
+        let mut heap = self.timers.borrow_mut();
+        let n = heap.len();
+        if n > MIN_SCHEDULED_TIMER_HANDLES && self.timer_cancelled.get() * 2 > n {
+            let old = std::mem::take(&mut *heap).into_vec();
+            let kept: Vec<Timer> = old
+                .into_iter()
+                .filter(|t| {
+                    if t.handle.cancelled.get() {
+                        t.handle.scheduled.set(false);
+                        false
+                    } else {
+                        true
+                    }
+                })
+                .collect();
+            *heap = BinaryHeap::from(kept);
+            self.timer_cancelled.set(0);
+        } else {
+            while heap.peek().is_some_and(|t| t.handle.cancelled.get()) {
+                self.timer_cancelled
+                    .set(self.timer_cancelled.get().saturating_sub(1));
+                if let Some(t) = heap.pop() {
+                    t.handle.scheduled.set(false);
+                }
+            }
+        }
+    }
+
+    fn run_job(&self, vm: &mut Vm, job: Job) -> PyResult<()> {
+        match job {
+            Job::Step(t, exc) => task::step(vm, &t, exc),
+            Job::Callback(cb, fut) => future::run_callback(vm, cb, &fut),
+            Job::Call(f, args) => vm.call(&f, args).map(drop),
+            Job::SetResultUnlessCancelled(f, v) => {
+                if f.cancelled() {
+                    return Ok(());
+                }
+                f.set_result(vm, v)
+            }
+            Job::ReleaseWaiter(w) => {
+                if !w.done() {
+                    w.set_result(vm, Value::None)?;
+                }
+                Ok(())
+            }
+            Job::TimeoutFire(t) => group::timeout_fire(vm, &t),
+        }
+    }
+
+    /// `loop.run_until_complete(fut)`.
+    pub fn run_until_complete(&self, vm: &mut Vm, fut: &Rc<Fut>) -> PyResult<Value> {
+        if self.closed.get() {
+            return Err(vm.runtime_error("Event loop is closed"));
+        }
+        if self.running.get() {
+            return Err(vm.runtime_error("This event loop is already running"));
+        }
+        if self.shared.running_loop().is_some() {
+            return Err(vm.runtime_error(
+                "Cannot run the event loop while another loop is running",
+            ));
+        }
+        fut.add_done_callback(Callback::StopLoop);
+        self.running.set(true);
+        *self.shared.running.borrow_mut() = Some(self.rc());
+        let r = loop {
+            if let Err(e) = self.run_once(vm) {
+                break Err(e);
+            }
+            if self.stopping.get() {
+                break Ok(());
+            }
+        };
+        self.stopping.set(false);
+        self.running.set(false);
+        let old = self.shared.running.borrow_mut().take();
+        drop(old);
+        fut.remove_callbacks(|c| matches!(c, Callback::StopLoop));
+        r?;
+        if !fut.done() {
+            return Err(vm.runtime_error("Event loop stopped before Future completed."));
+        }
+        fut.result(vm)
+    }
+
+    /// `loop.close()`: drops everything still scheduled.
+    pub fn close(&self, vm: &Vm) -> PyResult<()> {
+        if self.running.get() {
+            return Err(vm.runtime_error("Cannot close a running event loop"));
+        }
+        if self.closed.get() {
+            return Ok(());
+        }
+        self.closed.set(true);
+        let ready = std::mem::take(&mut *self.ready.borrow_mut());
+        let timers = std::mem::take(&mut *self.timers.borrow_mut());
+        let tasks = std::mem::take(&mut *self.tasks.borrow_mut());
+        drop(ready);
+        drop(timers);
+        drop(tasks);
+        Ok(())
+    }
+}
+
+impl NativeObject for Loop {
+    fn class(&self, _vm: &Vm) -> Rc<Class> {
+        self.shared.cls.event_loop.clone()
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+    fn repr(&self, _vm: &mut Vm) -> PyResult<Option<String>> {
+        Ok(Some(format!(
+            "<_UnixSelectorEventLoop running={} closed={} debug=False>",
+            py_bool(self.running.get()),
+            py_bool(self.closed.get())
+        )))
+    }
+}
+
+pub(crate) fn py_bool(b: bool) -> &'static str {
+    if b { "True" } else { "False" }
+}
+
+/// SystemExit and KeyboardInterrupt pass through the loop; everything else
+/// a callback raises is reported and the loop carries on.
+pub(crate) fn is_exit_exception(vm: &Vm, e: &Value) -> bool {
+    vm.is_instance_of(e, &vm.exc.system_exit) || vm.is_instance_of(e, &vm.exc.keyboard_interrupt)
+}
+
+/// The loop's default exception handler: a message and the traceback on
+/// stderr.
+pub(crate) fn report_exception(vm: &mut Vm, message: &str, e: &Value) {
+    let _ = vm.flush();
+    let text = vm.format_exception(e);
+    eprintln!("{message}");
+    eprint!("{text}");
+}
+
+/// `asyncio.run(main)`: a new loop runs `main` as a task, then the loop
+/// cancels the tasks still pending and lets them finish (`runners.Runner`).
+pub fn run(vm: &mut Vm, main: Value) -> PyResult<Value> {
+    let sh = shared(vm);
+    if sh.running_loop().is_some() {
+        return Err(vm.runtime_error(
+            "asyncio.run() cannot be called from a running event loop",
+        ));
+    }
+    if !coro::is_coroutine(&main) {
+        let r = vm.repr(&main)?;
+        return Err(vm.value_error(&format!("a coroutine was expected, got {r}")));
+    }
+    let lp = Loop::new(&sh);
+    sh.set_default_loop(Some(lp.clone()));
+    let r = match lp.create_task(vm, main, None) {
+        Ok(task) => lp.run_until_complete(vm, &task),
+        Err(e) => Err(e),
+    };
+    let closed = close_runner(vm, &lp);
+    sh.set_default_loop(None);
+    match closed {
+        Err(e) => Err(e),
+        Ok(()) => r,
+    }
+}
+
+/// `Runner.close()`.
+fn close_runner(vm: &mut Vm, lp: &Rc<Loop>) -> PyResult<()> {
+    let r = cancel_all_tasks(vm, lp).and_then(|()| {
+        for name in ["shutdown_asyncgens", "shutdown_default_executor"] {
+            let c = coro::NativeCoro::immediate(&lp.shared, name, Value::None);
+            let t = lp.new_task(vm, c, None)?;
+            lp.run_until_complete(vm, &t)?;
+        }
+        Ok(())
+    });
+    let c = lp.close(vm);
+    r.and(c)
+}
+
+/// `runners._cancel_all_tasks`.
+fn cancel_all_tasks(vm: &mut Vm, lp: &Rc<Loop>) -> PyResult<()> {
+    let to_cancel = lp.all_tasks();
+    if to_cancel.is_empty() {
+        return Ok(());
+    }
+    for t in &to_cancel {
+        future::cancel(vm, t, Value::None)?;
+    }
+    let vals: Vec<Value> = to_cancel.iter().map(|t| t.value()).collect();
+    let outer = future::gather(vm, &vals, true)?;
+    lp.run_until_complete(vm, &outer)?;
+    for t in &to_cancel {
+        if t.cancelled() {
+            continue;
+        }
+        let exc = t.exception(vm)?;
+        if !exc.is_none() {
+            report_exception(
+                vm,
+                "unhandled exception during asyncio.run() shutdown",
+                &exc,
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,298 @@
+//! Tasks: a future that drives a coroutine (`tasks.Task`). One step resumes
+//! the coroutine natively until it yields a future (the task then waits for
+//! it with a done-callback), yields None (`sleep(0)`: the task is
+//! rescheduled at once), returns or raises.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use super::coro::{self, Input};
+use super::future::{self, Callback, Fut, as_fut};
+use super::Job;
+use crate::interp::Exit;
+use crate::value::*;
+use crate::vm::Vm;
+
+pub struct TaskData {
+    pub(crate) coro: Value,
+    /// The name once set or asked for; `Undef` means `Task-{num}`.
+    name: RefCell<Value>,
+    num: u64,
+    pub(crate) id: u64,
+    pub(crate) slot: Cell<usize>,
+    num_cancels: Cell<u32>,
+    must_cancel: Cell<bool>,
+    fut_waiter: RefCell<Option<Rc<Fut>>>,
+}
+
+impl TaskData {
+    pub(crate) fn new(coro: Value, name: Value, num: u64, id: u64) -> TaskData {
+        TaskData {
+            coro,
+            name: RefCell::new(name),
+            num,
+            id,
+            slot: Cell::new(usize::MAX),
+            num_cancels: Cell::new(0),
+            must_cancel: Cell::new(false),
+            fut_waiter: RefCell::new(None),
+        }
+    }
+
+    pub fn name(&self) -> Value {
+        let mut n = self.name.borrow_mut();
+        if n.is_undef() {
+            *n = Value::str(format!("Task-{}", self.num));
+        }
+        n.clone()
+    }
+
+    pub fn set_name(&self, v: Value) {
+        *self.name.borrow_mut() = v;
+    }
+
+    pub fn cancelling(&self) -> u32 {
+        self.num_cancels.get()
+    }
+
+    pub fn uncancel(&self) -> u32 {
+        let n = self.num_cancels.get();
+        if n > 0 {
+            self.num_cancels.set(n - 1);
+        }
+        self.num_cancels.get()
+    }
+
+    pub fn coro(&self) -> Value {
+        self.coro.clone()
+    }
+}
+
+fn data(t: &Fut) -> &TaskData {
+    match t.task_data() {
+        Some(d) => d,
+        None => unreachable!("task operation on a plain future"),
+    }
+}
+
+/// `Task.cancel(msg)`.
+pub fn cancel(vm: &mut Vm, t: &Rc<Fut>, msg: Value) -> PyResult<bool> {
+    if t.done() {
+        return Ok(false);
+    }
+    let d = data(t);
+    d.num_cancels.set(d.num_cancels.get() + 1);
+    let waiter = d.fut_waiter.borrow().clone();
+    if let Some(w) = waiter
+        && future::cancel(vm, &w, msg.clone())?
+    {
+        // Leave fut_waiter: it may be a task that ignores the
+        // cancellation and has to be cancelled again.
+        return Ok(true);
+    }
+    d.must_cancel.set(true);
+    t.set_cancel_message(msg);
+    Ok(true)
+}
+
+/// `Task.__wakeup(future)`.
+pub(crate) fn wakeup(vm: &mut Vm, t: &Rc<Fut>, fut: &Rc<Fut>) -> PyResult<()> {
+    match fut.result(vm) {
+        Ok(_) => step(vm, t, None),
+        Err(e) => step(vm, t, Some(e)),
+    }
+}
+
+/// Resumes a task's coroutine (any kind) once.
+pub(crate) fn resume_any(vm: &mut Vm, c: &Value, input: Input) -> PyResult<Exit> {
+    match c {
+        Value::Generator(g) => {
+            let action = match input {
+                Input::Send(v) => crate::generator::Action::Send(v),
+                Input::Throw(e) => crate::generator::Action::Throw(e),
+            };
+            vm.gen_resume_native(g, action)
+        }
+        Value::Native(n) => {
+            if let Some(nc) = n.as_any().downcast_ref::<coro::NativeCoro>() {
+                return nc.resume(vm, input).map(|s| match s {
+                    coro::Step::Yield(v) => Exit::Yield(v),
+                    coro::Step::Return(v) => Exit::Return(v),
+                });
+            }
+            resume_generic(vm, c, input)
+        }
+        _ => resume_generic(vm, c, input),
+    }
+}
+
+/// Drives an iterator through its `send`/`__next__`/`throw` methods.
+fn resume_generic(vm: &mut Vm, it: &Value, input: Input) -> PyResult<Exit> {
+    let stop = vm.exc.stop_iteration.clone();
+    let r = match input {
+        Input::Send(v) if v.is_none() => {
+            return Ok(match vm.next_or_return(it)? {
+                Ok(v) => Exit::Yield(v),
+                Err(v) => Exit::Return(v),
+            });
+        }
+        Input::Send(v) => {
+            let send = vm.getattr(it, "send")?;
+            vm.call(&send, vec![v])
+        }
+        Input::Throw(e) => match vm.lookup_special(it, "throw") {
+            Some(throw) => vm.call(&throw, vec![it.clone(), e]),
+            None => return Err(e),
+        },
+    };
+    match r {
+        Ok(v) => Ok(Exit::Yield(v)),
+        Err(e) if vm.is_instance_of(&e, &stop) => Ok(Exit::Return(vm.stop_iteration_value(&e))),
+        Err(e) => Err(e),
+    }
+}
+
+/// `Task.__step(exc)`.
+pub(crate) fn step(vm: &mut Vm, t: &Rc<Fut>, exc: Option<Value>) -> PyResult<()> {
+    let d = data(t);
+    let cls = t.lp.shared.cls.cancelled_error.clone();
+    if t.done() {
+        let r = vm.repr(&t.value())?;
+        let msg = format!("_step(): already done: {r}");
+        return Err(vm.new_exc(&t.lp.shared.cls.invalid_state_error, &msg));
+    }
+    let mut exc = exc;
+    if d.must_cancel.get() {
+        if !exc.as_ref().is_some_and(|e| vm.is_instance_of(e, &cls)) {
+            exc = Some(t.make_cancelled_error(vm));
+        }
+        d.must_cancel.set(false);
+    }
+    let old = d.fut_waiter.borrow_mut().take();
+    drop(old);
+    let lp = t.lp.clone();
+    lp.enter_task(vm, t)?;
+    let input = match exc {
+        None => Input::Send(Value::None),
+        Some(e) => Input::Throw(e),
+    };
+    let r = resume_any(vm, &d.coro, input);
+    lp.leave_task();
+    match r {
+        Ok(Exit::Return(v)) => {
+            if d.must_cancel.get() {
+                d.must_cancel.set(false);
+                t.cancel_base(t.cancel_message());
+            } else {
+                t.set_result(vm, v)?;
+            }
+        }
+        Err(e) if vm.is_instance_of(&e, &cls) => {
+            t.set_cancelled_exc(e);
+            t.cancel_base(Value::None);
+        }
+        Err(e) if super::is_exit_exception(vm, &e) => {
+            t.set_exception_raw(vm, e.clone())?;
+            return Err(e);
+        }
+        Err(e) => t.set_exception_raw(vm, e)?,
+        Ok(Exit::Yield(v)) => yielded(vm, t, v)?,
+    }
+    Ok(())
+}
+
+fn yielded(vm: &mut Vm, t: &Rc<Fut>, v: Value) -> PyResult<()> {
+    let d = data(t);
+    let lp = t.lp.clone();
+    if let Some(f) = as_fut(&v) {
+        if !Rc::ptr_eq(&f.lp, &lp) {
+            let msg = format!(
+                "Task {} got Future {} attached to a different loop",
+                vm.repr(&t.value())?,
+                vm.repr(&v)?
+            );
+            let e = vm.runtime_error(&msg);
+            lp.call_soon(Job::Step(t.clone(), Some(e)));
+        } else if f.blocking.get() {
+            if Rc::ptr_eq(&f, t) {
+                let msg = format!("Task cannot await on itself: {}", vm.repr(&t.value())?);
+                let e = vm.runtime_error(&msg);
+                lp.call_soon(Job::Step(t.clone(), Some(e)));
+            } else {
+                f.blocking.set(false);
+                f.add_done_callback(Callback::Wakeup(t.clone()));
+                *d.fut_waiter.borrow_mut() = Some(f.clone());
+                if d.must_cancel.get() && future::cancel(vm, &f, t.cancel_message())? {
+                    d.must_cancel.set(false);
+                }
+            }
+        } else {
+            let msg = format!(
+                "yield was used instead of yield from in task {} with {}",
+                vm.repr(&t.value())?,
+                vm.repr(&v)?
+            );
+            let e = vm.runtime_error(&msg);
+            lp.call_soon(Job::Step(t.clone(), Some(e)));
+        }
+    } else if v.is_none() {
+        lp.call_soon(Job::Step(t.clone(), None));
+    } else if matches!(&v, Value::Generator(g) if g.kind == GenKind::Generator) {
+        let msg = format!(
+            "yield was used instead of yield from for generator in task {} with {}",
+            vm.repr(&t.value())?,
+            vm.repr(&v)?
+        );
+        let e = vm.runtime_error(&msg);
+        lp.call_soon(Job::Step(t.clone(), Some(e)));
+    } else {
+        let msg = format!("Task got bad yield: {}", vm.repr(&v)?);
+        let e = vm.runtime_error(&msg);
+        lp.call_soon(Job::Step(t.clone(), Some(e)));
+    }
+    Ok(())
+}
+
+/// `base_tasks._task_repr_info`.
+pub(crate) fn repr_info(vm: &mut Vm, t: &Fut) -> PyResult<Vec<String>> {
+    let d = data(t);
+    let mut info = t.repr_info(vm)?;
+    if d.cancelling() > 0 && !t.done() {
+        info[0] = "cancelling".into();
+    }
+    let name = d.name();
+    info.insert(1, format!("name={}", vm.repr(&name)?));
+    info.insert(2, format!("coro=<{}>", format_coro(&d.coro, t.done())));
+    let waiter = d.fut_waiter.borrow().clone();
+    if let Some(w) = waiter {
+        info.insert(3, format!("wait_for={}", vm.repr(&w.value())?));
+    }
+    Ok(info)
+}
+
+/// `coroutines._format_coroutine`.
+fn format_coro(c: &Value, done: bool) -> String {
+    match c {
+        Value::Generator(g) => {
+            let file = &g.code.filename;
+            if done || g.state.get() == GenState::Closed {
+                format!("{}() done, defined at {}:{}", g.qualname, file, g.code.first_line)
+            } else if g.state.get() == GenState::Created {
+                format!("{}() running at {}:{}", g.qualname, file, g.code.first_line)
+            } else {
+                let line = g
+                    .frame
+                    .try_borrow()
+                    .ok()
+                    .and_then(|f| f.as_ref().map(|f| f.current_line()))
+                    .unwrap_or(g.code.first_line as usize);
+                format!("{}() running at {}:{}", g.qualname, file, line)
+            }
+        }
+        Value::Native(n) => match n.as_any().downcast_ref::<coro::NativeCoro>() {
+            Some(nc) => format!("{}() {}", nc.name(), if done { "done" } else { "running" }),
+            None => "<awaitable>".into(),
+        },
+        _ => "<awaitable>".into(),
+    }
+}
