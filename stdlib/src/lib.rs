@@ -6,7 +6,25 @@
 
 pub mod args;
 pub mod builtins;
+pub mod builtins_types;
+pub mod file;
 pub mod methods;
+pub mod methods_dict;
+pub mod methods_list;
+pub mod methods_num;
+pub mod methods_set;
+pub mod methods_str;
+pub mod mod_asyncio;
+pub mod mod_collections;
+pub mod mod_functools;
+pub mod mod_heapq;
+pub mod mod_inspect;
+pub mod mod_itertools;
+pub mod mod_math;
+pub mod mod_misc;
+pub mod mod_os;
+pub mod mod_sys;
+pub mod mod_time;
 pub mod modules;
 
 use covm_vm::Vm;

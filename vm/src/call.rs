@@ -122,7 +122,7 @@ impl Vm {
         args: Vec<Value>,
         kwargs: Vec<(Rc<str>, Value)>,
     ) -> PyResult<Prepared> {
-        if self.frames.len() >= self.recursion_limit {
+        if self.depth() >= self.recursion_limit {
             return Err(self.new_exc(
                 &self.exc.recursion_error.clone(),
                 "maximum recursion depth exceeded",

@@ -41,6 +41,8 @@ pub struct Code {
     pub source: Rc<str>,
     /// The line of the `def` (or 1 for a module).
     pub first_line: u32,
+    /// The docstring, when the body starts with a string literal.
+    pub doc: Option<Rc<str>>,
 }
 
 impl Code {

@@ -7,7 +7,55 @@ use std::rc::Rc;
 use crate::value::*;
 use crate::vm::Vm;
 
+/// A traceback object (`exc.__traceback__`, the third argument of
+/// `__exit__`): outermost entry first, like CPython's linked `tb_next` list.
+pub struct Traceback {
+    entries: Vec<TbEntry>,
+}
+
+impl NativeObject for Traceback {
+    fn class(&self, vm: &Vm) -> Rc<Class> {
+        vm.types.traceback.clone()
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+    fn get_attr(&self, _vm: &mut Vm, name: &str) -> PyResult<Option<Value>> {
+        let Some(first) = self.entries.first() else {
+            return Ok(None);
+        };
+        Ok(match name {
+            "tb_lineno" => {
+                let span = first.code.span_at(first.ip);
+                Some(Value::Int(first.code.line_of(span.start) as i64))
+            }
+            "tb_lasti" => Some(Value::Int(first.ip as i64 * 2)),
+            "tb_frame" => Some(Value::None),
+            "tb_next" => Some(if self.entries.len() > 1 {
+                Value::Native(Rc::new(Traceback {
+                    entries: self.entries[1..].to_vec(),
+                }))
+            } else {
+                Value::None
+            }),
+            _ => None,
+        })
+    }
+}
+
 impl Vm {
+    /// `exc.__traceback__`: None until the exception has been raised.
+    pub fn traceback_of(&self, exc: &Value) -> Value {
+        match exc {
+            Value::Instance(i) if !i.traceback.borrow().is_empty() => {
+                let mut entries = i.traceback.borrow().clone();
+                entries.reverse();
+                Value::Native(Rc::new(Traceback { entries }))
+            }
+            _ => Value::None,
+        }
+    }
+
     /// A new instance of exception class `cls` with one string argument
     /// (none when `msg` is empty).
     pub fn new_exc(&self, cls: &Rc<Class>, msg: &str) -> Value {

@@ -164,7 +164,7 @@ impl Vm {
                     let msg = format!("can't send non-None value to a just-started {what}");
                     return Err(self.type_error(&msg));
                 }
-                if self.frames.len() >= self.recursion_limit {
+                if self.depth() >= self.recursion_limit {
                     return Err(self.new_exc(
                         &self.exc.recursion_error,
                         "maximum recursion depth exceeded",
@@ -178,7 +178,7 @@ impl Vm {
                 }
                 frame.ret = ReturnTo::Generator(g.clone(), resume);
                 g.state.set(GenState::Running);
-                self.frames.push(frame);
+                self.push_generator_frame(frame, resume);
                 Ok(None)
             }
         }
@@ -202,7 +202,7 @@ impl Vm {
                 frame.ret = ReturnTo::Generator(g.clone(), resume);
                 g.state.set(GenState::Running);
                 let delegate = frame.yield_from_target().cloned();
-                self.frames.push(frame);
+                self.push_generator_frame(frame, resume);
                 match delegate {
                     Some(d) => self.throw_into_delegate(d, exc),
                     None => {
@@ -264,6 +264,16 @@ impl Vm {
         }
     }
 
+    /// A generator resumed by a `next()`/`send()`/`throw()` call counts
+    /// one extra level of recursion while it runs, as the C call does in
+    /// CPython.
+    fn push_generator_frame(&mut self, frame: Box<Frame>, resume: Resume) {
+        if resume == Resume::Call {
+            self.c_depth += 1;
+        }
+        self.frames.push(frame);
+    }
+
     /// The generator frame on top returned `v`: deliver it as `resume` says.
     pub(crate) fn generator_returned(
         &mut self,
@@ -308,6 +318,9 @@ impl Vm {
             match resume {
                 Resume::Native => return Ok(Some(Exit::Yield(v))),
                 Resume::Call | Resume::ForIter(_) => {
+                    if resume == Resume::Call {
+                        self.c_depth -= 1;
+                    }
                     self.top_frame().stack.push(v);
                     return Ok(None);
                 }
@@ -499,19 +512,28 @@ impl Vm {
                 if g.kind != GenKind::Generator && special == Special::Next {
                     return Ok(false);
                 }
-                self.resume_frame(&g, Value::None, Resume::Call)?;
+                self.resume_call(&g, Action::Send(Value::None))?;
                 Ok(true)
             }
             Special::GenSend if args.len() == 2 => {
-                self.resume_frame(&g, args[1].clone(), Resume::Call)?;
+                self.resume_call(&g, Action::Send(args[1].clone()))?;
                 Ok(true)
             }
             Special::GenThrow if (2..=4).contains(&args.len()) => {
                 let exc = self.throw_args(&args[1..])?;
-                self.throw_in_loop(&g, exc, Resume::Call)?;
+                self.resume_call(&g, Action::Throw(exc))?;
                 Ok(true)
             }
             _ => Ok(false),
+        }
+    }
+
+    /// Resumes `g` for a `next()`/`send()`/`throw()` call made by covm
+    /// code.
+    fn resume_call(&mut self, g: &Rc<Generator>, action: Action) -> PyResult<()> {
+        match action {
+            Action::Send(v) => self.resume_frame(g, v, Resume::Call).map(|_| ()),
+            Action::Throw(e) => self.throw_in_loop(g, e, Resume::Call).map(|_| ()),
         }
     }
 

@@ -677,7 +677,8 @@ impl Vm {
                     let exc = f.stack[n - 1].clone();
                     let exit = f.stack[n - 2].clone();
                     let typ = Value::Class(self.type_of(&exc));
-                    let r = self.call(&exit, vec![typ, exc, Value::None])?;
+                    let tb = self.traceback_of(&exc);
+                    let r = self.call(&exit, vec![typ, exc, tb])?;
                     push!(self, r);
                 }
                 Op::BeforeAsyncWith => {
@@ -864,17 +865,27 @@ impl Vm {
         args: Vec<Value>,
         kwargs: Vec<(Rc<str>, Value)>,
     ) -> PyResult<()> {
-        if let Value::Builtin(b) = &callee
-            && b.special != Special::None
-            && kwargs.is_empty()
-            && self.try_special_call(b.special, &b.receiver, &args)?
-        {
-            return Ok(());
+        if let Value::Builtin(b) = &callee {
+            if b.special != Special::None
+                && kwargs.is_empty()
+                && self.try_special_call(b.special, &b.receiver, &args)?
+            {
+                return Ok(());
+            }
+            self.c_depth += 1;
+            let r = self.prepare_call(callee, args, kwargs);
+            self.c_depth -= 1;
+            if let Prepared::Done(v) = r? {
+                push!(self, v);
+            }
+            // Temporaries the call dropped may have been suspended
+            // generators whose `finally` must run now.
+            return self.run_finalizers();
         }
         match self.prepare_call(callee, args, kwargs)? {
             Prepared::Done(v) => {
                 push!(self, v);
-                Ok(())
+                self.run_finalizers()
             }
             Prepared::Frame(f) | Prepared::Init(f, _) => {
                 self.frames.push(f);
@@ -934,6 +945,11 @@ impl Vm {
             closure,
             dict: RefCell::new(Namespace::new()),
         };
+        if let Some(d) = &f.code.doc {
+            f.dict
+                .borrow_mut()
+                .insert(Rc::from("__doc__"), Value::str(&**d));
+        }
         push!(self, Value::Function(Rc::new(f)));
         Ok(())
     }
@@ -982,7 +998,7 @@ impl Vm {
         );
         frame.namespace = Some(ns);
         frame.ret = ReturnTo::ClassBody { name, base };
-        if self.frames.len() >= self.recursion_limit {
+        if self.depth() >= self.recursion_limit {
             return Err(self.new_exc(
                 &self.exc.recursion_error.clone(),
                 "maximum recursion depth exceeded",
@@ -1029,6 +1045,9 @@ impl Vm {
             ReturnTo::Generator(g, resume) => {
                 g.state.set(GenState::Closed);
                 drop(frame);
+                if resume == Resume::Call {
+                    self.c_depth -= 1;
+                }
                 return self.generator_returned(v, resume);
             }
         }
@@ -1222,6 +1241,9 @@ impl Vm {
                 ReturnTo::Generator(g, resume) => {
                     g.state.set(GenState::Closed);
                     drop(frame);
+                    if resume == Resume::Call {
+                        self.c_depth -= 1;
+                    }
                     exc = self.pep479(exc, g.kind);
                     if resume == Resume::Native {
                         return Err(exc);

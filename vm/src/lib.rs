@@ -17,9 +17,11 @@ pub mod generator;
 pub mod interp;
 pub mod objects;
 pub mod opcode;
+pub mod scheduler;
 pub mod strformat;
 pub mod value;
 pub mod vm;
 
+pub use covm_parser::ast::{BinOp, CmpOp, UnaryOp};
 pub use value::{PyResult, Value};
 pub use vm::Vm;

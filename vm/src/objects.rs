@@ -236,10 +236,19 @@ impl Vm {
         }
     }
 
+    /// The type's name as CPython's messages show it: `deque` is
+    /// `collections.deque` there, user classes are bare.
     pub fn type_name(&self, v: &Value) -> String {
         match v {
             Value::Iterator(it) => iter_type_name(&it.borrow()).to_string(),
-            _ => self.type_of(v).name.to_string(),
+            _ => {
+                let c = self.type_of(v);
+                if c.builtin == Some(BuiltinType::Native) && c.module.as_ref() != "builtins" {
+                    format!("{}.{}", c.module, c.name)
+                } else {
+                    c.name.to_string()
+                }
+            }
         }
     }
 
@@ -355,7 +364,7 @@ impl Vm {
                     return Ok(Some(Value::Dict(d)));
                 }
                 if name == "__traceback__" && self.is_exception(obj) {
-                    return Ok(Some(Value::None));
+                    return Ok(Some(self.traceback_of(obj)));
                 }
                 if let Some(a) = cls_attr {
                     return Ok(Some(self.bind(a, obj)));
@@ -1166,9 +1175,7 @@ impl Vm {
                 [(a, b, name), (b, a, reflected)]
             };
             for (x, y, m) in order {
-                if let Some(f) = self.lookup_special(x, m)
-                    && !matches!(f, Value::Builtin(_))
-                {
+                if let Some(f) = self.lookup_special(x, m) {
                     let r = self.call(&f, vec![x.clone(), y.clone()])?;
                     if !matches!(r, Value::NotImplemented) {
                         return Ok(r);
@@ -1179,9 +1186,7 @@ impl Vm {
                 CmpOp::Eq => Ok(Value::Bool(a.is(b))),
                 CmpOp::NotEq => {
                     // __ne__ defaults to the inverse of __eq__.
-                    if let Some(f) = self.lookup_special(a, "__eq__")
-                        && !matches!(f, Value::Builtin(_))
-                    {
+                    if let Some(f) = self.lookup_special(a, "__eq__") {
                         let r = self.call(&f, vec![a.clone(), b.clone()])?;
                         if !matches!(r, Value::NotImplemented) {
                             return Ok(Value::Bool(!self.truthy(&r)?));
@@ -1338,7 +1343,7 @@ impl Vm {
                         let msg = format!("unhashable type: '{}'", self.type_name(v));
                         return Err(self.type_error(&msg));
                     }
-                    Some(f @ (Value::Function(_) | Value::BoundMethod(_))) => {
+                    Some(f @ (Value::Function(_) | Value::BoundMethod(_) | Value::Builtin(_))) => {
                         let r = self.call(&f, vec![v.clone()])?;
                         match r {
                             Value::Int(i) => i as u64,

@@ -50,6 +50,7 @@ pub struct Types {
     pub dict_items: Rc<Class>,
     pub async_gen_asend: Rc<Class>,
     pub async_gen_athrow: Rc<Class>,
+    pub traceback: Rc<Class>,
 }
 
 /// The exception classes the VM raises itself.
@@ -99,6 +100,9 @@ pub struct Vm {
     pub recursion_limit: usize,
     /// Nested dispatch loops (natives calling back into covm code).
     pub native_depth: usize,
+    /// Built-in functions running on behalf of covm code; CPython counts
+    /// them toward the recursion limit, and so does covm.
+    pub c_depth: usize,
     pub out: Box<dyn Write>,
     pub argv: Vec<String>,
     pub next_gen_id: Cell<u64>,
@@ -210,6 +214,7 @@ impl Types {
             dict_items: new_class("dict_items", o, Some(B::Iterator)),
             async_gen_asend: new_class("async_generator_asend", o, Some(B::Native)),
             async_gen_athrow: new_class("async_generator_athrow", o, Some(B::Native)),
+            traceback: new_class("traceback", o, Some(B::Native)),
             iterators,
             int,
             object,
@@ -340,6 +345,7 @@ impl Vm {
             native_modules: HashMap::new(),
             recursion_limit: 1000,
             native_depth: 0,
+            c_depth: 0,
             out: Box::new(std::io::sink()),
             argv: Vec::new(),
             next_gen_id: Cell::new(1),
@@ -418,6 +424,12 @@ impl Vm {
         cls.native_new.set(Some(f));
     }
 
+    /// The recursion depth as CPython counts it: frames plus built-in
+    /// calls in progress.
+    pub fn depth(&self) -> usize {
+        self.frames.len() + self.c_depth
+    }
+
     // ---- running code -------------------------------------------------
 
     /// Compiles and runs `source` as the `__main__` module.
@@ -429,7 +441,7 @@ impl Vm {
 
     /// Runs a frame to completion in a nested dispatch loop.
     pub fn run_frame(&mut self, mut frame: Box<Frame>) -> PyResult<Value> {
-        if self.frames.len() + 1 >= self.recursion_limit + 50 {
+        if self.depth() + 1 >= self.recursion_limit + 50 {
             return Err(self.new_exc(
                 &self.exc.recursion_error.clone(),
                 "maximum recursion depth exceeded",

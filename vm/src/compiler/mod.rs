@@ -87,6 +87,9 @@ enum FBlock<'a> {
     Handler(Option<&'a str>),
     With,
     AsyncWith,
+    /// A `return` value kept on the stack while a `finally` body runs:
+    /// `break`/`continue` in that body must drop it.
+    PopValue,
 }
 
 struct Unit<'a> {
@@ -110,6 +113,7 @@ struct Unit<'a> {
     argcount: u32,
     posonly: u32,
     kwonly: u32,
+    doc: Option<Rc<str>>,
 }
 
 struct Compiler<'a> {
@@ -183,6 +187,7 @@ impl<'a> Compiler<'a> {
             argcount: 0,
             posonly: 0,
             kwonly: 0,
+            doc: None,
         });
     }
 
@@ -240,6 +245,7 @@ impl<'a> Compiler<'a> {
             kwonlyargcount: u.kwonly,
             source: self.source.clone(),
             first_line: u.first_line,
+            doc: u.doc,
         })
     }
 
@@ -702,9 +708,19 @@ impl<'a> Compiler<'a> {
             FBlock::FinallyTry(body) => {
                 self.emit(Op::PopBlock);
                 // The finally body runs with the blocks outside it.
-                let saved = std::mem::replace(&mut self.unit().fblocks, blocks[..i].to_vec());
+                let mut outer = blocks[..i].to_vec();
+                if preserve_tos {
+                    outer.push(FBlock::PopValue);
+                }
+                let saved = std::mem::replace(&mut self.unit().fblocks, outer);
                 self.stmts(body)?;
                 self.unit().fblocks = saved;
+            }
+            FBlock::PopValue => {
+                if preserve_tos {
+                    self.emit(Op::RotTwo);
+                }
+                self.emit(Op::PopTop);
             }
             FBlock::FinallyEnd => {
                 if preserve_tos {
@@ -991,6 +1007,7 @@ impl<'a> Compiler<'a> {
     }
 
     fn docstring_skip_and_body(&mut self, body: &'a [Stmt]) -> CResult {
+        self.unit().doc = docstring(body);
         self.stmts(body)?;
         self.emit_const(Value::None);
         self.emit(Op::ReturnValue);
@@ -1117,6 +1134,11 @@ impl<'a> Compiler<'a> {
             cc.emit_const(Value::str(qn.as_str()));
             let i = cc.name_idx("__qualname__");
             cc.emit(Op::StoreName(i));
+            if let Some(d) = docstring(&c.body) {
+                cc.emit_const(Value::str(&*d));
+                let i = cc.name_idx("__doc__");
+                cc.emit(Op::StoreName(i));
+            }
             cc.stmts(&c.body)?;
             cc.emit_const(Value::None);
             cc.emit(Op::ReturnValue);
@@ -1842,6 +1864,17 @@ impl<'a> Compiler<'a> {
             Constant::Str(s) => Value::str(s.as_str()),
             Constant::Bytes(b) => Value::Bytes(b.as_slice().into()),
         })
+    }
+}
+
+/// The docstring of a body: its first statement, when a string literal.
+fn docstring(body: &[Stmt]) -> Option<Rc<str>> {
+    match body.first().map(|s| &s.kind) {
+        Some(StmtKind::Expr(Expr {
+            kind: ExprKind::Constant(Constant::Str(s)),
+            ..
+        })) => Some(Rc::from(s.as_str())),
+        _ => None,
     }
 }
 

@@ -194,6 +194,23 @@ impl Fut {
         self.callbacks.borrow().len()
     }
 
+    pub fn callback_at(&self, i: usize) -> Option<Callback> {
+        self.callbacks.borrow().get(i).cloned()
+    }
+
+    /// Removes the callbacks whose position is true in `mask`.
+    pub fn remove_callbacks_by_mask(&self, mask: &[bool]) -> usize {
+        let mut cbs = self.callbacks.borrow_mut();
+        let before = cbs.len();
+        let mut i = 0;
+        cbs.retain(|_| {
+            let keep = !mask.get(i).copied().unwrap_or(false);
+            i += 1;
+            keep
+        });
+        before - cbs.len()
+    }
+
     fn schedule_callbacks(&self) {
         let cbs = std::mem::take(&mut *self.callbacks.borrow_mut());
         if cbs.is_empty() {

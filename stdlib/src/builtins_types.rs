@@ -1,0 +1,654 @@
+//! Constructors of the built-in types: `int(x)`, `float(s)`, `list(it)`,
+//! `dict(...)`, `type(x)`, `property(...)`, `super(cls, obj)`, … Each is
+//! registered with `set_native_new`, so `args[0]` is the class itself.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use covm_vm::Vm;
+use covm_vm::dict::{self, Dict};
+use covm_vm::format::{parse_float, parse_int};
+use covm_vm::value::*;
+use num_bigint::BigInt;
+use num_traits::ToPrimitive;
+
+use crate::args::*;
+
+/// The call's arguments without the class.
+fn rest(args: &[Value]) -> &[Value] {
+    args.get(1..).unwrap_or(&[])
+}
+
+/// A float to an int, truncating (`int(2.7)`), with CPython's errors for
+/// infinities and NaN.
+pub fn float_to_int(vm: &Vm, x: f64) -> PyResult<Value> {
+    if x.is_nan() {
+        return Err(vm.value_error("cannot convert float NaN to integer"));
+    }
+    if x.is_infinite() {
+        return Err(vm.overflow_error("cannot convert float infinity to integer"));
+    }
+    let t = x.trunc();
+    if t.abs() < 9.0e18 {
+        return Ok(Value::Int(t as i64));
+    }
+    Ok(Value::from_bigint(covm_vm::arith::float_to_bigint(t)))
+}
+
+/// Calls a conversion dunder (`__int__`, `__index__`, `__float__`) and checks
+/// that it returned the right kind.
+fn call_conversion(
+    vm: &mut Vm,
+    v: &Value,
+    name: &str,
+    want_float: bool,
+) -> PyResult<Option<Value>> {
+    let Some(f) = vm.lookup_special(v, name) else {
+        return Ok(None);
+    };
+    let r = vm.call(&f, vec![v.clone()])?;
+    let ok = if want_float {
+        matches!(r, Value::Float(_))
+    } else {
+        matches!(r, Value::Int(_) | Value::BigInt(_) | Value::Bool(_))
+    };
+    if !ok {
+        let kind = if want_float { "float" } else { "int" };
+        let msg = format!("{name} returned non-{kind} (type {})", vm.type_name(&r));
+        return Err(vm.type_error(&msg));
+    }
+    Ok(Some(match r {
+        Value::Bool(b) => Value::Int(b as i64),
+        other => other,
+    }))
+}
+
+/// An integer through `__index__` (ints and bools directly).
+pub fn index_value(vm: &mut Vm, v: &Value) -> PyResult<Value> {
+    match v {
+        Value::Int(_) | Value::BigInt(_) => Ok(v.clone()),
+        Value::Bool(b) => Ok(Value::Int(*b as i64)),
+        Value::Instance(_) | Value::Native(_) => {
+            match call_conversion(vm, v, "__index__", false)? {
+                Some(r) => Ok(r),
+                None => Err(not_integer(vm, v)),
+            }
+        }
+        _ => Err(not_integer(vm, v)),
+    }
+}
+
+pub fn not_integer(vm: &Vm, v: &Value) -> Value {
+    vm.type_error(&format!(
+        "'{}' object cannot be interpreted as an integer",
+        vm.type_name(v)
+    ))
+}
+
+/// A value as a BigInt, or `None` when it is not an int.
+pub fn to_bigint(v: &Value) -> Option<BigInt> {
+    match v {
+        Value::Int(i) => Some(BigInt::from(*i)),
+        Value::Bool(b) => Some(BigInt::from(*b as i64)),
+        Value::BigInt(b) => Some((**b).clone()),
+        _ => None,
+    }
+}
+
+/// Zero code points of the Unicode decimal digit ranges most likely to
+/// appear (Arabic-Indic, Devanagari, fullwidth, …).
+const DIGIT_ZEROS: &[u32] = &[
+    0x660, 0x6F0, 0x7C0, 0x966, 0x9E6, 0xA66, 0xAE6, 0xB66, 0xBE6, 0xC66, 0xCE6, 0xD66, 0xDE6,
+    0xE50, 0xED0, 0xF20, 0x1040, 0x1090, 0x17E0, 0x1810, 0x1946, 0x19D0, 0xFF10,
+];
+
+/// Replaces non-ASCII decimal digits with ASCII ones, as `int()` and
+/// `float()` accept them.
+pub fn ascii_digits(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.is_ascii() {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    std::borrow::Cow::Owned(
+        s.chars()
+            .map(|c| {
+                let n = c as u32;
+                for z in DIGIT_ZEROS {
+                    if n >= *z && n < z + 10 {
+                        return char::from(b'0' + (n - z) as u8);
+                    }
+                }
+                c
+            })
+            .collect(),
+    )
+}
+
+fn int_from_text(vm: &mut Vm, text: &str, base: u32, shown: &Value) -> PyResult<Value> {
+    match parse_int(&ascii_digits(text), base) {
+        Ok(b) => Ok(Value::from_bigint(b)),
+        Err(()) => {
+            let r = vm.repr(shown)?;
+            Err(vm.value_error(&format!("invalid literal for int() with base {base}: {r}")))
+        }
+    }
+}
+
+fn int_new(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
+    let a = rest(args);
+    if a.len() > 2 {
+        return Err(vm.type_error(&format!(
+            "int() takes at most 2 arguments ({} given)",
+            a.len() + kw.len()
+        )));
+    }
+    let base = kwarg(vm, "int", kw, &["base"], "base")?;
+    if base.is_some() && a.len() == 2 {
+        return Err(vm.type_error("argument for int() given by name ('base') and position (2)"));
+    }
+    let base = base.or_else(|| a.get(1).cloned());
+    let Some(x) = a.first() else {
+        if base.is_some() {
+            return Err(vm.type_error("int() missing string argument"));
+        }
+        return Ok(Value::Int(0));
+    };
+    if let Some(b) = base {
+        let b = index_value(vm, &b)?;
+        let b = match b {
+            Value::Int(i) if i == 0 || (2..=36).contains(&i) => i as u32,
+            _ => return Err(vm.value_error("int() base must be >= 2 and <= 36, or 0")),
+        };
+        return match x {
+            Value::Str(s) => int_from_text(vm, s.as_str(), b, x),
+            Value::Bytes(bs) => {
+                let text = String::from_utf8_lossy(bs).into_owned();
+                int_from_text(vm, &text, b, x)
+            }
+            _ => Err(vm.type_error("int() can't convert non-string with explicit base")),
+        };
+    }
+    to_int(vm, x)
+}
+
+/// `int(x)` for one argument.
+pub fn to_int(vm: &mut Vm, x: &Value) -> PyResult<Value> {
+    match x {
+        Value::Int(_) | Value::BigInt(_) => Ok(x.clone()),
+        Value::Bool(b) => Ok(Value::Int(*b as i64)),
+        Value::Float(f) => float_to_int(vm, *f),
+        Value::Str(s) => int_from_text(vm, s.as_str(), 10, x),
+        Value::Bytes(bs) => {
+            let text = String::from_utf8_lossy(bs).into_owned();
+            int_from_text(vm, &text, 10, x)
+        }
+        Value::Instance(_) | Value::Native(_) => {
+            for name in ["__int__", "__index__"] {
+                if let Some(r) = call_conversion(vm, x, name, false)? {
+                    return Ok(r);
+                }
+            }
+            if let Some(f) = vm.lookup_special(x, "__trunc__") {
+                let r = vm.call(&f, vec![x.clone()])?;
+                return index_value(vm, &r);
+            }
+            Err(int_type_error(vm, x))
+        }
+        _ => Err(int_type_error(vm, x)),
+    }
+}
+
+fn int_type_error(vm: &Vm, x: &Value) -> Value {
+    vm.type_error(&format!(
+        "int() argument must be a string, a bytes-like object or a real number, not '{}'",
+        vm.type_name(x)
+    ))
+}
+
+fn float_new(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
+    no_kwargs(vm, "float", kw)?;
+    let a = rest(args);
+    check_positional(vm, "float", a, 0, 1)?;
+    match a.first() {
+        None => Ok(Value::Float(0.0)),
+        Some(x) => to_float(vm, x).map(Value::Float),
+    }
+}
+
+/// `float(x)`.
+pub fn to_float(vm: &mut Vm, x: &Value) -> PyResult<f64> {
+    match x {
+        Value::Float(f) => Ok(*f),
+        Value::Int(i) => Ok(*i as f64),
+        Value::Bool(b) => Ok(*b as i64 as f64),
+        Value::BigInt(b) => match b.to_f64() {
+            Some(f) if f.is_finite() => Ok(f),
+            _ => Err(vm.overflow_error("int too large to convert to float")),
+        },
+        Value::Str(s) => match parse_float(&ascii_digits(s.as_str())) {
+            Ok(f) => Ok(f),
+            Err(()) => {
+                let r = vm.repr(x)?;
+                Err(vm.value_error(&format!("could not convert string to float: {r}")))
+            }
+        },
+        Value::Instance(_) | Value::Native(_) => {
+            if let Some(Value::Float(f)) = call_conversion(vm, x, "__float__", true)? {
+                return Ok(f);
+            }
+            if let Some(r) = call_conversion(vm, x, "__index__", false)? {
+                return to_float(vm, &r);
+            }
+            Err(float_type_error(vm, x))
+        }
+        _ => Err(float_type_error(vm, x)),
+    }
+}
+
+fn float_type_error(vm: &Vm, x: &Value) -> Value {
+    vm.type_error(&format!(
+        "float() argument must be a string or a real number, not '{}'",
+        vm.type_name(x)
+    ))
+}
+
+fn bool_new(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
+    no_kwargs(vm, "bool", kw)?;
+    let a = rest(args);
+    check_positional(vm, "bool", a, 0, 1)?;
+    match a.first() {
+        None => Ok(Value::Bool(false)),
+        Some(x) => Ok(Value::Bool(vm.truthy(x)?)),
+    }
+}
+
+fn str_new(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
+    let p = bind_params(vm, "str", rest(args), kw, &["object", "encoding", "errors"])?;
+    for (i, what) in [(1, "encoding"), (2, "errors")] {
+        if let Some(v) = &p[i]
+            && !matches!(v, Value::Str(_))
+        {
+            return Err(vm.type_error(&format!(
+                "str() argument '{what}' must be str, not {}",
+                vm.type_name(v)
+            )));
+        }
+    }
+    let Some(obj) = &p[0] else {
+        return Ok(Value::str(""));
+    };
+    if p[1].is_none() && p[2].is_none() {
+        return match obj {
+            Value::Str(_) => Ok(obj.clone()),
+            _ => Ok(Value::str(vm.to_str(obj)?)),
+        };
+    }
+    let Value::Bytes(b) = obj else {
+        let msg = if matches!(obj, Value::Str(_)) {
+            "decoding str is not supported".to_string()
+        } else {
+            format!(
+                "decoding to str: need a bytes-like object, {} found",
+                vm.type_name(obj)
+            )
+        };
+        return Err(vm.type_error(&msg));
+    };
+    let errors = p[2]
+        .as_ref()
+        .and_then(|v| v.as_str())
+        .unwrap_or("strict")
+        .to_string();
+    decode_bytes(
+        vm,
+        b,
+        p[1].as_ref().and_then(|v| v.as_str()).unwrap_or("utf-8"),
+        &errors,
+    )
+}
+
+/// Decodes bytes as text (UTF-8, ASCII and Latin-1).
+pub fn decode_bytes(vm: &mut Vm, b: &[u8], encoding: &str, errors: &str) -> PyResult<Value> {
+    let enc = encoding.to_ascii_lowercase().replace(['-', '_'], "");
+    match enc.as_str() {
+        "utf8" => match std::str::from_utf8(b) {
+            Ok(s) => Ok(Value::str(s)),
+            Err(e) => {
+                if errors == "replace" || errors == "ignore" {
+                    let s = String::from_utf8_lossy(b);
+                    return Ok(Value::str(if errors == "ignore" {
+                        s.replace('\u{FFFD}', "")
+                    } else {
+                        s.into_owned()
+                    }));
+                }
+                let pos = e.valid_up_to();
+                let byte = b.get(pos).copied().unwrap_or(0);
+                let why = if e.error_len().is_none() {
+                    "unexpected end of data"
+                } else if (0x80..0xc0).contains(&byte) {
+                    "invalid start byte"
+                } else {
+                    "invalid continuation byte"
+                };
+                let cls = exc_named(vm, "UnicodeDecodeError");
+                Err(vm.new_exc(
+                    &cls,
+                    &format!(
+                        "'utf-8' codec can't decode byte 0x{byte:02x} in position {pos}: {why}"
+                    ),
+                ))
+            }
+        },
+        "ascii" => {
+            if let Some(pos) = b.iter().position(|c| *c >= 0x80) {
+                let cls = exc_named(vm, "UnicodeDecodeError");
+                return Err(vm.new_exc(
+                    &cls,
+                    &format!(
+                        "'ascii' codec can't decode byte 0x{:02x} in position {pos}: ordinal not in range(128)",
+                        b[pos]
+                    ),
+                ));
+            }
+            Ok(Value::str(String::from_utf8_lossy(b).into_owned()))
+        }
+        "latin1" | "iso88591" => Ok(Value::str(b.iter().map(|c| *c as char).collect::<String>())),
+        _ => {
+            let cls = exc_named(vm, "LookupError");
+            Err(vm.new_exc(&cls, &format!("unknown encoding: {encoding}")))
+        }
+    }
+}
+
+/// An exception class from the builtins by name.
+pub fn exc_named(vm: &Vm, name: &str) -> Rc<Class> {
+    vm.exc_by_name
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, c)| c.clone())
+        .unwrap_or_else(|| vm.exc.exception.clone())
+}
+
+fn list_new(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
+    no_kwargs(vm, "list", kw)?;
+    let a = rest(args);
+    check_positional(vm, "list", a, 0, 1)?;
+    match a.first() {
+        None => Ok(Value::list(vec![])),
+        Some(x) => Ok(Value::list(vm.collect(x)?)),
+    }
+}
+
+fn tuple_new(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
+    no_kwargs(vm, "tuple", kw)?;
+    let a = rest(args);
+    check_positional(vm, "tuple", a, 0, 1)?;
+    match a.first() {
+        None => Ok(Value::tuple(vec![])),
+        Some(Value::Tuple(t)) => Ok(Value::Tuple(t.clone())),
+        Some(x) => Ok(Value::tuple(vm.collect(x)?)),
+    }
+}
+
+/// `dict.update`-style filling from a mapping or an iterable of pairs.
+pub fn dict_update_from(vm: &mut Vm, d: &Rc<RefCell<Dict>>, src: &Value) -> PyResult<()> {
+    match src {
+        Value::Dict(s) => {
+            let items = s.borrow().items();
+            for (k, v) in items {
+                dict::set(vm, d, k, v)?;
+            }
+            return Ok(());
+        }
+        Value::Instance(_) | Value::Native(_) => {
+            if vm.getattr_opt(src, "keys")?.is_some() {
+                let keys_fn = vm.getattr(src, "keys")?;
+                let keys = vm.call(&keys_fn, vec![])?;
+                let keys = vm.collect(&keys)?;
+                for k in keys {
+                    let v = vm.getitem(src, &k)?;
+                    dict::set(vm, d, k, v)?;
+                }
+                return Ok(());
+            }
+        }
+        _ => {}
+    }
+    let it = vm.get_iter(src)?;
+    let mut i = 0usize;
+    while let Some(item) = vm.next(&it)? {
+        let pair = match &item {
+            Value::Tuple(t) => t.to_vec(),
+            Value::List(l) => l.borrow().clone(),
+            Value::Str(_)
+            | Value::Bytes(_)
+            | Value::Instance(_)
+            | Value::Iterator(_)
+            | Value::Generator(_)
+            | Value::Set(_)
+            | Value::FrozenSet(_)
+            | Value::Dict(_)
+            | Value::Range(_)
+            | Value::Native(_) => match vm.collect(&item) {
+                Ok(v) => v,
+                Err(e) if vm.is_instance_of(&e, &vm.exc.type_error.clone()) => {
+                    return Err(vm.type_error(&format!(
+                        "cannot convert dictionary update sequence element #{i} to a sequence"
+                    )));
+                }
+                Err(e) => return Err(e),
+            },
+            _ => {
+                return Err(vm.type_error(&format!(
+                    "cannot convert dictionary update sequence element #{i} to a sequence"
+                )));
+            }
+        };
+        if pair.len() != 2 {
+            return Err(vm.value_error(&format!(
+                "dictionary update sequence element #{i} has length {}; 2 is required",
+                pair.len()
+            )));
+        }
+        let mut p = pair.into_iter();
+        if let (Some(k), Some(v)) = (p.next(), p.next()) {
+            dict::set(vm, d, k, v)?;
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
+fn dict_new(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
+    let a = rest(args);
+    check_positional(vm, "dict", a, 0, 1)?;
+    let d = Rc::new(RefCell::new(Dict::new()));
+    if let Some(src) = a.first() {
+        dict_update_from(vm, &d, src)?;
+    }
+    for (k, v) in kw {
+        dict::set(vm, &d, Value::str(&**k), v.clone())?;
+    }
+    Ok(Value::Dict(d))
+}
+
+fn set_from(vm: &mut Vm, src: Option<&Value>) -> PyResult<Rc<RefCell<Dict>>> {
+    let d = Rc::new(RefCell::new(Dict::new()));
+    if let Some(x) = src {
+        let items = vm.collect(x)?;
+        for item in items {
+            dict::add(vm, &d, item)?;
+        }
+    }
+    Ok(d)
+}
+
+fn set_new(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
+    no_kwargs(vm, "set", kw)?;
+    let a = rest(args);
+    check_positional(vm, "set", a, 0, 1)?;
+    Ok(Value::Set(set_from(vm, a.first())?))
+}
+
+fn frozenset_new(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
+    no_kwargs(vm, "frozenset", kw)?;
+    let a = rest(args);
+    check_positional(vm, "frozenset", a, 0, 1)?;
+    if let Some(Value::FrozenSet(f)) = a.first() {
+        return Ok(Value::FrozenSet(f.clone()));
+    }
+    Ok(Value::FrozenSet(set_from(vm, a.first())?))
+}
+
+fn type_new(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
+    let a = rest(args);
+    match a.len() {
+        1 if kw.is_empty() => Ok(Value::Class(vm.type_of(&a[0]))),
+        3 => Err(vm.type_error("covm does not support type() with 3 arguments yet")),
+        _ => Err(vm.type_error("type() takes 1 or 3 arguments")),
+    }
+}
+
+fn object_new(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
+    if rest(args).len() + kw.len() > 0 {
+        return Err(vm.type_error("object() takes no arguments"));
+    }
+    Ok(Value::Instance(Rc::new(Instance {
+        class: vm.types.object.clone(),
+        dict: RefCell::new(Namespace::default()),
+        traceback: RefCell::new(Vec::new()),
+    })))
+}
+
+fn property_new(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
+    let a = rest(args);
+    if a.len() > 4 {
+        return Err(vm.type_error(&format!(
+            "property() takes at most 4 arguments ({} given)",
+            a.len() + kw.len()
+        )));
+    }
+    let p = bind_params(vm, "property", a, kw, &["fget", "fset", "fdel", "doc"])?;
+    let get = |i: usize| p[i].clone().unwrap_or(Value::None);
+    Ok(Value::Property(Rc::new(Property {
+        fget: get(0),
+        fset: get(1),
+        fdel: get(2),
+    })))
+}
+
+fn property_with(vm: &mut Vm, args: &[Value], which: usize, name: &str) -> PyResult<Value> {
+    let Some(Value::Property(p)) = args.first() else {
+        return Err(vm.type_error(&format!(
+            "descriptor '{name}' for 'property' objects doesn't apply to this object"
+        )));
+    };
+    if args.len() != 2 {
+        return Err(vm.type_error(&format!(
+            "property.{name}() takes exactly one argument ({} given)",
+            args.len().saturating_sub(1)
+        )));
+    }
+    let f = args[1].clone();
+    let mut parts = [p.fget.clone(), p.fset.clone(), p.fdel.clone()];
+    parts[which] = f;
+    let [fget, fset, fdel] = parts;
+    Ok(Value::Property(Rc::new(Property { fget, fset, fdel })))
+}
+
+fn property_getter(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
+    property_with(vm, args, 0, "getter")
+}
+fn property_setter(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
+    property_with(vm, args, 1, "setter")
+}
+fn property_deleter(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
+    property_with(vm, args, 2, "deleter")
+}
+
+fn staticmethod_new(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
+    no_kwargs(vm, "staticmethod", kw)?;
+    let a = rest(args);
+    check_positional(vm, "staticmethod", a, 1, 1)?;
+    Ok(Value::StaticMethod(Rc::new(a[0].clone())))
+}
+
+fn classmethod_new(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
+    no_kwargs(vm, "classmethod", kw)?;
+    let a = rest(args);
+    check_positional(vm, "classmethod", a, 1, 1)?;
+    Ok(Value::ClassMethod(Rc::new(a[0].clone())))
+}
+
+fn super_new(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
+    no_kwargs(vm, "super", kw)?;
+    let a = rest(args);
+    match a.len() {
+        0 => return Err(vm.runtime_error("super(): no arguments")),
+        1 | 2 => {}
+        n => {
+            return Err(vm.type_error(&format!("super() takes at most 2 arguments ({n} given)")));
+        }
+    }
+    let Value::Class(cls) = &a[0] else {
+        return Err(vm.type_error(&format!(
+            "super() argument 1 must be a type, not {}",
+            vm.type_name(&a[0])
+        )));
+    };
+    let Some(obj) = a.get(1) else {
+        return Err(vm.type_error("covm does not support unbound super objects yet"));
+    };
+    let ok = match obj {
+        Value::Class(c) => vm.is_subclass(c, cls) || vm.is_instance_of(obj, cls),
+        _ => vm.is_instance_of(obj, cls),
+    };
+    if !ok {
+        return Err(vm.type_error("super(type, obj): obj must be an instance or subtype of type"));
+    }
+    Ok(Value::Super(Rc::new(SuperObj {
+        class: cls.clone(),
+        obj: obj.clone(),
+    })))
+}
+
+fn slice_new(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
+    no_kwargs(vm, "slice", kw)?;
+    let a = rest(args);
+    check_positional(vm, "slice", a, 1, 3)?;
+    let (start, stop, step) = match a.len() {
+        1 => (Value::None, a[0].clone(), Value::None),
+        2 => (a[0].clone(), a[1].clone(), Value::None),
+        _ => (a[0].clone(), a[1].clone(), a[2].clone()),
+    };
+    Ok(Value::Slice(Rc::new(SliceObj { start, stop, step })))
+}
+
+pub fn install(vm: &mut Vm) {
+    let t = &vm.types;
+    let news: Vec<(Rc<Class>, NativeFn)> = vec![
+        (t.int.clone(), int_new),
+        (t.float.clone(), float_new),
+        (t.bool_.clone(), bool_new),
+        (t.str_.clone(), str_new),
+        (t.list.clone(), list_new),
+        (t.tuple.clone(), tuple_new),
+        (t.dict.clone(), dict_new),
+        (t.set.clone(), set_new),
+        (t.frozenset.clone(), frozenset_new),
+        (t.type_.clone(), type_new),
+        (t.object.clone(), object_new),
+        (t.property.clone(), property_new),
+        (t.staticmethod.clone(), staticmethod_new),
+        (t.classmethod.clone(), classmethod_new),
+        (t.super_.clone(), super_new),
+        (t.slice.clone(), slice_new),
+    ];
+    for (cls, f) in news {
+        vm.set_native_new(&cls, f);
+    }
+    let prop = vm.types.property.clone();
+    vm.add_method(&prop, "getter", property_getter);
+    vm.add_method(&prop, "setter", property_setter);
+    vm.add_method(&prop, "deleter", property_deleter);
+}

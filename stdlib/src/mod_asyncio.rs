@@ -1,0 +1,37 @@
+//! The `asyncio` module: a thin façade over the VM's scheduler
+//! (`covm_vm::scheduler`), which holds the event loop, futures, tasks and
+//! the library coroutines.
+
+use std::rc::Rc;
+
+use covm_vm::Vm;
+use covm_vm::scheduler::{self, api};
+use covm_vm::value::*;
+
+use crate::modules::{func, set};
+
+pub fn init(vm: &mut Vm) -> PyResult<Value> {
+    let sh = scheduler::shared(vm);
+    let m = vm.new_module("asyncio");
+    for (name, f) in api::FUNCTIONS {
+        func(vm, &m, name, *f);
+    }
+    for (name, cls) in api::exported_classes(&sh.cls) {
+        set(&m, name, Value::Class(cls));
+    }
+    for name in ["FIRST_COMPLETED", "FIRST_EXCEPTION", "ALL_COMPLETED"] {
+        set(&m, name, Value::str(name));
+    }
+    // Until the builtins have exception groups, TaskGroup's live here and
+    // are made visible under their builtin names.
+    for (name, cls) in [
+        ("BaseExceptionGroup", sh.cls.base_exception_group.clone()),
+        ("ExceptionGroup", sh.cls.exception_group.clone()),
+    ] {
+        let mut g = vm.builtins.globals.borrow_mut();
+        if !g.contains_key(name) {
+            g.insert(Rc::from(name), Value::Class(cls));
+        }
+    }
+    Ok(Value::Module(m))
+}
