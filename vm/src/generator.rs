@@ -322,6 +322,10 @@ impl Vm {
                         self.c_depth -= 1;
                     }
                     self.top_frame().stack.push(v);
+                    // If that was the last reference to the generator (a
+                    // temporary), its finalization runs now.
+                    drop(g);
+                    self.run_finalizers()?;
                     return Ok(None);
                 }
                 // The delegating frame (now on top) yields v in turn; it

@@ -1765,10 +1765,9 @@ impl Vm {
         }
         if self.lookup_special(v, "__getitem__").is_some() {
             // The old sequence protocol: index from 0 until IndexError.
-            let getter = v.clone();
-            return Ok(self.new_iter(IterState::Callable {
-                func: getter,
-                sentinel: Value::Undef,
+            return Ok(self.new_iter(IterState::SeqProto {
+                obj: v.clone(),
+                index: 0,
             }));
         }
         let msg = format!("'{}' object is not iterable", self.type_name(v));
@@ -1901,6 +1900,7 @@ impl Vm {
                 }
                 IterState::Filter { func, it } => Some((4, vec![func.clone(), it.clone()])),
                 IterState::Callable { func, sentinel } => Some((5, vec![func.clone(), sentinel.clone()])),
+                IterState::SeqProto { obj, index } => Some((6, vec![obj.clone(), Value::Int(*index)])),
                 _ => None,
             }
         };
@@ -1960,35 +1960,24 @@ impl Vm {
                 out
             }
             Some((5, v)) => {
-                if v[1].is_undef() {
-                    // Sequence protocol: v[0] is the sequence; count in the
-                    // sentinel slot is not available, so keep an index.
-                    let idx = {
-                        let mut s = st.borrow_mut();
-                        match &mut *s {
-                            IterState::Callable { sentinel, .. } => {
-                                let i = match sentinel {
-                                    Value::Undef => 0,
-                                    _ => 0,
-                                };
-                                i
-                            }
-                            _ => 0,
-                        }
-                    };
-                    let _ = idx;
-                    let count = self.seq_proto_index(st);
-                    match self.getitem(&v[0], &Value::Int(count)) {
-                        Ok(x) => Some(x),
-                        Err(e) if self.is_instance_of(&e, &self.exc.index_error.clone())
-                            || self.is_instance_of(&e, &self.exc.stop_iteration.clone()) => None,
-                        Err(e) => return Err(e),
-                    }
-                } else {
-                    let x = self.call(&v[0], vec![])?;
-                    if self.eq(&x, &v[1])? { None } else { Some(x) }
-                }
+                let x = self.call(&v[0], vec![])?;
+                if self.eq(&x, &v[1])? { None } else { Some(x) }
             }
+            Some((6, v)) => match self.getitem(&v[0], &v[1]) {
+                Ok(x) => {
+                    if let IterState::SeqProto { index, .. } = &mut *st.borrow_mut() {
+                        *index += 1;
+                    }
+                    Some(x)
+                }
+                Err(e)
+                    if self.is_instance_of(&e, &self.exc.index_error.clone())
+                        || self.is_instance_of(&e, &self.exc.stop_iteration.clone()) =>
+                {
+                    None
+                }
+                Err(e) => return Err(e),
+            },
             _ => {
                 // Native iterators: take the state out while it runs, so
                 // covm code it calls may touch this iterator.
@@ -2007,14 +1996,6 @@ impl Vm {
             *st.borrow_mut() = IterState::Exhausted;
         }
         Ok(result)
-    }
-
-    fn seq_proto_index(&mut self, st: &Rc<RefCell<IterState>>) -> i64 {
-        let key = Rc::as_ptr(st) as usize;
-        let e = self.seq_proto_counters.entry(key).or_insert(0);
-        let i = *e;
-        *e += 1;
-        i
     }
 
     /// Drains an iterable into a Vec.
@@ -2146,6 +2127,7 @@ fn iter_type_name(st: &IterState) -> &'static str {
         IterState::Filter { .. } => "filter",
         IterState::Reversed { .. } => "list_reverseiterator",
         IterState::Callable { .. } => "callable_iterator",
+        IterState::SeqProto { .. } => "iterator",
         IterState::Native(n) => n.type_name(),
         IterState::Exhausted => "iterator",
     }

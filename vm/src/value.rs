@@ -327,6 +327,11 @@ pub enum IterState {
         seq: Value,
         index: usize,
     },
+    /// The old sequence protocol: `obj[0]`, `obj[1]`, … until IndexError.
+    SeqProto {
+        obj: Value,
+        index: i64,
+    },
     /// `iter(callable, sentinel)`
     Callable {
         func: Value,

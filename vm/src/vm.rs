@@ -127,8 +127,6 @@ pub struct Vm {
     pub pending_raise: Option<Value>,
     /// Containers whose repr is in progress, to print `[...]` for cycles.
     pub repr_guard: Vec<usize>,
-    /// Positions of iterators using the old `__getitem__` protocol.
-    pub seq_proto_counters: HashMap<usize, i64>,
 }
 
 pub struct Names {
@@ -248,7 +246,16 @@ const EXCEPTIONS: &[(&str, &str)] = &[
     ("NameError", "Exception"),
     ("UnboundLocalError", "NameError"),
     ("OSError", "Exception"),
+    ("BlockingIOError", "OSError"),
+    ("ChildProcessError", "OSError"),
+    ("ConnectionError", "OSError"),
+    ("BrokenPipeError", "ConnectionError"),
+    ("ConnectionAbortedError", "ConnectionError"),
+    ("ConnectionRefusedError", "ConnectionError"),
+    ("ConnectionResetError", "ConnectionError"),
     ("FileExistsError", "OSError"),
+    ("InterruptedError", "OSError"),
+    ("ProcessLookupError", "OSError"),
     ("FileNotFoundError", "OSError"),
     ("IsADirectoryError", "OSError"),
     ("NotADirectoryError", "OSError"),
@@ -267,10 +274,19 @@ const EXCEPTIONS: &[(&str, &str)] = &[
     ("UnicodeError", "ValueError"),
     ("UnicodeDecodeError", "UnicodeError"),
     ("UnicodeEncodeError", "UnicodeError"),
+    ("UnicodeTranslateError", "UnicodeError"),
     ("Warning", "Exception"),
     ("UserWarning", "Warning"),
     ("DeprecationWarning", "Warning"),
     ("RuntimeWarning", "Warning"),
+    ("PendingDeprecationWarning", "Warning"),
+    ("SyntaxWarning", "Warning"),
+    ("FutureWarning", "Warning"),
+    ("ImportWarning", "Warning"),
+    ("UnicodeWarning", "Warning"),
+    ("BytesWarning", "Warning"),
+    ("ResourceWarning", "Warning"),
+    ("EncodingWarning", "Warning"),
 ];
 
 impl Vm {
@@ -333,6 +349,10 @@ impl Vm {
             let mut g = builtins.globals.borrow_mut();
             for (name, cls) in &by_name {
                 g.insert(Rc::from(*name), Value::Class(cls.clone()));
+                if *name == "OSError" {
+                    g.insert(Rc::from("IOError"), Value::Class(cls.clone()));
+                    g.insert(Rc::from("EnvironmentError"), Value::Class(cls.clone()));
+                }
             }
         }
         let mut vm = Vm {
@@ -361,7 +381,6 @@ impl Vm {
             pending_raise: None,
             clock: crate::clock::Clock::new(),
             repr_guard: Vec::new(),
-            seq_proto_counters: HashMap::new(),
         };
         crate::generator::install_methods(&mut vm);
         crate::asyncgen::install_methods(&mut vm);
