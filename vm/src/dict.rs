@@ -24,6 +24,140 @@ pub struct Dict {
     entries: Vec<Option<Entry>>,
     index: HashTable<usize>,
     len: usize,
+    /// For sets: CPython's open-addressing table layout, kept only to
+    /// reproduce its iteration and `pop()` order (lookups use `index`).
+    set_order: Option<SetOrder>,
+}
+
+const EMPTY: i32 = -1;
+const DUMMY: i32 = -2;
+const LINEAR_PROBES: usize = 9;
+const PERTURB_SHIFT: u32 = 5;
+
+/// The slots of CPython's `setobject.c` table, each holding an entry
+/// index, EMPTY or DUMMY.
+#[derive(Clone)]
+struct SetOrder {
+    slots: Vec<i32>,
+    fill: usize,
+    used: usize,
+    finger: usize,
+}
+
+impl SetOrder {
+    fn new() -> SetOrder {
+        SetOrder {
+            slots: vec![EMPTY; 8],
+            fill: 0,
+            used: 0,
+            finger: 0,
+        }
+    }
+
+    fn mask(&self) -> usize {
+        self.slots.len() - 1
+    }
+
+    /// `set_add_entry` for a key known to be new.
+    fn add(&mut self, hash: u64, idx: usize, entries: &[Option<Entry>]) {
+        let mask = self.mask();
+        let mut i = hash as usize & mask;
+        let mut perturb = hash;
+        let mut freeslot: Option<usize> = None;
+        loop {
+            let probes = if i + LINEAR_PROBES <= mask { LINEAR_PROBES } else { 0 };
+            for j in i..=i + probes {
+                match self.slots[j] {
+                    EMPTY => {
+                        match freeslot {
+                            Some(f) => {
+                                self.slots[f] = idx as i32;
+                                self.used += 1;
+                            }
+                            None => {
+                                self.slots[j] = idx as i32;
+                                self.fill += 1;
+                                self.used += 1;
+                                if self.fill * 5 >= mask * 3 {
+                                    let n = if self.used > 50000 { self.used * 2 } else { self.used * 4 };
+                                    self.resize(n, entries);
+                                }
+                            }
+                        }
+                        return;
+                    }
+                    DUMMY => {
+                        if freeslot.is_none() {
+                            freeslot = Some(j);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            perturb >>= PERTURB_SHIFT;
+            i = (i.wrapping_mul(5).wrapping_add(1).wrapping_add(perturb as usize)) & mask;
+        }
+    }
+
+    fn resize(&mut self, minused: usize, entries: &[Option<Entry>]) {
+        let mut size = 8;
+        while size <= minused {
+            size <<= 1;
+        }
+        let old = std::mem::replace(&mut self.slots, vec![EMPTY; size]);
+        let mask = size - 1;
+        for idx in old.into_iter().filter(|&x| x >= 0) {
+            let hash = entries[idx as usize].as_ref().map(|e| e.hash).unwrap_or(0);
+            // set_insert_clean
+            let mut i = hash as usize & mask;
+            let mut perturb = hash;
+            'probe: loop {
+                if self.slots[i] == EMPTY {
+                    self.slots[i] = idx;
+                    break;
+                }
+                if i + LINEAR_PROBES <= mask {
+                    for j in i + 1..=i + LINEAR_PROBES {
+                        if self.slots[j] == EMPTY {
+                            self.slots[j] = idx;
+                            break 'probe;
+                        }
+                    }
+                }
+                perturb >>= PERTURB_SHIFT;
+                i = (i.wrapping_mul(5).wrapping_add(1).wrapping_add(perturb as usize)) & mask;
+            }
+        }
+        self.fill = self.used;
+    }
+
+    fn remove(&mut self, idx: usize) {
+        if let Some(pos) = self.slots.iter().position(|&x| x == idx as i32) {
+            self.slots[pos] = DUMMY;
+            self.used -= 1;
+        }
+    }
+
+    /// `set.pop()`'s choice: the first active slot from the finger on.
+    fn pop_slot(&mut self) -> Option<usize> {
+        if self.used == 0 {
+            return None;
+        }
+        let n = self.slots.len();
+        let mut i = self.finger & (n - 1);
+        while self.slots[i] < 0 {
+            i = (i + 1) % n;
+        }
+        let idx = self.slots[i] as usize;
+        self.slots[i] = DUMMY;
+        self.used -= 1;
+        self.finger = i + 1;
+        Some(idx)
+    }
+
+    fn order(&self) -> impl Iterator<Item = usize> + '_ {
+        self.slots.iter().filter(|&&x| x >= 0).map(|&x| x as usize)
+    }
 }
 
 impl Dict {
@@ -36,9 +170,13 @@ impl Dict {
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
-    /// Live entries in insertion order.
-    pub fn iter(&self) -> impl Iterator<Item = &Entry> {
-        self.entries.iter().flatten()
+    /// Live entries: insertion order for a dict, CPython's table order
+    /// for a set.
+    pub fn iter(&self) -> Box<dyn Iterator<Item = &Entry> + '_> {
+        match &self.set_order {
+            Some(o) => Box::new(o.order().filter_map(|i| self.entries[i].as_ref())),
+            None => Box::new(self.entries.iter().flatten()),
+        }
     }
     pub fn keys(&self) -> Vec<Value> {
         self.iter().map(|e| e.key.clone()).collect()
@@ -53,15 +191,30 @@ impl Dict {
     }
     /// The entry at raw position `i` (including holes), for iterators.
     pub fn entry_at(&self, i: usize) -> Option<Option<&Entry>> {
-        self.entries.get(i).map(|e| e.as_ref())
+        match &self.set_order {
+            Some(o) => o.slots.get(i).map(|&x| {
+                if x >= 0 {
+                    self.entries[x as usize].as_ref()
+                } else {
+                    None
+                }
+            }),
+            None => self.entries.get(i).map(|e| e.as_ref()),
+        }
     }
     pub fn raw_len(&self) -> usize {
-        self.entries.len()
+        match &self.set_order {
+            Some(o) => o.slots.len(),
+            None => self.entries.len(),
+        }
     }
     pub fn clear(&mut self) {
         self.entries.clear();
         self.index.clear();
         self.len = 0;
+        if self.set_order.is_some() {
+            self.set_order = Some(SetOrder::new());
+        }
     }
 
     fn candidates(&self, hash: u64) -> Vec<(usize, Value)> {
@@ -82,6 +235,9 @@ impl Dict {
             entries[j].as_ref().map(|e| e.hash).unwrap_or(0)
         });
         self.len += 1;
+        if let Some(o) = &mut self.set_order {
+            o.add(hash, i, &self.entries);
+        }
     }
 
     fn remove_at(&mut self, i: usize) -> Option<Entry> {
@@ -90,6 +246,9 @@ impl Dict {
             slot.remove();
         }
         self.len -= 1;
+        if let Some(o) = &mut self.set_order {
+            o.remove(i);
+        }
         if self.entries.len() > 16 && self.len * 2 < self.entries.len() {
             self.compact();
         }
@@ -98,10 +257,24 @@ impl Dict {
 
     fn compact(&mut self) {
         let old = std::mem::take(&mut self.entries);
+        let order = self.set_order.take();
         self.index.clear();
         self.len = 0;
-        for e in old.into_iter().flatten() {
-            self.insert_new(e.hash, e.key, e.value);
+        let mut remap = vec![-1i32; old.len()];
+        for (k, e) in old.into_iter().enumerate() {
+            if let Some(e) = e {
+                remap[k] = self.entries.len() as i32;
+                self.insert_new(e.hash, e.key, e.value);
+            }
+        }
+        // A set keeps its slot layout; only the entry numbers change.
+        if let Some(mut o) = order {
+            for s in o.slots.iter_mut() {
+                if *s >= 0 {
+                    *s = remap[*s as usize];
+                }
+            }
+            self.set_order = Some(o);
         }
     }
 
@@ -110,8 +283,18 @@ impl Dict {
         let i = self.entries.iter().rposition(|e| e.is_some())?;
         self.remove_at(i)
     }
-    /// Removes and returns the first entry.
+    /// Removes and returns the first entry (for a set, the one CPython's
+    /// `set.pop()` picks).
     pub fn pop_first(&mut self) -> Option<Entry> {
+        if let Some(o) = &mut self.set_order {
+            let i = o.pop_slot()?;
+            // The slot is already a dummy; drop the entry without touching
+            // the layout again.
+            let order = self.set_order.take();
+            let e = self.remove_at(i);
+            self.set_order = order;
+            return e;
+        }
         let i = self.entries.iter().position(|e| e.is_some())?;
         self.remove_at(i)
     }
@@ -206,7 +389,13 @@ pub fn add(vm: &mut Vm, d: &RefCell<Dict>, key: Value) -> PyResult<bool> {
     if find(vm, d, hash, &key)?.is_some() {
         return Ok(false);
     }
-    d.borrow_mut().insert_new(hash, key, Value::None);
+    let mut b = d.borrow_mut();
+    // Only sets are filled with `add`: the first one gives the table its
+    // set layout.
+    if b.set_order.is_none() && b.len == 0 {
+        b.set_order = Some(SetOrder::new());
+    }
+    b.insert_new(hash, key, Value::None);
     Ok(true)
 }
 

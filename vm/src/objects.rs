@@ -1318,12 +1318,20 @@ impl Vm {
             }
             None => 0xfc94_6b7a,
             Tuple(items) => {
-                let mut h: u64 = 0x345678;
+                // CPython's xxHash-based tuple hash, so sets of tuples
+                // iterate in CPython's order.
+                const P1: u64 = 11400714785074694791;
+                const P2: u64 = 14029467366897019727;
+                const P5: u64 = 2870177450012600261;
+                let mut acc: u64 = P5;
                 for it in items.iter() {
-                    let x = self.hash(it)?;
-                    h = (h ^ x).wrapping_mul(1000003).rotate_left(5);
+                    let lane = self.hash(it)?;
+                    acc = acc.wrapping_add(lane.wrapping_mul(P2));
+                    acc = acc.rotate_left(31);
+                    acc = acc.wrapping_mul(P1);
                 }
-                h
+                acc = acc.wrapping_add((items.len() as u64) ^ (P5 ^ 3527539));
+                if acc == u64::MAX { 1546275796 } else { acc }
             }
             FrozenSet(d) => {
                 let keys = d.borrow().keys();

@@ -150,7 +150,7 @@ impl Fut {
             FutState::Cancelled => Err(self.make_cancelled_error(vm)),
             FutState::Pending => Err(vm.new_exc(
                 &self.lp.shared.cls.invalid_state_error,
-                "Result is not ready.",
+                "Result is not set.",
             )),
             FutState::Finished => {
                 let v = self.value.borrow().clone();
