@@ -544,6 +544,9 @@ impl Vm {
                     }
                     return Ok(a);
                 }
+                // `d |= other` takes anything `d.update(other)` takes.
+                self.call_method(&a, "update", vec![b.clone()])?;
+                return Ok(a);
             }
             (Value::Instance(_) | Value::Native(_), _) => {
                 let (_, _, iname) = dunder_names(op);

@@ -423,9 +423,31 @@ impl Vm {
                         crate::dict::set(self, &d, k, v)?;
                     }
                 }
-                Op::ListExtend(n) => {
+                Op::ListExtend(arg) => {
+                    let n = arg & !crate::compiler::CALL_ARGS;
                     let it = pop!(self);
-                    let items = self.collect(&it)?;
+                    let items = match self.collect(&it) {
+                        Ok(items) => items,
+                        Err(e) => {
+                            let not_iterable = self.is_instance_of(&e, &self.exc.type_error.clone())
+                                && self.get_iter(&it).is_err();
+                            if !not_iterable {
+                                return Err(e);
+                            }
+                            let f = top!(self);
+                            let msg = if arg & crate::compiler::CALL_ARGS != 0 {
+                                let func = f.stack[f.stack.len() - 2].clone();
+                                format!(
+                                    "{} argument after * must be an iterable, not {}",
+                                    self.func_desc(&func),
+                                    self.type_name(&it)
+                                )
+                            } else {
+                                format!("Value after * must be an iterable, not {}", self.type_name(&it))
+                            };
+                            return Err(self.type_error(&msg));
+                        }
+                    };
                     let f = top!(self);
                     let at = f.stack.len() - n as usize;
                     if let Value::List(l) = &f.stack[at] {
@@ -448,7 +470,13 @@ impl Vm {
                     let f = top!(self);
                     let at = f.stack.len() - n as usize;
                     let target = f.stack[at].clone();
-                    self.op_dict_update(&target, &src, matches!(op, Op::DictMerge(_)))?;
+                    // For a call, the function sits below its arguments.
+                    let func = if matches!(op, Op::DictMerge(_)) && at >= 2 {
+                        Some(f.stack[at - 2].clone())
+                    } else {
+                        None
+                    };
+                    self.op_dict_update(&target, &src, func)?;
                 }
                 Op::ListToTuple => {
                     let l = pop!(self);
@@ -1429,7 +1457,29 @@ impl Vm {
         Ok(())
     }
 
-    fn op_dict_update(&mut self, target: &Value, src: &Value, merge: bool) -> PyResult<()> {
+    /// `f()` as CPython names a callable in argument errors:
+    /// `__main__.g()`.
+    pub fn func_desc(&self, f: &Value) -> String {
+        match f {
+            Value::Function(func) => {
+                let module = func
+                    .globals
+                    .globals
+                    .borrow()
+                    .get("__name__")
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_default();
+                format!("{}.{}()", module, func.qualname.borrow())
+            }
+            Value::Builtin(b) => format!("{}()", b.name),
+            Value::BoundMethod(m) => self.func_desc(&m.func),
+            Value::Class(c) => format!("{}()", c.name),
+            other => format!("{} object", self.type_name(other)),
+        }
+    }
+
+    fn op_dict_update(&mut self, target: &Value, src: &Value, func: Option<Value>) -> PyResult<()> {
+        let merge = func.is_some();
         let Value::Dict(t) = target else {
             return Ok(());
         };
@@ -1438,9 +1488,10 @@ impl Vm {
             other => {
                 let keys_m = self.lookup_special(other, "keys");
                 let Some(keys_m) = keys_m else {
-                    let msg = if merge {
+                    let msg = if let Some(f) = &func {
                         format!(
-                            "argument after ** must be a mapping, not {}",
+                            "{} argument after ** must be a mapping, not {}",
+                            self.func_desc(f),
                             self.type_name(other)
                         )
                     } else {
@@ -1460,8 +1511,9 @@ impl Vm {
         };
         for (k, v) in items {
             if merge && crate::dict::contains(self, t, &k)? {
+                let desc = func.as_ref().map(|f| self.func_desc(f)).unwrap_or_default();
                 let msg = format!(
-                    "got multiple values for keyword argument '{}'",
+                    "{desc} got multiple values for keyword argument '{}'",
                     self.to_str(&k)?
                 );
                 return Err(self.type_error(&msg));

@@ -32,17 +32,25 @@ pub fn ascii_escape(s: &str) -> String {
     out
 }
 
-fn is_printable(c: char) -> bool {
-    let n = c as u32;
-    if n < 0x20 || n == 0x7f || (0x80..=0xa0).contains(&n) || n == 0xad {
-        return false;
+/// `str.isprintable()` for one character: not a control, format,
+/// surrogate, private-use, unassigned or separator character (space is
+/// printable).
+pub fn is_printable(c: char) -> bool {
+    use unicode_general_category::{GeneralCategory as G, get_general_category};
+    if c == ' ' {
+        return true;
     }
-    !matches!(n, 0x2028 | 0x2029 | 0x200b..=0x200f | 0x2060..=0x2064 | 0xfeff | 0xd800..=0xdfff)
-        && !(0x2000..=0x200a).contains(&n)
-        && n != 0x3000
-        && n != 0x1680
-        && n != 0x202f
-        && n != 0x205f
+    !matches!(
+        get_general_category(c),
+        G::Control
+            | G::Format
+            | G::Surrogate
+            | G::PrivateUse
+            | G::Unassigned
+            | G::LineSeparator
+            | G::ParagraphSeparator
+            | G::SpaceSeparator
+    )
 }
 
 /// Python's `repr` of a str.

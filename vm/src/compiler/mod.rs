@@ -1681,7 +1681,21 @@ impl<'a> Compiler<'a> {
         }
         if has_star {
             self.expr(func)?;
-            self.starred_list(args)?;
+            self.emit(Op::BuildList(0));
+            for a in args {
+                match &a.kind {
+                    ExprKind::Starred(inner) => {
+                        self.expr(inner)?;
+                        // The high bit marks a call's `*args`, for its
+                        // error message.
+                        self.emit(Op::ListExtend(1 | CALL_ARGS));
+                    }
+                    _ => {
+                        self.expr(a)?;
+                        self.emit(Op::ListAppend(1));
+                    }
+                }
+            }
             self.emit(Op::ListToTuple);
             if keywords.is_empty() {
                 self.emit(Op::CallEx(0));
@@ -1877,6 +1891,10 @@ fn docstring(body: &[Stmt]) -> Option<Rc<str>> {
         _ => None,
     }
 }
+
+/// Set in the operand of `ListExtend`/`DictMerge` when building a call's
+/// arguments.
+pub const CALL_ARGS: u32 = 1 << 31;
 
 static NO_PARAMS: Params = Params {
     posonly: Vec::new(),

@@ -87,8 +87,8 @@ pub(crate) fn make_classes(vm: &mut Vm) -> Classes {
     // The timer handle inherits the handle's methods.
     install_future(vm, &c);
     install_loop(vm, &c);
-    super::coro::install(vm, &c.coroutine);
-    super::coro::install(vm, &c.future_iter);
+    super::coro::install(vm, &c.coroutine, false);
+    super::coro::install(vm, &c.future_iter, true);
     sync::install(vm, &c);
     group::install(vm, &c);
     c

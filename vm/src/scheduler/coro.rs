@@ -120,10 +120,6 @@ impl NativeCoro {
         self.name
     }
 
-    pub fn is_future_iter(&self) -> bool {
-        Rc::ptr_eq(&self.cls, &self.cls) && self.cls.name.as_ref() == "FutureIter"
-    }
-
     pub fn resume(&self, vm: &mut Vm, input: Input) -> PyResult<Step> {
         let first = match self.state.get() {
             CState::Running => {
@@ -803,11 +799,49 @@ fn m_self(_vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
     Ok(args.first().cloned().unwrap_or(Value::None))
 }
 
-pub(crate) fn install(vm: &Vm, cls: &Rc<Class>) {
+/// `sleep(0)` awaited: yields None once, then finishes with None. A native
+/// iterator finishes without a StopIteration object, which keeps the
+/// hottest await of a scheduler-bound program cheap.
+struct Sleep0Iter {
+    yielded: bool,
+}
+
+impl NativeIter for Sleep0Iter {
+    fn type_name(&self) -> &'static str {
+        "sleep0_iterator"
+    }
+    fn next(&mut self, _vm: &mut Vm) -> PyResult<Option<Value>> {
+        if self.yielded {
+            return Ok(None);
+        }
+        self.yielded = true;
+        Ok(Some(Value::None))
+    }
+}
+
+fn m_await(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
+    let n = this(vm, args, "__await__")?;
+    let c = nc(&n);
+    if c.state.get() == CState::Created
+        && let Ok(m) = c.m.try_borrow()
+        && matches!(&*m, Machine::Sleep0 { result } if result.is_none())
+    {
+        drop(m);
+        c.finish();
+        return Ok(vm.new_iter(IterState::Native(Box::new(Sleep0Iter { yielded: false }))));
+    }
+    Ok(args[0].clone())
+}
+
+pub(crate) fn install(vm: &Vm, cls: &Rc<Class>, future_iter: bool) {
     vm.add_method(cls, "send", m_send);
     vm.add_method(cls, "throw", m_throw);
     vm.add_method(cls, "close", m_close);
     vm.add_method(cls, "__next__", m_next);
-    vm.add_method(cls, "__await__", m_self);
-    vm.add_method(cls, "__iter__", m_self);
+    if future_iter {
+        vm.add_method(cls, "__await__", m_self);
+        vm.add_method(cls, "__iter__", m_self);
+    } else {
+        vm.add_method(cls, "__await__", m_await);
+    }
 }
