@@ -325,10 +325,10 @@ pub fn decode_bytes(vm: &mut Vm, b: &[u8], encoding: &str, errors: &str) -> PyRe
                 let byte = b.get(pos).copied().unwrap_or(0);
                 let why = if e.error_len().is_none() {
                     "unexpected end of data"
-                } else if (0x80..0xc0).contains(&byte) {
-                    "invalid start byte"
-                } else {
+                } else if (0xc2..=0xf4).contains(&byte) {
                     "invalid continuation byte"
+                } else {
+                    "invalid start byte"
                 };
                 let cls = exc_named(vm, "UnicodeDecodeError");
                 Err(vm.new_exc(
@@ -369,6 +369,119 @@ pub fn exc_named(vm: &Vm, name: &str) -> Rc<Class> {
         .unwrap_or_else(|| vm.exc.exception.clone())
 }
 
+/// Encodes text (UTF-8, ASCII and Latin-1).
+pub fn encode_str(vm: &mut Vm, s: &str, encoding: &str) -> PyResult<Vec<u8>> {
+    let enc = encoding.to_ascii_lowercase().replace(['-', '_'], "");
+    match enc.as_str() {
+        "utf8" => Ok(s.as_bytes().to_vec()),
+        "ascii" | "latin1" | "iso88591" => {
+            let limit = if enc == "ascii" { 0x80 } else { 0x100 };
+            let mut out = Vec::with_capacity(s.len());
+            for (pos, c) in s.chars().enumerate() {
+                if (c as u32) < limit {
+                    out.push(c as u32 as u8);
+                } else {
+                    let cls = exc_named(vm, "UnicodeEncodeError");
+                    let name = if enc == "ascii" { "ascii" } else { "latin-1" };
+                    let what = if c as u32 > 0xffff {
+                        format!("\\U{:08x}", c as u32)
+                    } else if c as u32 > 0xff {
+                        format!("\\u{:04x}", c as u32)
+                    } else {
+                        format!("\\x{:02x}", c as u32)
+                    };
+                    return Err(vm.new_exc(
+                        &cls,
+                        &format!(
+                            "'{name}' codec can't encode character '{what}' in position {pos}: ordinal not in range({limit})"
+                        ),
+                    ));
+                }
+            }
+            Ok(out)
+        }
+        _ => {
+            let cls = exc_named(vm, "LookupError");
+            Err(vm.new_exc(&cls, &format!("unknown encoding: {encoding}")))
+        }
+    }
+}
+
+fn bytes_new(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
+    let p = bind_params(
+        vm,
+        "bytes",
+        rest(args),
+        kw,
+        &["source", "encoding", "errors"],
+    )?;
+    let Some(src) = &p[0] else {
+        if p[1].is_some() || p[2].is_some() {
+            return Err(vm.type_error(if p[1].is_some() {
+                "encoding without a string argument"
+            } else {
+                "errors without a string argument"
+            }));
+        }
+        return Ok(Value::Bytes(Rc::from(Vec::new())));
+    };
+    if let Value::Str(s) = src {
+        let Some(enc) = &p[1] else {
+            return Err(vm.type_error("string argument without an encoding"));
+        };
+        let Value::Str(enc) = enc else {
+            return Err(vm.type_error(&format!(
+                "bytes() argument 'encoding' must be str, not {}",
+                vm.type_name(enc)
+            )));
+        };
+        let b = encode_str(vm, s.as_str(), enc.as_str())?;
+        return Ok(Value::Bytes(Rc::from(b)));
+    }
+    if p[1].is_some() {
+        return Err(vm.type_error("encoding without a string argument"));
+    }
+    match src {
+        Value::Bytes(b) => Ok(Value::Bytes(b.clone())),
+        Value::Int(_) | Value::Bool(_) | Value::BigInt(_) => {
+            let n = int_arg(vm, src)?;
+            if n < 0 {
+                return Err(vm.value_error("negative count"));
+            }
+            if n > 1 << 32 {
+                return Err(vm.new_exc(&vm.exc.memory_error.clone(), ""));
+            }
+            Ok(Value::Bytes(Rc::from(vec![0u8; n as usize])))
+        }
+        _ => {
+            if matches!(src, Value::Instance(_))
+                && let Some(f) = vm.lookup_special(src, "__bytes__")
+            {
+                return vm.call(&f, vec![src.clone()]);
+            }
+            let items = match vm.collect(src) {
+                Ok(v) => v,
+                Err(e) if vm.is_instance_of(&e, &vm.exc.type_error.clone()) => {
+                    return Err(vm.type_error(&format!(
+                        "cannot convert '{}' object to bytes",
+                        vm.type_name(src)
+                    )));
+                }
+                Err(e) => return Err(e),
+            };
+            let mut out = Vec::with_capacity(items.len());
+            for it in items {
+                let i = index_value(vm, &it)?;
+                match i {
+                    Value::Int(n) if (0..256).contains(&n) => out.push(n as u8),
+                    _ => return Err(vm.value_error("bytes must be in range(0, 256)")),
+                }
+            }
+            Ok(Value::Bytes(Rc::from(out)))
+        }
+    }
+}
+
 fn list_new(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     no_kwargs(vm, "list", kw)?;
     let a = rest(args);
@@ -392,27 +505,23 @@ fn tuple_new(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
 
 /// `dict.update`-style filling from a mapping or an iterable of pairs.
 pub fn dict_update_from(vm: &mut Vm, d: &Rc<RefCell<Dict>>, src: &Value) -> PyResult<()> {
-    match src {
-        Value::Dict(s) => {
-            let items = s.borrow().items();
-            for (k, v) in items {
-                dict::set(vm, d, k, v)?;
-            }
-            return Ok(());
+    if let Value::Dict(s) = src {
+        let items = s.borrow().items();
+        for (k, v) in items {
+            dict::set(vm, d, k, v)?;
         }
-        Value::Instance(_) | Value::Native(_) => {
-            if vm.getattr_opt(src, "keys")?.is_some() {
-                let keys_fn = vm.getattr(src, "keys")?;
-                let keys = vm.call(&keys_fn, vec![])?;
-                let keys = vm.collect(&keys)?;
-                for k in keys {
-                    let v = vm.getitem(src, &k)?;
-                    dict::set(vm, d, k, v)?;
-                }
-                return Ok(());
-            }
+        return Ok(());
+    }
+    if matches!(src, Value::Instance(_) | Value::Native(_))
+        && let Some(keys_fn) = vm.getattr_opt(src, "keys")?
+    {
+        let keys = vm.call(&keys_fn, vec![])?;
+        let keys = vm.collect(&keys)?;
+        for k in keys {
+            let v = vm.getitem(src, &k)?;
+            dict::set(vm, d, k, v)?;
         }
-        _ => {}
+        return Ok(());
     }
     let it = vm.get_iter(src)?;
     let mut i = 0usize;
@@ -518,6 +627,133 @@ fn object_new(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
         dict: RefCell::new(Namespace::default()),
         traceback: RefCell::new(Vec::new()),
     })))
+}
+
+/// `object.__init__`: rejects arguments unless a subclass's `__init__`
+/// is the one that was called.
+fn object_init(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
+    let Some(me) = args.first() else {
+        return Err(vm.type_error("descriptor '__init__' of 'object' object needs an argument"));
+    };
+    if args.len() > 1 || !kw.is_empty() {
+        let cls = vm.type_of(me);
+        let found = vm.class_lookup(&cls, "__init__");
+        let base = vm.types.object.dict.borrow().get("__init__").cloned();
+        let own = matches!((found, base), (Some(a), Some(b)) if a.is(&b));
+        if own {
+            return Err(vm.type_error(&format!("{}() takes no arguments", cls.name)));
+        }
+        return Err(vm.type_error(
+            "object.__init__() takes exactly one argument (the instance to initialize)",
+        ));
+    }
+    Ok(Value::None)
+}
+
+/// `object.__repr__`: `<__main__.A object at 0x...>`.
+fn object_repr(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
+    let Some(me) = args.first() else {
+        return Err(vm.type_error("descriptor '__repr__' of 'object' object needs an argument"));
+    };
+    let cls = vm.type_of(me);
+    if matches!(me, Value::Instance(_)) {
+        let module = if cls.module.as_ref() == "builtins" {
+            String::new()
+        } else {
+            format!("{}.", cls.module)
+        };
+        return Ok(Value::str(format!(
+            "<{module}{} object at {:#x}>",
+            cls.qualname,
+            me.addr()
+        )));
+    }
+    Ok(Value::str(vm.repr(me)?))
+}
+
+/// `object.__str__`: the object's repr.
+fn object_str(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
+    let Some(me) = args.first() else {
+        return Err(vm.type_error("descriptor '__str__' of 'object' object needs an argument"));
+    };
+    Ok(Value::str(vm.repr(me)?))
+}
+
+fn attr_name_arg(vm: &Vm, v: Option<&Value>) -> PyResult<String> {
+    match v {
+        Some(Value::Str(s)) => Ok(s.as_str().to_string()),
+        Some(other) => Err(vm.type_error(&format!(
+            "attribute name must be string, not '{}'",
+            vm.type_name(other)
+        ))),
+        None => Err(vm.type_error("expected 2 arguments, got 0")),
+    }
+}
+
+/// `object.__setattr__(obj, name, value)`: the plain assignment, without
+/// the class's own `__setattr__`.
+fn object_setattr(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
+    if args.len() != 3 {
+        return Err(vm.type_error(&format!(
+            "expected 2 arguments, got {}",
+            args.len().saturating_sub(1)
+        )));
+    }
+    let name = attr_name_arg(vm, args.get(1))?;
+    match &args[0] {
+        Value::Instance(inst) => {
+            if let Some(Value::Property(_)) = vm.class_lookup(&inst.class, &name) {
+                vm.setattr(&args[0], &name, args[2].clone())?;
+                return Ok(Value::None);
+            }
+            let old = inst
+                .dict
+                .borrow_mut()
+                .insert(Rc::from(name.as_str()), args[2].clone());
+            drop(old);
+            Ok(Value::None)
+        }
+        other => {
+            vm.setattr(other, &name, args[2].clone())?;
+            Ok(Value::None)
+        }
+    }
+}
+
+fn object_delattr(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
+    if args.len() != 2 {
+        return Err(vm.type_error(&format!(
+            "expected 1 argument, got {}",
+            args.len().saturating_sub(1)
+        )));
+    }
+    let name = attr_name_arg(vm, args.get(1))?;
+    vm.delattr(&args[0], &name)?;
+    Ok(Value::None)
+}
+
+fn object_hash(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
+    let Some(me) = args.first() else {
+        return Err(vm.type_error("descriptor '__hash__' of 'object' object needs an argument"));
+    };
+    Ok(Value::Int(((me.addr() >> 4) as i64) & (i64::MAX >> 1)))
+}
+
+fn object_format(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
+    let (Some(me), Some(spec)) = (args.first(), args.get(1)) else {
+        return Err(vm.type_error("object.__format__() takes exactly one argument"));
+    };
+    match spec {
+        Value::Str(s) if s.as_str().is_empty() => Ok(Value::str(vm.to_str(me)?)),
+        Value::Str(_) => Err(vm.type_error(&format!(
+            "unsupported format string passed to {}.__format__",
+            vm.type_name(me)
+        ))),
+        other => Err(vm.type_error(&format!(
+            "__format__() argument must be str, not {}",
+            vm.type_name(other)
+        ))),
+    }
 }
 
 fn property_new(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
@@ -643,9 +879,23 @@ pub fn install(vm: &mut Vm) {
         (t.classmethod.clone(), classmethod_new),
         (t.super_.clone(), super_new),
         (t.slice.clone(), slice_new),
+        (t.bytes.clone(), bytes_new),
     ];
     for (cls, f) in news {
         vm.set_native_new(&cls, f);
+    }
+    let object = vm.types.object.clone();
+    let object_methods: [(&str, NativeFn); 7] = [
+        ("__init__", object_init),
+        ("__repr__", object_repr),
+        ("__str__", object_str),
+        ("__setattr__", object_setattr),
+        ("__delattr__", object_delattr),
+        ("__hash__", object_hash),
+        ("__format__", object_format),
+    ];
+    for (name, f) in object_methods {
+        vm.add_method(&object, name, f);
     }
     let prop = vm.types.property.clone();
     vm.add_method(&prop, "getter", property_getter);

@@ -245,10 +245,12 @@ impl TextFile {
             Err(e) => {
                 let pos = e.utf8_error().valid_up_to();
                 let byte = e.as_bytes().get(pos).copied().unwrap_or(0);
-                let why = if (0x80..0xc0).contains(&byte) {
-                    "invalid start byte"
-                } else {
+                let why = if e.utf8_error().error_len().is_none() {
+                    "unexpected end of data"
+                } else if (0xc2..=0xf4).contains(&byte) {
                     "invalid continuation byte"
+                } else {
+                    "invalid start byte"
                 };
                 let cls = exc_named(vm, "UnicodeDecodeError");
                 return Err(vm.new_exc(
@@ -724,7 +726,26 @@ pub fn open(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     Ok(Value::Native(Rc::new(obj)))
 }
 
+/// The `io` module: `open`, `TextIOWrapper`, `UnsupportedOperation`.
+pub fn io_module(vm: &mut Vm) -> PyResult<Value> {
+    let m = vm.new_module("io");
+    {
+        let mut g = m.globals.borrow_mut();
+        g.insert(Rc::from("open"), vm.native("open", open));
+        g.insert(Rc::from("TextIOWrapper"), Value::Class(file_class(vm)));
+        g.insert(
+            Rc::from("UnsupportedOperation"),
+            Value::Class(unsupported_operation_class(vm)),
+        );
+        g.insert(Rc::from("SEEK_SET"), Value::Int(0));
+        g.insert(Rc::from("SEEK_CUR"), Value::Int(1));
+        g.insert(Rc::from("SEEK_END"), Value::Int(2));
+    }
+    Ok(Value::Module(m))
+}
+
 pub fn install(vm: &mut Vm) {
+    vm.native_modules.entry("io").or_insert(io_module);
     let cls = vm.new_native_class("TextIOWrapper", "_io");
     let methods: &[(&str, NativeFn)] = &[
         ("read", f_read),

@@ -25,7 +25,8 @@ pub fn install(vm: &mut Vm) {
     for (name, init) in mods {
         vm.native_modules.insert(name, init);
     }
-    vm.native_modules.insert("asyncio", crate::mod_asyncio::init);
+    vm.native_modules
+        .insert("asyncio", crate::mod_asyncio::init);
     crate::mod_os::install_exception_methods(vm);
     crate::mod_sys::install_exception_methods(vm);
 }
