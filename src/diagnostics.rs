@@ -8,7 +8,9 @@ use covm_parser::SyntaxError;
 
 /// Colour only when stderr is a terminal and `NO_COLOR` is unset or empty.
 pub fn use_color() -> bool {
-    let no_color = std::env::var("NO_COLOR").map(|v| !v.is_empty()).unwrap_or(false);
+    let no_color = std::env::var("NO_COLOR")
+        .map(|v| !v.is_empty())
+        .unwrap_or(false);
     std::io::stderr().is_terminal() && !no_color
 }
 
@@ -16,7 +18,12 @@ fn line_col(src: &str, pos: usize) -> (usize, usize) {
     let pos = pos.min(src.len());
     let before = &src[..pos];
     let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map(|s| s.chars().count()).unwrap_or(0) + 1;
+    let col = before
+        .rsplit('\n')
+        .next()
+        .map(|s| s.chars().count())
+        .unwrap_or(0)
+        + 1;
     (line, col)
 }
 
@@ -54,7 +61,11 @@ pub fn render_syntax_error(filename: &str, src: &str, e: &SyntaxError) -> String
         text.push_str(&format!("    {}\n", trimmed.trim_end()));
         let width = src[start..end].chars().count().max(1);
         let caret_col = col.saturating_sub(1).saturating_sub(indent);
-        text.push_str(&format!("    {}{}\n", " ".repeat(caret_col), "^".repeat(width.min(80))));
+        text.push_str(&format!(
+            "    {}{}\n",
+            " ".repeat(caret_col),
+            "^".repeat(width.min(80))
+        ));
     }
     text.push_str(&format!("{}: {}\n", e.kind, e.message));
     text

@@ -30,45 +30,49 @@ enum Command {
 fn parse_args() -> Result<Command, String> {
     use lexopt::prelude::*;
     let mut parser = lexopt::Parser::from_env();
-    loop {
-        let arg = parser.next().map_err(|e| e.to_string())?;
-        let Some(arg) = arg else {
-            return Ok(if std::io::stdin().is_terminal() {
-                Command::Repl
-            } else {
-                Command::Stdin { args: vec!["-".into()] }
-            });
-        };
-        match arg {
-            Short('c') => {
-                let code: String = parser.value().map_err(|e| e.to_string())?.string().map_err(|_| "invalid UTF-8 in -c".to_string())?;
-                let mut args = vec!["-c".to_string()];
-                args.extend(rest(&mut parser)?);
-                return Ok(Command::Code { code, args });
+    let Some(arg) = parser.next().map_err(|e| e.to_string())? else {
+        return Ok(if std::io::stdin().is_terminal() {
+            Command::Repl
+        } else {
+            Command::Stdin {
+                args: vec!["-".into()],
             }
-            Long("dis") => {
-                let file: String = parser.value().map_err(|e| e.to_string())?.string().map_err(|_| "invalid UTF-8 in file name".to_string())?;
-                return Ok(Command::Dis { file });
-            }
-            Long("version") | Short('V') => {
-                println!("covm {}", env!("CARGO_PKG_VERSION"));
-                std::process::exit(0);
-            }
-            Long("help") | Short('h') => {
-                print!("{USAGE}");
-                std::process::exit(0);
-            }
-            Value(v) => {
-                let file = v.string().map_err(|_| "invalid UTF-8 in file name".to_string())?;
-                let mut args = vec![file.clone()];
-                args.extend(rest(&mut parser)?);
-                if file == "-" {
-                    return Ok(Command::Stdin { args });
-                }
-                return Ok(Command::Run { file, args });
-            }
-            other => return Err(other.unexpected().to_string()),
+        });
+    };
+    let utf8 = |v: std::ffi::OsString| {
+        v.string()
+            .map_err(|_| "invalid UTF-8 in argument".to_string())
+    };
+    match arg {
+        Short('c') => {
+            let code = utf8(parser.value().map_err(|e| e.to_string())?)?;
+            let mut args = vec!["-c".to_string()];
+            args.extend(rest(&mut parser)?);
+            Ok(Command::Code { code, args })
         }
+        Long("dis") => {
+            let file = utf8(parser.value().map_err(|e| e.to_string())?)?;
+            Ok(Command::Dis { file })
+        }
+        Long("version") | Short('V') => {
+            println!("covm {}", env!("CARGO_PKG_VERSION"));
+            std::process::exit(0);
+        }
+        Long("help") | Short('h') => {
+            print!("{USAGE}");
+            std::process::exit(0);
+        }
+        Value(v) => {
+            let file = utf8(v)?;
+            let mut args = vec![file.clone()];
+            args.extend(rest(&mut parser)?);
+            if file == "-" {
+                Ok(Command::Stdin { args })
+            } else {
+                Ok(Command::Run { file, args })
+            }
+        }
+        other => Err(other.unexpected().to_string()),
     }
 }
 
@@ -124,7 +128,9 @@ fn run(cmd: Command) -> i32 {
             };
         }
         Command::Repl => {
-            eprintln!("covm: the REPL is not available yet; pass a file or pipe a program on stdin");
+            eprintln!(
+                "covm: the REPL is not available yet; pass a file or pipe a program on stdin"
+            );
             return 2;
         }
     };
@@ -132,12 +138,10 @@ fn run(cmd: Command) -> i32 {
     let outcome = runner::run_program(&mut vm, &src, &filename);
     let flushed = vm.flush();
     match outcome {
+        // A reader that went away (`covm f.co | head -1`) is not an error.
         runner::Outcome::Ok => {
-            if flushed.is_err() {
-                0
-            } else {
-                0
-            }
+            drop(flushed);
+            0
         }
         runner::Outcome::Exit(code) => code,
     }

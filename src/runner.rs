@@ -3,9 +3,9 @@
 
 use std::rc::Rc;
 
+use covm_vm::Vm;
 use covm_vm::compiler::{self, Mode};
 use covm_vm::value::{Module, Value};
-use covm_vm::Vm;
 
 use crate::diagnostics;
 

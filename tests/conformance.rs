@@ -38,7 +38,9 @@ fn check(prog: &Path, scratch: &Path) -> Result<(), String> {
     let read = |ext: &str| std::fs::read_to_string(prog.with_extension(ext)).ok();
     let want_out = read("out").unwrap_or_default();
     let want_err = read("err").map(|s| s.trim().to_string());
-    let want_code: i32 = read("code").and_then(|s| s.trim().parse().ok()).unwrap_or(0);
+    let want_code: i32 = read("code")
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0);
     std::fs::create_dir_all(scratch).map_err(|e| e.to_string())?;
     let name = prog.file_name().ok_or("no file name")?;
     std::fs::copy(prog, scratch.join(name)).map_err(|e| e.to_string())?;
@@ -96,13 +98,17 @@ fn conformance() {
     if let Ok(f) = std::env::var("COVM_CONFORMANCE_FILTER") {
         all.retain(|p| p.to_string_lossy().contains(&f));
     }
-    assert!(all.len() >= 150, "expected the conformance corpus, found {} programs", all.len());
+    assert!(
+        all.len() >= 150,
+        "expected the conformance corpus, found {} programs",
+        all.len()
+    );
     let queue = Mutex::new(all.clone());
     let failures = Mutex::new(Vec::new());
     let tmp = std::env::temp_dir().join(format!("covm-conformance-{}", std::process::id()));
     std::thread::scope(|s| {
         for w in 0..4 {
-            let (queue, failures, tmp) = (&queue, &failures, &tmp);
+            let (queue, failures, tmp, root) = (&queue, &failures, &tmp, &root);
             s.spawn(move || {
                 let mut n = 0;
                 loop {
@@ -110,9 +116,14 @@ fn conformance() {
                     let Some(p) = next else { break };
                     n += 1;
                     let scratch = tmp.join(format!("w{w}-{n}"));
-                    if let Err(e) = check(&p, &scratch) {
-                        if let Ok(mut f) = failures.lock() {
-                            f.push(format!("{}:\n    {e}", p.strip_prefix(&root).unwrap_or(&p).display()));
+                    if let Err(e) = check(&p, &scratch)
+                        && let Ok(mut f) = failures.lock()
+                    {
+                        {
+                            f.push(format!(
+                                "{}:\n    {e}",
+                                p.strip_prefix(root).unwrap_or(&p).display()
+                            ));
                         }
                     }
                 }
@@ -124,5 +135,11 @@ fn conformance() {
     failures.sort();
     let passed = all.len() - failures.len();
     println!("conformance: {passed} passed, {} failed", failures.len());
-    assert!(failures.is_empty(), "{} of {} conformance programs failed:\n{}", failures.len(), all.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} conformance programs failed:\n{}",
+        failures.len(),
+        all.len(),
+        failures.join("\n")
+    );
 }

@@ -82,7 +82,11 @@ pub fn float_to_bigint(x: f64) -> BigInt {
     let exp = ((bits >> 52) & 0x7ff) as i64 - 1075;
     let mant = (bits & ((1u64 << 52) - 1)) | (1u64 << 52);
     let m = BigInt::from(mant);
-    let r = if exp >= 0 { m << exp as usize } else { m >> (-exp) as usize };
+    let r = if exp >= 0 {
+        m << exp as usize
+    } else {
+        m >> (-exp) as usize
+    };
     if x < 0.0 { -r } else { r }
 }
 
@@ -126,7 +130,9 @@ impl Vm {
                 BinOp::Add => x.checked_add(y),
                 BinOp::Sub => x.checked_sub(y),
                 BinOp::Mult => x.checked_mul(y),
-                BinOp::FloorDiv if y != 0 && !(x == i64::MIN && y == -1) => Some(Integer::div_floor(&x, &y)),
+                BinOp::FloorDiv if y != 0 && !(x == i64::MIN && y == -1) => {
+                    Some(Integer::div_floor(&x, &y))
+                }
                 BinOp::Mod if y != 0 && y != -1 => Some(Integer::mod_floor(&x, &y)),
                 BinOp::BitAnd => Some(x & y),
                 BinOp::BitOr => Some(x | y),
@@ -182,14 +188,11 @@ impl Vm {
         let (ta, tb) = (self.type_name(a), self.type_name(b));
         if op == BinOp::Add {
             if let Value::Str(_) = a {
-                return self.type_error(&format!(
-                    "can only concatenate str (not \"{tb}\") to str"
-                ));
+                return self.type_error(&format!("can only concatenate str (not \"{tb}\") to str"));
             }
             if let Value::List(_) = a {
-                return self.type_error(&format!(
-                    "can only concatenate list (not \"{tb}\") to list"
-                ));
+                return self
+                    .type_error(&format!("can only concatenate list (not \"{tb}\") to list"));
             }
             if let Value::Tuple(_) = a {
                 return self.type_error(&format!(
@@ -198,15 +201,28 @@ impl Vm {
             }
         }
         if op == BinOp::Mult {
-            let seq = |v: &Value| matches!(v, Value::Str(_) | Value::List(_) | Value::Tuple(_) | Value::Bytes(_));
+            let seq = |v: &Value| {
+                matches!(
+                    v,
+                    Value::Str(_) | Value::List(_) | Value::Tuple(_) | Value::Bytes(_)
+                )
+            };
             if seq(a) && !is_int(b) && !matches!(b, Value::Instance(_) | Value::Native(_)) {
-                return self.type_error(&format!("can't multiply sequence by non-int of type '{tb}'"));
+                return self.type_error(&format!(
+                    "can't multiply sequence by non-int of type '{tb}'"
+                ));
             }
             if seq(b) && !is_int(a) && !matches!(a, Value::Instance(_) | Value::Native(_)) {
-                return self.type_error(&format!("can't multiply sequence by non-int of type '{ta}'"));
+                return self.type_error(&format!(
+                    "can't multiply sequence by non-int of type '{ta}'"
+                ));
             }
         }
-        let sym = if op == BinOp::Pow { "** or pow()" } else { op.symbol() };
+        let sym = if op == BinOp::Pow {
+            "** or pow()"
+        } else {
+            op.symbol()
+        };
         self.type_error(&format!(
             "unsupported operand type(s) for {sym}: '{ta}' and '{tb}'"
         ))
@@ -219,7 +235,9 @@ impl Vm {
         }
         let numeric = |v: &Value| is_int(v) || matches!(v, Value::Float(_));
         if numeric(a) && numeric(b) {
-            return self.float_op(op, as_f64(a).unwrap_or(0.0), as_f64(b).unwrap_or(0.0), a, b).map(Some);
+            return self
+                .float_op(op, as_f64(a).unwrap_or(0.0), as_f64(b).unwrap_or(0.0), a, b)
+                .map(Some);
         }
         Ok(match (op, a, b) {
             (BinOp::Add, Value::Str(x), Value::Str(y)) => {
@@ -243,19 +261,21 @@ impl Vm {
                 v.extend_from_slice(y);
                 Some(Value::Bytes(v.into()))
             }
-            (BinOp::Mult, Value::Str(_) | Value::List(_) | Value::Tuple(_) | Value::Bytes(_), n)
-                if is_int(n) =>
-            {
-                Some(self.repeat(a, n)?)
-            }
-            (BinOp::Mult, n, Value::Str(_) | Value::List(_) | Value::Tuple(_) | Value::Bytes(_))
-                if is_int(n) =>
-            {
-                Some(self.repeat(b, n)?)
-            }
-            (BinOp::Mod, Value::Str(s), _) => {
-                Some(Value::str(crate::strformat::percent_format(self, s.as_str(), b)?))
-            }
+            (
+                BinOp::Mult,
+                Value::Str(_) | Value::List(_) | Value::Tuple(_) | Value::Bytes(_),
+                n,
+            ) if is_int(n) => Some(self.repeat(a, n)?),
+            (
+                BinOp::Mult,
+                n,
+                Value::Str(_) | Value::List(_) | Value::Tuple(_) | Value::Bytes(_),
+            ) if is_int(n) => Some(self.repeat(b, n)?),
+            (BinOp::Mod, Value::Str(s), _) => Some(Value::str(crate::strformat::percent_format(
+                self,
+                s.as_str(),
+                b,
+            )?)),
             (
                 BinOp::BitOr | BinOp::BitAnd | BinOp::Sub | BinOp::BitXor,
                 Value::Set(x) | Value::FrozenSet(x),
@@ -329,9 +349,7 @@ impl Vm {
             Value::Int(i) => *i,
             Value::Bool(b) => *b as i64,
             _ => {
-                return Err(self.overflow_error(
-                    "cannot fit 'int' into an index-sized integer",
-                ));
+                return Err(self.overflow_error("cannot fit 'int' into an index-sized integer"));
             }
         };
         let n = n.max(0) as usize;
@@ -416,7 +434,7 @@ impl Vm {
                         return Err(self.new_exc(&self.exc.memory_error.clone(), ""));
                     }
                 };
-                if x.bits() as u64 * e as u64 > 64_000_000 {
+                if x.bits() * u64::from(e) > 64_000_000 {
                     return Err(self.new_exc(&self.exc.memory_error.clone(), ""));
                 }
                 if let (Value::Int(xi), true) = (a, e < 64)
@@ -571,11 +589,20 @@ impl Vm {
                 );
                 let plain = format!(
                     "unsupported operand type(s) for {}: '{}' and '{}'",
-                    if op == BinOp::Pow { "** or pow()" } else { op.symbol() },
+                    if op == BinOp::Pow {
+                        "** or pow()"
+                    } else {
+                        op.symbol()
+                    },
                     self.type_name(&a),
                     self.type_name(b)
                 );
-                if self.exc_args(&e).first().and_then(|m| m.as_str().map(|s| s == plain)) == Some(true) {
+                if self
+                    .exc_args(&e)
+                    .first()
+                    .and_then(|m| m.as_str().map(|s| s == plain))
+                    == Some(true)
+                {
                     return Err(self.type_error(&msg));
                 }
                 Err(e)

@@ -201,7 +201,9 @@ fn aw_self(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
 }
 
 fn aw_next(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
-    aw_with(vm, args, |vm, aw| vm.agen_step(aw, Action::Send(Value::None)))
+    aw_with(vm, args, |vm, aw| {
+        vm.agen_step(aw, Action::Send(Value::None))
+    })
 }
 
 fn aw_send(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {

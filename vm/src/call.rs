@@ -247,8 +247,7 @@ impl Vm {
                             posonly_as_kw.push(k.to_string());
                             continue;
                         }
-                        let msg =
-                            format!("{} got an unexpected keyword argument '{}'", fname(), k);
+                        let msg = format!("{} got an unexpected keyword argument '{}'", fname(), k);
                         return Err(self.type_error(&msg));
                     }
                 },
@@ -269,10 +268,10 @@ impl Vm {
         let ndefaults = f.defaults.len();
         let first_default = argcount - ndefaults;
         let mut missing = Vec::new();
-        for i in 0..argcount {
-            if locals[i].is_undef() {
+        for (i, slot) in locals.iter_mut().enumerate().take(argcount) {
+            if slot.is_undef() {
                 if i >= first_default {
-                    locals[i] = f.defaults[i - first_default].clone();
+                    *slot = f.defaults[i - first_default].clone();
                 } else {
                     missing.push(code.varnames[i].to_string());
                 }
@@ -288,11 +287,16 @@ impl Vm {
             );
             return Err(self.type_error(&msg));
         }
-        for i in argcount..argcount + kwonly {
-            if locals[i].is_undef() {
+        for (i, slot) in locals
+            .iter_mut()
+            .enumerate()
+            .take(argcount + kwonly)
+            .skip(argcount)
+        {
+            if slot.is_undef() {
                 let name = &code.varnames[i];
                 match f.kwdefaults.iter().find(|(k, _)| k == name) {
-                    Some((_, v)) => locals[i] = v.clone(),
+                    Some((_, v)) => *slot = v.clone(),
                     None => missing.push(name.to_string()),
                 }
             }

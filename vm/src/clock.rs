@@ -56,7 +56,7 @@ impl Clock {
 
     /// Sleeps for `secs`: really, or by moving virtual time forward.
     pub fn sleep(&mut self, secs: f64) {
-        if !(secs > 0.0) {
+        if secs.is_nan() || secs <= 0.0 {
             return;
         }
         if self.virtual_mode {

@@ -65,7 +65,11 @@ impl SetOrder {
         let mut perturb = hash;
         let mut freeslot: Option<usize> = None;
         loop {
-            let probes = if i + LINEAR_PROBES <= mask { LINEAR_PROBES } else { 0 };
+            let probes = if i + LINEAR_PROBES <= mask {
+                LINEAR_PROBES
+            } else {
+                0
+            };
             for j in i..=i + probes {
                 match self.slots[j] {
                     EMPTY => {
@@ -79,23 +83,27 @@ impl SetOrder {
                                 self.fill += 1;
                                 self.used += 1;
                                 if self.fill * 5 >= mask * 3 {
-                                    let n = if self.used > 50000 { self.used * 2 } else { self.used * 4 };
+                                    let n = if self.used > 50000 {
+                                        self.used * 2
+                                    } else {
+                                        self.used * 4
+                                    };
                                     self.resize(n, entries);
                                 }
                             }
                         }
                         return;
                     }
-                    DUMMY => {
-                        if freeslot.is_none() {
-                            freeslot = Some(j);
-                        }
-                    }
+                    DUMMY if freeslot.is_none() => freeslot = Some(j),
                     _ => {}
                 }
             }
             perturb >>= PERTURB_SHIFT;
-            i = (i.wrapping_mul(5).wrapping_add(1).wrapping_add(perturb as usize)) & mask;
+            i = (i
+                .wrapping_mul(5)
+                .wrapping_add(1)
+                .wrapping_add(perturb as usize))
+                & mask;
         }
     }
 
@@ -125,7 +133,11 @@ impl SetOrder {
                     }
                 }
                 perturb >>= PERTURB_SHIFT;
-                i = (i.wrapping_mul(5).wrapping_add(1).wrapping_add(perturb as usize)) & mask;
+                i = (i
+                    .wrapping_mul(5)
+                    .wrapping_add(1)
+                    .wrapping_add(perturb as usize))
+                    & mask;
             }
         }
         self.fill = self.used;
@@ -402,10 +414,7 @@ pub fn add(vm: &mut Vm, d: &RefCell<Dict>, key: Value) -> PyResult<bool> {
 pub fn remove(vm: &mut Vm, d: &RefCell<Dict>, key: &Value) -> PyResult<Option<Entry>> {
     let hash = vm.hash(key)?;
     Ok(match find(vm, d, hash, key)? {
-        Some(i) => {
-            let e = d.borrow_mut().remove_at(i);
-            e
-        }
+        Some(i) => d.borrow_mut().remove_at(i),
         None => None,
     })
 }

@@ -80,12 +80,19 @@ fn describe(code: &Code, op: &Op) -> (String, String) {
     let dbg = format!("{op:?}");
     let name = dbg.split('(').next().unwrap_or("").to_string();
     let cells = || -> Vec<std::rc::Rc<str>> {
-        code.cellvars.iter().chain(code.freevars.iter()).cloned().collect()
+        code.cellvars
+            .iter()
+            .chain(code.freevars.iter())
+            .cloned()
+            .collect()
     };
     let arg = match *op {
         Op::LoadConst(i) => format!(
             "{i} ({})",
-            code.consts.get(i as usize).map(const_repr).unwrap_or_default()
+            code.consts
+                .get(i as usize)
+                .map(const_repr)
+                .unwrap_or_default()
         ),
         Op::LoadFast(i) | Op::StoreFast(i) | Op::DeleteFast(i) => {
             format!("{i} ({})", name_of(&code.varnames, i))

@@ -394,7 +394,9 @@ pub fn format_tb_entry(entry: &TbEntry) -> String {
         }
     }
     if let Some(how) = entry.resumed_by {
-        out.push_str(&format!("    (this generator frame was resumed by {how})\n"));
+        out.push_str(&format!(
+            "    (this generator frame was resumed by {how})\n"
+        ));
     }
     out
 }
@@ -466,7 +468,9 @@ fn best_match(wrong: &str, candidates: &[String]) -> Option<String> {
 fn exc_init(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
     if let Some(Value::Instance(i)) = args.first() {
         let rest = args[1..].to_vec();
-        if i.class.name.as_ref() == "StopIteration" || vm.is_subclass(&i.class, &vm.exc.stop_iteration.clone()) {
+        if i.class.name.as_ref() == "StopIteration"
+            || vm.is_subclass(&i.class, &vm.exc.stop_iteration.clone())
+        {
             let v = rest.first().cloned().unwrap_or(Value::None);
             i.dict.borrow_mut().insert(Rc::from("value"), v);
         }

@@ -18,6 +18,7 @@ use crate::vm::Vm;
 
 thread_local! {
     /// Frames of generators dropped while suspended inside `try`/`with`.
+    #[allow(clippy::vec_box)]
     static PENDING: Rc<RefCell<Vec<Box<Frame>>>> = Rc::new(RefCell::new(Vec::new()));
     static HAS_PENDING: Cell<bool> = const { Cell::new(false) };
 }
@@ -481,9 +482,7 @@ impl Vm {
             }
             Value::Instance(_) if self.is_exception(&typ) => {
                 if !val.is_none() {
-                    return Err(self.type_error(
-                        "instance exception may not have a separate value",
-                    ));
+                    return Err(self.type_error("instance exception may not have a separate value"));
                 }
                 Ok(typ)
             }
@@ -554,8 +553,9 @@ impl Vm {
                 if let Some(aw) = self.lookup_special(other, "__await__") {
                     let it = self.call(&aw, vec![other.clone()])?;
                     match &it {
-                        Value::Generator(g) if g.kind == GenKind::Coroutine => Err(self
-                            .type_error("__await__() returned a coroutine")),
+                        Value::Generator(g) if g.kind == GenKind::Coroutine => {
+                            Err(self.type_error("__await__() returned a coroutine"))
+                        }
                         Value::Generator(_) | Value::Iterator(_) => Ok(it),
                         _ if self.lookup_special(&it, "__next__").is_some() => Ok(it),
                         _ => {
@@ -629,10 +629,7 @@ fn kind_name(k: GenKind) -> &'static str {
 fn gen_throw(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
     let g = gen_arg(vm, args, "throw")?;
     if args.len() < 2 || args.len() > 4 {
-        let msg = format!(
-            "throw expected at least 1 argument, got {}",
-            args.len() - 1
-        );
+        let msg = format!("throw expected at least 1 argument, got {}", args.len() - 1);
         return Err(vm.type_error(&msg));
     }
     let exc = vm.throw_args(&args[1..])?;
@@ -661,17 +658,26 @@ pub(crate) fn install_methods(vm: &mut Vm) {
     };
     for cls in [vm.types.generator.clone(), vm.types.coroutine.clone()] {
         let mut d = cls.dict.borrow_mut();
-        d.insert(Rc::from("send"), special("send", gen_send, Special::GenSend));
+        d.insert(
+            Rc::from("send"),
+            special("send", gen_send, Special::GenSend),
+        );
         d.insert(
             Rc::from("throw"),
             special("throw", gen_throw, Special::GenThrow),
         );
-        d.insert(Rc::from("close"), special("close", gen_close, Special::None));
+        d.insert(
+            Rc::from("close"),
+            special("close", gen_close, Special::None),
+        );
     }
     let mut d = vm.types.generator.dict.borrow_mut();
     d.insert(
         Rc::from("__next__"),
         special("__next__", gen_next, Special::GenNext),
     );
-    d.insert(Rc::from("__iter__"), special("__iter__", gen_iter, Special::None));
+    d.insert(
+        Rc::from("__iter__"),
+        special("__iter__", gen_iter, Special::None),
+    );
 }

@@ -13,7 +13,6 @@ use std::rc::Rc;
 use covm_parser::ast::CmpOp;
 
 use crate::call::Prepared;
-use crate::code::Code;
 use crate::frame::{Block, Frame, Resume, ReturnTo};
 use crate::opcode::Op;
 use crate::value::*;
@@ -429,7 +428,8 @@ impl Vm {
                     let items = match self.collect(&it) {
                         Ok(items) => items,
                         Err(e) => {
-                            let not_iterable = self.is_instance_of(&e, &self.exc.type_error.clone())
+                            let not_iterable = self
+                                .is_instance_of(&e, &self.exc.type_error.clone())
                                 && self.get_iter(&it).is_err();
                             if !not_iterable {
                                 return Err(e);
@@ -443,7 +443,10 @@ impl Vm {
                                     self.type_name(&it)
                                 )
                             } else {
-                                format!("Value after * must be an iterable, not {}", self.type_name(&it))
+                                format!(
+                                    "Value after * must be an iterable, not {}",
+                                    self.type_name(&it)
+                                )
                             };
                             return Err(self.type_error(&msg));
                         }
@@ -487,7 +490,11 @@ impl Vm {
                     push!(self, t);
                 }
                 Op::FormatValue(flags) => {
-                    let spec = if flags & 4 != 0 { Some(pop!(self)) } else { None };
+                    let spec = if flags & 4 != 0 {
+                        Some(pop!(self))
+                    } else {
+                        None
+                    };
                     let v = pop!(self);
                     let s = self.op_format_value(v, flags & 3, spec)?;
                     push!(self, s);
@@ -819,10 +826,7 @@ impl Vm {
                         let s = self.repr(&v)?;
                         self.write_out(&s)?;
                         self.write_out("\n")?;
-                        self.builtins
-                            .globals
-                            .borrow_mut()
-                            .insert(Rc::from("_"), v);
+                        self.builtins.globals.borrow_mut().insert(Rc::from("_"), v);
                     }
                 }
             }
@@ -860,7 +864,9 @@ impl Vm {
     }
 
     fn unbound_local(&self, name: &str) -> Value {
-        let msg = format!("cannot access local variable '{name}' where it is not associated with a value");
+        let msg = format!(
+            "cannot access local variable '{name}' where it is not associated with a value"
+        );
         self.new_exc(&self.exc.unbound_local_error, &msg)
     }
 
@@ -1065,7 +1071,10 @@ impl Vm {
                 }
                 push!(self, inst);
             }
-            ReturnTo::ClassBody { name, base: cls_base } => {
+            ReturnTo::ClassBody {
+                name,
+                base: cls_base,
+            } => {
                 let cls = self.finish_class(&mut frame, name, cls_base)?;
                 drop(frame);
                 push!(self, cls);
@@ -1157,9 +1166,8 @@ impl Vm {
                     c => match self.make_exception(c) {
                         Ok(c) => c,
                         Err(_) => {
-                            return self.type_error(
-                                "exception causes must derive from BaseException",
-                            );
+                            return self
+                                .type_error("exception causes must derive from BaseException");
                         }
                     },
                 };
@@ -1211,9 +1219,7 @@ impl Vm {
             }
         }
         if let Value::Instance(i) = exc {
-            i.dict
-                .borrow_mut()
-                .insert(Rc::from("__context__"), ctx);
+            i.dict.borrow_mut().insert(Rc::from("__context__"), ctx);
         }
     }
 
@@ -1286,9 +1292,7 @@ impl Vm {
     }
 
     fn pep479(&self, exc: Value, kind: GenKind) -> Value {
-        let is_stop = |c: &Rc<Class>| {
-            self.is_subclass(&self.type_of(&exc), c)
-        };
+        let is_stop = |c: &Rc<Class>| self.is_subclass(&self.type_of(&exc), c);
         let msg = match kind {
             GenKind::Generator if is_stop(&self.exc.stop_iteration) => {
                 "generator raised StopIteration"
@@ -1408,10 +1412,7 @@ impl Vm {
         let it = match self.get_iter(seq) {
             Ok(it) => it,
             Err(_) => {
-                let msg = format!(
-                    "cannot unpack non-iterable {} object",
-                    self.type_name(seq)
-                );
+                let msg = format!("cannot unpack non-iterable {} object", self.type_name(seq));
                 return Err(self.type_error(&msg));
             }
         };
@@ -1430,10 +1431,7 @@ impl Vm {
             Ok(v) => v,
             Err(e) => {
                 if self.is_instance_of(&e, &self.exc.type_error.clone()) {
-                    let msg = format!(
-                        "cannot unpack non-iterable {} object",
-                        self.type_name(&seq)
-                    );
+                    let msg = format!("cannot unpack non-iterable {} object", self.type_name(&seq));
                     return Err(self.type_error(&msg));
                 }
                 return Err(e);
@@ -1541,7 +1539,6 @@ impl Vm {
         }
         Ok(Value::str(self.format(&v, &spec_s)?))
     }
-
 
     /// `==` as a value, for `Compare` fast paths.
     pub(crate) fn compare_op(&mut self, op: CmpOp, a: &Value, b: &Value) -> PyResult<Value> {

@@ -326,7 +326,11 @@ impl Vm {
         let msg = match obj {
             Value::Class(c) => format!("type object '{}' has no attribute '{}'", c.name, name),
             Value::Module(m) => format!("module '{}' has no attribute '{}'", m.name, name),
-            _ => format!("'{}' object has no attribute '{}'", self.type_name(obj), name),
+            _ => format!(
+                "'{}' object has no attribute '{}'",
+                self.type_name(obj),
+                name
+            ),
         };
         let e = self.attribute_error(&msg);
         if let Value::Instance(i) = &e {
@@ -420,7 +424,11 @@ impl Vm {
                     }
                     "__doc__" => {
                         return Ok(Some(
-                            cls.dict.borrow().get("__doc__").cloned().unwrap_or(Value::None),
+                            cls.dict
+                                .borrow()
+                                .get("__doc__")
+                                .cloned()
+                                .unwrap_or(Value::None),
                         ));
                     }
                     _ => {}
@@ -457,7 +465,13 @@ impl Vm {
                 } else {
                     Value::tuple(f.defaults.clone())
                 }),
-                "__doc__" => Some(f.dict.borrow().get("__doc__").cloned().unwrap_or(Value::None)),
+                "__doc__" => Some(
+                    f.dict
+                        .borrow()
+                        .get("__doc__")
+                        .cloned()
+                        .unwrap_or(Value::None),
+                ),
                 "__dict__" => {
                     let d = Rc::new(RefCell::new(dict::Dict::new()));
                     let items: Vec<(Rc<str>, Value)> = f
@@ -1011,12 +1025,20 @@ impl Vm {
             }
             Value::Module(m) => format!("<module '{}' (built-in)>", m.name),
             Value::Iterator(it) => {
-                format!("<{} object at {:#x}>", iter_type_name(&it.borrow()), v.addr())
+                format!(
+                    "<{} object at {:#x}>",
+                    iter_type_name(&it.borrow()),
+                    v.addr()
+                )
             }
             Value::Property(_) => format!("<property object at {:#x}>", v.addr()),
             Value::StaticMethod(_) => format!("<staticmethod object at {:#x}>", v.addr()),
             Value::ClassMethod(_) => format!("<classmethod object at {:#x}>", v.addr()),
-            Value::Super(s) => format!("<super: <class '{}'>, <{} object>>", s.class.name, self.type_name(&s.obj)),
+            Value::Super(s) => format!(
+                "<super: <class '{}'>, <{} object>>",
+                s.class.name,
+                self.type_name(&s.obj)
+            ),
             Value::Cell(_) => format!("<cell at {:#x}>", v.addr()),
             Value::Code(c) => format!("<code object {} at {:#x}>", c.name, v.addr()),
             Value::Native(n) => {
@@ -1233,8 +1255,8 @@ impl Vm {
     /// Ordering of built-in values (the NaN case answers false through
     /// `partial`).
     fn order(&mut self, a: &Value, b: &Value, op: CmpOp) -> PyResult<std::cmp::Ordering> {
-        use std::cmp::Ordering;
         use Value::*;
+        use std::cmp::Ordering;
         match (a, b) {
             (Int(_) | Bool(_) | BigInt(_) | Float(_), Int(_) | Bool(_) | BigInt(_) | Float(_)) => {
                 match crate::arith::num_cmp(a, b) {
@@ -1273,10 +1295,34 @@ impl Vm {
                 }
                 // Map subset relations onto an ordering for the operator.
                 Ok(match op {
-                    CmpOp::Lt => if subset && lx < ly { Ordering::Less } else { Ordering::Greater },
-                    CmpOp::LtE => if subset { Ordering::Less } else { Ordering::Greater },
-                    CmpOp::Gt => if superset && lx > ly { Ordering::Greater } else { Ordering::Less },
-                    _ => if superset { Ordering::Greater } else { Ordering::Less },
+                    CmpOp::Lt => {
+                        if subset && lx < ly {
+                            Ordering::Less
+                        } else {
+                            Ordering::Greater
+                        }
+                    }
+                    CmpOp::LtE => {
+                        if subset {
+                            Ordering::Less
+                        } else {
+                            Ordering::Greater
+                        }
+                    }
+                    CmpOp::Gt => {
+                        if superset && lx > ly {
+                            Ordering::Greater
+                        } else {
+                            Ordering::Less
+                        }
+                    }
+                    _ => {
+                        if superset {
+                            Ordering::Greater
+                        } else {
+                            Ordering::Less
+                        }
+                    }
                 })
             }
             _ => Err(self.cmp_error(a, b, op)),
@@ -1353,29 +1399,30 @@ impl Vm {
                 let msg = format!("unhashable type: '{}'", self.type_name(v));
                 return Err(self.type_error(&msg));
             }
-            Instance(_) | Native(_) => {
-                match self.class_lookup(&self.type_of(v), "__hash__") {
-                    Some(Value::None) => {
-                        let msg = format!("unhashable type: '{}'", self.type_name(v));
-                        return Err(self.type_error(&msg));
-                    }
-                    Some(f @ (Value::Function(_) | Value::BoundMethod(_) | Value::Builtin(_))) => {
-                        let r = self.call(&f, vec![v.clone()])?;
-                        match r {
-                            Value::Int(i) => i as u64,
-                            Value::BigInt(b) => hash_bigint(&b) as u64,
-                            Value::Bool(b) => b as u64,
-                            _ => {
-                                return Err(self
-                                    .type_error("__hash__ method should return an integer"));
-                            }
+            Instance(_) | Native(_) => match self.class_lookup(&self.type_of(v), "__hash__") {
+                Some(Value::None) => {
+                    let msg = format!("unhashable type: '{}'", self.type_name(v));
+                    return Err(self.type_error(&msg));
+                }
+                Some(f @ (Value::Function(_) | Value::BoundMethod(_) | Value::Builtin(_))) => {
+                    let r = self.call(&f, vec![v.clone()])?;
+                    match r {
+                        Value::Int(i) => i as u64,
+                        Value::BigInt(b) => hash_bigint(&b) as u64,
+                        Value::Bool(b) => b as u64,
+                        _ => {
+                            return Err(self.type_error("__hash__ method should return an integer"));
                         }
                     }
-                    _ => (v.addr() >> 4) as u64,
                 }
-            }
+                _ => (v.addr() >> 4) as u64,
+            },
             Range(r) => {
-                let t = Value::tuple(vec![Value::Int(r.start), Value::Int(r.stop), Value::Int(r.step)]);
+                let t = Value::tuple(vec![
+                    Value::Int(r.start),
+                    Value::Int(r.stop),
+                    Value::Int(r.step),
+                ]);
                 self.hash(&t)?
             }
             _ => (v.addr() >> 4) as u64 ^ 0x5bd1e995,
@@ -1430,7 +1477,9 @@ impl Vm {
             }
             Value::Bytes(b) => match item {
                 Value::Int(i) => Ok(b.contains(&(*i as u8))),
-                Value::Bytes(sub) => Ok(sub.is_empty() || b.windows(sub.len()).any(|w| w == &sub[..])),
+                Value::Bytes(sub) => {
+                    Ok(sub.is_empty() || b.windows(sub.len()).any(|w| w == &sub[..]))
+                }
                 _ => Err(self.type_error("a bytes-like object is required")),
             },
             _ => {
@@ -1464,8 +1513,7 @@ impl Vm {
             Value::Int(i) => *i,
             Value::Bool(b) => *b as i64,
             Value::BigInt(_) => {
-                let msg = format!("cannot fit 'int' into an index-sized integer");
-                return Err(self.index_error(&msg));
+                return Err(self.index_error("cannot fit 'int' into an index-sized integer"));
             }
             other => {
                 if let Some(f) = self.lookup_special(other, "__index__") {
@@ -1497,7 +1545,11 @@ impl Vm {
                 Value::None => Ok(None),
                 Value::Int(i) => Ok(Some(*i)),
                 Value::Bool(b) => Ok(Some(*b as i64)),
-                Value::BigInt(b) => Ok(Some(if b.is_negative() { i64::MIN / 2 } else { i64::MAX / 2 })),
+                Value::BigInt(b) => Ok(Some(if b.is_negative() {
+                    i64::MIN / 2
+                } else {
+                    i64::MAX / 2
+                })),
                 _ => Err(vm.type_error(
                     "slice indices must be integers or None or have an __index__ method",
                 )),
@@ -1544,7 +1596,9 @@ impl Vm {
             (Value::List(l), Value::Slice(s)) => {
                 let items = l.borrow().clone();
                 let pos = self.slice_positions(s, items.len())?;
-                Ok(Value::list(pos.into_iter().map(|i| items[i].clone()).collect()))
+                Ok(Value::list(
+                    pos.into_iter().map(|i| items[i].clone()).collect(),
+                ))
             }
             (Value::List(l), k) => {
                 let n = l.borrow().len();
@@ -1553,7 +1607,9 @@ impl Vm {
             }
             (Value::Tuple(t), Value::Slice(s)) => {
                 let pos = self.slice_positions(s, t.len())?;
-                Ok(Value::tuple(pos.into_iter().map(|i| t[i].clone()).collect()))
+                Ok(Value::tuple(
+                    pos.into_iter().map(|i| t[i].clone()).collect(),
+                ))
             }
             (Value::Tuple(t), k) => {
                 let i = self.seq_index(k, t.len(), "tuple")?;
@@ -1562,7 +1618,9 @@ impl Vm {
             (Value::Str(s), Value::Slice(sl)) => {
                 let chars: Vec<char> = s.as_str().chars().collect();
                 let pos = self.slice_positions(sl, chars.len())?;
-                Ok(Value::str(pos.into_iter().map(|i| chars[i]).collect::<String>()))
+                Ok(Value::str(
+                    pos.into_iter().map(|i| chars[i]).collect::<String>(),
+                ))
             }
             (Value::Str(s), k) => {
                 let n = s.char_len();
@@ -1570,13 +1628,19 @@ impl Vm {
                 let c = if s.ascii {
                     s.as_str()[i..i + 1].to_string()
                 } else {
-                    s.as_str().chars().nth(i).map(String::from).unwrap_or_default()
+                    s.as_str()
+                        .chars()
+                        .nth(i)
+                        .map(String::from)
+                        .unwrap_or_default()
                 };
                 Ok(Value::str(c))
             }
             (Value::Bytes(b), Value::Slice(sl)) => {
                 let pos = self.slice_positions(sl, b.len())?;
-                Ok(Value::Bytes(pos.into_iter().map(|i| b[i]).collect::<Vec<u8>>().into()))
+                Ok(Value::Bytes(
+                    pos.into_iter().map(|i| b[i]).collect::<Vec<u8>>().into(),
+                ))
             }
             (Value::Bytes(b), k) => {
                 let i = self.seq_index(k, b.len(), "index")?;
@@ -1857,7 +1921,7 @@ impl Vm {
             } => {
                 let db = d.borrow();
                 if db.len() != *len_at_start {
-                    let what = if matches!(kind, DictIterKind::Keys) { "dictionary" } else { "dictionary" };
+                    let what = "dictionary";
                     drop(db);
                     *len_at_start = usize::MAX;
                     let msg = format!("{what} changed size during iteration");
@@ -1872,7 +1936,9 @@ impl Vm {
                         out = Some(match kind {
                             DictIterKind::Keys => e.key.clone(),
                             DictIterKind::Values => e.value.clone(),
-                            DictIterKind::Items => Value::tuple(vec![e.key.clone(), e.value.clone()]),
+                            DictIterKind::Items => {
+                                Value::tuple(vec![e.key.clone(), e.value.clone()])
+                            }
                         });
                         break;
                     }
@@ -1915,8 +1981,12 @@ impl Vm {
                     Some((3, v))
                 }
                 IterState::Filter { func, it } => Some((4, vec![func.clone(), it.clone()])),
-                IterState::Callable { func, sentinel } => Some((5, vec![func.clone(), sentinel.clone()])),
-                IterState::SeqProto { obj, index } => Some((6, vec![obj.clone(), Value::Int(*index)])),
+                IterState::Callable { func, sentinel } => {
+                    Some((5, vec![func.clone(), sentinel.clone()]))
+                }
+                IterState::SeqProto { obj, index } => {
+                    Some((6, vec![obj.clone(), Value::Int(*index)]))
+                }
                 _ => None,
             }
         };
@@ -1943,7 +2013,11 @@ impl Vm {
                         }
                     }
                 }
-                if done { None } else { Some(Value::tuple(items)) }
+                if done {
+                    None
+                } else {
+                    Some(Value::tuple(items))
+                }
             }
             Some((3, v)) => {
                 let mut args = Vec::with_capacity(v.len() - 1);
@@ -1957,7 +2031,11 @@ impl Vm {
                         }
                     }
                 }
-                if done { None } else { Some(self.call(&v[0], args)?) }
+                if done {
+                    None
+                } else {
+                    Some(self.call(&v[0], args)?)
+                }
             }
             Some((4, v)) => {
                 let mut out = None;
@@ -2111,7 +2189,9 @@ impl Vm {
     fn module_not_found(&self, name: &str, msg: &str) -> Value {
         let e = self.new_exc(&self.exc.module_not_found_error, msg);
         if let Value::Instance(i) = &e {
-            i.dict.borrow_mut().insert(Rc::from("name"), Value::str(name));
+            i.dict
+                .borrow_mut()
+                .insert(Rc::from("name"), Value::str(name));
         }
         e
     }

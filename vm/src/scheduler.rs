@@ -319,7 +319,9 @@ impl Loop {
 
     /// `call_soon` without a handle object (the loop's own callbacks).
     pub fn call_soon(&self, job: Job) {
-        self.ready.borrow_mut().push_back(Ready { job, handle: None });
+        self.ready
+            .borrow_mut()
+            .push_back(Ready { job, handle: None });
     }
 
     /// `call_soon` returning a cancellable handle.
@@ -448,9 +450,9 @@ impl Loop {
     pub(crate) fn enter_task(&self, vm: &Vm, t: &Rc<Fut>) -> PyResult<()> {
         let mut cur = self.current.borrow_mut();
         if cur.is_some() {
-            return Err(vm.runtime_error(
-                "Cannot enter into task while another task is being executed.",
-            ));
+            return Err(
+                vm.runtime_error("Cannot enter into task while another task is being executed.")
+            );
         }
         *cur = Some(t.clone());
         Ok(())
@@ -497,11 +499,20 @@ impl Loop {
             if r.handle.as_ref().is_some_and(|h| h.cancelled.get()) {
                 continue;
             }
+            let callee = match &r.job {
+                Job::Call(f, _) => Some(f.clone()),
+                _ => None,
+            };
             if let Err(e) = self.run_job(vm, r.job) {
                 if is_exit_exception(vm, &e) {
                     return Err(e);
                 }
-                report_exception(vm, "Exception in callback", &e);
+                let what = match &callee {
+                    Some(Value::Function(f)) => format!(" {}()", f.qualname.borrow()),
+                    Some(Value::Builtin(b)) => format!(" {}()", b.name),
+                    _ => String::new(),
+                };
+                report_exception(vm, &format!("Exception in callback{what}"), &e);
             }
         }
         Ok(())
@@ -566,9 +577,7 @@ impl Loop {
             return Err(vm.runtime_error("This event loop is already running"));
         }
         if self.shared.running_loop().is_some() {
-            return Err(vm.runtime_error(
-                "Cannot run the event loop while another loop is running",
-            ));
+            return Err(vm.runtime_error("Cannot run the event loop while another loop is running"));
         }
         fut.add_done_callback(Callback::StopLoop);
         self.running.set(true);
@@ -652,9 +661,7 @@ pub(crate) fn report_exception(vm: &mut Vm, message: &str, e: &Value) {
 pub fn run(vm: &mut Vm, main: Value) -> PyResult<Value> {
     let sh = shared(vm);
     if sh.running_loop().is_some() {
-        return Err(vm.runtime_error(
-            "asyncio.run() cannot be called from a running event loop",
-        ));
+        return Err(vm.runtime_error("asyncio.run() cannot be called from a running event loop"));
     }
     if !coro::is_coroutine(&main) {
         let r = vm.repr(&main)?;

@@ -3,7 +3,9 @@
 
 use num_bigint::BigInt;
 
-use crate::format::{self, FieldFirst, FieldPart, FormatPiece, IndexKey, PercentKind, PercentNum, PercentPiece};
+use crate::format::{
+    self, FieldFirst, FieldPart, FormatPiece, IndexKey, PercentKind, PercentNum, PercentPiece,
+};
 use crate::value::*;
 use crate::vm::Vm;
 
@@ -33,7 +35,9 @@ pub fn percent_format(vm: &mut Vm, template: &str, args: &Value) -> PyResult<Str
     let (pieces, err) = format::parse_percent_partial(template);
     let mapping = match args {
         Value::Dict(_) => Some(args.clone()),
-        Value::Instance(_) if vm.lookup_special(args, "__getitem__").is_some() => Some(args.clone()),
+        Value::Instance(_) if vm.lookup_special(args, "__getitem__").is_some() => {
+            Some(args.clone())
+        }
         _ => None,
     };
     let items: Vec<Value> = match args {
@@ -105,7 +109,9 @@ pub fn percent_format(vm: &mut Vm, template: &str, args: &Value) -> PyResult<Str
                             } else {
                                 format!("must be real number, not {}", vm.type_name(&value))
                             };
-                            let what = if c.kind() == PercentKind::Int && matches!(c.conv, 'x' | 'X' | 'o') {
+                            let what = if c.kind() == PercentKind::Int
+                                && matches!(c.conv, 'x' | 'X' | 'o')
+                            {
                                 format!(
                                     "%{} format: an integer is required, not {}",
                                     c.conv,
@@ -209,7 +215,8 @@ fn render(
                             }
                         }
                     }
-                    Some(FieldFirst::Name(n)) => match kwargs.iter().find(|(k, _)| k.as_ref() == n) {
+                    Some(FieldFirst::Name(n)) => match kwargs.iter().find(|(k, _)| k.as_ref() == n)
+                    {
                         Some((_, v)) => v.clone(),
                         None => return Err(vm.key_error(Value::str(n.as_str()))),
                     },
@@ -217,8 +224,12 @@ fn render(
                 for part in rest {
                     v = match part {
                         FieldPart::Attr(a) => vm.getattr(&v, a)?,
-                        FieldPart::Index(IndexKey::Int(i)) => vm.getitem(&v, &Value::Int(*i as i64))?,
-                        FieldPart::Index(IndexKey::Str(s)) => vm.getitem(&v, &Value::str(s.as_str()))?,
+                        FieldPart::Index(IndexKey::Int(i)) => {
+                            vm.getitem(&v, &Value::Int(*i as i64))?
+                        }
+                        FieldPart::Index(IndexKey::Str(s)) => {
+                            vm.getitem(&v, &Value::str(s.as_str()))?
+                        }
                     };
                 }
                 if let Some(c) = conversion {

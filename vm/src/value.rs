@@ -356,6 +356,7 @@ pub trait NativeIter {
 }
 
 /// Objects the stdlib defines (deque, files, asyncio objects…).
+#[allow(clippy::len_without_is_empty)]
 pub trait NativeObject: std::any::Any {
     /// The class `type(obj)` reports; its dict holds the object's methods.
     fn class(&self, vm: &Vm) -> Rc<Class>;

@@ -191,11 +191,7 @@ impl Types {
             range: new_class("range", o, Some(B::Range)),
             slice: new_class("slice", o, Some(B::Slice)),
             function: new_class("function", o, Some(B::Function)),
-            builtin_function: new_class(
-                "builtin_function_or_method",
-                o,
-                Some(B::BuiltinFunction),
-            ),
+            builtin_function: new_class("builtin_function_or_method", o, Some(B::BuiltinFunction)),
             method: new_class("method", o, Some(B::Method)),
             generator: new_class("generator", o, Some(B::Generator)),
             coroutine: new_class("coroutine", o, Some(B::Coroutine)),
@@ -510,11 +506,7 @@ impl Vm {
     }
 
     /// Continues a nested run with `exc` raised in the top frame.
-    pub(crate) fn run_raising(
-        &mut self,
-        base: usize,
-        exc: Value,
-    ) -> PyResult<crate::interp::Exit> {
+    pub(crate) fn run_raising(&mut self, base: usize, exc: Value) -> PyResult<crate::interp::Exit> {
         self.pending_raise = Some(exc);
         self.run(base)
     }

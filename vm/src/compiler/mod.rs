@@ -391,7 +391,13 @@ impl<'a> Compiler<'a> {
     }
 
     fn store_name(&mut self, name: &str) {
-        self.name_op(name, Op::StoreFast, Op::StoreDeref, Op::StoreName, Op::StoreGlobal);
+        self.name_op(
+            name,
+            Op::StoreFast,
+            Op::StoreDeref,
+            Op::StoreName,
+            Op::StoreGlobal,
+        );
     }
 
     fn delete_name(&mut self, name: &str) {
@@ -628,7 +634,11 @@ impl<'a> Compiler<'a> {
                     }
                     let n = self.name_idx(&a.name);
                     self.emit(Op::ImportFrom(n));
-                    let bound = a.asname.as_ref().map(|x| x.name.as_str()).unwrap_or(&a.name);
+                    let bound = a
+                        .asname
+                        .as_ref()
+                        .map(|x| x.name.as_str())
+                        .unwrap_or(&a.name);
                     self.store_name(bound);
                 }
                 self.emit(Op::PopTop);
@@ -659,7 +669,10 @@ impl<'a> Compiler<'a> {
 
     fn break_continue(&mut self, is_break: bool, span: &Span) -> CResult {
         let blocks = self.unit().fblocks.clone();
-        let Some(pos) = blocks.iter().rposition(|b| matches!(b, FBlock::Loop { .. })) else {
+        let Some(pos) = blocks
+            .iter()
+            .rposition(|b| matches!(b, FBlock::Loop { .. }))
+        else {
             let msg = if is_break {
                 "'break' outside loop"
             } else {
@@ -1297,9 +1310,9 @@ impl<'a> Compiler<'a> {
                     }
                 } else {
                     let skip = self.new_label();
-                    let (last, init) = values.split_last().ok_or_else(|| {
-                        syntax_error("empty boolean operation", e.span.clone())
-                    })?;
+                    let (last, init) = values
+                        .split_last()
+                        .ok_or_else(|| syntax_error("empty boolean operation", e.span.clone()))?;
                     for v in init {
                         self.jump_if(v, !when, skip)?;
                     }
@@ -1561,8 +1574,7 @@ impl<'a> Compiler<'a> {
                     u.flags & (FLAG_COROUTINE | FLAG_ASYNC_GENERATOR) != 0
                 };
                 if !is_coroutine {
-                    let msg = if matches!(self.scope_kind(), ScopeKind::Module | ScopeKind::Class)
-                    {
+                    let msg = if matches!(self.scope_kind(), ScopeKind::Module | ScopeKind::Class) {
                         "'await' outside function"
                     } else {
                         "'await' outside async function"
@@ -1791,9 +1803,8 @@ impl<'a> Compiler<'a> {
                 CompKind::Gen(_) => {}
             }
             c.comp_loop(generators, 0, kind)?;
-            match kind {
-                CompKind::Gen(_) => c.emit_const(Value::None),
-                _ => {}
+            if let CompKind::Gen(_) = kind {
+                c.emit_const(Value::None);
             }
             c.emit(Op::ReturnValue);
             Ok(())

@@ -694,9 +694,9 @@ impl Builder {
                         ScopeKind::Class => NameScope::Local,
                         _ => NameScope::Local,
                     }
-                } else if kind == ScopeKind::Module {
-                    NameScope::GlobalImplicit
-                } else if name == "__class__" && kind == ScopeKind::Class {
+                } else if kind == ScopeKind::Module
+                    || (name == "__class__" && kind == ScopeKind::Class)
+                {
                     NameScope::GlobalImplicit
                 } else if self.find_binding(id, &name, false).is_some() {
                     self.mark_free(id, &name);
@@ -706,9 +706,7 @@ impl Builder {
                 };
                 let s = &mut self.table.scopes[id];
                 // A cell decided by an inner scope wins over Local.
-                if !(scope == NameScope::Local
-                    && s.resolved.get(&name) == Some(&NameScope::Cell))
-                {
+                if !(scope == NameScope::Local && s.resolved.get(&name) == Some(&NameScope::Cell)) {
                     s.resolved.insert(name.clone(), scope);
                 }
             }
@@ -773,7 +771,9 @@ impl Builder {
                 s.freevars.push(name.to_string());
             }
             if id != from && s.kind != ScopeKind::Class {
-                s.resolved.entry(name.to_string()).or_insert(NameScope::Free);
+                s.resolved
+                    .entry(name.to_string())
+                    .or_insert(NameScope::Free);
             }
             cur = s.parent;
         }

@@ -96,7 +96,13 @@ pub(crate) fn make_classes(vm: &mut Vm) -> Classes {
 
 // ---- argument helpers -------------------------------------------------------
 
-fn kwarg(vm: &Vm, fname: &str, kw: &KwArgs, allowed: &[&str], key: &str) -> PyResult<Option<Value>> {
+fn kwarg(
+    vm: &Vm,
+    fname: &str,
+    kw: &KwArgs,
+    allowed: &[&str],
+    key: &str,
+) -> PyResult<Option<Value>> {
     for (k, _) in kw {
         if !allowed.contains(&k.as_ref()) {
             return Err(vm.type_error(&format!(
@@ -256,7 +262,11 @@ fn fut_await(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
     let f = this_fut(vm, args, "__await__")?;
     let sh = f.lp.shared.clone();
     let _ = vm;
-    Ok(NativeCoro::new(&sh, "Future.__await__", Machine::FutIter { fut: f }))
+    Ok(NativeCoro::make(
+        &sh,
+        "Future.__await__",
+        Machine::FutIter { fut: f },
+    ))
 }
 fn fut_get_loop(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
     Ok(this_fut(vm, args, "get_loop")?.lp.value())
@@ -294,11 +304,15 @@ fn task_get_coro(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
 }
 fn task_cancelling(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
     let t = this_task(vm, args, "cancelling")?;
-    Ok(Value::Int(t.task_data().map(|d| d.cancelling()).unwrap_or(0) as i64))
+    Ok(Value::Int(
+        t.task_data().map(|d| d.cancelling()).unwrap_or(0) as i64,
+    ))
 }
 fn task_uncancel(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
     let t = this_task(vm, args, "uncancel")?;
-    Ok(Value::Int(t.task_data().map(|d| d.uncancel()).unwrap_or(0) as i64))
+    Ok(Value::Int(
+        t.task_data().map(|d| d.uncancel()).unwrap_or(0) as i64
+    ))
 }
 
 fn install_future(vm: &Vm, c: &Classes) {
@@ -467,9 +481,9 @@ fn a_sleep(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
             "delay" if delay.is_none() => delay = Some(v.clone()),
             "result" if result.is_none() => result = Some(v.clone()),
             _ => {
-                return Err(vm.type_error(&format!(
-                    "sleep() got an unexpected keyword argument '{k}'"
-                )));
+                return Err(
+                    vm.type_error(&format!("sleep() got an unexpected keyword argument '{k}'"))
+                );
             }
         }
     }
@@ -495,7 +509,7 @@ fn a_sleep(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
             handle: None,
         }
     };
-    Ok(NativeCoro::new(&sh, "sleep", m))
+    Ok(NativeCoro::make(&sh, "sleep", m))
 }
 
 fn a_create_task(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
@@ -529,7 +543,13 @@ fn a_ensure_future(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> 
 }
 
 fn a_gather(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
-    let re = kwarg(vm, "gather", kw, &["return_exceptions"], "return_exceptions")?;
+    let re = kwarg(
+        vm,
+        "gather",
+        kw,
+        &["return_exceptions"],
+        "return_exceptions",
+    )?;
     let re = match re {
         Some(v) => vm.truthy(&v)?,
         None => false,
@@ -566,14 +586,14 @@ fn a_wait_for(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     };
     let sh = shared(vm);
     if timeout.is_none() {
-        return Ok(NativeCoro::new(
+        return Ok(NativeCoro::make(
             &sh,
             "wait_for",
             Machine::Delegate { arg: fut, it: None },
         ));
     }
     let t = number(vm, &timeout)?;
-    Ok(NativeCoro::new(
+    Ok(NativeCoro::make(
         &sh,
         "wait_for",
         Machine::WaitFor(Box::new(WaitFor::new(fut, t))),
@@ -626,7 +646,7 @@ fn a_wait(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
         }
     }
     let sh = shared(vm);
-    Ok(NativeCoro::new(
+    Ok(NativeCoro::make(
         &sh,
         "wait",
         Machine::Wait(Box::new(Wait::new(fs_v, timeout, return_when))),
@@ -649,7 +669,10 @@ fn a_all_tasks(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
         _ => running_loop(vm)?,
     };
     let items: Vec<Value> = lp.all_tasks().iter().map(|t| t.value()).collect();
-    vm.call(&Value::Class(vm.types.set.clone()), vec![Value::list(items)])
+    vm.call(
+        &Value::Class(vm.types.set.clone()),
+        vec![Value::list(items)],
+    )
 }
 
 fn a_get_running_loop(vm: &mut Vm, _args: &[Value], _kw: &KwArgs) -> PyResult<Value> {

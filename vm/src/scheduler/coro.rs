@@ -39,7 +39,9 @@ type Thunk = Box<dyn FnOnce(&mut Vm) -> PyResult<Value>>;
 pub enum Machine {
     Done,
     /// `sleep(0)`: yields None once.
-    Sleep0 { result: Value },
+    Sleep0 {
+        result: Value,
+    },
     Sleep {
         delay: f64,
         result: Value,
@@ -49,9 +51,14 @@ pub enum Machine {
     /// An `async def` whose body never awaits: runs at the first resume.
     Immediate(Option<Thunk>),
     /// `Future.__await__`.
-    FutIter { fut: Rc<Fut> },
+    FutIter {
+        fut: Rc<Fut>,
+    },
     /// `await aw` of any awaitable (`wait_for(aw, None)`).
-    Delegate { arg: Value, it: Option<Value> },
+    Delegate {
+        arg: Value,
+        it: Option<Value>,
+    },
     WaitFor(Box<WaitFor>),
     Wait(Box<Wait>),
     /// `Event.wait()`; with `join`, `Queue.join()`.
@@ -71,7 +78,10 @@ pub enum Machine {
         fut: Option<Rc<Fut>>,
         ret: Value,
     },
-    QueueGet { q: Rc<QueueObj>, waiter: Option<Rc<Fut>> },
+    QueueGet {
+        q: Rc<QueueObj>,
+        waiter: Option<Rc<Fut>>,
+    },
     QueuePut {
         q: Rc<QueueObj>,
         item: Value,
@@ -88,7 +98,7 @@ pub struct NativeCoro {
 }
 
 impl NativeCoro {
-    pub fn new(sh: &Shared, name: &'static str, m: Machine) -> Value {
+    pub fn make(sh: &Shared, name: &'static str, m: Machine) -> Value {
         let cls = if matches!(m, Machine::FutIter { .. }) {
             sh.cls.future_iter.clone()
         } else {
@@ -104,7 +114,7 @@ impl NativeCoro {
 
     /// A coroutine that returns `v` at once.
     pub fn immediate(sh: &Shared, name: &'static str, v: Value) -> Value {
-        NativeCoro::new(sh, name, Machine::Immediate(Some(Box::new(move |_| Ok(v)))))
+        NativeCoro::make(sh, name, Machine::Immediate(Some(Box::new(move |_| Ok(v)))))
     }
 
     /// A coroutine whose body is `f`, run at the first resume.
@@ -113,7 +123,7 @@ impl NativeCoro {
         name: &'static str,
         f: impl FnOnce(&mut Vm) -> PyResult<Value> + 'static,
     ) -> Value {
-        NativeCoro::new(sh, name, Machine::Immediate(Some(Box::new(f))))
+        NativeCoro::make(sh, name, Machine::Immediate(Some(Box::new(f))))
     }
 
     pub fn name(&self) -> &'static str {
@@ -131,9 +141,9 @@ impl NativeCoro {
             CState::Created => {
                 match input {
                     Input::Send(ref v) if !v.is_none() => {
-                        return Err(vm.type_error(
-                            "can't send non-None value to a just-started coroutine",
-                        ));
+                        return Err(
+                            vm.type_error("can't send non-None value to a just-started coroutine")
+                        );
                     }
                     Input::Throw(e) => {
                         self.finish();
@@ -178,9 +188,7 @@ impl NativeCoro {
             CState::Suspended => {
                 let exit = vm.new_exc(&vm.exc.generator_exit.clone(), "");
                 match self.resume(vm, Input::Throw(exit)) {
-                    Ok(Step::Yield(_)) => {
-                        Err(vm.runtime_error("coroutine ignored GeneratorExit"))
-                    }
+                    Ok(Step::Yield(_)) => Err(vm.runtime_error("coroutine ignored GeneratorExit")),
                     Ok(Step::Return(_)) => Ok(()),
                     Err(e) if vm.is_instance_of(&e, &vm.exc.generator_exit.clone()) => Ok(()),
                     Err(e) => Err(e),
@@ -202,7 +210,10 @@ impl NativeObject for NativeCoro {
         if self.cls.name.as_ref() == "FutureIter" {
             return Ok(Some(format!("<_asyncio.FutureIter object at {addr:#x}>")));
         }
-        Ok(Some(format!("<coroutine object {} at {addr:#x}>", self.name)))
+        Ok(Some(format!(
+            "<coroutine object {} at {addr:#x}>",
+            self.name
+        )))
     }
 }
 
@@ -313,7 +324,11 @@ impl Machine {
                 let Some(inner) = it.clone() else {
                     return Err(vm.runtime_error("await resumed before it started"));
                 };
-                let input = if first { Input::Send(Value::None) } else { input };
+                let input = if first {
+                    Input::Send(Value::None)
+                } else {
+                    input
+                };
                 Ok(match super::task::resume_any(vm, &inner, input)? {
                     crate::interp::Exit::Yield(v) => Step::Yield(v),
                     crate::interp::Exit::Return(v) => Step::Return(v),
@@ -693,7 +708,10 @@ impl Wait {
             }
         }
         let mk = |vm: &mut Vm, items: Vec<Value>| -> PyResult<Value> {
-            let set = vm.call(&Value::Class(vm.types.set.clone()), vec![Value::list(items)])?;
+            let set = vm.call(
+                &Value::Class(vm.types.set.clone()),
+                vec![Value::list(items)],
+            )?;
             Ok(set)
         };
         let d = mk(vm, done)?;
@@ -740,7 +758,9 @@ impl Wait {
 fn this(vm: &Vm, args: &[Value], what: &str) -> PyResult<Rc<dyn NativeObject>> {
     match args.first() {
         Some(Value::Native(n)) if n.as_any().is::<NativeCoro>() => Ok(n.clone()),
-        _ => Err(vm.type_error(&format!("descriptor '{what}' requires a 'coroutine' object"))),
+        _ => Err(vm.type_error(&format!(
+            "descriptor '{what}' requires a 'coroutine' object"
+        ))),
     }
 }
 

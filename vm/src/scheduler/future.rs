@@ -314,12 +314,7 @@ impl Fut {
         let shown = match names.len() {
             0 => return Ok(String::new()),
             1 | 2 => names.join(", "),
-            n => format!(
-                "{}, <{} more>, {}",
-                names[0],
-                n - 2,
-                names[n - 1]
-            ),
+            n => format!("{}, <{} more>, {}", names[0], n - 2, names[n - 1]),
         };
         Ok(format!("cb=[{shown}]"))
     }
@@ -478,9 +473,7 @@ pub fn ensure_future(vm: &mut Vm, arg: &Value, lp: Option<&Rc<Loop>>) -> PyResul
     } else if let Some(aw) = vm.lookup_special(arg, "__await__") {
         vm.call(&aw, vec![arg.clone()])?
     } else {
-        return Err(vm.type_error(
-            "An asyncio.Future, a coroutine or an awaitable is required",
-        ));
+        return Err(vm.type_error("An asyncio.Future, a coroutine or an awaitable is required"));
     };
     let lp = match lp {
         Some(l) => l.clone(),
@@ -519,7 +512,11 @@ pub fn gather(vm: &mut Vm, args: &[Value], return_exceptions: bool) -> PyResult<
     let mut lp: Option<Rc<Loop>> = None;
     for arg in args {
         let key = arg.addr();
-        let known = if key != 0 { seen.get(&key).cloned() } else { None };
+        let known = if key != 0 {
+            seen.get(&key).cloned()
+        } else {
+            None
+        };
         let fut = match known {
             Some(f) => f,
             None => {

@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 use super::coro::{Input, Machine, NativeCoro, Step, set_cause};
 use super::future::{self, Callback, Fut};
-use super::{Handle, Job, Loop, py_bool, running_loop, shared};
+use super::{Handle, Job, Loop, running_loop, shared};
 use crate::value::*;
 use crate::vm::Vm;
 
@@ -118,7 +118,8 @@ impl TimeoutObj {
                     .and_then(|t| t.task_data().map(|d| d.uncancel()))
                     .unwrap_or(0);
                 let sh = shared(vm);
-                let is_cancel = matches!(et, Value::Class(c) if Rc::ptr_eq(c, &sh.cls.cancelled_error));
+                let is_cancel =
+                    matches!(et, Value::Class(c) if Rc::ptr_eq(c, &sh.cls.cancelled_error));
                 if n <= self.cancelling.get() && is_cancel {
                     let te = vm.new_exc_args(&sh.cls.timeout_error, vec![]);
                     set_cause(&te, ev);
@@ -373,7 +374,12 @@ pub struct TgExit {
     waiting: Option<Rc<Fut>>,
 }
 
-pub(crate) fn tg_exit_step(vm: &mut Vm, s: &mut TgExit, first: bool, input: Input) -> PyResult<Step> {
+pub(crate) fn tg_exit_step(
+    vm: &mut Vm,
+    s: &mut TgExit,
+    first: bool,
+    input: Input,
+) -> PyResult<Step> {
     let tg = s.tg.clone();
     let sh = shared(vm);
     let cancelled_cls = sh.cls.cancelled_error.clone();
@@ -383,7 +389,11 @@ pub(crate) fn tg_exit_step(vm: &mut Vm, s: &mut TgExit, first: bool, input: Inpu
         if !s.exc.is_none() && is_base_error(vm, &s.exc) && tg.base_error.borrow().is_none() {
             *tg.base_error.borrow_mut() = s.exc.clone();
         }
-        s.propagate = if et_is_cancel { s.exc.clone() } else { Value::None };
+        s.propagate = if et_is_cancel {
+            s.exc.clone()
+        } else {
+            Value::None
+        };
         if tg.parent_cancel_requested.get() {
             let parent = tg.parent_task.borrow().clone();
             let n = parent
@@ -530,7 +540,10 @@ fn tg_aenter(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
         };
         *tg.lp.borrow_mut() = Some(lp.clone());
         let Some(parent) = lp.current_task() else {
-            let msg = format!("TaskGroup {} cannot determine the parent task", tg.repr_string());
+            let msg = format!(
+                "TaskGroup {} cannot determine the parent task",
+                tg.repr_string()
+            );
             return Err(vm.runtime_error(&msg));
         };
         *tg.parent_task.borrow_mut() = Some(parent);
@@ -549,7 +562,7 @@ fn tg_aexit(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
         propagate: Value::None,
         waiting: None,
     };
-    Ok(NativeCoro::new(
+    Ok(NativeCoro::make(
         &sh,
         "TaskGroup.__aexit__",
         Machine::TaskGroupExit(Box::new(st)),
@@ -559,9 +572,9 @@ fn tg_aexit(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
 fn tg_create_task(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     let tg = tg_this(vm, args)?;
     let Some(coro) = args.get(1).cloned() else {
-        return Err(vm.type_error(
-            "TaskGroup.create_task() missing 1 required positional argument: 'coro'",
-        ));
+        return Err(
+            vm.type_error("TaskGroup.create_task() missing 1 required positional argument: 'coro'")
+        );
     };
     let mut name = None;
     for (k, v) in kw {
@@ -695,7 +708,12 @@ fn eg_repr(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
     let Some(Value::Instance(inst)) = args.first() else {
         return Err(vm.type_error("ExceptionGroup.__repr__ needs an instance"));
     };
-    let a = inst.dict.borrow().get("args").cloned().unwrap_or(Value::None);
+    let a = inst
+        .dict
+        .borrow()
+        .get("args")
+        .cloned()
+        .unwrap_or(Value::None);
     let name = inst.class.name.clone();
     let r = vm.repr(&a)?;
     Ok(Value::str(format!("{name}{r}")))
@@ -720,9 +738,4 @@ pub(crate) fn install(vm: &Vm, c: &super::Classes) {
         vm.add_method(cls, "__str__", eg_str);
         vm.add_method(cls, "__repr__", eg_repr);
     }
-}
-
-#[allow(dead_code)]
-fn unused(_: bool) -> &'static str {
-    py_bool(false)
 }

@@ -116,7 +116,12 @@ impl NativeObject for LockObj {
         self
     }
     fn repr(&self, _vm: &mut Vm) -> PyResult<Option<String>> {
-        let mut extra = if self.locked.get() { "locked" } else { "unlocked" }.to_string();
+        let mut extra = if self.locked.get() {
+            "locked"
+        } else {
+            "unlocked"
+        }
+        .to_string();
         let n = self.waiters.borrow().len();
         if n > 0 {
             extra = format!("{extra}, waiters:{n}");
@@ -248,8 +253,7 @@ impl QueueObj {
             }
             QueueKind::Priority => {
                 // heapq.heappush, comparing with `<` as heapq does.
-                let mut heap: Vec<Value> =
-                    std::mem::take(&mut *self.items.borrow_mut()).into();
+                let mut heap: Vec<Value> = std::mem::take(&mut *self.items.borrow_mut()).into();
                 heap.push(item);
                 let mut pos = heap.len() - 1;
                 let r = (|| {
@@ -275,8 +279,7 @@ impl QueueObj {
             QueueKind::Fifo => Ok(self.items.borrow_mut().pop_front().unwrap_or(Value::None)),
             QueueKind::Lifo => Ok(self.items.borrow_mut().pop_back().unwrap_or(Value::None)),
             QueueKind::Priority => {
-                let mut heap: Vec<Value> =
-                    std::mem::take(&mut *self.items.borrow_mut()).into();
+                let mut heap: Vec<Value> = std::mem::take(&mut *self.items.borrow_mut()).into();
                 let Some(last) = heap.pop() else {
                     return Ok(Value::None);
                 };
@@ -380,7 +383,11 @@ impl NativeObject for QueueObj {
     }
     fn repr(&self, vm: &mut Vm) -> PyResult<Option<String>> {
         let f = self.format(vm)?;
-        Ok(Some(format!("<{} at {:#x} {f}>", self.cls.name, addr(self))))
+        Ok(Some(format!(
+            "<{} at {:#x} {f}>",
+            self.cls.name,
+            addr(self)
+        )))
     }
     fn get_attr(&self, _vm: &mut Vm, name: &str) -> PyResult<Option<Value>> {
         Ok((name == "maxsize").then(|| self.maxsize.clone()))
@@ -467,7 +474,7 @@ fn ev_wait(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
     let e = rc_as::<EventObj>(vm, args, "Event", "wait")?;
     no_args(vm, "Event.wait", args, 0)?;
     let sh = shared(vm);
-    Ok(NativeCoro::new(
+    Ok(NativeCoro::make(
         &sh,
         "Event.wait",
         Machine::EventWait {
@@ -497,10 +504,15 @@ fn lock_locked(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
     let l = this::<LockObj>(vm, args, "Lock", "locked")?;
     Ok(Value::Bool(l.locked.get()))
 }
-fn lock_acquire_with(vm: &mut Vm, args: &[Value], ret: Value, name: &'static str) -> PyResult<Value> {
+fn lock_acquire_with(
+    vm: &mut Vm,
+    args: &[Value],
+    ret: Value,
+    name: &'static str,
+) -> PyResult<Value> {
     let l = rc_as::<LockObj>(vm, args, "Lock", "acquire")?;
     let sh = shared(vm);
-    Ok(NativeCoro::new(
+    Ok(NativeCoro::make(
         &sh,
         name,
         Machine::LockAcquire {
@@ -540,7 +552,11 @@ fn lock_aexit(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
 }
 
 fn sem_make(vm: &mut Vm, args: &[Value], kw: &KwArgs, bounded: bool) -> PyResult<Value> {
-    let name = if bounded { "BoundedSemaphore" } else { "Semaphore" };
+    let name = if bounded {
+        "BoundedSemaphore"
+    } else {
+        "Semaphore"
+    };
     let mut value = args.get(1).cloned();
     for (k, v) in kw {
         if k.as_ref() == "value" && value.is_none() {
@@ -593,10 +609,15 @@ fn sem_locked(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
     let s = this::<SemObj>(vm, args, "Semaphore", "locked")?;
     Ok(Value::Bool(s.locked()))
 }
-fn sem_acquire_with(vm: &mut Vm, args: &[Value], ret: Value, name: &'static str) -> PyResult<Value> {
+fn sem_acquire_with(
+    vm: &mut Vm,
+    args: &[Value],
+    ret: Value,
+    name: &'static str,
+) -> PyResult<Value> {
     let s = rc_as::<SemObj>(vm, args, "Semaphore", "acquire")?;
     let sh = shared(vm);
-    Ok(NativeCoro::new(
+    Ok(NativeCoro::make(
         &sh,
         name,
         Machine::SemAcquire {
@@ -707,7 +728,7 @@ fn q_put(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
     let q = rc_as::<QueueObj>(vm, args, "Queue", "put")?;
     no_args(vm, "Queue.put", args, 1)?;
     let sh = shared(vm);
-    Ok(NativeCoro::new(
+    Ok(NativeCoro::make(
         &sh,
         "Queue.put",
         Machine::QueuePut {
@@ -721,7 +742,7 @@ fn q_get(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
     let q = rc_as::<QueueObj>(vm, args, "Queue", "get")?;
     no_args(vm, "Queue.get", args, 0)?;
     let sh = shared(vm);
-    Ok(NativeCoro::new(
+    Ok(NativeCoro::make(
         &sh,
         "Queue.get",
         Machine::QueueGet { q, waiter: None },
@@ -736,7 +757,7 @@ fn q_join(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
     let q = rc_as::<QueueObj>(vm, args, "Queue", "join")?;
     let sh = shared(vm);
     let ev = q.finished.clone();
-    Ok(NativeCoro::new(
+    Ok(NativeCoro::make(
         &sh,
         "Queue.join",
         Machine::EventWait {

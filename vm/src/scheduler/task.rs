@@ -6,9 +6,9 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
+use super::Job;
 use super::coro::{self, Input};
 use super::future::{self, Callback, Fut, as_fut};
-use super::Job;
 use crate::interp::Exit;
 use crate::value::*;
 use crate::vm::Vm;
@@ -276,7 +276,10 @@ fn format_coro(c: &Value, done: bool) -> String {
         Value::Generator(g) => {
             let file = &g.code.filename;
             if done || g.state.get() == GenState::Closed {
-                format!("{}() done, defined at {}:{}", g.qualname, file, g.code.first_line)
+                format!(
+                    "{}() done, defined at {}:{}",
+                    g.qualname, file, g.code.first_line
+                )
             } else if g.state.get() == GenState::Created {
                 format!("{}() running at {}:{}", g.qualname, file, g.code.first_line)
             } else {
