@@ -66,7 +66,7 @@ impl Vm {
         };
         let id = self.next_gen_id.get();
         self.next_gen_id.set(id + 1);
-        Value::Generator(Rc::new(Generator {
+        let g = Rc::new(Generator {
             kind,
             state: Cell::new(GenState::Created),
             frame: RefCell::new(Some(frame)),
@@ -74,7 +74,15 @@ impl Vm {
             qualname: f.qualname.borrow().clone(),
             code,
             id,
-        }))
+        });
+        if let Some(list) = &mut self.live_generators {
+            list.push(Rc::downgrade(&g));
+        }
+        if self.tracing {
+            let label = Vm::gen_label(&g);
+            self.trace_event(&format!("create {label}"));
+        }
+        Value::Generator(g)
     }
 
     /// Runs the `finally` blocks of generators dropped while suspended.
@@ -174,6 +182,21 @@ impl Vm {
                 let Some(mut frame) = g.frame.borrow_mut().take() else {
                     return Err(self.gen_already_running(g));
                 };
+                if self.tracing {
+                    let how = match resume {
+                        Resume::Call => "next()/send()",
+                        Resume::ForIter(_) => "for loop",
+                        Resume::YieldFrom => "yield from/await",
+                        Resume::Native => "built-in",
+                    };
+                    let what = if started {
+                        format!("resume at line {}", frame.current_line())
+                    } else {
+                        "start".to_string()
+                    };
+                    let (label, v) = (Vm::gen_label(g), self.trace_repr(&sent));
+                    self.trace_event(&format!("send {v} -> {label} ({what}, by {how})"));
+                }
                 if started {
                     frame.stack.push(sent);
                 }
@@ -197,6 +220,10 @@ impl Vm {
             GenState::Running => Err(self.gen_already_running(g)),
             GenState::Closed => Err(exc),
             GenState::Created | GenState::Suspended => {
+                if self.tracing {
+                    let (label, v) = (Vm::gen_label(g), self.trace_repr(&exc));
+                    self.trace_event(&format!("throw {v} -> {label}"));
+                }
                 let Some(mut frame) = g.frame.borrow_mut().take() else {
                     return Err(self.gen_already_running(g));
                 };
@@ -314,6 +341,16 @@ impl Vm {
             else {
                 return Err(self.new_exc(&self.exc.runtime_error, "yield outside a generator"));
             };
+            if self.tracing {
+                let line = frame.current_line();
+                let (label, shown) = (Vm::gen_label(&g), self.trace_repr(&v));
+                let what = if resume == Resume::YieldFrom {
+                    format!("yield {shown} <- {label} (line {line}, passed out through yield from/await)")
+                } else {
+                    format!("yield {shown} <- {label} (line {line})")
+                };
+                self.trace_event(&what);
+            }
             g.state.set(GenState::Suspended);
             *g.frame.borrow_mut() = Some(frame);
             match resume {
@@ -423,6 +460,10 @@ impl Vm {
 
     /// `gen.close()`.
     pub fn gen_close(&mut self, g: &Rc<Generator>) -> PyResult<()> {
+        if self.tracing && g.state.get() != GenState::Closed {
+            let label = Vm::gen_label(g);
+            self.trace_event(&format!("close {label}"));
+        }
         match g.state.get() {
             GenState::Created => {
                 g.state.set(GenState::Closed);

@@ -643,6 +643,14 @@ impl Vm {
                 }
                 Op::GetAwaitable => {
                     let v = pop!(self);
+                    if self.tracing {
+                        let here = match &top!(self).ret {
+                            ReturnTo::Generator(g, _) => Vm::gen_label(g),
+                            _ => "<module>".to_string(),
+                        };
+                        let shown = self.trace_repr(&v);
+                        self.trace_event(&format!("await {shown} in {here}"));
+                    }
                     let it = self.get_awaitable(v)?;
                     push!(self, it);
                 }
@@ -1085,6 +1093,10 @@ impl Vm {
                 if resume == Resume::Call {
                     self.c_depth -= 1;
                 }
+                if self.tracing {
+                    let (label, shown) = (Vm::gen_label(&g), self.trace_repr(&v));
+                    self.trace_event(&format!("return {shown} <- {label}"));
+                }
                 return self.generator_returned(v, resume);
             }
         }
@@ -1277,6 +1289,10 @@ impl Vm {
                     drop(frame);
                     if resume == Resume::Call {
                         self.c_depth -= 1;
+                    }
+                    if self.tracing {
+                        let (label, shown) = (Vm::gen_label(&g), self.trace_repr(&exc));
+                        self.trace_event(&format!("raise {shown} <- {label}"));
                     }
                     exc = self.pep479(exc, g.kind);
                     if resume == Resume::Native {

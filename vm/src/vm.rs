@@ -121,6 +121,11 @@ pub struct Vm {
     pub throwing: bool,
     /// Set when stdout's reader went away (`covm f.co | head -1`).
     pub broken_pipe: bool,
+    /// `covm --trace`: print coroutine events to stderr.
+    pub tracing: bool,
+    /// When set (the REPL does), every generator and coroutine created is
+    /// remembered weakly, for `:gens`.
+    pub live_generators: Option<Vec<std::rc::Weak<Generator>>>,
     /// Real or virtual time, for `time` and the scheduler.
     pub clock: crate::clock::Clock,
     /// An exception to raise in the top frame when `run` starts.
@@ -376,6 +381,8 @@ impl Vm {
             throwing: false,
             pending_raise: None,
             clock: crate::clock::Clock::new(),
+            tracing: false,
+            live_generators: None,
             repr_guard: Vec::new(),
         };
         crate::generator::install_methods(&mut vm);
@@ -503,6 +510,74 @@ impl Vm {
                 Ok(inst)
             }
         }
+    }
+
+    /// Prints one `--trace` line to stderr (after flushing stdout, so the
+    /// two streams interleave in order).
+    pub fn trace_event(&mut self, msg: &str) {
+        let _ = self.out.flush();
+        eprintln!("[trace] {msg}");
+    }
+
+    /// A value's repr for trace lines: built-in values only, so tracing
+    /// never runs covm code.
+    pub fn trace_repr(&mut self, v: &Value) -> String {
+        match v {
+            Value::Instance(i) if !self.is_exception(v) => format!("<{} object>", i.class.name),
+            Value::Instance(_) => {
+                let name = self.type_of(v).name.clone();
+                let args = self.exc_args(v);
+                let inner: Vec<String> = args.iter().map(|a| self.trace_repr(a)).collect();
+                format!("{}({})", name, inner.join(", "))
+            }
+            Value::Generator(g) => Self::gen_label(g),
+            Value::List(_) | Value::Dict(_) | Value::Tuple(_) | Value::Set(_) => {
+                let s = self.repr(v).unwrap_or_default();
+                if s.len() > 60 {
+                    format!("{}...", &s[..s.char_indices().nth(57).map(|(i, _)| i).unwrap_or(s.len())])
+                } else {
+                    s
+                }
+            }
+            Value::Native(_) => format!("<{} object>", self.type_name(v)),
+            _ => self.repr(v).unwrap_or_default(),
+        }
+    }
+
+    /// `generator#3 countdown`: a stable name for trace lines and `:gens`.
+    pub fn gen_label(g: &Generator) -> String {
+        let kind = match g.kind {
+            GenKind::Generator => "generator",
+            GenKind::Coroutine => "coroutine",
+            GenKind::AsyncGenerator => "async_generator",
+        };
+        format!("{kind}#{} {}", g.id, g.qualname)
+    }
+
+    /// Live generators and coroutines (only when `live_generators` is on).
+    pub fn live_generators(&mut self) -> Vec<Rc<Generator>> {
+        let Some(list) = &mut self.live_generators else {
+            return Vec::new();
+        };
+        list.retain(|w| w.strong_count() > 0);
+        list.iter().filter_map(|w| w.upgrade()).collect()
+    }
+
+    /// A coroutine whose body is module-level code (the REPL's top-level
+    /// `await`): the code must have been compiled with the coroutine flag.
+    pub fn module_coroutine(&mut self, code: Rc<Code>, module: &Rc<Module>) -> Value {
+        let frame = Box::new(Frame::new(code.clone(), module.clone()));
+        let id = self.next_gen_id.get();
+        self.next_gen_id.set(id + 1);
+        Value::Generator(Rc::new(Generator {
+            kind: GenKind::Coroutine,
+            state: Cell::new(GenState::Created),
+            frame: RefCell::new(Some(frame)),
+            name: Rc::from("<module>"),
+            qualname: Rc::from("<module>"),
+            code,
+            id,
+        }))
     }
 
     /// Continues a nested run with `exc` raised in the top frame.

@@ -914,7 +914,17 @@ impl<'a> Compiler<'a> {
         Ok(())
     }
 
+    /// REPL input may `await` at top level (as `python -m asyncio`
+    /// allows): the module code then becomes a coroutine the REPL runs on
+    /// the event loop.
+    fn allow_top_level_await(&mut self) {
+        if self.mode == Mode::Repl && self.units.len() == 1 {
+            self.unit().flags |= FLAG_COROUTINE;
+        }
+    }
+
     fn check_async(&mut self, msg: &str, span: &Span) -> CResult {
+        self.allow_top_level_await();
         if self.unit().flags & (FLAG_COROUTINE | FLAG_ASYNC_GENERATOR) == 0 {
             return Err(syntax_error(msg, span.clone()));
         }
@@ -1569,6 +1579,7 @@ impl<'a> Compiler<'a> {
                 self.emit(Op::YieldFrom);
             }
             ExprKind::Await(v) => {
+                self.allow_top_level_await();
                 let is_coroutine = {
                     let u = self.unit();
                     u.flags & (FLAG_COROUTINE | FLAG_ASYNC_GENERATOR) != 0

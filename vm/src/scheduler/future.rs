@@ -300,6 +300,7 @@ impl Fut {
                 Callback::Wakeup(_) => "Task.task_wakeup()".to_string(),
                 Callback::Py(f) => match f {
                     Value::Function(func) => format!("{}()", func.qualname.borrow()),
+                    Value::Builtin(b) => format!("{}()", b.name),
                     other => vm.repr(other)?,
                 },
                 Callback::Gather(_) => "gather.<locals>._done_callback()".into(),
