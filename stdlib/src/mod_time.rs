@@ -6,7 +6,7 @@
 //! one place.
 
 use std::sync::OnceLock;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use covm_vm::Vm;
 use covm_vm::value::*;
@@ -14,38 +14,25 @@ use covm_vm::value::*;
 use crate::args::*;
 use crate::modules::func;
 
-/// Nanoseconds since the Unix epoch.
-pub fn wall_ns() -> i128 {
-    match SystemTime::now().duration_since(UNIX_EPOCH) {
-        Ok(d) => d.as_nanos() as i128,
-        Err(e) => -(e.duration().as_nanos() as i128),
-    }
+/// Nanoseconds since the Unix epoch, from the VM's clock (virtual under
+/// `--virtual-time`).
+pub fn wall_ns(vm: &Vm) -> i128 {
+    (vm.clock.wall() * 1e9) as i128
 }
 
-/// The process's reference instant and the system uptime at that instant
-/// (so monotonic readings look like CPython's: seconds since boot).
-fn base() -> &'static (Instant, u128) {
-    static BASE: OnceLock<(Instant, u128)> = OnceLock::new();
-    BASE.get_or_init(|| {
-        let uptime = std::fs::read_to_string("/proc/uptime")
-            .ok()
-            .and_then(|s| s.split_whitespace().next().map(str::to_string))
-            .and_then(|s| s.parse::<f64>().ok())
-            .map(|s| (s * 1e9) as u128)
-            .unwrap_or(1_000_000_000);
-        (Instant::now(), uptime)
-    })
-}
-
-/// Monotonic nanoseconds (never goes back).
-pub fn monotonic_ns() -> u128 {
-    let (start, offset) = base();
-    start.elapsed().as_nanos() + offset
+/// Monotonic nanoseconds (never goes back), from the VM's clock.
+pub fn monotonic_ns(vm: &Vm) -> u128 {
+    (vm.clock.monotonic() * 1e9) as u128
 }
 
 /// The performance counter: the monotonic clock, as on Linux CPython.
-pub fn perf_ns() -> u128 {
-    monotonic_ns()
+pub fn perf_ns(vm: &Vm) -> u128 {
+    monotonic_ns(vm)
+}
+
+fn process_base() -> &'static Instant {
+    static BASE: OnceLock<Instant> = OnceLock::new();
+    BASE.get_or_init(Instant::now)
 }
 
 /// CPU time of the process in nanoseconds.
@@ -55,14 +42,13 @@ pub fn process_ns() -> u128 {
     {
         return ns;
     }
-    let (start, _) = base();
-    start.elapsed().as_nanos()
+    process_base().elapsed().as_nanos()
 }
 
-/// Blocks the whole VM for `secs` seconds.
-pub fn sleep_for(secs: f64) {
+/// Blocks the whole VM for `secs` seconds (or moves virtual time on).
+pub fn sleep_for(vm: &mut Vm, secs: f64) {
     if secs > 0.0 && secs.is_finite() {
-        std::thread::sleep(Duration::from_secs_f64(secs.min(1e9)));
+        vm.clock.sleep(secs);
     }
 }
 
@@ -77,32 +63,32 @@ fn no_args(vm: &Vm, name: &str, args: &[Value], kw: &KwArgs) -> PyResult<()> {
 
 fn t_time(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     no_args(vm, "time", args, kw)?;
-    Ok(Value::Float(wall_ns() as f64 / 1e9))
+    Ok(Value::Float(wall_ns(vm) as f64 / 1e9))
 }
 
 fn t_time_ns(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     no_args(vm, "time_ns", args, kw)?;
-    Ok(Value::Int(wall_ns() as i64))
+    Ok(Value::Int(wall_ns(vm) as i64))
 }
 
 fn t_monotonic(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     no_args(vm, "monotonic", args, kw)?;
-    Ok(secs(monotonic_ns()))
+    Ok(secs(monotonic_ns(vm)))
 }
 
 fn t_monotonic_ns(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     no_args(vm, "monotonic_ns", args, kw)?;
-    Ok(Value::Int(monotonic_ns() as i64))
+    Ok(Value::Int(monotonic_ns(vm) as i64))
 }
 
 fn t_perf_counter(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     no_args(vm, "perf_counter", args, kw)?;
-    Ok(secs(perf_ns()))
+    Ok(secs(perf_ns(vm)))
 }
 
 fn t_perf_counter_ns(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     no_args(vm, "perf_counter_ns", args, kw)?;
-    Ok(Value::Int(perf_ns() as i64))
+    Ok(Value::Int(perf_ns(vm) as i64))
 }
 
 fn t_process_time(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
@@ -144,7 +130,7 @@ fn t_sleep(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     if s < 0.0 {
         return Err(vm.value_error("sleep length must be non-negative"));
     }
-    sleep_for(s);
+    sleep_for(vm, s);
     Ok(Value::None)
 }
 

@@ -345,7 +345,9 @@ impl Vm {
                 let line = frame.current_line();
                 let (label, shown) = (Vm::gen_label(&g), self.trace_repr(&v));
                 let what = if resume == Resume::YieldFrom {
-                    format!("yield {shown} <- {label} (line {line}, passed out through yield from/await)")
+                    format!(
+                        "yield {shown} <- {label} (line {line}, passed out through yield from/await)"
+                    )
                 } else {
                     format!("yield {shown} <- {label} (line {line})")
                 };

@@ -227,7 +227,9 @@ const EXCEPTIONS: &[(&str, &str)] = &[
     ("SystemExit", "BaseException"),
     ("KeyboardInterrupt", "BaseException"),
     ("GeneratorExit", "BaseException"),
+    ("BaseExceptionGroup", "BaseException"),
     ("Exception", "BaseException"),
+    ("ExceptionGroup", "Exception"),
     ("StopIteration", "Exception"),
     ("StopAsyncIteration", "Exception"),
     ("ArithmeticError", "Exception"),
@@ -388,6 +390,7 @@ impl Vm {
         crate::generator::install_methods(&mut vm);
         crate::asyncgen::install_methods(&mut vm);
         crate::exceptions::install_methods(&mut vm);
+        crate::scheduler::group::install_exception_groups(&vm);
         vm
     }
 
@@ -534,7 +537,10 @@ impl Vm {
             Value::List(_) | Value::Dict(_) | Value::Tuple(_) | Value::Set(_) => {
                 let s = self.repr(v).unwrap_or_default();
                 if s.len() > 60 {
-                    format!("{}...", &s[..s.char_indices().nth(57).map(|(i, _)| i).unwrap_or(s.len())])
+                    format!(
+                        "{}...",
+                        &s[..s.char_indices().nth(57).map(|(i, _)| i).unwrap_or(s.len())]
+                    )
                 } else {
                     s
                 }

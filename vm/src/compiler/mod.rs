@@ -1788,10 +1788,23 @@ impl<'a> Compiler<'a> {
         generators: &'a [Comprehension],
         kind: CompKind<'a>,
     ) -> CResult {
-        if generators.iter().any(|g| g.is_async) {
-            return Err(unsupported("asynchronous comprehensions", e.span.clone()));
-        }
         let scope = self.scope_for(key(e), &e.span)?;
+        let is_async = self.table.scopes[scope].is_async;
+        if is_async {
+            if matches!(kind, CompKind::Gen(_)) {
+                return Err(unsupported(
+                    "asynchronous generator expressions",
+                    e.span.clone(),
+                ));
+            }
+            self.allow_top_level_await();
+            if self.unit().flags & (FLAG_COROUTINE | FLAG_ASYNC_GENERATOR) == 0 {
+                return Err(syntax_error(
+                    "asynchronous comprehension outside of an asynchronous function",
+                    e.span.clone(),
+                ));
+            }
+        }
         let name = match kind {
             CompKind::List(_) => "<listcomp>",
             CompKind::Set(_) => "<setcomp>",
@@ -1824,8 +1837,15 @@ impl<'a> Compiler<'a> {
             return Err(syntax_error("comprehension without 'for'", e.span.clone()));
         };
         self.expr(&first.iter)?;
-        self.emit(Op::GetIter);
+        self.emit(if first.is_async {
+            Op::GetAIter
+        } else {
+            Op::GetIter
+        });
         self.emit(Op::Call(1));
+        if is_async {
+            self.emit_await();
+        }
         Ok(())
     }
 
@@ -1842,10 +1862,22 @@ impl<'a> Compiler<'a> {
             self.emit(Op::LoadFast(0));
         } else {
             self.expr(&g.iter)?;
-            self.emit(Op::GetIter);
+            self.emit(if g.is_async {
+                Op::GetAIter
+            } else {
+                Op::GetIter
+            });
         }
         self.bind(start);
-        self.emit(Op::ForIter(end.0));
+        let handler = self.new_label();
+        if g.is_async {
+            self.emit(Op::SetupFinally(handler.0));
+            self.emit(Op::GetANext);
+            self.emit_await();
+            self.emit(Op::PopBlock);
+        } else {
+            self.emit(Op::ForIter(end.0));
+        }
         self.store_target(&g.target)?;
         for cond in &g.ifs {
             self.jump_if(cond, false, start)?;
@@ -1877,6 +1909,10 @@ impl<'a> Compiler<'a> {
             }
         }
         self.emit(Op::Jump(start.0));
+        if g.is_async {
+            self.bind(handler);
+            self.emit(Op::EndAsyncFor);
+        }
         self.bind(end);
         Ok(())
     }

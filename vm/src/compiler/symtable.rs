@@ -485,6 +485,12 @@ impl Builder {
         for e in elts {
             self.expr(e)?;
         }
+        // A comprehension that awaits is itself a coroutine, awaited where
+        // it is evaluated.
+        if self.scope().has_await {
+            self.scope().is_async = true;
+            self.table.scopes[saved].has_await = true;
+        }
         self.cur = saved;
         Ok(())
     }

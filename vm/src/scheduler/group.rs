@@ -719,6 +719,18 @@ fn eg_repr(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
     Ok(Value::str(format!("{name}{r}")))
 }
 
+/// Gives the built-in `BaseExceptionGroup`/`ExceptionGroup` classes their
+/// methods (called when the VM starts).
+pub(crate) fn install_exception_groups(vm: &Vm) {
+    for name in ["BaseExceptionGroup", "ExceptionGroup"] {
+        if let Some((_, cls)) = vm.exc_by_name.iter().find(|(n, _)| *n == name) {
+            vm.add_method(cls, "__init__", eg_init);
+            vm.add_method(cls, "__str__", eg_str);
+            vm.add_method(cls, "__repr__", eg_repr);
+        }
+    }
+}
+
 /// Fills in the classes' methods.
 pub(crate) fn install(vm: &Vm, c: &super::Classes) {
     vm.set_native_new(&c.timeout, t_new);
