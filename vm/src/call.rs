@@ -80,7 +80,7 @@ impl Vm {
         }
         let inst = Value::Instance(Rc::new(Instance {
             class: cls.clone(),
-            dict: RefCell::new(Namespace::new()),
+            dict: RefCell::new(Namespace::default()),
             traceback: RefCell::new(Vec::new()),
         }));
         let init = self.class_lookup(cls, "__init__");

@@ -43,6 +43,9 @@ pub struct Code {
     pub first_line: u32,
     /// The docstring, when the body starts with a string literal.
     pub doc: Option<Rc<str>>,
+    /// Positional parameters only, no cells among them, not a generator:
+    /// a call can move its arguments straight into the frame's locals.
+    pub fast_call: bool,
 }
 
 impl Code {

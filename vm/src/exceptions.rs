@@ -68,7 +68,7 @@ impl Vm {
     }
 
     pub fn new_exc_args(&self, cls: &Rc<Class>, args: Vec<Value>) -> Value {
-        let mut d = Namespace::new();
+        let mut d = Namespace::default();
         d.insert(Rc::from("args"), Value::tuple(args));
         Value::Instance(Rc::new(Instance {
             class: cls.clone(),

@@ -93,6 +93,36 @@ impl Frame {
         }
     }
 
+    /// Makes a recycled frame ready to run `code` (keeping its vectors'
+    /// capacity, which is the point of recycling).
+    pub fn reset(&mut self, code: &Rc<Code>, globals: &Rc<Module>) {
+        let nlocals = code.varnames.len();
+        self.locals.clear();
+        self.locals.resize(nlocals, Value::Undef);
+        self.cells.clear();
+        for _ in 0..code.cellvars.len() {
+            self.cells.push(Rc::new(RefCell::new(Value::Undef)));
+        }
+        if !Rc::ptr_eq(&self.code, code) {
+            self.code = code.clone();
+        }
+        if !Rc::ptr_eq(&self.globals, globals) {
+            self.globals = globals.clone();
+        }
+        self.ip = 0;
+        self.namespace = None;
+        self.ret = ReturnTo::Caller;
+    }
+
+    /// Empties a finished frame so it can be recycled.
+    pub fn clear(&mut self) {
+        self.stack.clear();
+        self.locals.clear();
+        self.cells.clear();
+        self.blocks.clear();
+        self.handled.clear();
+    }
+
     /// The line being executed, for tracebacks and `:gens`.
     pub fn current_line(&self) -> usize {
         let ip = self.ip.saturating_sub(1);

@@ -82,8 +82,13 @@ impl Vm {
                 Op::Nop => {}
                 Op::PopTop => {
                     let v = pop!(self);
-                    drop(v);
-                    self.run_finalizers()?;
+                    if v.is_heap() {
+                        drop(v);
+                        self.run_finalizers()?;
+                    } else {
+                        // Nothing to free: skip the out-of-line drop.
+                        std::mem::forget(v);
+                    }
                 }
                 Op::DupTop => {
                     let f = top!(self);
@@ -117,7 +122,7 @@ impl Vm {
                 }
                 Op::LoadConst(i) => {
                     let f = top!(self);
-                    let v = f.code.consts[i as usize].clone();
+                    let v = f.code.consts[i as usize].fast_clone();
                     f.stack.push(v);
                 }
                 Op::LoadFast(i) => {
@@ -127,18 +132,20 @@ impl Vm {
                         let name = f.code.varnames[i as usize].clone();
                         return Err(self.unbound_local(&name));
                     }
-                    let v = v.clone();
+                    let v = v.fast_clone();
                     f.stack.push(v);
                 }
                 Op::StoreFast(i) => {
-                    let v = pop!(self);
                     let f = top!(self);
+                    let Some(v) = f.stack.pop() else {
+                        unreachable!("value stack underflow")
+                    };
                     let old = std::mem::replace(&mut f.locals[i as usize], v);
-                    if !matches!(old, Value::Generator(_)) {
-                        drop(old);
-                    } else {
+                    if old.is_heap() {
                         drop(old);
                         self.run_finalizers()?;
+                    } else {
+                        std::mem::forget(old);
                     }
                 }
                 Op::DeleteFast(i) => {
@@ -312,12 +319,26 @@ impl Vm {
                     self.delitem(&obj, &key)?;
                 }
                 Op::Binary(op) => {
+                    let f = top!(self);
+                    if let Some(r) = int_fast_binary(&mut f.stack, op) {
+                        let n = f.stack.len();
+                        f.stack.truncate(n - 1);
+                        f.stack[n - 2] = r;
+                        continue;
+                    }
                     let b = pop!(self);
                     let a = pop!(self);
                     let v = self.binary_op(op, &a, &b)?;
                     push!(self, v);
                 }
                 Op::Inplace(op) => {
+                    let f = top!(self);
+                    if let Some(r) = int_fast_binary(&mut f.stack, op) {
+                        let n = f.stack.len();
+                        f.stack.truncate(n - 1);
+                        f.stack[n - 2] = r;
+                        continue;
+                    }
                     let b = pop!(self);
                     let a = pop!(self);
                     let v = self.inplace_op(op, a, &b)?;
@@ -329,6 +350,24 @@ impl Vm {
                     push!(self, v);
                 }
                 Op::Compare(op) => {
+                    let f = top!(self);
+                    let n = f.stack.len();
+                    if let (Value::Int(a), Value::Int(b)) = (&f.stack[n - 2], &f.stack[n - 1]) {
+                        let r = match op {
+                            CmpOp::Lt => Some(a < b),
+                            CmpOp::LtE => Some(a <= b),
+                            CmpOp::Gt => Some(a > b),
+                            CmpOp::GtE => Some(a >= b),
+                            CmpOp::Eq => Some(a == b),
+                            CmpOp::NotEq => Some(a != b),
+                            _ => None,
+                        };
+                        if let Some(r) = r {
+                            f.stack.truncate(n - 1);
+                            f.stack[n - 2] = Value::Bool(r);
+                            continue;
+                        }
+                    }
                     let b = pop!(self);
                     let a = pop!(self);
                     let v = self.compare_op(op, &a, &b)?;
@@ -508,23 +547,15 @@ impl Vm {
                     self.op_unpack_ex(seq, (arg & 0xffff) as usize, (arg >> 16) as usize)?;
                 }
                 Op::Jump(t) => top!(self).ip = t as usize,
-                Op::PopJumpIfFalse(t) => {
-                    let v = pop!(self);
-                    let b = match v {
-                        Value::Bool(b) => b,
-                        ref other => self.truthy(other)?,
+                Op::PopJumpIfFalse(t) | Op::PopJumpIfTrue(t) => {
+                    let f = top!(self);
+                    let jump_on = matches!(op, Op::PopJumpIfTrue(_));
+                    let b = match f.stack.pop() {
+                        Some(Value::Bool(b)) => b,
+                        Some(other) => self.truthy(&other)?,
+                        None => unreachable!("value stack underflow"),
                     };
-                    if !b {
-                        top!(self).ip = t as usize;
-                    }
-                }
-                Op::PopJumpIfTrue(t) => {
-                    let v = pop!(self);
-                    let b = match v {
-                        Value::Bool(b) => b,
-                        ref other => self.truthy(other)?,
-                    };
-                    if b {
+                    if b == jump_on {
                         top!(self).ip = t as usize;
                     }
                 }
@@ -547,6 +578,9 @@ impl Vm {
                 }
                 Op::ForIter(t) => self.op_for_iter(t)?,
                 Op::Call(n) => {
+                    if self.fast_call(n as usize)? {
+                        continue;
+                    }
                     let f = top!(self);
                     let at = f.stack.len() - n as usize;
                     let args: Vec<Value> = f.stack.drain(at..).collect();
@@ -936,6 +970,59 @@ impl Vm {
         }
     }
 
+    /// `Call` of a plain covm function with positional arguments: the
+    /// arguments move from the caller's stack into a recycled frame.
+    /// Returns false when the callee needs the general path.
+    #[inline]
+    fn fast_call(&mut self, n: usize) -> PyResult<bool> {
+        let f = top!(self);
+        let callee_at = f.stack.len() - n - 1;
+        let Value::Function(func) = &f.stack[callee_at] else {
+            return Ok(false);
+        };
+        let code = &func.code;
+        let argcount = code.argcount as usize;
+        if !code.fast_call || n > argcount || n + func.defaults.len() < argcount {
+            return Ok(false);
+        }
+        let func = func.clone();
+        if self.frames.len() + self.c_depth >= self.recursion_limit {
+            return Err(self.new_exc(
+                &self.exc.recursion_error.clone(),
+                "maximum recursion depth exceeded",
+            ));
+        }
+        let mut frame = match self.frame_pool.pop() {
+            Some(mut fr) => {
+                fr.reset(&func.code, &func.globals);
+                fr
+            }
+            None => Box::new(Frame::new(func.code.clone(), func.globals.clone())),
+        };
+        let f = top!(self);
+        for (slot, v) in frame.locals.iter_mut().zip(f.stack.drain(callee_at + 1..)) {
+            *slot = v;
+        }
+        f.stack.pop();
+        if n < argcount {
+            let first_default = argcount - func.defaults.len();
+            for i in n..argcount {
+                frame.locals[i] = func.defaults[i - first_default].clone();
+            }
+        }
+        frame.cells.extend(func.closure.iter().cloned());
+        self.frames.push(frame);
+        Ok(true)
+    }
+
+    /// Keeps a finished frame for the next call.
+    fn recycle_frame(&mut self, mut frame: Box<Frame>) {
+        if self.frame_pool.len() < 64 {
+            frame.clear();
+            self.frame_pool.push(frame);
+        }
+    }
+
     fn op_make_function(&mut self, flags: u32) -> PyResult<()> {
         let code = match pop!(self) {
             Value::Code(c) => c,
@@ -985,7 +1072,7 @@ impl Vm {
             defaults,
             kwdefaults,
             closure,
-            dict: RefCell::new(Namespace::new()),
+            dict: RefCell::new(Namespace::default()),
         };
         if let Some(d) = &f.code.doc {
             f.dict
@@ -1028,7 +1115,7 @@ impl Vm {
         };
         let mut frame = Box::new(Frame::new(func.code.clone(), func.globals.clone()));
         frame.cells.extend(func.closure.iter().cloned());
-        let ns = Rc::new(RefCell::new(Namespace::new()));
+        let ns = Rc::new(RefCell::new(Namespace::default()));
         ns.borrow_mut().insert(
             Rc::from("__module__"),
             func.globals
@@ -1058,7 +1145,7 @@ impl Vm {
         let ret = std::mem::replace(&mut frame.ret, ReturnTo::Caller);
         match ret {
             ReturnTo::Caller => {
-                drop(frame);
+                self.recycle_frame(frame);
                 push!(self, v);
             }
             ReturnTo::Native => {
@@ -1112,7 +1199,7 @@ impl Vm {
     ) -> PyResult<Value> {
         let ns = match frame.namespace.take() {
             Some(ns) => std::mem::take(&mut *ns.borrow_mut()),
-            None => Namespace::new(),
+            None => Namespace::default(),
         };
         let qualname = match ns.get("__qualname__") {
             Some(Value::Str(s)) => Rc::from(s.as_str()),
@@ -1572,4 +1659,28 @@ impl Vm {
             _ => self.rich_compare(a, b, op),
         }
     }
+}
+
+/// `a op b` for two small ints when the result fits, without leaving the
+/// dispatch loop; `None` sends the instruction down the general path.
+#[inline(always)]
+fn int_fast_binary(stack: &mut [Value], op: covm_parser::ast::BinOp) -> Option<Value> {
+    use covm_parser::ast::BinOp;
+    let n = stack.len();
+    let (Value::Int(a), Value::Int(b)) = (&stack[n - 2], &stack[n - 1]) else {
+        return None;
+    };
+    let (a, b) = (*a, *b);
+    let r = match op {
+        BinOp::Add => a.checked_add(b)?,
+        BinOp::Sub => a.checked_sub(b)?,
+        BinOp::Mult => a.checked_mul(b)?,
+        BinOp::BitAnd => a & b,
+        BinOp::BitOr => a | b,
+        BinOp::BitXor => a ^ b,
+        BinOp::FloorDiv if b > 0 => a.div_euclid(b),
+        BinOp::Mod if b > 0 => a.rem_euclid(b),
+        _ => return None,
+    };
+    Some(Value::Int(r))
 }

@@ -27,7 +27,7 @@ pub type KwArgs = [(Rc<str>, Value)];
 pub type NativeFn = fn(&mut Vm, &[Value], &KwArgs) -> PyResult<Value>;
 
 /// A name → value namespace (module globals, instance and class attributes).
-pub type Namespace = indexmap::IndexMap<Rc<str>, Value>;
+pub type Namespace = indexmap::IndexMap<Rc<str>, Value, rustc_hash::FxBuildHasher>;
 
 #[derive(Clone, Default)]
 pub enum Value {
@@ -394,6 +394,27 @@ impl Value {
             Some(i) => Value::Int(i),
             None => Value::BigInt(Rc::new(b)),
         }
+    }
+    /// `clone` with the common immediate values copied inline.
+    #[inline(always)]
+    pub fn fast_clone(&self) -> Value {
+        match self {
+            Value::Int(i) => Value::Int(*i),
+            Value::Bool(b) => Value::Bool(*b),
+            Value::None => Value::None,
+            Value::Float(f) => Value::Float(*f),
+            other => other.clone(),
+        }
+    }
+
+    /// True for values whose drop may free a heap object (and so may
+    /// finalize a generator); small ints, floats, bools and None are not.
+    #[inline(always)]
+    pub fn is_heap(&self) -> bool {
+        !matches!(
+            self,
+            Value::Undef | Value::None | Value::Bool(_) | Value::Int(_) | Value::Float(_)
+        )
     }
     pub fn is_none(&self) -> bool {
         matches!(self, Value::None)

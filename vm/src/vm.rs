@@ -121,6 +121,8 @@ pub struct Vm {
     pub throwing: bool,
     /// Set when stdout's reader went away (`covm f.co | head -1`).
     pub broken_pipe: bool,
+    /// Finished frames kept for reuse, so a call does not allocate.
+    pub frame_pool: Vec<Box<Frame>>,
     /// `covm --trace`: print coroutine events to stderr.
     pub tracing: bool,
     /// When set (the REPL does), every generator and coroutine created is
@@ -144,7 +146,7 @@ fn new_class(name: &str, base: Option<&Rc<Class>>, builtin: Option<BuiltinType>)
         name: Rc::from(name),
         qualname: Rc::from(name),
         base: base.cloned(),
-        dict: RefCell::new(Namespace::new()),
+        dict: RefCell::new(Namespace::default()),
         builtin,
         native_new: Cell::new(None),
         module: Rc::from("builtins"),
@@ -346,7 +348,7 @@ impl Vm {
         };
         let builtins = Rc::new(Module {
             name: Rc::from("builtins"),
-            globals: RefCell::new(Namespace::new()),
+            globals: RefCell::new(Namespace::default()),
         });
         {
             let mut g = builtins.globals.borrow_mut();
@@ -384,6 +386,7 @@ impl Vm {
             pending_raise: None,
             clock: crate::clock::Clock::new(),
             tracing: false,
+            frame_pool: Vec::new(),
             live_generators: None,
             repr_guard: Vec::new(),
         };
@@ -427,7 +430,7 @@ impl Vm {
     pub fn new_module(&self, name: &str) -> Rc<Module> {
         Rc::new(Module {
             name: Rc::from(name),
-            globals: RefCell::new(Namespace::new()),
+            globals: RefCell::new(Namespace::default()),
         })
     }
 
@@ -437,7 +440,7 @@ impl Vm {
             name: Rc::from(name),
             qualname: Rc::from(name),
             base: Some(self.types.object.clone()),
-            dict: RefCell::new(Namespace::new()),
+            dict: RefCell::new(Namespace::default()),
             builtin: Some(BuiltinType::Native),
             native_new: Cell::new(None),
             module: Rc::from(module),

@@ -219,6 +219,10 @@ impl<'a> Compiler<'a> {
             .enumerate()
             .filter_map(|(ci, name)| u.var_index.get(name).map(|&li| (ci as u32, li)))
             .collect();
+        let cell_params_empty = {
+            let cp: &Vec<(u32, u32)> = &cell_params;
+            cp.is_empty()
+        };
         let cellvars = u.cells[..u.ncellvars]
             .iter()
             .map(|s| Rc::from(s.as_str()))
@@ -246,6 +250,16 @@ impl<'a> Compiler<'a> {
             source: self.source.clone(),
             first_line: u.first_line,
             doc: u.doc,
+            fast_call: u.flags
+                & (FLAG_VARARGS
+                    | FLAG_VARKW
+                    | FLAG_GENERATOR
+                    | FLAG_COROUTINE
+                    | FLAG_ASYNC_GENERATOR
+                    | FLAG_NAMESPACE)
+                == 0
+                && u.kwonly == 0
+                && cell_params_empty,
         })
     }
 

@@ -16,7 +16,7 @@ fn class(name: &str, module: &str, base: &Rc<Class>, builtin: BuiltinType) -> Rc
         name: Rc::from(name),
         qualname: Rc::from(name),
         base: Some(base.clone()),
-        dict: RefCell::new(Namespace::new()),
+        dict: RefCell::new(Namespace::default()),
         builtin: Some(builtin),
         native_new: Cell::new(None),
         module: Rc::from(module),
