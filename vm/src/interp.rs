@@ -52,6 +52,30 @@ macro_rules! push {
 impl Vm {
     /// Runs until the frame at index `base` returns or yields.
     pub(crate) fn run(&mut self, base: usize) -> PyResult<Exit> {
+        // Nested loops recurse on the Rust stack: refuse before it runs out.
+        let marker = 0u8;
+        let here = &marker as *const u8 as usize;
+        if self.stack_base == 0 || self.native_depth <= 1 {
+            self.stack_base = self.stack_base.max(here);
+        } else if self.stack_base.saturating_sub(here) > self.max_native_stack {
+            // Drop the frames this loop was asked to run; a generator whose
+            // frame goes is finished.
+            while self.frames.len() > base {
+                if let Some(mut f) = self.frames.pop()
+                    && let ReturnTo::Generator(g, how) =
+                        std::mem::replace(&mut f.ret, ReturnTo::Caller)
+                {
+                    g.state.set(GenState::Closed);
+                    if how == Resume::Call {
+                        self.c_depth -= 1;
+                    }
+                }
+            }
+            return Err(self.new_exc(
+                &self.exc.recursion_error.clone(),
+                "maximum recursion depth exceeded",
+            ));
+        }
         loop {
             let step = match self.pending_raise.take() {
                 Some(e) => Err(e),

@@ -121,6 +121,14 @@ pub struct Vm {
     pub throwing: bool,
     /// Set when stdout's reader went away (`covm f.co | head -1`).
     pub broken_pipe: bool,
+    /// Address of a local in the outermost dispatch loop: the Rust stack
+    /// in use is measured from here.
+    pub stack_base: usize,
+    /// How much Rust stack nested dispatch loops (natives calling back into
+    /// covm code) may use before they raise RecursionError instead of
+    /// overflowing. Default 6 MiB, safe on an 8 MiB main thread; the `covm`
+    /// binary runs the VM on a larger thread and raises it.
+    pub max_native_stack: usize,
     /// Finished frames kept for reuse, so a call does not allocate.
     pub frame_pool: Vec<Box<Frame>>,
     /// `covm --trace`: print coroutine events to stderr.
@@ -387,6 +395,8 @@ impl Vm {
             clock: crate::clock::Clock::new(),
             tracing: false,
             frame_pool: Vec::new(),
+            stack_base: 0,
+            max_native_stack: 6 << 20,
             live_generators: None,
             repr_guard: Vec::new(),
         };
