@@ -82,7 +82,7 @@ impl Frame {
         Frame {
             code,
             ip: 0,
-            stack: Vec::with_capacity(8),
+            stack: Vec::new(),
             locals: vec![Value::Undef; nlocals],
             cells,
             globals,
