@@ -570,7 +570,16 @@ impl Vm {
                     let seq = pop!(self);
                     self.op_unpack_ex(seq, (arg & 0xffff) as usize, (arg >> 16) as usize)?;
                 }
-                Op::Jump(t) => top!(self).ip = t as usize,
+                Op::Jump(t) => {
+                    let f = top!(self);
+                    // A backward jump closes a loop: a place to notice Ctrl-C.
+                    if (t as usize) < f.ip {
+                        self.check_interrupt()?;
+                        top!(self).ip = t as usize;
+                    } else {
+                        f.ip = t as usize;
+                    }
+                }
                 Op::PopJumpIfFalse(t) | Op::PopJumpIfTrue(t) => {
                     let f = top!(self);
                     let jump_on = matches!(op, Op::PopJumpIfTrue(_));
@@ -602,6 +611,7 @@ impl Vm {
                 }
                 Op::ForIter(t) => self.op_for_iter(t)?,
                 Op::Call(n) => {
+                    self.check_interrupt()?;
                     if self.fast_call(n as usize)? {
                         continue;
                     }

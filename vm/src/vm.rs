@@ -129,6 +129,9 @@ pub struct Vm {
     /// overflowing. Default 6 MiB, safe on an 8 MiB main thread; the `covm`
     /// binary runs the VM on a larger thread and raises it.
     pub max_native_stack: usize,
+    /// Set from another thread (a Ctrl-C handler) to interrupt the running
+    /// program with KeyboardInterrupt at the next loop iteration or call.
+    pub interrupt: std::sync::Arc<std::sync::atomic::AtomicBool>,
     /// Finished frames kept for reuse, so a call does not allocate.
     pub frame_pool: Vec<Box<Frame>>,
     /// `covm --trace`: print coroutine events to stderr.
@@ -395,6 +398,7 @@ impl Vm {
             clock: crate::clock::Clock::new(),
             tracing: false,
             frame_pool: Vec::new(),
+            interrupt: std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
             stack_base: 0,
             max_native_stack: 6 << 20,
             live_generators: None,
@@ -526,6 +530,17 @@ impl Vm {
                 Ok(inst)
             }
         }
+    }
+
+    /// Raises KeyboardInterrupt if `interrupt` was set (and clears it).
+    #[inline]
+    pub fn check_interrupt(&self) -> PyResult<()> {
+        if self.interrupt.load(std::sync::atomic::Ordering::Relaxed) {
+            self.interrupt
+                .store(false, std::sync::atomic::Ordering::Relaxed);
+            return Err(self.new_exc(&self.exc.keyboard_interrupt, ""));
+        }
+        Ok(())
     }
 
     /// Prints one `--trace` line to stderr (after flushing stdout, so the
