@@ -43,6 +43,10 @@ pub struct Code {
     pub first_line: u32,
     /// The docstring, when the body starts with a string literal.
     pub doc: Option<Rc<str>>,
+    /// `LoadGlobal` cache, by name index: the module and builtins versions
+    /// a name was found under, whether in the builtins, and its slot there.
+    /// Slots, not values, so the cache never keeps an object alive.
+    pub global_cache: std::cell::RefCell<Vec<Option<(u64, u64, bool, u32)>>>,
     /// Positional parameters only, no cells among them, not a generator:
     /// a call can move its arguments straight into the frame's locals.
     pub fast_call: bool,

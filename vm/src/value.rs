@@ -271,7 +271,37 @@ pub struct Generator {
 
 pub struct Module {
     pub name: Rc<str>,
-    pub globals: RefCell<Namespace>,
+    pub globals: Globals,
+}
+
+/// A module's namespace. Every mutable borrow bumps `version`, which lets
+/// `LoadGlobal` cache lookups safely.
+#[derive(Default)]
+pub struct Globals {
+    map: RefCell<Namespace>,
+    version: Cell<u64>,
+}
+
+impl Globals {
+    pub fn new(map: Namespace) -> Globals {
+        Globals {
+            map: RefCell::new(map),
+            version: Cell::new(0),
+        }
+    }
+    #[inline]
+    pub fn borrow(&self) -> std::cell::Ref<'_, Namespace> {
+        self.map.borrow()
+    }
+    #[inline]
+    pub fn borrow_mut(&self) -> std::cell::RefMut<'_, Namespace> {
+        self.version.set(self.version.get().wrapping_add(1));
+        self.map.borrow_mut()
+    }
+    #[inline]
+    pub fn version(&self) -> u64 {
+        self.version.get()
+    }
 }
 
 pub struct Property {

@@ -359,7 +359,7 @@ impl Vm {
         };
         let builtins = Rc::new(Module {
             name: Rc::from("builtins"),
-            globals: RefCell::new(Namespace::default()),
+            globals: Globals::default(),
         });
         {
             let mut g = builtins.globals.borrow_mut();
@@ -444,7 +444,7 @@ impl Vm {
     pub fn new_module(&self, name: &str) -> Rc<Module> {
         Rc::new(Module {
             name: Rc::from(name),
-            globals: RefCell::new(Namespace::default()),
+            globals: Globals::default(),
         })
     }
 
