@@ -2,7 +2,12 @@
 //! REPL; `--dis` disassembles.
 
 mod diagnostics;
+mod inspect;
+mod interrupt;
+mod repl;
 mod runner;
+
+use runner::Options;
 
 use std::io::{IsTerminal, Read};
 use std::process::ExitCode;
@@ -10,13 +15,17 @@ use std::process::ExitCode;
 const USAGE: &str = "usage: covm [option] ... [-c cmd | file | -] [arg] ...
 Options:
   -c cmd          program passed in as a string
-  -i              run the file, then open the REPL with its globals
+  -i              run the program, then open the REPL with its globals
   --dis FILE      print the bytecode of every code object in FILE
+  --trace         print a timeline of generator and coroutine events to stderr
+  --virtual-time  sleeps (time.sleep, asyncio.sleep) advance a virtual clock instantly
   --version       print the version and exit
   -h, --help      print this help and exit
   file            program read from a .co file
   -               program read from stdin (the default when stdin is not a terminal)
   arg ...         arguments passed to the program in sys.argv[1:]
+With no program and a terminal on stdin, covm opens the REPL (:help lists its commands).
+Environment: COVM_HISTORY (REPL history file, default ~/.covm_history), NO_COLOR.
 ";
 
 enum Command {
@@ -27,52 +36,67 @@ enum Command {
     Repl,
 }
 
-fn parse_args() -> Result<Command, String> {
+/// `COVM_FORCE_REPL=1` makes piped stdin a REPL session (prompts and
+/// echoed input on stdout), for tests.
+fn force_repl() -> bool {
+    std::env::var_os("COVM_FORCE_REPL").is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+fn parse_args() -> Result<(Command, Options), String> {
     use lexopt::prelude::*;
     let mut parser = lexopt::Parser::from_env();
-    let Some(arg) = parser.next().map_err(|e| e.to_string())? else {
-        return Ok(if std::io::stdin().is_terminal() {
-            Command::Repl
-        } else {
-            Command::Stdin {
-                args: vec!["-".into()],
-            }
-        });
-    };
+    let mut opts = Options::default();
     let utf8 = |v: std::ffi::OsString| {
         v.string()
             .map_err(|_| "invalid UTF-8 in argument".to_string())
     };
-    match arg {
-        Short('c') => {
-            let code = utf8(parser.value().map_err(|e| e.to_string())?)?;
-            let mut args = vec!["-c".to_string()];
-            args.extend(rest(&mut parser)?);
-            Ok(Command::Code { code, args })
-        }
-        Long("dis") => {
-            let file = utf8(parser.value().map_err(|e| e.to_string())?)?;
-            Ok(Command::Dis { file })
-        }
-        Long("version") | Short('V') => {
-            println!("covm {}", env!("CARGO_PKG_VERSION"));
-            std::process::exit(0);
-        }
-        Long("help") | Short('h') => {
-            print!("{USAGE}");
-            std::process::exit(0);
-        }
-        Value(v) => {
-            let file = utf8(v)?;
-            let mut args = vec![file.clone()];
-            args.extend(rest(&mut parser)?);
-            if file == "-" {
-                Ok(Command::Stdin { args })
+    loop {
+        let Some(arg) = parser.next().map_err(|e| e.to_string())? else {
+            let cmd = if opts.interactive || force_repl() || std::io::stdin().is_terminal() {
+                opts.interactive = true;
+                Command::Repl
             } else {
-                Ok(Command::Run { file, args })
+                Command::Stdin {
+                    args: vec!["-".into()],
+                }
+            };
+            return Ok((cmd, opts));
+        };
+        match arg {
+            Short('i') => opts.interactive = true,
+            Long("trace") => opts.trace = true,
+            Long("virtual-time") => opts.virtual_time = true,
+            Short('c') => {
+                let code = utf8(parser.value().map_err(|e| e.to_string())?)?;
+                let mut args = vec!["-c".to_string()];
+                args.extend(rest(&mut parser)?);
+                return Ok((Command::Code { code, args }, opts));
             }
+            Long("dis") => {
+                let file = utf8(parser.value().map_err(|e| e.to_string())?)?;
+                return Ok((Command::Dis { file }, opts));
+            }
+            Long("version") | Short('V') => {
+                println!("covm {}", env!("CARGO_PKG_VERSION"));
+                std::process::exit(0);
+            }
+            Long("help") | Short('h') => {
+                print!("{USAGE}");
+                std::process::exit(0);
+            }
+            Value(v) => {
+                let file = utf8(v)?;
+                let mut args = vec![file.clone()];
+                args.extend(rest(&mut parser)?);
+                let cmd = if file == "-" {
+                    Command::Stdin { args }
+                } else {
+                    Command::Run { file, args }
+                };
+                return Ok((cmd, opts));
+            }
+            other => return Err(other.unexpected().to_string()),
         }
-        other => Err(other.unexpected().to_string()),
     }
 }
 
@@ -84,7 +108,7 @@ fn rest(parser: &mut lexopt::Parser) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
-fn run(cmd: Command) -> i32 {
+fn run(cmd: Command, opts: Options) -> i32 {
     let (src, filename, args) = match cmd {
         Command::Run { file, args } => match std::fs::read(&file) {
             Ok(bytes) => match String::from_utf8(bytes) {
@@ -100,6 +124,11 @@ fn run(cmd: Command) -> i32 {
             }
         },
         Command::Code { code, args } => (code, "<string>".to_string(), args),
+        // `covm -i -`: the REPL reads stdin itself.
+        Command::Stdin { args } if opts.interactive => {
+            let vm = runner::new_vm(args, &opts);
+            return repl::run(vm, None);
+        }
         Command::Stdin { args } => {
             let mut s = String::new();
             if std::io::stdin().read_to_string(&mut s).is_err() {
@@ -128,14 +157,23 @@ fn run(cmd: Command) -> i32 {
             };
         }
         Command::Repl => {
-            eprintln!(
-                "covm: the REPL is not available yet; pass a file or pipe a program on stdin"
-            );
-            return 2;
+            let vm = runner::new_vm(vec![String::new()], &opts);
+            return repl::run(vm, None);
         }
     };
-    let mut vm = runner::new_vm(args);
-    let outcome = runner::run_program(&mut vm, &src, &filename);
+    let mut vm = runner::new_vm(args, &opts);
+    let (outcome, module) = runner::run_program(&mut vm, &src, &filename, opts.interactive);
+    if let Some(module) = module {
+        // `covm -i file.co`: the REPL continues with the program's globals,
+        // also after an uncaught exception (as `python -i` does), but not
+        // after a syntax error.
+        if let runner::Outcome::Exit(code) = outcome
+            && vm.broken_pipe
+        {
+            return code;
+        }
+        return repl::run(vm, Some(module));
+    }
     let flushed = vm.flush();
     match outcome {
         // A reader that went away (`covm f.co | head -1`) is not an error.
@@ -148,7 +186,7 @@ fn run(cmd: Command) -> i32 {
 }
 
 fn main() -> ExitCode {
-    let cmd = match parse_args() {
+    let (cmd, opts) = match parse_args() {
         Ok(c) => c,
         Err(e) => {
             eprintln!("covm: {e}");
@@ -160,7 +198,7 @@ fn main() -> ExitCode {
     // that call back into covm code do; give them room.
     let worker = std::thread::Builder::new()
         .stack_size(256 << 20)
-        .spawn(move || run(cmd));
+        .spawn(move || run(cmd, opts));
     let code = match worker {
         Ok(h) => h.join().unwrap_or(70),
         Err(_) => run_fallback(),

@@ -9,6 +9,17 @@ use covm_vm::value::{Module, Value};
 
 use crate::diagnostics;
 
+/// Command-line switches that configure the VM.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Options {
+    /// `--trace`: print coroutine events to stderr.
+    pub trace: bool,
+    /// `--virtual-time`: sleeps advance a virtual clock instantly.
+    pub virtual_time: bool,
+    /// A REPL will run (`-i`, or no script on a terminal).
+    pub interactive: bool,
+}
+
 /// How a run ended.
 pub enum Outcome {
     Ok,
@@ -17,10 +28,22 @@ pub enum Outcome {
 }
 
 /// A VM with the stdlib installed and stdout wired to a buffered writer.
-pub fn new_vm(argv: Vec<String>) -> Vm {
+pub fn new_vm(argv: Vec<String>, opts: &Options) -> Vm {
     let mut vm = Vm::new();
     covm_stdlib::install(&mut vm);
     vm.argv = argv;
+    // main.rs runs the VM on a 256 MiB thread.
+    vm.max_native_stack = 200 << 20;
+    vm.tracing = opts.trace;
+    if opts.virtual_time {
+        vm.clock.set_virtual(true);
+    }
+    crate::interrupt::install(vm.interrupt.clone());
+    if opts.interactive {
+        // `:gens` lists live generators; the registry must exist before
+        // the first one is created.
+        vm.live_generators = Some(Vec::new());
+    }
     vm.set_output(Box::new(std::io::BufWriter::with_capacity(
         1 << 16,
         std::io::stdout(),
@@ -50,24 +73,35 @@ pub fn compile(src: &str, filename: &str, mode: Mode) -> Result<Rc<covm_vm::code
 }
 
 /// Runs a whole program as `__main__`.
-pub fn run_program(vm: &mut Vm, src: &str, filename: &str) -> Outcome {
+/// With `keep`, the module is returned instead of shut down (`covm -i`).
+pub fn run_program(
+    vm: &mut Vm,
+    src: &str,
+    filename: &str,
+    keep: bool,
+) -> (Outcome, Option<Rc<Module>>) {
     let code = match compile(src, filename, Mode::File) {
         Ok(c) => c,
         Err(report) => {
             let _ = vm.flush();
             eprint!("{report}");
-            return Outcome::Exit(1);
+            return (Outcome::Exit(1), None);
         }
     };
     let module = main_module(vm, filename);
+    crate::interrupt::set_running(true);
     let r = vm.run_main(code, &module);
+    crate::interrupt::set_running(false);
     let out = match r {
         Ok(_) => Outcome::Ok,
         Err(exc) => report_uncaught(vm, &exc),
     };
+    if keep {
+        return (out, Some(module));
+    }
     // Finalize what the program left behind, as CPython does at exit.
     vm.shutdown(&module);
-    out
+    (out, None)
 }
 
 /// Prints an uncaught exception CPython's way; `SystemExit` sets the
@@ -90,7 +124,11 @@ pub fn report_uncaught(vm: &mut Vm, exc: &Value) -> Outcome {
     if vm.broken_pipe || flushed.is_err() {
         return Outcome::Exit(0);
     }
-    let text = vm.format_exception(exc);
+    let text = diagnostics::render_runtime_error(vm, exc);
     eprint!("{text}");
+    // As a shell sees CPython die of SIGINT.
+    if vm.is_instance_of(exc, &vm.exc.keyboard_interrupt.clone()) {
+        return Outcome::Exit(130);
+    }
     Outcome::Exit(1)
 }

@@ -15,6 +15,10 @@ pub const FLAG_ASYNC_GENERATOR: u32 = 16;
 /// The frame's names live in a namespace dict (module and class bodies).
 pub const FLAG_NAMESPACE: u32 = 32;
 
+/// A cached `LoadGlobal` result: (module version, builtins version, found
+/// in the builtins, slot index).
+pub type GlobalSlot = (u64, u64, bool, u32);
+
 pub struct Code {
     pub name: Rc<str>,
     pub qualname: Rc<str>,
@@ -46,7 +50,7 @@ pub struct Code {
     /// `LoadGlobal` cache, by name index: the module and builtins versions
     /// a name was found under, whether in the builtins, and its slot there.
     /// Slots, not values, so the cache never keeps an object alive.
-    pub global_cache: std::cell::RefCell<Vec<Option<(u64, u64, bool, u32)>>>,
+    pub global_cache: std::cell::RefCell<Vec<Option<GlobalSlot>>>,
     /// Positional parameters only, no cells among them, not a generator:
     /// a call can move its arguments straight into the frame's locals.
     pub fast_call: bool,

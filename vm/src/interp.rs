@@ -275,8 +275,14 @@ impl Vm {
                     let versions = (f.globals.globals.version(), self.builtins.globals.version());
                     let cached = match f.code.global_cache.borrow().get(i as usize) {
                         Some(Some((g, b, in_builtins, slot))) if (*g, *b) == versions => {
-                            let ns = if *in_builtins { &self.builtins.globals } else { &f.globals.globals };
-                            ns.borrow().get_index(*slot as usize).map(|(_, v)| v.clone())
+                            let ns = if *in_builtins {
+                                &self.builtins.globals
+                            } else {
+                                &f.globals.globals
+                            };
+                            ns.borrow()
+                                .get_index(*slot as usize)
+                                .map(|(_, v)| v.clone())
                         }
                         _ => None,
                     };
@@ -285,11 +291,21 @@ impl Vm {
                         continue;
                     }
                     let name = f.code.names[i as usize].clone();
-                    let found = f.globals.globals.borrow().get_full(&name).map(|(k, _, v)| (k, v.clone()));
+                    let found = f
+                        .globals
+                        .globals
+                        .borrow()
+                        .get_full(&name)
+                        .map(|(k, _, v)| (k, v.clone()));
                     let (slot, in_builtins, v) = match found {
                         Some((k, v)) => (k, false, v),
                         None => {
-                            let hit = self.builtins.globals.borrow().get_full(&name).map(|(k, _, v)| (k, v.clone()));
+                            let hit = self
+                                .builtins
+                                .globals
+                                .borrow()
+                                .get_full(&name)
+                                .map(|(k, _, v)| (k, v.clone()));
                             match hit {
                                 Some((k, v)) => (k, true, v),
                                 None => return Err(self.name_error(&name)),
@@ -302,7 +318,8 @@ impl Vm {
                         if cache.len() <= i as usize {
                             cache.resize(f.code.names.len(), None);
                         }
-                        cache[i as usize] = Some((versions.0, versions.1, in_builtins, slot as u32));
+                        cache[i as usize] =
+                            Some((versions.0, versions.1, in_builtins, slot as u32));
                     }
                     f.stack.push(v);
                 }
