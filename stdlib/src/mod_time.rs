@@ -46,10 +46,23 @@ pub fn process_ns() -> u128 {
 }
 
 /// Blocks the whole VM for `secs` seconds (or moves virtual time on).
-pub fn sleep_for(vm: &mut Vm, secs: f64) {
-    if secs > 0.0 && secs.is_finite() {
-        vm.clock.sleep(secs);
+pub fn sleep_for(vm: &mut Vm, secs: f64) -> PyResult<()> {
+    if !(secs.is_finite() && secs > 0.0) {
+        return Ok(());
     }
+    if vm.clock.is_virtual() {
+        vm.clock.sleep(secs);
+        return Ok(());
+    }
+    // Sleep in slices so Ctrl-C interrupts a long sleep promptly.
+    let mut left = secs;
+    while left > 0.0 {
+        let slice = left.min(0.05);
+        vm.clock.sleep(slice);
+        left -= slice;
+        vm.check_interrupt()?;
+    }
+    Ok(())
 }
 
 fn secs(ns: u128) -> Value {
@@ -130,7 +143,7 @@ fn t_sleep(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     if s < 0.0 {
         return Err(vm.value_error("sleep length must be non-negative"));
     }
-    sleep_for(vm, s);
+    sleep_for(vm, s)?;
     Ok(Value::None)
 }
 

@@ -172,6 +172,15 @@ pub(crate) fn step(vm: &mut Vm, t: &Rc<Fut>, exc: Option<Value>) -> PyResult<()>
     drop(old);
     let lp = t.lp.clone();
     lp.enter_task(vm, t)?;
+    if vm.tracing {
+        let name = d.name();
+        let name = vm.to_str(&name).unwrap_or_default();
+        let what = match &exc {
+            None => "step".to_string(),
+            Some(e) => format!("step, throwing {}", vm.trace_repr(e)),
+        };
+        vm.trace_event(&format!("task switch -> {name} ({what})"));
+    }
     let input = match exc {
         None => Input::Send(Value::None),
         Some(e) => Input::Throw(e),
