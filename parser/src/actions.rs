@@ -730,17 +730,26 @@ fn check_target(e: &Expr, ctx: TargetCtx) -> PResult<()> {
     }
 }
 
-pub fn assign(first: Expr, rest: Vec<Expr>, l: usize, r: usize) -> PResult<Stmt> {
+/// `first = rest...`; each of `rest` is flagged when it is an
+/// unparenthesised yield expression.
+pub fn assign(first: Expr, rest: Vec<(Expr, bool)>, l: usize, r: usize) -> PResult<Stmt> {
     let mut targets = Vec::with_capacity(rest.len());
+    let mut bare = Vec::with_capacity(rest.len());
     targets.push(first);
+    bare.push(false);
     let mut rest = rest;
-    let value = rest.pop().ok_or_else(|| error("invalid syntax", l..r))?;
+    let (value, _) = rest.pop().ok_or_else(|| error("invalid syntax", l..r))?;
     no_star_value(&value)?;
-    targets.extend(rest);
+    for (t, b) in rest {
+        targets.push(t);
+        bare.push(b);
+    }
     let sole =
         targets.len() == 1 && !matches!(value.kind, ExprKind::Yield(_) | ExprKind::YieldFrom(_));
-    for t in &targets {
-        if matches!(t.kind, ExprKind::Yield(_) | ExprKind::YieldFrom(_)) {
+    for (t, bare) in targets.iter().zip(bare) {
+        // Only a bare `yield` gets this wording; `(yield) = 1` is an
+        // ordinary invalid target.
+        if bare {
             return fail(
                 "assignment to yield expression not possible",
                 t.span.clone(),

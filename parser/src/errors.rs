@@ -164,6 +164,53 @@ fn in_dict(hist: &[Spanned]) -> bool {
     false
 }
 
+/// The tokens inside `( ... )` when `a` is a parenthesised expression that
+/// is neither a tuple nor a generator expression.
+fn unparenthesised(a: &[Spanned]) -> Option<&[Spanned]> {
+    if a.len() < 3 || a[0].1 != Tok::Lpar || a[a.len() - 1].1 != Tok::Rpar {
+        return None;
+    }
+    let inner = &a[1..a.len() - 1];
+    let mut depth = 0;
+    for t in inner {
+        match t.1 {
+            Tok::Lpar | Tok::Lsqb | Tok::Lbrace => depth += 1,
+            Tok::Rpar | Tok::Rsqb | Tok::Rbrace => {
+                depth -= 1;
+                if depth < 0 {
+                    return None;
+                }
+            }
+            Tok::Comma | Tok::For if depth == 0 => return None,
+            _ => {}
+        }
+    }
+    Some(inner)
+}
+
+/// When `hist` ends inside the argument list of a call (or a class's
+/// bases), the index of the first token of the argument being parsed.
+fn call_argument_start(hist: &[Spanned]) -> Option<usize> {
+    let open = innermost_open(hist)?;
+    if hist[open].1 != Tok::Lpar || open == 0 || !ends_expression(&hist[open - 1].1) {
+        return None;
+    }
+    if open >= 2 && hist[open - 2].1 == Tok::Def {
+        return None;
+    }
+    let mut depth = 0;
+    let mut start = open + 1;
+    for (i, t) in hist.iter().enumerate().skip(open + 1) {
+        match t.1 {
+            Tok::Lpar | Tok::Lsqb | Tok::Lbrace => depth += 1,
+            Tok::Rpar | Tok::Rsqb | Tok::Rbrace => depth -= 1,
+            Tok::Comma if depth == 0 => start = i + 1,
+            _ => {}
+        }
+    }
+    (start < hist.len()).then_some(start)
+}
+
 fn bracket_depth(hist: &[Spanned]) -> i64 {
     hist.iter().fold(0, |d, t| match t.1 {
         Tok::Lpar | Tok::Lsqb | Tok::Lbrace => d + 1,
@@ -265,11 +312,15 @@ fn unrecognized(
         let before = &hist[..hist.len().saturating_sub(1)];
         let i = line_start(before);
         let (what, at) = block_kind(before, i).unwrap_or(("statement", span.start));
-        // At EOF, CPython points at the end of the header line.
+        // At EOF, CPython points at the end of the last line's text (the
+        // header line, or the last blank or comment line after it).
         let at_eof = token.is_none_or(|t| t.1 == Tok::Dedent && t.0 == src.len() + base);
-        let span = match (at_eof, hist.last()) {
-            (true, Some(nl)) => nl.0..nl.0,
-            _ => span,
+        let span = if at_eof {
+            let text = src.strip_suffix('\n').unwrap_or(src);
+            let end = base + text.strip_suffix('\r').unwrap_or(text).len();
+            end..end
+        } else {
+            span
         };
         let mut e = syntax(
             format!(
@@ -402,6 +453,50 @@ fn unrecognized(
         return syntax(
             "only single target (not tuple) can be annotated",
             s..span.start,
+        );
+    }
+    // `f(a + 1=2)`: a keyword argument whose "name" is an expression.
+    if *tok == Tok::Equal
+        && let Some(arg) = call_argument_start(hist)
+    {
+        let a = &hist[arg..];
+        match &a[0].1 {
+            Tok::Star | Tok::DoubleStar => return syntax("invalid syntax", span),
+            Tok::Yield => return syntax("invalid syntax", a[0].0..span.end),
+            Tok::True | Tok::False | Tok::None if a.len() == 1 => {
+                let what = match a[0].1 {
+                    Tok::True => "True",
+                    Tok::False => "False",
+                    _ => "None",
+                };
+                return syntax(format!("cannot assign to {what}"), a[0].0..span.end);
+            }
+            _ => {}
+        }
+        let kwarg = matches!(
+            a,
+            [(_, Tok::Name(_), _)] | [(_, Tok::Name(_), _), (_, Tok::Equal, _), ..]
+        );
+        let mut depth = 0;
+        let plain = a.iter().all(|t| {
+            match t.1 {
+                Tok::Lpar | Tok::Lsqb | Tok::Lbrace => depth += 1,
+                Tok::Rpar | Tok::Rsqb | Tok::Rbrace => depth -= 1,
+                _ => {}
+            }
+            depth > 0 || !matches!(t.1, Tok::For | Tok::ColonEqual)
+        });
+        if kwarg || !plain {
+            return syntax("invalid syntax", span);
+        }
+        // CPython's expression starts inside redundant parentheses.
+        let mut e = a;
+        while let Some(inner) = unparenthesised(e) {
+            e = inner;
+        }
+        return syntax(
+            "expression cannot contain assignment, perhaps you meant \"==\"?",
+            e[0].0..span.end,
         );
     }
     if *tok == Tok::Equal

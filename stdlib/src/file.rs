@@ -773,7 +773,7 @@ pub fn install(vm: &mut Vm) {
         name: Rc::from("UnsupportedOperation"),
         qualname: Rc::from("UnsupportedOperation"),
         base: Some(vm.exc.os_error.clone()),
-        dict: RefCell::new(Namespace::default()),
+        dict: ClassDict::new(Namespace::default()),
         builtin: Some(BuiltinType::BaseException),
         native_new: Cell::new(None),
         module: Rc::from("io"),

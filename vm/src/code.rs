@@ -19,6 +19,9 @@ pub const FLAG_NAMESPACE: u32 = 32;
 /// in the builtins, slot index).
 pub type GlobalSlot = (u64, u64, bool, u32);
 
+/// A cached class lookup: (class address, class epoch, what was found).
+pub type MethodSlot = (usize, u64, Option<Value>);
+
 pub struct Code {
     pub name: Rc<str>,
     pub qualname: Rc<str>,
@@ -51,6 +54,9 @@ pub struct Code {
     /// a name was found under, whether in the builtins, and its slot there.
     /// Slots, not values, so the cache never keeps an object alive.
     pub global_cache: std::cell::RefCell<Vec<Option<GlobalSlot>>>,
+    /// `LoadMethod` cache, by name index: what the class lookup found for
+    /// the class at this address, valid while the class epoch is unchanged.
+    pub method_cache: std::cell::RefCell<Vec<Option<MethodSlot>>>,
     /// Positional parameters only, no cells among them, not a generator:
     /// a call can move its arguments straight into the frame's locals.
     pub fast_call: bool,

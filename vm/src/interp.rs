@@ -359,9 +359,11 @@ impl Vm {
                     self.delattr(&obj, &name)?;
                 }
                 Op::LoadMethod(i) => {
-                    let name = top!(self).code.names[i as usize].clone();
+                    let f = top!(self);
+                    let code = f.code.clone();
+                    let name = code.names[i as usize].clone();
                     let obj = pop!(self);
-                    let (m, recv) = self.load_method(obj, &name)?;
+                    let (m, recv) = self.load_method_cached(obj, &name, &code, i as usize)?;
                     push!(self, m);
                     push!(self, recv);
                 }
@@ -385,9 +387,7 @@ impl Vm {
                 Op::Binary(op) => {
                     let f = top!(self);
                     if let Some(r) = int_fast_binary(&mut f.stack, op) {
-                        let n = f.stack.len();
-                        f.stack.truncate(n - 1);
-                        f.stack[n - 2] = r;
+                        replace_top_two(&mut f.stack, r);
                         continue;
                     }
                     let b = pop!(self);
@@ -398,9 +398,7 @@ impl Vm {
                 Op::Inplace(op) => {
                     let f = top!(self);
                     if let Some(r) = int_fast_binary(&mut f.stack, op) {
-                        let n = f.stack.len();
-                        f.stack.truncate(n - 1);
-                        f.stack[n - 2] = r;
+                        replace_top_two(&mut f.stack, r);
                         continue;
                     }
                     let b = pop!(self);
@@ -427,8 +425,7 @@ impl Vm {
                             _ => None,
                         };
                         if let Some(r) = r {
-                            f.stack.truncate(n - 1);
-                            f.stack[n - 2] = Value::Bool(r);
+                            replace_top_two(&mut f.stack, Value::Bool(r));
                             continue;
                         }
                     }
@@ -1292,7 +1289,7 @@ impl Vm {
             name,
             qualname,
             base: Some(base.unwrap_or_else(|| self.types.object.clone())),
-            dict: RefCell::new(ns),
+            dict: ClassDict::new(ns),
             builtin: None,
             native_new: std::cell::Cell::new(None),
             module,
@@ -1757,4 +1754,16 @@ fn int_fast_binary(stack: &mut [Value], op: covm_parser::ast::BinOp) -> Option<V
         _ => return None,
     };
     Some(Value::Int(r))
+}
+
+/// Replaces the top two stack values, known to be small ints, with `r`.
+/// Ints own nothing, so they are forgotten rather than dropped out of line.
+#[inline(always)]
+fn replace_top_two(stack: &mut Vec<Value>, r: Value) {
+    if let Some(top) = stack.pop() {
+        std::mem::forget(top);
+    }
+    if let Some(slot) = stack.last_mut() {
+        std::mem::forget(std::mem::replace(slot, r));
+    }
 }

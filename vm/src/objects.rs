@@ -625,6 +625,53 @@ impl Vm {
 
     /// `LoadMethod`: avoids creating a bound method for plain method calls.
     pub(crate) fn load_method(&mut self, obj: Value, name: &str) -> PyResult<(Value, Value)> {
+        self.load_method_impl(obj, name, None)
+    }
+
+    /// `load_method` with the instruction's cache of class lookups.
+    pub(crate) fn load_method_cached(
+        &mut self,
+        obj: Value,
+        name: &str,
+        code: &Rc<crate::code::Code>,
+        index: usize,
+    ) -> PyResult<(Value, Value)> {
+        self.load_method_impl(obj, name, Some((code, index)))
+    }
+
+    /// `class_lookup` through a `LoadMethod` cache entry.
+    fn class_lookup_cached(
+        &self,
+        cls: &Rc<Class>,
+        name: &str,
+        cache: Option<(&Rc<crate::code::Code>, usize)>,
+    ) -> Option<Value> {
+        let Some((code, index)) = cache else {
+            return self.class_lookup(cls, name);
+        };
+        let key = Rc::as_ptr(cls) as usize;
+        let epoch = class_epoch();
+        if let Some(Some((k, e, found))) = code.method_cache.borrow().get(index)
+            && *k == key
+            && *e == epoch
+        {
+            return found.clone();
+        }
+        let found = self.class_lookup(cls, name);
+        let mut c = code.method_cache.borrow_mut();
+        if c.len() <= index {
+            c.resize(code.names.len().max(index + 1), None);
+        }
+        c[index] = Some((key, epoch, found.clone()));
+        found
+    }
+
+    fn load_method_impl(
+        &mut self,
+        obj: Value,
+        name: &str,
+        cache: Option<(&Rc<crate::code::Code>, usize)>,
+    ) -> PyResult<(Value, Value)> {
         let cls = match &obj {
             Value::Instance(i) => {
                 if i.dict.borrow().contains_key(name) {
@@ -647,7 +694,7 @@ impl Vm {
             _ => None,
         };
         if let Some(cls) = cls
-            && let Some(a) = self.class_lookup(&cls, name)
+            && let Some(a) = self.class_lookup_cached(&cls, name, cache)
         {
             match a {
                 Value::Function(_) | Value::Builtin(_) => return Ok((a, obj)),

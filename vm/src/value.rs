@@ -171,11 +171,52 @@ pub struct BoundMethod {
     pub func: Value,
 }
 
+thread_local! {
+    /// Bumped whenever any class's dict is created or changed: method
+    /// caches keyed by it stay valid exactly while no class changes.
+    static CLASS_EPOCH: Cell<u64> = const { Cell::new(1) };
+}
+
+/// The current class epoch (see `ClassDict`).
+#[inline]
+pub fn class_epoch() -> u64 {
+    CLASS_EPOCH.with(|e| e.get())
+}
+
+fn bump_class_epoch() {
+    CLASS_EPOCH.with(|e| e.set(e.get().wrapping_add(1)));
+}
+
+/// A class's attribute dict. Creating one or borrowing it mutably bumps
+/// the class epoch, which invalidates every method cache.
+#[derive(Default)]
+pub struct ClassDict {
+    map: RefCell<Namespace>,
+}
+
+impl ClassDict {
+    pub fn new(map: Namespace) -> ClassDict {
+        bump_class_epoch();
+        ClassDict {
+            map: RefCell::new(map),
+        }
+    }
+    #[inline]
+    pub fn borrow(&self) -> std::cell::Ref<'_, Namespace> {
+        self.map.borrow()
+    }
+    #[inline]
+    pub fn borrow_mut(&self) -> std::cell::RefMut<'_, Namespace> {
+        bump_class_epoch();
+        self.map.borrow_mut()
+    }
+}
+
 pub struct Class {
     pub name: Rc<str>,
     pub qualname: Rc<str>,
     pub base: Option<Rc<Class>>,
-    pub dict: RefCell<Namespace>,
+    pub dict: ClassDict,
     /// Set on the built-in types: which kind of value an instance is.
     pub builtin: Option<BuiltinType>,
     /// Constructs a value of a built-in type (`int(x)`, `list(it)`).

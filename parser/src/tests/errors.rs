@@ -984,3 +984,108 @@ fn nesting_limits() {
     assert_eq!(err.message, "too many levels of indentation");
     assert_eq!(err.kind, "IndentationError");
 }
+
+/// (source, kind, message, start, end): start and end as 1-based (line,
+/// column), the end exclusive like CPython's `end_lineno`/`end_offset`.
+type SpanCase<'a> = (&'a str, &'a str, &'a str, (usize, usize), (usize, usize));
+
+/// Like [`run`], but also checks where the span ends.
+fn run_spans(cases: &[SpanCase]) {
+    for &(src, kind, message, start, end) in cases {
+        let err = parse_module(src).expect_err(src);
+        let got = (
+            err.kind,
+            err.message.as_str(),
+            location(src, err.span.start),
+            location(src, err.span.end),
+        );
+        assert_eq!(got, (kind, message, start, end), "source: {src:?}");
+    }
+}
+
+#[test]
+fn expression_as_keyword_name() {
+    let msg = "expression cannot contain assignment, perhaps you meant \"==\"?";
+    run_spans(&[
+        ("f(a + 1=2)", S, msg, (1, 3), (1, 9)),
+        ("f(a.b=1)", S, msg, (1, 3), (1, 7)),
+        ("f(x, a[0]=1)", S, msg, (1, 6), (1, 11)),
+        ("f(a=1, b+1=2)", S, msg, (1, 8), (1, 12)),
+        ("f(a, b + 1 = 2)", S, msg, (1, 6), (1, 13)),
+        ("f(1=2)", S, msg, (1, 3), (1, 5)),
+        ("f(not a=1)", S, msg, (1, 3), (1, 9)),
+        ("f(a if b else c=1)", S, msg, (1, 3), (1, 17)),
+        ("f(lambda x=1: x=2)", S, msg, (1, 3), (1, 17)),
+        ("f(a)(b+1=2)", S, msg, (1, 6), (1, 10)),
+        ("class C(a+1=2): pass", S, msg, (1, 9), (1, 13)),
+        ("f(x=g(a+1=2))", S, msg, (1, 7), (1, 11)),
+        // Redundant parentheses are not part of the expression.
+        ("f((a)=1)", S, msg, (1, 4), (1, 7)),
+        ("f(((a))=1)", S, msg, (1, 5), (1, 9)),
+        ("f((a)+1=2)", S, msg, (1, 3), (1, 9)),
+        ("f((a, b)=1)", S, msg, (1, 3), (1, 10)),
+        ("f((yield)=1)", S, msg, (1, 4), (1, 11)),
+        ("f(True=1)", S, "cannot assign to True", (1, 3), (1, 8)),
+        ("f(x, None=1)", S, "cannot assign to None", (1, 6), (1, 11)),
+        ("f(*a=1)", S, "invalid syntax", (1, 5), (1, 6)),
+        ("f(**a=1)", S, "invalid syntax", (1, 6), (1, 7)),
+        ("f(x=1=2)", S, "invalid syntax", (1, 6), (1, 7)),
+        ("f(a := 1 = 2)", S, "invalid syntax", (1, 10), (1, 11)),
+        ("f(a for a in b=1)", S, "invalid syntax", (1, 15), (1, 16)),
+        ("def f(a+1=2): pass", S, "invalid syntax", (1, 8), (1, 9)),
+    ]);
+}
+
+#[test]
+fn parenthesised_yield_target() {
+    let here = "cannot assign to yield expression here. Maybe you meant '==' instead of '='?";
+    let plain = "cannot assign to yield expression";
+    let bare = "assignment to yield expression not possible";
+    run_spans(&[
+        ("(yield) = 1", S, here, (1, 2), (1, 7)),
+        ("(yield x) = 1", S, here, (1, 2), (1, 9)),
+        ("(yield from x) = 1", S, here, (1, 2), (1, 14)),
+        ("((yield)) = 1", S, here, (1, 3), (1, 8)),
+        ("x = (yield) = 1", S, plain, (1, 6), (1, 11)),
+        ("(yield) = yield", S, plain, (1, 2), (1, 7)),
+        ("(yield) = x = 1", S, plain, (1, 2), (1, 7)),
+        ("x = yield = 2", S, bare, (1, 5), (1, 10)),
+        ("x = yield = (yield) = 1", S, bare, (1, 5), (1, 10)),
+    ]);
+}
+
+#[test]
+fn indented_block_expected_at_eof() {
+    let def = "expected an indented block after function definition on line 1";
+    // CPython reports the end of the last line's text.
+    for (src, at) in [
+        ("def f():", (1, 9)),
+        ("def f():\n", (1, 9)),
+        ("def f():\n\n", (2, 1)),
+        ("def f():\n\n\n\n", (4, 1)),
+        ("def f():\r\n\r\n", (2, 1)),
+        ("def f():\n  \n", (2, 3)),
+        ("def f():\n   ", (2, 4)),
+        ("def f():\n# c\n", (2, 4)),
+        ("def f(): # c\n\n  \n", (3, 3)),
+    ] {
+        let err = parse_module(src).expect_err(src);
+        assert_eq!(
+            (
+                err.kind,
+                err.message.as_str(),
+                location(src, err.span.start)
+            ),
+            (I, def, at),
+            "source: {src:?}"
+        );
+        assert!(err.incomplete, "{src:?}: {err:?}");
+    }
+    let err = parse_module("if x:\n    def f():\n\n").unwrap_err();
+    assert_eq!(
+        err.message,
+        "expected an indented block after function definition on line 2"
+    );
+    assert_eq!(location("if x:\n    def f():\n\n", err.span.start), (3, 1));
+    assert!(err.incomplete);
+}

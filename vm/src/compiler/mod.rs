@@ -251,6 +251,7 @@ impl<'a> Compiler<'a> {
             first_line: u.first_line,
             doc: u.doc,
             global_cache: std::cell::RefCell::new(Vec::new()),
+            method_cache: std::cell::RefCell::new(Vec::new()),
             fast_call: u.flags
                 & (FLAG_VARARGS
                     | FLAG_VARKW

@@ -2,7 +2,7 @@
 //! futures, tasks, handles and loops, and the functions the `asyncio`
 //! module exposes (`FUNCTIONS`).
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::rc::Rc;
 
 use super::coro::{Machine, NativeCoro, Wait, WaitFor};
@@ -16,7 +16,7 @@ fn class(name: &str, module: &str, base: &Rc<Class>, builtin: BuiltinType) -> Rc
         name: Rc::from(name),
         qualname: Rc::from(name),
         base: Some(base.clone()),
-        dict: RefCell::new(Namespace::default()),
+        dict: ClassDict::new(Namespace::default()),
         builtin: Some(builtin),
         native_new: Cell::new(None),
         module: Rc::from(module),
