@@ -129,7 +129,7 @@ impl Vm {
             ));
         }
         let code = f.code.clone();
-        let mut frame = Box::new(Frame::new(code.clone(), f.globals.clone()));
+        let mut frame = self.alloc_frame(&code, &f.globals);
         self.bind_args(f, &mut frame.locals, args, kwargs)?;
         frame.cells.extend(f.closure.iter().cloned());
         for &(cell, local) in &code.cell_params {

@@ -1063,13 +1063,7 @@ impl Vm {
                 "maximum recursion depth exceeded",
             ));
         }
-        let mut frame = match self.frame_pool.pop() {
-            Some(mut fr) => {
-                fr.reset(&func.code, &func.globals);
-                fr
-            }
-            None => Box::new(Frame::new(func.code.clone(), func.globals.clone())),
-        };
+        let mut frame = self.alloc_frame(&func.code, &func.globals);
         let f = top!(self);
         for (slot, v) in frame.locals.iter_mut().zip(f.stack.drain(callee_at + 1..)) {
             *slot = v;
@@ -1086,8 +1080,23 @@ impl Vm {
         Ok(true)
     }
 
+    /// A frame for `code`, recycled when one is available.
+    pub(crate) fn alloc_frame(
+        &mut self,
+        code: &Rc<crate::code::Code>,
+        globals: &Rc<Module>,
+    ) -> Box<Frame> {
+        match self.frame_pool.pop() {
+            Some(mut fr) => {
+                fr.reset(code, globals);
+                fr
+            }
+            None => Box::new(Frame::new(code.clone(), globals.clone())),
+        }
+    }
+
     /// Keeps a finished frame for the next call.
-    fn recycle_frame(&mut self, mut frame: Box<Frame>) {
+    pub(crate) fn recycle_frame(&mut self, mut frame: Box<Frame>) {
         if self.frame_pool.len() < 64 {
             frame.clear();
             self.frame_pool.push(frame);
@@ -1247,7 +1256,7 @@ impl Vm {
             }
             ReturnTo::Generator(g, resume) => {
                 g.state.set(GenState::Closed);
-                drop(frame);
+                self.recycle_frame(frame);
                 if resume == Resume::Call {
                     self.c_depth -= 1;
                 }
