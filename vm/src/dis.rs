@@ -51,7 +51,9 @@ fn jump_target(op: &Op) -> Option<usize> {
         | Op::JumpIfTrueOrPop(t)
         | Op::ForIter(t)
         | Op::SetupFinally(t)
-        | Op::SetupWith(t) => Some(t as usize),
+        | Op::SetupWith(t)
+        | Op::CompareJumpIfFalse(_, t)
+        | Op::CompareJumpIfTrue(_, t) => Some(t as usize),
         _ => None,
     }
 }
@@ -78,7 +80,11 @@ fn const_repr(v: &Value) -> String {
 
 fn describe(code: &Code, op: &Op) -> (String, String) {
     let dbg = format!("{op:?}");
-    let name = dbg.split('(').next().unwrap_or("").to_string();
+    let name = dbg
+        .split(|c| c == '(' || c == ' ' || c == '{')
+        .next()
+        .unwrap_or("")
+        .to_string();
     let cells = || -> Vec<std::rc::Rc<str>> {
         code.cellvars
             .iter()
@@ -115,6 +121,16 @@ fn describe(code: &Code, op: &Op) -> (String, String) {
         | Op::ImportFrom(i) => format!("{i} ({})", name_of(&code.names, i)),
         Op::Binary(b) | Op::Inplace(b) => format!("({})", b.symbol()),
         Op::Compare(c) => format!("({})", c.symbol()),
+        Op::CompareJumpIfFalse(c, t) | Op::CompareJumpIfTrue(c, t) => {
+            format!("({}) to {t}", c.symbol())
+        }
+        Op::AddFastConst { local, delta } => format!(
+            "{} ({}) {} {}",
+            local,
+            name_of(&code.varnames, local as u32),
+            if delta < 0 { "-=" } else { "+=" },
+            delta.unsigned_abs()
+        ),
         Op::Unary(u) => format!("({u:?})"),
         Op::UnpackEx(a) => format!("{} before, {} after", a & 0xffff, a >> 16),
         Op::FormatValue(f) => {

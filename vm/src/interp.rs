@@ -641,6 +641,71 @@ impl Vm {
                         f.stack.pop();
                     }
                 }
+                Op::CompareJumpIfFalse(cmp, t) | Op::CompareJumpIfTrue(cmp, t) => {
+                    let jump_on = matches!(op, Op::CompareJumpIfTrue(..));
+                    let f = top!(self);
+                    let n = f.stack.len();
+                    let fast = match (&f.stack[n - 2], &f.stack[n - 1]) {
+                        (Value::Int(a), Value::Int(b)) => match cmp {
+                            CmpOp::Lt => Some(a < b),
+                            CmpOp::LtE => Some(a <= b),
+                            CmpOp::Gt => Some(a > b),
+                            CmpOp::GtE => Some(a >= b),
+                            CmpOp::Eq => Some(a == b),
+                            CmpOp::NotEq => Some(a != b),
+                            _ => None,
+                        },
+                        _ => None,
+                    };
+                    let b = match fast {
+                        Some(b) => {
+                            if let Some(x) = f.stack.pop() {
+                                std::mem::forget(x);
+                            }
+                            if let Some(x) = f.stack.pop() {
+                                std::mem::forget(x);
+                            }
+                            b
+                        }
+                        None => {
+                            let rhs = pop!(self);
+                            let lhs = pop!(self);
+                            let r = self.compare_op(cmp, &lhs, &rhs)?;
+                            match r {
+                                Value::Bool(b) => b,
+                                other => self.truthy(&other)?,
+                            }
+                        }
+                    };
+                    if b == jump_on {
+                        top!(self).ip = t as usize;
+                    }
+                }
+                Op::AddFastConst { local, delta } => {
+                    let f = top!(self);
+                    let slot = &mut f.locals[local as usize];
+                    if let Value::Int(i) = slot
+                        && let Some(r) = i.checked_add(delta as i64)
+                    {
+                        *i = r;
+                        continue;
+                    }
+                    let cur = slot.clone();
+                    if cur.is_undef() {
+                        let name = f.code.varnames[local as usize].clone();
+                        return Err(self.unbound_local(&name));
+                    }
+                    // The general path is exactly `x += c` or `x -= c`
+                    // (the compiler only fuses a nonzero c, so the sign
+                    // tells which); on error the local keeps its value.
+                    let (bop, c) = if delta < 0 {
+                        (covm_parser::ast::BinOp::Sub, -(delta as i64))
+                    } else {
+                        (covm_parser::ast::BinOp::Add, delta as i64)
+                    };
+                    let v = self.inplace_op(bop, cur, &Value::Int(c))?;
+                    top!(self).locals[local as usize] = v;
+                }
                 Op::GetIter => {
                     let v = pop!(self);
                     let it = self.get_iter(&v)?;

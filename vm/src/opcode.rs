@@ -133,6 +133,15 @@ pub enum Op {
     JumpIfFalseOrPop(u32),
     /// `(cond -- cond)` jump if truthy, else pop: for `or`.
     JumpIfTrueOrPop(u32),
+    /// `(a b -- )` compares and jumps to the target when the result is
+    /// falsy: `Compare` + `PopJumpIfFalse` in one instruction.
+    CompareJumpIfFalse(CmpOp, u32),
+    /// `(a b -- )` compares and jumps when the result is truthy.
+    CompareJumpIfTrue(CmpOp, u32),
+    /// `( -- )` `locals[local] += delta` for a small int constant delta
+    /// (`i += 1`): `LoadFast`, `LoadConst`, `Inplace(+)`, `StoreFast` in
+    /// one instruction.
+    AddFastConst { local: u16, delta: i16 },
     /// `(iterable -- iterator)`
     GetIter,
     /// `(iterator -- iterator next)`, or `(iterator -- )` and jump to the

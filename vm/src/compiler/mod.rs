@@ -208,7 +208,9 @@ impl<'a> Compiler<'a> {
                 | Op::JumpIfTrueOrPop(l)
                 | Op::ForIter(l)
                 | Op::SetupFinally(l)
-                | Op::SetupWith(l) => fix(l, &u.labels),
+                | Op::SetupWith(l)
+                | Op::CompareJumpIfFalse(_, l)
+                | Op::CompareJumpIfTrue(_, l) => fix(l, &u.labels),
                 _ => {}
             }
         }
@@ -1281,6 +1283,29 @@ impl<'a> Compiler<'a> {
     }
 
     fn aug_assign(&mut self, target: &'a Expr, op: BinOp, value: &'a Expr) -> CResult {
+        // `i += 1` on a plain local: one instruction.
+        if let (
+            ExprKind::Name(n),
+            BinOp::Add | BinOp::Sub,
+            ExprKind::Constant(Constant::Int(digits)),
+        ) = (&target.kind, op, &value.kind)
+            && let Ok(c) = digits.parse::<i16>()
+            && c > 0
+            && matches!(
+                self.scope_kind(),
+                ScopeKind::Function | ScopeKind::Comprehension
+            )
+            && self.name_scope(n) == NameScope::Local
+            && let Some(&local) = self.unit().var_index.get(n.as_str())
+            && local <= u16::MAX as u32
+        {
+            let delta = if op == BinOp::Sub { -c } else { c };
+            self.emit(Op::AddFastConst {
+                local: local as u16,
+                delta,
+            });
+            return Ok(());
+        }
         match &target.kind {
             ExprKind::Name(n) => {
                 self.load_name(n);
@@ -1345,6 +1370,23 @@ impl<'a> Compiler<'a> {
                     self.jump_if(last, when, target)?;
                     self.bind(skip);
                 }
+                return Ok(());
+            }
+            ExprKind::Compare {
+                left,
+                ops,
+                comparators,
+            } if ops.len() == 1 => {
+                // Fused compare-and-jump: one dispatch per loop condition.
+                let saved = self.set_span(&e.span);
+                self.expr(left)?;
+                self.expr(&comparators[0])?;
+                self.emit(if when {
+                    Op::CompareJumpIfTrue(ops[0], target.0)
+                } else {
+                    Op::CompareJumpIfFalse(ops[0], target.0)
+                });
+                self.restore_span(saved);
                 return Ok(());
             }
             _ => {}
