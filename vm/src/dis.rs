@@ -80,11 +80,7 @@ fn const_repr(v: &Value) -> String {
 
 fn describe(code: &Code, op: &Op) -> (String, String) {
     let dbg = format!("{op:?}");
-    let name = dbg
-        .split(|c| c == '(' || c == ' ' || c == '{')
-        .next()
-        .unwrap_or("")
-        .to_string();
+    let name = dbg.split(['(', ' ', '{']).next().unwrap_or("").to_string();
     let cells = || -> Vec<std::rc::Rc<str>> {
         code.cellvars
             .iter()
