@@ -148,25 +148,7 @@ fn ascii(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     no_kwargs(vm, "ascii", kw)?;
     check_count(vm, "ascii", args, 1, 1)?;
     let r = vm.repr(&args[0])?;
-    Ok(Value::str(ascii_escape_repr(&r)))
-}
-
-/// Escapes the non-ASCII characters of a repr the way `ascii()` does.
-fn ascii_escape_repr(r: &str) -> String {
-    let mut out = String::with_capacity(r.len());
-    for c in r.chars() {
-        let n = c as u32;
-        if n < 0x80 {
-            out.push(c);
-        } else if n < 0x100 {
-            out.push_str(&format!("\\x{n:02x}"));
-        } else if n < 0x10000 {
-            out.push_str(&format!("\\u{n:04x}"));
-        } else {
-            out.push_str(&format!("\\U{n:08x}"));
-        }
-    }
-    out
+    Ok(Value::str(covm_vm::objects::ascii_escape(&r)))
 }
 
 fn callable(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {

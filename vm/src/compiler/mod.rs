@@ -614,9 +614,9 @@ impl<'a> Compiler<'a> {
             } => {
                 if *is_async {
                     self.check_async("'async with' outside async function", &s.span)?;
-                    self.async_with(items, body)?;
+                    self.with(items, body, true)?;
                 } else {
-                    self.with(items, body)?;
+                    self.with(items, body, false)?;
                 }
             }
             StmtKind::Import(names) => {
@@ -893,14 +893,21 @@ impl<'a> Compiler<'a> {
         Ok(())
     }
 
-    fn with(&mut self, items: &'a [WithItem], body: &'a [Stmt]) -> CResult {
+    /// `with` and `async with`: enter each item in turn, run the body,
+    /// and call (and for `async with`, await) `__exit__` on every way out.
+    fn with(&mut self, items: &'a [WithItem], body: &'a [Stmt], is_async: bool) -> CResult {
         let Some((first, rest)) = items.split_first() else {
             return self.stmts(body);
         };
         let handler_l = self.new_label();
         let end = self.new_label();
         self.expr(&first.context)?;
-        self.emit(Op::BeforeWith);
+        if is_async {
+            self.emit(Op::BeforeAsyncWith);
+            self.emit_await();
+        } else {
+            self.emit(Op::BeforeWith);
+        }
         self.emit(Op::SetupWith(handler_l.0));
         match &first.target {
             Some(t) => self.store_target(t)?,
@@ -908,20 +915,30 @@ impl<'a> Compiler<'a> {
                 self.emit(Op::PopTop);
             }
         }
-        self.unit().fblocks.push(FBlock::With);
-        self.with(rest, body)?;
+        self.unit().fblocks.push(if is_async {
+            FBlock::AsyncWith
+        } else {
+            FBlock::With
+        });
+        self.with(rest, body, is_async)?;
         self.unit().fblocks.pop();
         self.emit(Op::PopBlock);
         self.emit_const(Value::None);
         self.emit(Op::DupTop);
         self.emit(Op::DupTop);
         self.emit(Op::Call(3));
+        if is_async {
+            self.emit_await();
+        }
         self.emit(Op::PopTop);
         self.emit(Op::Jump(end.0));
         // Stack: [exit exc].
         self.bind(handler_l);
         let suppress = self.new_label();
         self.emit(Op::WithExceptStart);
+        if is_async {
+            self.emit_await();
+        }
         self.emit(Op::PopJumpIfTrue(suppress.0));
         self.emit(Op::Reraise);
         self.bind(suppress);
@@ -954,47 +971,6 @@ impl<'a> Compiler<'a> {
         self.emit(Op::GetAwaitable);
         self.emit_const(Value::None);
         self.emit(Op::YieldFrom);
-    }
-
-    fn async_with(&mut self, items: &'a [WithItem], body: &'a [Stmt]) -> CResult {
-        let Some((first, rest)) = items.split_first() else {
-            return self.stmts(body);
-        };
-        let handler_l = self.new_label();
-        let end = self.new_label();
-        self.expr(&first.context)?;
-        self.emit(Op::BeforeAsyncWith);
-        self.emit_await();
-        self.emit(Op::SetupWith(handler_l.0));
-        match &first.target {
-            Some(t) => self.store_target(t)?,
-            None => {
-                self.emit(Op::PopTop);
-            }
-        }
-        self.unit().fblocks.push(FBlock::AsyncWith);
-        self.async_with(rest, body)?;
-        self.unit().fblocks.pop();
-        self.emit(Op::PopBlock);
-        self.emit_const(Value::None);
-        self.emit(Op::DupTop);
-        self.emit(Op::DupTop);
-        self.emit(Op::Call(3));
-        self.emit_await();
-        self.emit(Op::PopTop);
-        self.emit(Op::Jump(end.0));
-        self.bind(handler_l);
-        let suppress = self.new_label();
-        self.emit(Op::WithExceptStart);
-        self.emit_await();
-        self.emit(Op::PopJumpIfTrue(suppress.0));
-        self.emit(Op::Reraise);
-        self.bind(suppress);
-        self.emit(Op::PopTop);
-        self.emit(Op::PopExcept);
-        self.emit(Op::PopTop);
-        self.bind(end);
-        Ok(())
     }
 
     fn async_for(
