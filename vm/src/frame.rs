@@ -137,3 +137,18 @@ impl Frame {
         }
     }
 }
+
+#[cfg(test)]
+mod size_tests {
+    /// Frames and values are the VM's hottest data: growing them costs
+    /// memory per suspended generator and cache misses per instruction.
+    /// Shrink these bounds when the layouts shrink; never raise them
+    /// without measuring (`bench/run`, the suspended_gens workload).
+    #[test]
+    fn hot_structures_stay_small() {
+        assert!(std::mem::size_of::<crate::value::Value>() <= 24);
+        assert!(std::mem::size_of::<super::Frame>() <= 184);
+        assert!(std::mem::size_of::<crate::value::Generator>() <= 72);
+        assert!(std::mem::size_of::<crate::opcode::Op>() <= 8);
+    }
+}
