@@ -190,7 +190,8 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             eprintln!("covm: {e}");
-            eprint!("{USAGE}");
+            eprintln!("{}", USAGE.lines().next().unwrap_or_default());
+            eprintln!("Try 'covm --help' for more information.");
             return ExitCode::from(2);
         }
     };
