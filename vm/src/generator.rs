@@ -203,6 +203,9 @@ impl Vm {
                 frame.ret = ReturnTo::Generator(g.clone(), resume);
                 g.state.set(GenState::Running);
                 self.push_generator_frame(frame, resume);
+                if started && !self.tracing {
+                    self.descend_delegation()?;
+                }
                 Ok(None)
             }
         }
@@ -289,6 +292,39 @@ impl Vm {
         match self.frames.last_mut() {
             Some(f) => f,
             None => unreachable!("no frame"),
+        }
+    }
+
+    /// The top frame was just resumed with a value on its stack while
+    /// parked on `YieldFrom` over a suspended generator: pass the value
+    /// down the delegation chain directly, as executing `YieldFrom` at each
+    /// level would, but without a dispatch per level.
+    fn descend_delegation(&mut self) -> PyResult<()> {
+        loop {
+            let f = self.top_frame();
+            let n = f.stack.len();
+            if n < 2 || !matches!(f.code.ops.get(f.ip), Some(crate::opcode::Op::YieldFrom)) {
+                return Ok(());
+            }
+            let Value::Generator(sub) = &f.stack[n - 2] else {
+                return Ok(());
+            };
+            if sub.state.get() != GenState::Suspended {
+                return Ok(());
+            }
+            let sub = sub.clone();
+            if self.depth() >= self.recursion_limit {
+                // Let the YieldFrom instruction raise it in the usual place.
+                return Ok(());
+            }
+            let Some(mut frame) = sub.frame.borrow_mut().take() else {
+                return Ok(());
+            };
+            let sent = self.top_frame().stack.pop().unwrap_or(Value::None);
+            frame.stack.push(sent);
+            frame.ret = ReturnTo::Generator(sub.clone(), Resume::YieldFrom);
+            sub.state.set(GenState::Running);
+            self.frames.push(frame);
         }
     }
 
