@@ -432,7 +432,7 @@ fn locals(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
         return namespace_dict(vm, &ns);
     }
     let mut items: Vec<(Rc<str>, Value)> = Vec::new();
-    for (n, v) in f.code.varnames.iter().zip(f.locals.iter()) {
+    for (n, v) in f.code.varnames.iter().zip(f.locals().iter()) {
         if !v.is_undef() {
             items.push((n.clone(), v.clone()));
         }

@@ -130,10 +130,11 @@ impl Vm {
         }
         let code = f.code.clone();
         let mut frame = self.alloc_frame(&code, &f.globals);
-        self.bind_args(f, &mut frame.locals, args, kwargs)?;
+        let nlocals = frame.code.varnames.len();
+        self.bind_args(f, &mut frame.stack[..nlocals], args, kwargs)?;
         frame.cells.extend(f.closure.iter().cloned());
         for &(cell, local) in &code.cell_params {
-            let v = std::mem::take(&mut frame.locals[local as usize]);
+            let v = std::mem::take(&mut frame.stack[local as usize]);
             *frame.cells[cell as usize].borrow_mut() = v;
         }
         if code.is_generator() {

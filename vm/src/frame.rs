@@ -57,8 +57,9 @@ pub struct Frame {
     pub code: Rc<Code>,
     /// Index of the next instruction.
     pub ip: usize,
+    /// The fast locals (`code.varnames`) in the first slots, then the
+    /// value stack: one allocation for both.
     pub stack: Vec<Value>,
-    pub locals: Vec<Value>,
     /// Cell variables, then free variables.
     pub cells: Vec<Rc<RefCell<Value>>>,
     pub globals: Rc<Module>,
@@ -82,8 +83,11 @@ impl Frame {
         Frame {
             code,
             ip: 0,
-            stack: Vec::new(),
-            locals: vec![Value::Undef; nlocals],
+            stack: {
+                let mut v = Vec::with_capacity(nlocals + 4);
+                v.resize(nlocals, Value::Undef);
+                v
+            },
             cells,
             globals,
             namespace: None,
@@ -97,8 +101,8 @@ impl Frame {
     /// capacity, which is the point of recycling).
     pub fn reset(&mut self, code: &Rc<Code>, globals: &Rc<Module>) {
         let nlocals = code.varnames.len();
-        self.locals.clear();
-        self.locals.resize(nlocals, Value::Undef);
+        self.stack.clear();
+        self.stack.resize(nlocals, Value::Undef);
         self.cells.clear();
         for _ in 0..code.cellvars.len() {
             self.cells.push(Rc::new(RefCell::new(Value::Undef)));
@@ -117,10 +121,15 @@ impl Frame {
     /// Empties a finished frame so it can be recycled.
     pub fn clear(&mut self) {
         self.stack.clear();
-        self.locals.clear();
         self.cells.clear();
         self.blocks.clear();
         self.handled.clear();
+    }
+
+    /// The fast locals, in `code.varnames` order.
+    pub fn locals(&self) -> &[Value] {
+        let n = self.code.varnames.len().min(self.stack.len());
+        &self.stack[..n]
     }
 
     /// The line being executed, for tracebacks and `:gens`.
@@ -147,7 +156,7 @@ mod size_tests {
     #[test]
     fn hot_structures_stay_small() {
         assert!(std::mem::size_of::<crate::value::Value>() <= 24);
-        assert!(std::mem::size_of::<super::Frame>() <= 184);
+        assert!(std::mem::size_of::<super::Frame>() <= 160);
         assert!(std::mem::size_of::<crate::value::Generator>() <= 72);
         assert!(std::mem::size_of::<crate::opcode::Op>() <= 8);
     }

@@ -151,7 +151,7 @@ impl Vm {
                 }
                 Op::LoadFast(i) => {
                     let f = top!(self);
-                    let v = &f.locals[i as usize];
+                    let v = &f.stack[i as usize];
                     if v.is_undef() {
                         let name = f.code.varnames[i as usize].clone();
                         return Err(self.unbound_local(&name));
@@ -164,7 +164,7 @@ impl Vm {
                     let Some(v) = f.stack.pop() else {
                         unreachable!("value stack underflow")
                     };
-                    let old = std::mem::replace(&mut f.locals[i as usize], v);
+                    let old = std::mem::replace(&mut f.stack[i as usize], v);
                     if old.is_heap() {
                         drop(old);
                         self.run_finalizers()?;
@@ -174,7 +174,7 @@ impl Vm {
                 }
                 Op::DeleteFast(i) => {
                     let f = top!(self);
-                    let old = std::mem::take(&mut f.locals[i as usize]);
+                    let old = std::mem::take(&mut f.stack[i as usize]);
                     if old.is_undef() {
                         let name = f.code.varnames[i as usize].clone();
                         return Err(self.unbound_local(&name));
@@ -683,7 +683,7 @@ impl Vm {
                 }
                 Op::AddFastConst { local, delta } => {
                     let f = top!(self);
-                    let slot = &mut f.locals[local as usize];
+                    let slot = &mut f.stack[local as usize];
                     if let Value::Int(i) = slot
                         && let Some(r) = i.checked_add(delta as i64)
                     {
@@ -704,7 +704,7 @@ impl Vm {
                         (covm_parser::ast::BinOp::Add, delta as i64)
                     };
                     let v = self.inplace_op(bop, cur, &Value::Int(c))?;
-                    top!(self).locals[local as usize] = v;
+                    top!(self).stack[local as usize] = v;
                 }
                 Op::GetIter => {
                     let v = pop!(self);
@@ -724,6 +724,9 @@ impl Vm {
                     self.call_from_op(callee, args, Vec::new())?;
                 }
                 Op::CallMethod(n) => {
+                    if self.native_method_call(n as usize)? {
+                        continue;
+                    }
                     let f = top!(self);
                     let at = f.stack.len() - n as usize;
                     let mut args: Vec<Value> = Vec::with_capacity(n as usize + 1);
@@ -1130,14 +1133,14 @@ impl Vm {
         }
         let mut frame = self.alloc_frame(&func.code, &func.globals);
         let f = top!(self);
-        for (slot, v) in frame.locals.iter_mut().zip(f.stack.drain(callee_at + 1..)) {
+        for (slot, v) in frame.stack.iter_mut().zip(f.stack.drain(callee_at + 1..)) {
             *slot = v;
         }
         f.stack.pop();
         if n < argcount {
             let first_default = argcount - func.defaults.len();
             for i in n..argcount {
-                frame.locals[i] = func.defaults[i - first_default].clone();
+                frame.stack[i] = func.defaults[i - first_default].clone();
             }
         }
         frame.cells.extend(func.closure.iter().cloned());
@@ -1158,6 +1161,36 @@ impl Vm {
             }
             None => Box::new(Frame::new(code.clone(), globals.clone())),
         }
+    }
+
+    /// `CallMethod` on a plain built-in method (`lst.append(x)`): the
+    /// arguments go into a reused buffer instead of a fresh Vec. Returns
+    /// false when the callee needs the general path.
+    #[inline]
+    fn native_method_call(&mut self, n: usize) -> PyResult<bool> {
+        let f = top!(self);
+        let at = f.stack.len() - n;
+        let func = match &f.stack[at - 2] {
+            Value::Builtin(b) if b.special == Special::None && b.receiver.is_none() => b.func,
+            _ => return Ok(false),
+        };
+        let mut args = std::mem::take(&mut self.arg_buf);
+        let f = top!(self);
+        let recv = std::mem::take(&mut f.stack[at - 1]);
+        if !recv.is_undef() {
+            args.push(recv);
+        }
+        args.extend(f.stack.drain(at..));
+        f.stack.truncate(at - 2);
+        self.c_depth += 1;
+        let r = func(self, &args, &[]);
+        self.c_depth -= 1;
+        args.clear();
+        // A nested call may have left its own buffer; either will do.
+        self.arg_buf = args;
+        push!(self, r?);
+        self.run_finalizers()?;
+        Ok(true)
     }
 
     /// Keeps a finished frame for the next call.

@@ -132,6 +132,8 @@ pub struct Vm {
     /// Set from another thread (a Ctrl-C handler) to interrupt the running
     /// program with KeyboardInterrupt at the next loop iteration or call.
     pub interrupt: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Argument buffer reused by calls to built-in methods.
+    pub arg_buf: Vec<Value>,
     /// Finished frames kept for reuse, so a call does not allocate.
     pub frame_pool: Vec<Box<Frame>>,
     /// `covm --trace`: print coroutine events to stderr.
@@ -398,6 +400,7 @@ impl Vm {
             clock: crate::clock::Clock::new(),
             tracing: false,
             frame_pool: Vec::new(),
+            arg_buf: Vec::new(),
             interrupt: std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
             stack_base: 0,
             max_native_stack: 6 << 20,
