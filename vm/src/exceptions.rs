@@ -102,10 +102,6 @@ impl Vm {
         self.new_exc(&self.exc.runtime_error, msg)
     }
 
-    pub(crate) fn strip_args(&self, e: Value) -> Value {
-        e
-    }
-
     /// `StopIteration(v)`, with `.value`.
     pub fn new_stop_iteration(&self, v: Value) -> Value {
         let args = if v.is_none() { vec![] } else { vec![v.clone()] };
@@ -216,7 +212,7 @@ impl Vm {
         } else {
             format!("{}.{}", cls.module, cls.qualname)
         };
-        let msg = match self.str_of_exception(e) {
+        let msg = match self.to_str(e) {
             Ok(m) => m,
             Err(_) => "<exception str() failed>".into(),
         };
@@ -225,11 +221,6 @@ impl Vm {
         } else {
             format!("{name}: {msg}")
         }
-    }
-
-    /// `str(e)` going through a user `__str__` when there is one.
-    fn str_of_exception(&mut self, e: &Value) -> PyResult<String> {
-        self.to_str(e)
     }
 
     /// The plain-text traceback CPython prints for an uncaught exception,

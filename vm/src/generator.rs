@@ -131,21 +131,10 @@ impl Vm {
         self.new_exc(&self.exc.value_error, msg)
     }
 
-    /// Resumes `g` from the dispatch loop by pushing its frame. Returns
-    /// `Some(exit)` only for `Resume::Native` when it finished at once.
-    pub(crate) fn resume_in_loop(
-        &mut self,
-        g: &Rc<Generator>,
-        sent: Value,
-        resume: Resume,
-    ) -> PyResult<()> {
-        match self.resume_frame(g, sent, resume)? {
-            Some(_) => Ok(()),
-            None => Ok(()),
-        }
-    }
-
-    fn resume_frame(
+    /// Resumes `g`: pushes its frame with the value sent in (or raises
+    /// what resuming it in its state must raise). `Some(exit)` only for
+    /// `Resume::Native` when it finished at once.
+    pub(crate) fn resume_frame(
         &mut self,
         g: &Rc<Generator>,
         sent: Value,
@@ -513,7 +502,6 @@ impl Vm {
             GenState::Running => Err(self.gen_already_running(g)),
             GenState::Suspended => {
                 let exit = self.new_exc(&self.exc.generator_exit, "");
-                let exit = self.strip_args(exit);
                 match self.gen_resume_native(g, Action::Throw(exit)) {
                     Ok(Exit::Yield(_)) => {
                         let msg = match g.kind {
@@ -578,13 +566,7 @@ impl Vm {
     /// The interpreter's fast path for `next(g)`, `g.send(v)`, `g.throw(e)`
     /// and `g.__next__()`: resume without a nested loop. Returns false when
     /// the call is not one it handles (the native then runs).
-    pub(crate) fn try_special_call(
-        &mut self,
-        special: Special,
-        receiver: &Option<Value>,
-        args: &[Value],
-    ) -> PyResult<bool> {
-        let _ = receiver;
+    pub(crate) fn try_special_call(&mut self, special: Special, args: &[Value]) -> PyResult<bool> {
         let Some(Value::Generator(g)) = args.first() else {
             return Ok(false);
         };
@@ -622,12 +604,8 @@ impl Vm {
     /// The iterator `await` delegates to.
     pub(crate) fn get_awaitable(&mut self, v: Value) -> PyResult<Value> {
         match &v {
-            Value::Generator(g) if g.kind == GenKind::Coroutine => {
-                if g.state.get() == GenState::Running || self.coroutine_awaited(g) {
-                    // CPython checks "already awaited" when resuming.
-                }
-                Ok(v)
-            }
+            // Reusing an awaited coroutine is refused when it is resumed.
+            Value::Generator(g) if g.kind == GenKind::Coroutine => Ok(v),
             other => {
                 if let Some(aw) = self.lookup_special(other, "__await__") {
                     let it = self.call(&aw, vec![other.clone()])?;
@@ -654,10 +632,6 @@ impl Vm {
                 }
             }
         }
-    }
-
-    fn coroutine_awaited(&self, _g: &Generator) -> bool {
-        false
     }
 }
 

@@ -1083,7 +1083,7 @@ impl Vm {
         if let Value::Builtin(b) = &callee {
             if b.special != Special::None
                 && kwargs.is_empty()
-                && self.try_special_call(b.special, &b.receiver, &args)?
+                && self.try_special_call(b.special, &args)?
             {
                 return Ok(());
             }
@@ -1647,7 +1647,8 @@ impl Vm {
             }
             Value::Generator(g) => {
                 let g = g.clone();
-                self.resume_in_loop(&g, Value::None, Resume::ForIter(target))
+                self.resume_frame(&g, Value::None, Resume::ForIter(target))
+                    .map(|_| ())
             }
             _ => self.for_iter_slow(&it, target),
         }

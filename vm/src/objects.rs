@@ -1319,9 +1319,9 @@ impl Vm {
             (Bytes(x), Bytes(y)) => Ok(x.cmp(y)),
             (List(x), List(y)) => {
                 let (x, y) = (x.borrow().clone(), y.borrow().clone());
-                self.seq_order(&x, &y, op)
+                self.seq_order(&x, &y)
             }
-            (Tuple(x), Tuple(y)) => self.seq_order(&x.clone(), &y.clone(), op),
+            (Tuple(x), Tuple(y)) => self.seq_order(&x.clone(), &y.clone()),
             (Set(x) | FrozenSet(x), Set(y) | FrozenSet(y)) => {
                 let xs = x.borrow().keys();
                 let (lx, ly) = (xs.len(), y.borrow().len());
@@ -1376,7 +1376,7 @@ impl Vm {
         }
     }
 
-    fn seq_order(&mut self, x: &[Value], y: &[Value], op: CmpOp) -> PyResult<std::cmp::Ordering> {
+    fn seq_order(&mut self, x: &[Value], y: &[Value]) -> PyResult<std::cmp::Ordering> {
         for (p, q) in x.iter().zip(y) {
             if p.is(q) || self.eq(p, q)? {
                 continue;
@@ -1386,7 +1386,6 @@ impl Vm {
                 return Ok(std::cmp::Ordering::Less);
             }
             // Not equal and not less: greater (as far as `op` cares).
-            let _ = op;
             return Ok(std::cmp::Ordering::Greater);
         }
         Ok(x.len().cmp(&y.len()))
