@@ -481,6 +481,49 @@ fn vars(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     }
 }
 
+/// `dir([obj])`: the sorted attribute names of `obj` (a user `__dir__`
+/// wins), or of the caller's scope.
+fn dir(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
+    no_kwargs(vm, "dir", kw)?;
+    check_positional(vm, "dir", args, 0, 1)?;
+    let mut names: Vec<String> = match args.first() {
+        None => {
+            let keys = locals(vm, &[], kw)?;
+            match keys {
+                Value::Dict(d) => d
+                    .borrow()
+                    .keys()
+                    .into_iter()
+                    .filter_map(|k| k.as_str().map(String::from))
+                    .collect(),
+                _ => Vec::new(),
+            }
+        }
+        Some(obj) => {
+            if let Some(f) = vm.lookup_special(obj, "__dir__")
+                && matches!(f, Value::Function(_))
+            {
+                let r = vm.call(&f, vec![obj.clone()])?;
+                let items = vm.collect(&r)?;
+                let mut out = Vec::new();
+                for it in items {
+                    out.push(vm.to_str(&it)?);
+                }
+                out
+            } else {
+                let mut n = vm.dir_names(obj);
+                if let Value::Class(_) | Value::Instance(_) = obj {
+                    n.extend(["__class__", "__doc__", "__module__"].map(String::from));
+                }
+                n
+            }
+        }
+    };
+    names.sort();
+    names.dedup();
+    Ok(Value::list(names.into_iter().map(Value::str).collect()))
+}
+
 fn exit(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     no_kwargs(vm, "exit", kw)?;
     check_positional(vm, "exit", args, 0, 1)?;
@@ -1278,6 +1321,7 @@ pub fn install(vm: &mut Vm) {
         ("globals", globals),
         ("locals", locals),
         ("vars", vars),
+        ("dir", dir),
         ("exit", exit),
         ("quit", exit),
         ("iter", iter),
