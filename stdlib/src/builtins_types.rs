@@ -503,77 +503,12 @@ fn tuple_new(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     }
 }
 
-/// `dict.update`-style filling from a mapping or an iterable of pairs.
-pub fn dict_update_from(vm: &mut Vm, d: &Rc<RefCell<Dict>>, src: &Value) -> PyResult<()> {
-    if let Value::Dict(s) = src {
-        let items = s.borrow().items();
-        for (k, v) in items {
-            dict::set(vm, d, k, v)?;
-        }
-        return Ok(());
-    }
-    if matches!(src, Value::Instance(_) | Value::Native(_))
-        && let Some(keys_fn) = vm.getattr_opt(src, "keys")?
-    {
-        let keys = vm.call(&keys_fn, vec![])?;
-        let keys = vm.collect(&keys)?;
-        for k in keys {
-            let v = vm.getitem(src, &k)?;
-            dict::set(vm, d, k, v)?;
-        }
-        return Ok(());
-    }
-    let it = vm.get_iter(src)?;
-    let mut i = 0usize;
-    while let Some(item) = vm.next(&it)? {
-        let pair = match &item {
-            Value::Tuple(t) => t.to_vec(),
-            Value::List(l) => l.borrow().clone(),
-            Value::Str(_)
-            | Value::Bytes(_)
-            | Value::Instance(_)
-            | Value::Iterator(_)
-            | Value::Generator(_)
-            | Value::Set(_)
-            | Value::FrozenSet(_)
-            | Value::Dict(_)
-            | Value::Range(_)
-            | Value::Native(_) => match vm.collect(&item) {
-                Ok(v) => v,
-                Err(e) if vm.is_instance_of(&e, &vm.exc.type_error.clone()) => {
-                    return Err(vm.type_error(&format!(
-                        "cannot convert dictionary update sequence element #{i} to a sequence"
-                    )));
-                }
-                Err(e) => return Err(e),
-            },
-            _ => {
-                return Err(vm.type_error(&format!(
-                    "cannot convert dictionary update sequence element #{i} to a sequence"
-                )));
-            }
-        };
-        if pair.len() != 2 {
-            return Err(vm.value_error(&format!(
-                "dictionary update sequence element #{i} has length {}; 2 is required",
-                pair.len()
-            )));
-        }
-        let mut p = pair.into_iter();
-        if let (Some(k), Some(v)) = (p.next(), p.next()) {
-            dict::set(vm, d, k, v)?;
-        }
-        i += 1;
-    }
-    Ok(())
-}
-
 fn dict_new(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     let a = rest(args);
     check_positional(vm, "dict", a, 0, 1)?;
     let d = Rc::new(RefCell::new(Dict::new()));
     if let Some(src) = a.first() {
-        dict_update_from(vm, &d, src)?;
+        crate::methods_dict::update_from(vm, &d, src)?;
     }
     for (k, v) in kw {
         dict::set(vm, &d, Value::str(&**k), v.clone())?;

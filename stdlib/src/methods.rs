@@ -160,38 +160,7 @@ pub(crate) fn bind_args(
     kw: &KwArgs,
     names: &[&str],
 ) -> PyResult<Vec<Option<Value>>> {
-    let pos = args.get(1..).unwrap_or(&[]);
-    if pos.len() > names.len() {
-        let n = names.len();
-        return Err(vm.type_error(&format!(
-            "{name}() takes at most {n} argument{} ({} given)",
-            if n == 1 { "" } else { "s" },
-            pos.len() + kw.len()
-        )));
-    }
-    let mut out: Vec<Option<Value>> = vec![None; names.len()];
-    for (i, v) in pos.iter().enumerate() {
-        out[i] = Some(v.clone());
-    }
-    for (k, v) in kw {
-        match names.iter().position(|n| *n == k.as_ref()) {
-            Some(i) => {
-                if out[i].is_some() {
-                    return Err(vm.type_error(&format!(
-                        "argument for {name}() given by name ('{k}') and position ({})",
-                        i + 1
-                    )));
-                }
-                out[i] = Some(v.clone());
-            }
-            None => {
-                return Err(vm.type_error(&format!(
-                    "'{k}' is an invalid keyword argument for {name}()"
-                )));
-            }
-        }
-    }
-    Ok(out)
+    crate::args::bind_params(vm, name, args.get(1..).unwrap_or(&[]), kw, names)
 }
 
 /// An integer argument, through `__index__` for instances.
