@@ -23,6 +23,13 @@ thread_local! {
     static HAS_PENDING: Cell<bool> = const { Cell::new(false) };
 }
 
+/// True when a dropped generator's frame waits for its `finally` blocks:
+/// the dispatch loop checks this after dropping a heap value.
+#[inline(always)]
+pub fn finalizers_pending() -> bool {
+    HAS_PENDING.with(|h| h.get())
+}
+
 pub fn finalizer_queue() -> Rc<RefCell<Vec<Box<Frame>>>> {
     PENDING.with(|p| p.clone())
 }

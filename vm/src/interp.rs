@@ -97,921 +97,1102 @@ impl Vm {
         }
     }
 
+    /// The dispatch loop. The running frame's instruction pointer, locals
+    /// and stack pointer are cached in locals of this function, so a simple
+    /// instruction touches no `Vm` field. They are written back to the
+    /// frame (`sync!`) before anything that can look at the frame, raise or
+    /// switch frames, and read again (`reload!`) after it.
+    ///
+    /// Invariants while the cache is live: `fp` is the top frame (a `Box`,
+    /// so its address survives pushes to `self.frames`); `locals` is the
+    /// start of its `stack` vector, `sp` one past the top value and `end` the
+    /// end of the vector's capacity; the vector's stored length is stale
+    /// until `sync!`. Only the code in this function touches the stack
+    /// between a `reload!` and the next `sync!`.
     fn dispatch(&mut self, base: usize) -> PyResult<Exit> {
+        let mut fp: *mut Frame;
+        let mut ops: *const Op;
+        let mut consts: *const Value;
+        let mut ip: *const Op;
+        let mut locals: *mut Value;
+        let mut sp: *mut Value;
+        let mut end: *mut Value;
+        macro_rules! reload {
+            () => {{
+                let f: &mut Frame = top!(self);
+                fp = f;
+                ops = f.code.ops.as_ptr();
+                consts = f.code.consts.as_ptr();
+                let len = f.stack.len();
+                let cap = f.stack.capacity();
+                locals = f.stack.as_mut_ptr();
+                // SAFETY: ip < ops.len() (code always ends in a return), and
+                // len <= cap.
+                unsafe {
+                    ip = ops.add(f.ip);
+                    sp = locals.add(len);
+                    end = locals.add(cap);
+                }
+            }};
+        }
+        macro_rules! sync {
+            () => {{
+                // SAFETY: see the invariants above; sp - locals <= capacity.
+                unsafe {
+                    (*fp).ip = ip.offset_from(ops) as usize;
+                    (*fp).stack.set_len(sp.offset_from(locals) as usize);
+                }
+            }};
+        }
+        macro_rules! push {
+            ($v:expr) => {{
+                let v = $v;
+                if sp == end {
+                    sync!();
+                    self.grow_stack();
+                    reload!();
+                }
+                // SAFETY: sp < end, an unused slot of the vector.
+                unsafe {
+                    sp.write(v);
+                    sp = sp.add(1);
+                }
+            }};
+        }
+        macro_rules! pop {
+            () => {
+                // SAFETY: the compiler balances the stack: never below the
+                // locals.
+                unsafe {
+                    sp = sp.sub(1);
+                    sp.read()
+                }
+            };
+        }
+        // The value n slots below the top (1 = the top).
+        macro_rules! peek {
+            ($n:expr) => {
+                // SAFETY: as for pop.
+                unsafe { &mut *sp.sub($n) }
+            };
+        }
+        macro_rules! local {
+            ($i:expr) => {
+                // SAFETY: the compiler emits local indices < nlocals, and
+                // the stack vector always holds the locals first.
+                unsafe { &mut *locals.add($i as usize) }
+            };
+        }
+        macro_rules! raise {
+            ($e:expr) => {{
+                sync!();
+                return Err($e);
+            }};
+        }
+        // A heap value was just dropped: a generator it held may need its
+        // `finally` run now.
+        macro_rules! after_drop {
+            () => {
+                if crate::generator::finalizers_pending() {
+                    sync!();
+                    let r = self.run_finalizers();
+                    reload!();
+                    r?;
+                }
+            };
+        }
+        // Two small ints on top were replaced by r (ints own nothing).
+        macro_rules! replace_top_two {
+            ($r:expr) => {{
+                let r = $r;
+                // SAFETY: the two slots hold immediates; overwrite them
+                // without running drop glue.
+                unsafe {
+                    sp = sp.sub(1);
+                    sp.sub(1).write(r);
+                }
+            }};
+        }
+        macro_rules! jump {
+            ($t:expr) => {
+                // SAFETY: jump targets are instruction indices in this code.
+                ip = unsafe { ops.add($t as usize) }
+            };
+        }
+        reload!();
         loop {
-            let f = top!(self);
-            let op = f.code.ops[f.ip];
-            f.ip += 1;
+            // SAFETY: ip points into the code (see reload).
+            let op = unsafe { *ip };
+            ip = unsafe { ip.add(1) };
             match op {
                 Op::Nop => {}
                 Op::PopTop => {
-                    let v = pop!(self);
+                    let v = pop!();
                     if v.is_heap() {
                         drop(v);
-                        self.run_finalizers()?;
+                        after_drop!();
                     } else {
-                        // Nothing to free: skip the out-of-line drop.
                         std::mem::forget(v);
                     }
                 }
                 Op::DupTop => {
-                    let f = top!(self);
-                    let v = f.stack[f.stack.len() - 1].clone();
-                    f.stack.push(v);
-                }
-                Op::DupTopTwo => {
-                    let f = top!(self);
-                    let n = f.stack.len();
-                    let a = f.stack[n - 2].clone();
-                    let b = f.stack[n - 1].clone();
-                    f.stack.push(a);
-                    f.stack.push(b);
+                    let v = peek!(1).fast_clone();
+                    push!(v);
                 }
                 Op::RotTwo => {
-                    let f = top!(self);
-                    let n = f.stack.len();
-                    f.stack.swap(n - 1, n - 2);
-                }
-                Op::RotThree => {
-                    let v = pop!(self);
-                    let f = top!(self);
-                    let n = f.stack.len();
-                    f.stack.insert(n - 2, v);
-                }
-                Op::RotFour => {
-                    let v = pop!(self);
-                    let f = top!(self);
-                    let n = f.stack.len();
-                    f.stack.insert(n - 3, v);
+                    // SAFETY: two values on the stack.
+                    unsafe { std::ptr::swap(sp.sub(1), sp.sub(2)) };
                 }
                 Op::LoadConst(i) => {
-                    let f = top!(self);
-                    let v = f.code.consts[i as usize].fast_clone();
-                    f.stack.push(v);
+                    // SAFETY: constant indices come from the compiler.
+                    let v = unsafe { (*consts.add(i as usize)).fast_clone() };
+                    push!(v);
                 }
                 Op::LoadFast(i) => {
-                    let f = top!(self);
-                    let v = &f.stack[i as usize];
+                    let v = local!(i);
                     if v.is_undef() {
+                        // SAFETY: fp is the live top frame.
+                        let f = unsafe { &*fp };
                         let name = f.code.varnames[i as usize].clone();
-                        return Err(self.unbound_local(&name));
+                        raise!(self.unbound_local(&name));
                     }
                     let v = v.fast_clone();
-                    f.stack.push(v);
+                    push!(v);
                 }
                 Op::StoreFast(i) => {
-                    let f = top!(self);
-                    let Some(v) = f.stack.pop() else {
-                        unreachable!("value stack underflow")
-                    };
-                    let old = std::mem::replace(&mut f.stack[i as usize], v);
+                    let v = pop!();
+                    let old = std::mem::replace(local!(i), v);
                     if old.is_heap() {
                         drop(old);
-                        self.run_finalizers()?;
+                        after_drop!();
                     } else {
                         std::mem::forget(old);
                     }
                 }
-                Op::DeleteFast(i) => {
-                    let f = top!(self);
-                    let old = std::mem::take(&mut f.stack[i as usize]);
-                    if old.is_undef() {
-                        let name = f.code.varnames[i as usize].clone();
-                        return Err(self.unbound_local(&name));
-                    }
-                    drop(old);
-                    self.run_finalizers()?;
-                }
-                Op::LoadDeref(i) => {
-                    let f = top!(self);
-                    let v = f.cells[i as usize].borrow().clone();
-                    if v.is_undef() {
-                        return Err(self.unbound_deref(i as usize));
-                    }
-                    push!(self, v);
-                }
-                Op::StoreDeref(i) => {
-                    let v = pop!(self);
-                    let f = top!(self);
-                    let old = std::mem::replace(&mut *f.cells[i as usize].borrow_mut(), v);
-                    drop(old);
-                }
-                Op::DeleteDeref(i) => {
-                    let f = top!(self);
-                    let old = std::mem::take(&mut *f.cells[i as usize].borrow_mut());
-                    if old.is_undef() {
-                        return Err(self.unbound_deref(i as usize));
-                    }
-                }
-                Op::LoadClosure(i) => {
-                    let f = top!(self);
-                    let c = f.cells[i as usize].clone();
-                    f.stack.push(Value::Cell(c));
-                }
-                Op::LoadClassDeref(arg) => {
-                    let f = top!(self);
-                    let cell = (arg & 0xffff) as usize;
-                    let name = f.code.names[(arg >> 16) as usize].clone();
-                    let found = f
-                        .namespace
-                        .as_ref()
-                        .and_then(|ns| ns.borrow().get(&name).cloned());
-                    let v = match found {
-                        Some(v) => v,
-                        None => {
-                            let v = f.cells[cell].borrow().clone();
-                            if v.is_undef() {
-                                return Err(self.unbound_deref(cell));
-                            }
-                            v
-                        }
-                    };
-                    push!(self, v);
-                }
-                Op::LoadName(i) => {
-                    let f = top!(self);
-                    let name = &f.code.names[i as usize];
-                    let found = f
-                        .namespace
-                        .as_ref()
-                        .and_then(|ns| ns.borrow().get(name).cloned());
-                    let v = match found {
-                        Some(v) => v,
-                        None => {
-                            let name = name.clone();
-                            self.load_global(&name)?
-                        }
-                    };
-                    push!(self, v);
-                }
-                Op::StoreName(i) => {
-                    let v = pop!(self);
-                    let f = top!(self);
-                    let name = f.code.names[i as usize].clone();
-                    match &f.namespace {
-                        Some(ns) => {
-                            ns.borrow_mut().insert(name, v);
-                        }
-                        None => {
-                            let old = f.globals.globals.borrow_mut().insert(name, v);
-                            drop(old);
-                            self.run_finalizers()?;
-                        }
-                    }
-                }
-                Op::DeleteName(i) => {
-                    let f = top!(self);
-                    let name = f.code.names[i as usize].clone();
-                    let removed = match &f.namespace {
-                        Some(ns) => ns.borrow_mut().shift_remove(&name),
-                        None => f.globals.globals.borrow_mut().shift_remove(&name),
-                    };
-                    if removed.is_none() {
-                        return Err(self.name_error(&name));
-                    }
-                }
                 Op::LoadGlobal(i) => {
-                    let f = top!(self);
-                    let versions = (f.globals.globals.version(), self.builtins.globals.version());
-                    let cached = match f.code.global_cache.borrow().get(i as usize) {
-                        Some(Some((g, b, in_builtins, slot))) if (*g, *b) == versions => {
-                            let ns = if *in_builtins {
-                                &self.builtins.globals
-                            } else {
-                                &f.globals.globals
-                            };
-                            ns.borrow()
-                                .get_index(*slot as usize)
-                                .map(|(_, v)| v.clone())
-                        }
-                        _ => None,
-                    };
-                    if let Some(v) = cached {
-                        f.stack.push(v);
-                        continue;
+                    // SAFETY: fp is the live top frame.
+                    let f = unsafe { &*fp };
+                    if let Some(v) = self.cached_global(f, i as usize) {
+                        push!(v);
+                    } else {
+                        sync!();
+                        self.slow_op(op, base)?;
+                        reload!();
                     }
-                    let name = f.code.names[i as usize].clone();
-                    let found = f
-                        .globals
-                        .globals
-                        .borrow()
-                        .get_full(&name)
-                        .map(|(k, _, v)| (k, v.clone()));
-                    let (slot, in_builtins, v) = match found {
-                        Some((k, v)) => (k, false, v),
-                        None => {
-                            let hit = self
-                                .builtins
-                                .globals
-                                .borrow()
-                                .get_full(&name)
-                                .map(|(k, _, v)| (k, v.clone()));
-                            match hit {
-                                Some((k, v)) => (k, true, v),
-                                None => return Err(self.name_error(&name)),
-                            }
-                        }
-                    };
-                    let f = top!(self);
+                }
+                Op::Binary(bop) | Op::Inplace(bop) => {
+                    if let (Value::Int(a), Value::Int(b)) = (&*peek!(2), &*peek!(1))
+                        && let Some(r) = int_binop(bop, *a, *b)
                     {
-                        let mut cache = f.code.global_cache.borrow_mut();
-                        if cache.len() <= i as usize {
-                            cache.resize(f.code.names.len(), None);
-                        }
-                        cache[i as usize] =
-                            Some((versions.0, versions.1, in_builtins, slot as u32));
-                    }
-                    f.stack.push(v);
-                }
-                Op::StoreGlobal(i) => {
-                    let v = pop!(self);
-                    let f = top!(self);
-                    let name = f.code.names[i as usize].clone();
-                    let old = f.globals.globals.borrow_mut().insert(name, v);
-                    drop(old);
-                    self.run_finalizers()?;
-                }
-                Op::DeleteGlobal(i) => {
-                    let f = top!(self);
-                    let name = f.code.names[i as usize].clone();
-                    let old = f.globals.globals.borrow_mut().shift_remove(&name);
-                    if old.is_none() {
-                        return Err(self.name_error(&name));
-                    }
-                    drop(old);
-                    self.run_finalizers()?;
-                }
-                Op::LoadAttr(i) => {
-                    let name = top!(self).code.names[i as usize].clone();
-                    let obj = pop!(self);
-                    let v = self.getattr(&obj, &name)?;
-                    push!(self, v);
-                }
-                Op::StoreAttr(i) => {
-                    let name = top!(self).code.names[i as usize].clone();
-                    let obj = pop!(self);
-                    let v = pop!(self);
-                    self.setattr(&obj, &name, v)?;
-                }
-                Op::DeleteAttr(i) => {
-                    let name = top!(self).code.names[i as usize].clone();
-                    let obj = pop!(self);
-                    self.delattr(&obj, &name)?;
-                }
-                Op::LoadMethod(i) => {
-                    let f = top!(self);
-                    let code = f.code.clone();
-                    let name = code.names[i as usize].clone();
-                    let obj = pop!(self);
-                    let (m, recv) = self.load_method_cached(obj, &name, &code, i as usize)?;
-                    push!(self, m);
-                    push!(self, recv);
-                }
-                Op::BinarySubscr => {
-                    let key = pop!(self);
-                    let obj = pop!(self);
-                    let v = self.getitem(&obj, &key)?;
-                    push!(self, v);
-                }
-                Op::StoreSubscr => {
-                    let key = pop!(self);
-                    let obj = pop!(self);
-                    let v = pop!(self);
-                    self.setitem(&obj, key, v)?;
-                }
-                Op::DeleteSubscr => {
-                    let key = pop!(self);
-                    let obj = pop!(self);
-                    self.delitem(&obj, &key)?;
-                }
-                Op::Binary(op) => {
-                    let f = top!(self);
-                    if let Some(r) = int_fast_binary(&mut f.stack, op) {
-                        replace_top_two(&mut f.stack, r);
-                        continue;
-                    }
-                    let b = pop!(self);
-                    let a = pop!(self);
-                    let v = self.binary_op(op, &a, &b)?;
-                    push!(self, v);
-                }
-                Op::Inplace(op) => {
-                    let f = top!(self);
-                    if let Some(r) = int_fast_binary(&mut f.stack, op) {
-                        replace_top_two(&mut f.stack, r);
-                        continue;
-                    }
-                    let b = pop!(self);
-                    let a = pop!(self);
-                    let v = self.inplace_op(op, a, &b)?;
-                    push!(self, v);
-                }
-                Op::Unary(op) => {
-                    let a = pop!(self);
-                    let v = self.unary_op(op, &a)?;
-                    push!(self, v);
-                }
-                Op::Compare(op) => {
-                    let f = top!(self);
-                    let n = f.stack.len();
-                    if let (Value::Int(a), Value::Int(b)) = (&f.stack[n - 2], &f.stack[n - 1]) {
-                        let r = match op {
-                            CmpOp::Lt => Some(a < b),
-                            CmpOp::LtE => Some(a <= b),
-                            CmpOp::Gt => Some(a > b),
-                            CmpOp::GtE => Some(a >= b),
-                            CmpOp::Eq => Some(a == b),
-                            CmpOp::NotEq => Some(a != b),
-                            _ => None,
-                        };
-                        if let Some(r) = r {
-                            replace_top_two(&mut f.stack, Value::Bool(r));
-                            continue;
-                        }
-                    }
-                    let b = pop!(self);
-                    let a = pop!(self);
-                    let v = self.compare_op(op, &a, &b)?;
-                    push!(self, v);
-                }
-                Op::BuildTuple(n) => {
-                    let f = top!(self);
-                    let at = f.stack.len() - n as usize;
-                    let items: Rc<[Value]> = f.stack.drain(at..).collect();
-                    f.stack.push(Value::Tuple(items));
-                }
-                Op::BuildList(n) => {
-                    let f = top!(self);
-                    let at = f.stack.len() - n as usize;
-                    let items: Vec<Value> = f.stack.drain(at..).collect();
-                    f.stack.push(Value::list(items));
-                }
-                Op::BuildSet(n) => {
-                    let f = top!(self);
-                    let at = f.stack.len() - n as usize;
-                    let items: Vec<Value> = f.stack.drain(at..).collect();
-                    let set = Rc::new(RefCell::new(crate::dict::Dict::new()));
-                    for it in items {
-                        crate::dict::add(self, &set, it)?;
-                    }
-                    push!(self, Value::Set(set));
-                }
-                Op::BuildMap(n) => {
-                    let f = top!(self);
-                    let at = f.stack.len() - 2 * n as usize;
-                    let items: Vec<Value> = f.stack.drain(at..).collect();
-                    let d = Rc::new(RefCell::new(crate::dict::Dict::new()));
-                    let mut it = items.into_iter();
-                    while let (Some(k), Some(v)) = (it.next(), it.next()) {
-                        crate::dict::set(self, &d, k, v)?;
-                    }
-                    push!(self, Value::Dict(d));
-                }
-                Op::BuildConstKeyMap(n) => {
-                    let keys = pop!(self);
-                    let f = top!(self);
-                    let at = f.stack.len() - n as usize;
-                    let vals: Vec<Value> = f.stack.drain(at..).collect();
-                    let d = Rc::new(RefCell::new(crate::dict::Dict::new()));
-                    if let Value::Tuple(ks) = keys {
-                        for (k, v) in ks.iter().zip(vals) {
-                            crate::dict::set(self, &d, k.clone(), v)?;
-                        }
-                    }
-                    push!(self, Value::Dict(d));
-                }
-                Op::BuildSlice(n) => {
-                    let step = if n == 3 { pop!(self) } else { Value::None };
-                    let stop = pop!(self);
-                    let start = pop!(self);
-                    push!(self, Value::Slice(Rc::new(SliceObj { start, stop, step })));
-                }
-                Op::BuildString(n) => {
-                    let f = top!(self);
-                    let at = f.stack.len() - n as usize;
-                    let mut s = String::new();
-                    for v in f.stack.drain(at..) {
-                        if let Value::Str(p) = v {
-                            s.push_str(p.as_str());
-                        }
-                    }
-                    f.stack.push(Value::str(s));
-                }
-                Op::ListAppend(n) => {
-                    let v = pop!(self);
-                    let f = top!(self);
-                    let at = f.stack.len() - n as usize;
-                    if let Value::List(l) = &f.stack[at] {
-                        l.borrow_mut().push(v);
-                    }
-                }
-                Op::SetAdd(n) => {
-                    let v = pop!(self);
-                    let f = top!(self);
-                    let at = f.stack.len() - n as usize;
-                    if let Value::Set(s) = f.stack[at].clone() {
-                        crate::dict::add(self, &s, v)?;
-                    }
-                }
-                Op::MapAdd(n) => {
-                    let v = pop!(self);
-                    let k = pop!(self);
-                    let f = top!(self);
-                    let at = f.stack.len() - n as usize;
-                    if let Value::Dict(d) = f.stack[at].clone() {
-                        crate::dict::set(self, &d, k, v)?;
-                    }
-                }
-                Op::ListExtend(arg) => {
-                    let n = arg & !crate::compiler::CALL_ARGS;
-                    let it = pop!(self);
-                    let items = match self.collect(&it) {
-                        Ok(items) => items,
-                        Err(e) => {
-                            let not_iterable = self
-                                .is_instance_of(&e, &self.exc.type_error.clone())
-                                && self.get_iter(&it).is_err();
-                            if !not_iterable {
-                                return Err(e);
-                            }
-                            let f = top!(self);
-                            let msg = if arg & crate::compiler::CALL_ARGS != 0 {
-                                let func = f.stack[f.stack.len() - 2].clone();
-                                format!(
-                                    "{} argument after * must be an iterable, not {}",
-                                    self.func_desc(&func),
-                                    self.type_name(&it)
-                                )
-                            } else {
-                                format!(
-                                    "Value after * must be an iterable, not {}",
-                                    self.type_name(&it)
-                                )
-                            };
-                            return Err(self.type_error(&msg));
-                        }
-                    };
-                    let f = top!(self);
-                    let at = f.stack.len() - n as usize;
-                    if let Value::List(l) = &f.stack[at] {
-                        l.borrow_mut().extend(items);
-                    }
-                }
-                Op::SetUpdate(n) => {
-                    let it = pop!(self);
-                    let items = self.collect(&it)?;
-                    let f = top!(self);
-                    let at = f.stack.len() - n as usize;
-                    if let Value::Set(s) = f.stack[at].clone() {
-                        for v in items {
-                            crate::dict::add(self, &s, v)?;
-                        }
-                    }
-                }
-                Op::DictUpdate(n) | Op::DictMerge(n) => {
-                    let src = pop!(self);
-                    let f = top!(self);
-                    let at = f.stack.len() - n as usize;
-                    let target = f.stack[at].clone();
-                    // For a call, the function sits below its arguments.
-                    let func = if matches!(op, Op::DictMerge(_)) && at >= 2 {
-                        Some(f.stack[at - 2].clone())
+                        replace_top_two!(Value::Int(r));
                     } else {
-                        None
-                    };
-                    self.op_dict_update(&target, &src, func)?;
+                        sync!();
+                        self.slow_op(op, base)?;
+                        reload!();
+                    }
                 }
-                Op::ListToTuple => {
-                    let l = pop!(self);
-                    let t = match l {
-                        Value::List(l) => Value::tuple(std::mem::take(&mut *l.borrow_mut())),
-                        other => other,
-                    };
-                    push!(self, t);
-                }
-                Op::FormatValue(flags) => {
-                    let spec = if flags & 4 != 0 {
-                        Some(pop!(self))
+                Op::Compare(cmp) => {
+                    if let (Value::Int(a), Value::Int(b)) = (&*peek!(2), &*peek!(1))
+                        && let Some(r) = int_compare(cmp, *a, *b)
+                    {
+                        replace_top_two!(Value::Bool(r));
                     } else {
-                        None
-                    };
-                    let v = pop!(self);
-                    let s = self.op_format_value(v, flags & 3, spec)?;
-                    push!(self, s);
-                }
-                Op::UnpackSequence(n) => {
-                    let seq = pop!(self);
-                    self.op_unpack(seq, n as usize)?;
-                }
-                Op::UnpackEx(arg) => {
-                    let seq = pop!(self);
-                    self.op_unpack_ex(seq, (arg & 0xffff) as usize, (arg >> 16) as usize)?;
+                        sync!();
+                        self.slow_op(op, base)?;
+                        reload!();
+                    }
                 }
                 Op::Jump(t) => {
-                    let f = top!(self);
+                    let target = unsafe { ops.add(t as usize) };
                     // A backward jump closes a loop: a place to notice Ctrl-C.
-                    if (t as usize) < f.ip {
-                        self.check_interrupt()?;
-                        top!(self).ip = t as usize;
-                    } else {
-                        f.ip = t as usize;
+                    if target < ip && self.interrupt.load(std::sync::atomic::Ordering::Relaxed) {
+                        raise!(match self.check_interrupt() {
+                            Err(e) => e,
+                            Ok(()) => unreachable!("interrupt flag was set"),
+                        });
                     }
+                    ip = target;
                 }
                 Op::PopJumpIfFalse(t) | Op::PopJumpIfTrue(t) => {
-                    let f = top!(self);
                     let jump_on = matches!(op, Op::PopJumpIfTrue(_));
-                    let b = match f.stack.pop() {
-                        Some(Value::Bool(b)) => b,
-                        Some(other) => self.truthy(&other)?,
-                        None => unreachable!("value stack underflow"),
+                    let b = match pop!() {
+                        Value::Bool(b) => b,
+                        other => {
+                            sync!();
+                            let r = self.truthy(&other);
+                            drop(other);
+                            reload!();
+                            r?
+                        }
                     };
                     if b == jump_on {
-                        top!(self).ip = t as usize;
-                    }
-                }
-                Op::JumpIfFalseOrPop(t) | Op::JumpIfTrueOrPop(t) => {
-                    let f = top!(self);
-                    let v = f.stack[f.stack.len() - 1].clone();
-                    let b = self.truthy(&v)?;
-                    let jump_on = matches!(op, Op::JumpIfTrueOrPop(_));
-                    let f = top!(self);
-                    if b == jump_on {
-                        f.ip = t as usize;
-                    } else {
-                        f.stack.pop();
+                        jump!(t);
                     }
                 }
                 Op::CompareJumpIfFalse(cmp, t) | Op::CompareJumpIfTrue(cmp, t) => {
                     let jump_on = matches!(op, Op::CompareJumpIfTrue(..));
-                    let f = top!(self);
-                    let n = f.stack.len();
-                    let fast = match (&f.stack[n - 2], &f.stack[n - 1]) {
-                        (Value::Int(a), Value::Int(b)) => match cmp {
-                            CmpOp::Lt => Some(a < b),
-                            CmpOp::LtE => Some(a <= b),
-                            CmpOp::Gt => Some(a > b),
-                            CmpOp::GtE => Some(a >= b),
-                            CmpOp::Eq => Some(a == b),
-                            CmpOp::NotEq => Some(a != b),
-                            _ => None,
-                        },
-                        _ => None,
-                    };
-                    let b = match fast {
-                        Some(b) => {
-                            if let Some(x) = f.stack.pop() {
-                                std::mem::forget(x);
-                            }
-                            if let Some(x) = f.stack.pop() {
-                                std::mem::forget(x);
-                            }
-                            b
-                        }
-                        None => {
-                            let rhs = pop!(self);
-                            let lhs = pop!(self);
-                            let r = self.compare_op(cmp, &lhs, &rhs)?;
-                            match r {
-                                Value::Bool(b) => b,
-                                other => self.truthy(&other)?,
-                            }
-                        }
+                    let b = if let (Value::Int(a), Value::Int(b)) = (&*peek!(2), &*peek!(1))
+                        && let Some(r) = int_compare(cmp, *a, *b)
+                    {
+                        // SAFETY: two immediates: drop nothing.
+                        sp = unsafe { sp.sub(2) };
+                        r
+                    } else {
+                        let rhs = pop!();
+                        let lhs = pop!();
+                        sync!();
+                        let r = self.compare_truth(cmp, &lhs, &rhs);
+                        drop((lhs, rhs));
+                        reload!();
+                        r?
                     };
                     if b == jump_on {
-                        top!(self).ip = t as usize;
+                        jump!(t);
                     }
                 }
                 Op::AddFastConst { local, delta } => {
-                    let f = top!(self);
-                    let slot = &mut f.stack[local as usize];
+                    let slot = local!(local);
                     if let Value::Int(i) = slot
                         && let Some(r) = i.checked_add(delta as i64)
                     {
                         *i = r;
-                        continue;
-                    }
-                    let cur = slot.clone();
-                    if cur.is_undef() {
-                        let name = f.code.varnames[local as usize].clone();
-                        return Err(self.unbound_local(&name));
-                    }
-                    // The general path is exactly `x += c` or `x -= c`
-                    // (the compiler only fuses a nonzero c, so the sign
-                    // tells which); on error the local keeps its value.
-                    let (bop, c) = if delta < 0 {
-                        (covm_parser::ast::BinOp::Sub, -(delta as i64))
                     } else {
-                        (covm_parser::ast::BinOp::Add, delta as i64)
-                    };
-                    let v = self.inplace_op(bop, cur, &Value::Int(c))?;
-                    top!(self).stack[local as usize] = v;
-                }
-                Op::GetIter => {
-                    let v = pop!(self);
-                    let it = self.get_iter(&v)?;
-                    push!(self, it);
-                }
-                Op::ForIter(t) => self.op_for_iter(t)?,
-                Op::Call(n) => {
-                    self.check_interrupt()?;
-                    if self.fast_call(n as usize)? {
-                        continue;
+                        sync!();
+                        self.slow_op(op, base)?;
+                        reload!();
                     }
-                    let f = top!(self);
-                    let at = f.stack.len() - n as usize;
-                    let args: Vec<Value> = f.stack.drain(at..).collect();
-                    let callee = pop!(self);
-                    self.call_from_op(callee, args, Vec::new())?;
                 }
-                Op::CallMethod(n) => {
-                    if self.native_method_call(n as usize)? {
-                        continue;
+                _ => {
+                    sync!();
+                    if let Some(exit) = self.slow_op(op, base)? {
+                        return Ok(exit);
                     }
-                    let f = top!(self);
-                    let at = f.stack.len() - n as usize;
-                    let mut args: Vec<Value> = Vec::with_capacity(n as usize + 1);
-                    let recv_at = at - 1;
-                    let recv = std::mem::take(&mut f.stack[recv_at]);
-                    if !recv.is_undef() {
-                        args.push(recv);
-                    }
-                    args.extend(f.stack.drain(at..));
-                    f.stack.pop();
-                    let callee = pop!(self);
-                    self.call_from_op(callee, args, Vec::new())?;
+                    reload!();
                 }
-                Op::CallKw(n) => {
-                    let names = pop!(self);
-                    let f = top!(self);
-                    let at = f.stack.len() - n as usize;
-                    let mut args: Vec<Value> = f.stack.drain(at..).collect();
-                    let callee = pop!(self);
-                    let kwnames = match names {
-                        Value::Tuple(t) => t,
-                        _ => Rc::from(Vec::new()),
-                    };
-                    let kvals = args.split_off(args.len() - kwnames.len());
-                    let kwargs = kwnames
-                        .iter()
-                        .zip(kvals)
-                        .map(|(k, v)| (Rc::from(k.as_str().unwrap_or("")), v))
-                        .collect();
-                    self.call_from_op(callee, args, kwargs)?;
+            }
+        }
+    }
+
+    #[cold]
+    fn grow_stack(&mut self) {
+        top!(self).stack.reserve(8);
+    }
+
+    /// `LoadGlobal`'s cache hit: the value in the slot cached for name `i`
+    /// while neither the module's nor the builtins' namespace changed.
+    #[inline(always)]
+    fn cached_global(&self, f: &Frame, i: usize) -> Option<Value> {
+        let versions = (f.globals.globals.version(), self.builtins.globals.version());
+        match f.code.global_cache.borrow().get(i) {
+            Some(Some((g, b, in_builtins, slot))) if (*g, *b) == versions => {
+                let ns = if *in_builtins {
+                    &self.builtins.globals
+                } else {
+                    &f.globals.globals
+                };
+                ns.borrow()
+                    .get_index(*slot as usize)
+                    .map(|(_, v)| v.clone())
+            }
+            _ => None,
+        }
+    }
+
+    /// `a cmp b` as a truth value, for the fused compare-and-jump.
+    fn compare_truth(&mut self, cmp: CmpOp, a: &Value, b: &Value) -> PyResult<bool> {
+        match self.compare_op(cmp, a, b)? {
+            Value::Bool(b) => Ok(b),
+            other => self.truthy(&other),
+        }
+    }
+
+    /// Executes one instruction the fast loop does not handle inline, with
+    /// the frame state saved in the frame (`ip` past the instruction, the
+    /// stack length current). `Some(exit)` when the loop must return.
+    #[inline(never)]
+    fn slow_op(&mut self, op: Op, base: usize) -> PyResult<Option<Exit>> {
+        match op {
+            Op::Nop
+            | Op::PopTop
+            | Op::DupTop
+            | Op::RotTwo
+            | Op::LoadConst(_)
+            | Op::LoadFast(_)
+            | Op::StoreFast(_)
+            | Op::Jump(_)
+            | Op::PopJumpIfFalse(_)
+            | Op::PopJumpIfTrue(_)
+            | Op::CompareJumpIfFalse(..)
+            | Op::CompareJumpIfTrue(..) => unreachable!("handled in dispatch"),
+            Op::DupTopTwo => {
+                let f = top!(self);
+                let n = f.stack.len();
+                let a = f.stack[n - 2].clone();
+                let b = f.stack[n - 1].clone();
+                f.stack.push(a);
+                f.stack.push(b);
+            }
+            Op::RotThree => {
+                let v = pop!(self);
+                let f = top!(self);
+                let n = f.stack.len();
+                f.stack.insert(n - 2, v);
+            }
+            Op::RotFour => {
+                let v = pop!(self);
+                let f = top!(self);
+                let n = f.stack.len();
+                f.stack.insert(n - 3, v);
+            }
+            Op::DeleteFast(i) => {
+                let f = top!(self);
+                let old = std::mem::take(&mut f.stack[i as usize]);
+                if old.is_undef() {
+                    let name = f.code.varnames[i as usize].clone();
+                    return Err(self.unbound_local(&name));
                 }
-                Op::CallEx(has_kw) => {
-                    let kw = if has_kw == 1 { Some(pop!(self)) } else { None };
-                    let args = pop!(self);
-                    let callee = pop!(self);
-                    let args = match args {
-                        Value::Tuple(t) => t.to_vec(),
-                        other => self.collect(&other)?,
-                    };
-                    let mut kwargs = Vec::new();
-                    if let Some(Value::Dict(d)) = kw {
-                        for (k, v) in d.borrow().items() {
-                            match k {
-                                Value::Str(s) => kwargs.push((Rc::from(s.as_str()), v)),
-                                _ => return Err(self.type_error("keywords must be strings")),
-                            }
+                drop(old);
+                self.run_finalizers()?;
+            }
+            Op::LoadDeref(i) => {
+                let f = top!(self);
+                let v = f.cells[i as usize].borrow().clone();
+                if v.is_undef() {
+                    return Err(self.unbound_deref(i as usize));
+                }
+                push!(self, v);
+            }
+            Op::StoreDeref(i) => {
+                let v = pop!(self);
+                let f = top!(self);
+                let old = std::mem::replace(&mut *f.cells[i as usize].borrow_mut(), v);
+                drop(old);
+            }
+            Op::DeleteDeref(i) => {
+                let f = top!(self);
+                let old = std::mem::take(&mut *f.cells[i as usize].borrow_mut());
+                if old.is_undef() {
+                    return Err(self.unbound_deref(i as usize));
+                }
+            }
+            Op::LoadClosure(i) => {
+                let f = top!(self);
+                let c = f.cells[i as usize].clone();
+                f.stack.push(Value::Cell(c));
+            }
+            Op::LoadClassDeref(arg) => {
+                let f = top!(self);
+                let cell = (arg & 0xffff) as usize;
+                let name = f.code.names[(arg >> 16) as usize].clone();
+                let found = f
+                    .namespace
+                    .as_ref()
+                    .and_then(|ns| ns.borrow().get(&name).cloned());
+                let v = match found {
+                    Some(v) => v,
+                    None => {
+                        let v = f.cells[cell].borrow().clone();
+                        if v.is_undef() {
+                            return Err(self.unbound_deref(cell));
                         }
+                        v
                     }
-                    self.call_from_op(callee, args, kwargs)?;
-                }
-                Op::MakeFunction(flags) => self.op_make_function(flags)?,
-                Op::BuildClass(n) => self.op_build_class(n as usize)?,
-                Op::ReturnValue => {
-                    let v = pop!(self);
-                    if let Some(exit) = self.op_return(v, base)? {
-                        return Ok(exit);
+                };
+                push!(self, v);
+            }
+            Op::LoadName(i) => {
+                let f = top!(self);
+                let name = &f.code.names[i as usize];
+                let found = f
+                    .namespace
+                    .as_ref()
+                    .and_then(|ns| ns.borrow().get(name).cloned());
+                let v = match found {
+                    Some(v) => v,
+                    None => {
+                        let name = name.clone();
+                        self.load_global(&name)?
+                    }
+                };
+                push!(self, v);
+            }
+            Op::StoreName(i) => {
+                let v = pop!(self);
+                let f = top!(self);
+                let name = f.code.names[i as usize].clone();
+                match &f.namespace {
+                    Some(ns) => {
+                        ns.borrow_mut().insert(name, v);
+                    }
+                    None => {
+                        let old = f.globals.globals.borrow_mut().insert(name, v);
+                        drop(old);
+                        self.run_finalizers()?;
                     }
                 }
-                Op::YieldValue => {
-                    let v = pop!(self);
-                    if let Some(exit) = self.yield_value(v)? {
-                        return Ok(exit);
-                    }
+            }
+            Op::DeleteName(i) => {
+                let f = top!(self);
+                let name = f.code.names[i as usize].clone();
+                let removed = match &f.namespace {
+                    Some(ns) => ns.borrow_mut().shift_remove(&name),
+                    None => f.globals.globals.borrow_mut().shift_remove(&name),
+                };
+                if removed.is_none() {
+                    return Err(self.name_error(&name));
                 }
-                Op::YieldFrom => {
-                    if let Some(exit) = self.op_yield_from()? {
-                        return Ok(exit);
-                    }
-                }
-                Op::GetYieldFromIter => {
-                    let v = pop!(self);
-                    let it = match v {
-                        Value::Generator(ref g) if g.kind == GenKind::Coroutine => {
-                            let is_coro_frame =
-                                top!(self).code.flags & crate::code::FLAG_COROUTINE != 0;
-                            if !is_coro_frame {
-                                return Err(self.type_error(
-                                    "cannot 'yield from' a coroutine object in a non-coroutine generator",
-                                ));
-                            }
-                            v
-                        }
-                        Value::Generator(_) => v,
-                        other => self.get_iter(&other)?,
-                    };
-                    push!(self, it);
-                }
-                Op::GetAwaitable => {
-                    let v = pop!(self);
-                    if self.tracing {
-                        let here = match &top!(self).ret {
-                            ReturnTo::Generator(g, _) => Vm::gen_label(g),
-                            _ => "<module>".to_string(),
+            }
+            Op::LoadGlobal(i) => {
+                let f = top!(self);
+                let versions = (f.globals.globals.version(), self.builtins.globals.version());
+                let cached = match f.code.global_cache.borrow().get(i as usize) {
+                    Some(Some((g, b, in_builtins, slot))) if (*g, *b) == versions => {
+                        let ns = if *in_builtins {
+                            &self.builtins.globals
+                        } else {
+                            &f.globals.globals
                         };
-                        let shown = self.trace_repr(&v);
-                        self.trace_event(&format!("await {shown} in {here}"));
+                        ns.borrow()
+                            .get_index(*slot as usize)
+                            .map(|(_, v)| v.clone())
                     }
-                    let it = self.get_awaitable(v)?;
-                    push!(self, it);
+                    _ => None,
+                };
+                if let Some(v) = cached {
+                    f.stack.push(v);
+                    return Ok(None);
                 }
-                Op::SetupFinally(t) => {
-                    let f = top!(self);
-                    let level = f.stack.len() as u32;
-                    f.blocks.push(Block::Setup { handler: t, level });
+                let name = f.code.names[i as usize].clone();
+                let found = f
+                    .globals
+                    .globals
+                    .borrow()
+                    .get_full(&name)
+                    .map(|(k, _, v)| (k, v.clone()));
+                let (slot, in_builtins, v) = match found {
+                    Some((k, v)) => (k, false, v),
+                    None => {
+                        let hit = self
+                            .builtins
+                            .globals
+                            .borrow()
+                            .get_full(&name)
+                            .map(|(k, _, v)| (k, v.clone()));
+                        match hit {
+                            Some((k, v)) => (k, true, v),
+                            None => return Err(self.name_error(&name)),
+                        }
+                    }
+                };
+                let f = top!(self);
+                {
+                    let mut cache = f.code.global_cache.borrow_mut();
+                    if cache.len() <= i as usize {
+                        cache.resize(f.code.names.len(), None);
+                    }
+                    cache[i as usize] = Some((versions.0, versions.1, in_builtins, slot as u32));
                 }
-                Op::SetupWith(t) => {
-                    let f = top!(self);
-                    let level = f.stack.len() as u32 - 1;
-                    f.blocks.push(Block::Setup { handler: t, level });
+                f.stack.push(v);
+            }
+            Op::StoreGlobal(i) => {
+                let v = pop!(self);
+                let f = top!(self);
+                let name = f.code.names[i as usize].clone();
+                let old = f.globals.globals.borrow_mut().insert(name, v);
+                drop(old);
+                self.run_finalizers()?;
+            }
+            Op::DeleteGlobal(i) => {
+                let f = top!(self);
+                let name = f.code.names[i as usize].clone();
+                let old = f.globals.globals.borrow_mut().shift_remove(&name);
+                if old.is_none() {
+                    return Err(self.name_error(&name));
                 }
-                Op::PopBlock => {
-                    top!(self).blocks.pop();
+                drop(old);
+                self.run_finalizers()?;
+            }
+            Op::LoadAttr(i) => {
+                let name = top!(self).code.names[i as usize].clone();
+                let obj = pop!(self);
+                let v = self.getattr(&obj, &name)?;
+                push!(self, v);
+            }
+            Op::StoreAttr(i) => {
+                let name = top!(self).code.names[i as usize].clone();
+                let obj = pop!(self);
+                let v = pop!(self);
+                self.setattr(&obj, &name, v)?;
+            }
+            Op::DeleteAttr(i) => {
+                let name = top!(self).code.names[i as usize].clone();
+                let obj = pop!(self);
+                self.delattr(&obj, &name)?;
+            }
+            Op::LoadMethod(i) => {
+                let f = top!(self);
+                let code = f.code.clone();
+                let name = code.names[i as usize].clone();
+                let obj = pop!(self);
+                let (m, recv) = self.load_method_cached(obj, &name, &code, i as usize)?;
+                push!(self, m);
+                push!(self, recv);
+            }
+            Op::BinarySubscr => {
+                let key = pop!(self);
+                let obj = pop!(self);
+                let v = self.getitem(&obj, &key)?;
+                push!(self, v);
+            }
+            Op::StoreSubscr => {
+                let key = pop!(self);
+                let obj = pop!(self);
+                let v = pop!(self);
+                self.setitem(&obj, key, v)?;
+            }
+            Op::DeleteSubscr => {
+                let key = pop!(self);
+                let obj = pop!(self);
+                self.delitem(&obj, &key)?;
+            }
+            Op::Binary(op) => {
+                let b = pop!(self);
+                let a = pop!(self);
+                let v = self.binary_op(op, &a, &b)?;
+                push!(self, v);
+            }
+            Op::Inplace(op) => {
+                let b = pop!(self);
+                let a = pop!(self);
+                let v = self.inplace_op(op, a, &b)?;
+                push!(self, v);
+            }
+            Op::Unary(op) => {
+                let a = pop!(self);
+                let v = self.unary_op(op, &a)?;
+                push!(self, v);
+            }
+            Op::Compare(op) => {
+                let b = pop!(self);
+                let a = pop!(self);
+                let v = self.compare_op(op, &a, &b)?;
+                push!(self, v);
+            }
+            Op::BuildTuple(n) => {
+                let f = top!(self);
+                let at = f.stack.len() - n as usize;
+                let items: Rc<[Value]> = f.stack.drain(at..).collect();
+                f.stack.push(Value::Tuple(items));
+            }
+            Op::BuildList(n) => {
+                let f = top!(self);
+                let at = f.stack.len() - n as usize;
+                let items: Vec<Value> = f.stack.drain(at..).collect();
+                f.stack.push(Value::list(items));
+            }
+            Op::BuildSet(n) => {
+                let f = top!(self);
+                let at = f.stack.len() - n as usize;
+                let items: Vec<Value> = f.stack.drain(at..).collect();
+                let set = Rc::new(RefCell::new(crate::dict::Dict::new()));
+                for it in items {
+                    crate::dict::add(self, &set, it)?;
                 }
-                Op::PopExcept => {
+                push!(self, Value::Set(set));
+            }
+            Op::BuildMap(n) => {
+                let f = top!(self);
+                let at = f.stack.len() - 2 * n as usize;
+                let items: Vec<Value> = f.stack.drain(at..).collect();
+                let d = Rc::new(RefCell::new(crate::dict::Dict::new()));
+                let mut it = items.into_iter();
+                while let (Some(k), Some(v)) = (it.next(), it.next()) {
+                    crate::dict::set(self, &d, k, v)?;
+                }
+                push!(self, Value::Dict(d));
+            }
+            Op::BuildConstKeyMap(n) => {
+                let keys = pop!(self);
+                let f = top!(self);
+                let at = f.stack.len() - n as usize;
+                let vals: Vec<Value> = f.stack.drain(at..).collect();
+                let d = Rc::new(RefCell::new(crate::dict::Dict::new()));
+                if let Value::Tuple(ks) = keys {
+                    for (k, v) in ks.iter().zip(vals) {
+                        crate::dict::set(self, &d, k.clone(), v)?;
+                    }
+                }
+                push!(self, Value::Dict(d));
+            }
+            Op::BuildSlice(n) => {
+                let step = if n == 3 { pop!(self) } else { Value::None };
+                let stop = pop!(self);
+                let start = pop!(self);
+                push!(self, Value::Slice(Rc::new(SliceObj { start, stop, step })));
+            }
+            Op::BuildString(n) => {
+                let f = top!(self);
+                let at = f.stack.len() - n as usize;
+                let mut s = String::new();
+                for v in f.stack.drain(at..) {
+                    if let Value::Str(p) = v {
+                        s.push_str(p.as_str());
+                    }
+                }
+                f.stack.push(Value::str(s));
+            }
+            Op::ListAppend(n) => {
+                let v = pop!(self);
+                let f = top!(self);
+                let at = f.stack.len() - n as usize;
+                if let Value::List(l) = &f.stack[at] {
+                    l.borrow_mut().push(v);
+                }
+            }
+            Op::SetAdd(n) => {
+                let v = pop!(self);
+                let f = top!(self);
+                let at = f.stack.len() - n as usize;
+                if let Value::Set(s) = f.stack[at].clone() {
+                    crate::dict::add(self, &s, v)?;
+                }
+            }
+            Op::MapAdd(n) => {
+                let v = pop!(self);
+                let k = pop!(self);
+                let f = top!(self);
+                let at = f.stack.len() - n as usize;
+                if let Value::Dict(d) = f.stack[at].clone() {
+                    crate::dict::set(self, &d, k, v)?;
+                }
+            }
+            Op::ListExtend(arg) => {
+                let n = arg & !crate::compiler::CALL_ARGS;
+                let it = pop!(self);
+                let items = match self.collect(&it) {
+                    Ok(items) => items,
+                    Err(e) => {
+                        let not_iterable = self.is_instance_of(&e, &self.exc.type_error.clone())
+                            && self.get_iter(&it).is_err();
+                        if !not_iterable {
+                            return Err(e);
+                        }
+                        let f = top!(self);
+                        let msg = if arg & crate::compiler::CALL_ARGS != 0 {
+                            let func = f.stack[f.stack.len() - 2].clone();
+                            format!(
+                                "{} argument after * must be an iterable, not {}",
+                                self.func_desc(&func),
+                                self.type_name(&it)
+                            )
+                        } else {
+                            format!(
+                                "Value after * must be an iterable, not {}",
+                                self.type_name(&it)
+                            )
+                        };
+                        return Err(self.type_error(&msg));
+                    }
+                };
+                let f = top!(self);
+                let at = f.stack.len() - n as usize;
+                if let Value::List(l) = &f.stack[at] {
+                    l.borrow_mut().extend(items);
+                }
+            }
+            Op::SetUpdate(n) => {
+                let it = pop!(self);
+                let items = self.collect(&it)?;
+                let f = top!(self);
+                let at = f.stack.len() - n as usize;
+                if let Value::Set(s) = f.stack[at].clone() {
+                    for v in items {
+                        crate::dict::add(self, &s, v)?;
+                    }
+                }
+            }
+            Op::DictUpdate(n) | Op::DictMerge(n) => {
+                let src = pop!(self);
+                let f = top!(self);
+                let at = f.stack.len() - n as usize;
+                let target = f.stack[at].clone();
+                // For a call, the function sits below its arguments.
+                let func = if matches!(op, Op::DictMerge(_)) && at >= 2 {
+                    Some(f.stack[at - 2].clone())
+                } else {
+                    None
+                };
+                self.op_dict_update(&target, &src, func)?;
+            }
+            Op::ListToTuple => {
+                let l = pop!(self);
+                let t = match l {
+                    Value::List(l) => Value::tuple(std::mem::take(&mut *l.borrow_mut())),
+                    other => other,
+                };
+                push!(self, t);
+            }
+            Op::FormatValue(flags) => {
+                let spec = if flags & 4 != 0 {
+                    Some(pop!(self))
+                } else {
+                    None
+                };
+                let v = pop!(self);
+                let s = self.op_format_value(v, flags & 3, spec)?;
+                push!(self, s);
+            }
+            Op::UnpackSequence(n) => {
+                let seq = pop!(self);
+                self.op_unpack(seq, n as usize)?;
+            }
+            Op::UnpackEx(arg) => {
+                let seq = pop!(self);
+                self.op_unpack_ex(seq, (arg & 0xffff) as usize, (arg >> 16) as usize)?;
+            }
+            Op::JumpIfFalseOrPop(t) | Op::JumpIfTrueOrPop(t) => {
+                let f = top!(self);
+                let v = f.stack[f.stack.len() - 1].clone();
+                let b = self.truthy(&v)?;
+                let jump_on = matches!(op, Op::JumpIfTrueOrPop(_));
+                let f = top!(self);
+                if b == jump_on {
+                    f.ip = t as usize;
+                } else {
+                    f.stack.pop();
+                }
+            }
+            Op::AddFastConst { local, delta } => {
+                let f = top!(self);
+                let slot = &mut f.stack[local as usize];
+                if let Value::Int(i) = slot
+                    && let Some(r) = i.checked_add(delta as i64)
+                {
+                    *i = r;
+                    return Ok(None);
+                }
+                let cur = slot.clone();
+                if cur.is_undef() {
+                    let name = f.code.varnames[local as usize].clone();
+                    return Err(self.unbound_local(&name));
+                }
+                // The general path is exactly `x += c` or `x -= c`
+                // (the compiler only fuses a nonzero c, so the sign
+                // tells which); on error the local keeps its value.
+                let (bop, c) = if delta < 0 {
+                    (covm_parser::ast::BinOp::Sub, -(delta as i64))
+                } else {
+                    (covm_parser::ast::BinOp::Add, delta as i64)
+                };
+                let v = self.inplace_op(bop, cur, &Value::Int(c))?;
+                top!(self).stack[local as usize] = v;
+            }
+            Op::GetIter => {
+                let v = pop!(self);
+                let it = self.get_iter(&v)?;
+                push!(self, it);
+            }
+            Op::ForIter(t) => self.op_for_iter(t)?,
+            Op::Call(n) => {
+                self.check_interrupt()?;
+                if self.fast_call(n as usize)? {
+                    return Ok(None);
+                }
+                let f = top!(self);
+                let at = f.stack.len() - n as usize;
+                let args: Vec<Value> = f.stack.drain(at..).collect();
+                let callee = pop!(self);
+                self.call_from_op(callee, args, Vec::new())?;
+            }
+            Op::CallMethod(n) => {
+                if self.native_method_call(n as usize)? {
+                    return Ok(None);
+                }
+                let f = top!(self);
+                let at = f.stack.len() - n as usize;
+                let mut args: Vec<Value> = Vec::with_capacity(n as usize + 1);
+                let recv_at = at - 1;
+                let recv = std::mem::take(&mut f.stack[recv_at]);
+                if !recv.is_undef() {
+                    args.push(recv);
+                }
+                args.extend(f.stack.drain(at..));
+                f.stack.pop();
+                let callee = pop!(self);
+                self.call_from_op(callee, args, Vec::new())?;
+            }
+            Op::CallKw(n) => {
+                let names = pop!(self);
+                let f = top!(self);
+                let at = f.stack.len() - n as usize;
+                let mut args: Vec<Value> = f.stack.drain(at..).collect();
+                let callee = pop!(self);
+                let kwnames = match names {
+                    Value::Tuple(t) => t,
+                    _ => Rc::from(Vec::new()),
+                };
+                let kvals = args.split_off(args.len() - kwnames.len());
+                let kwargs = kwnames
+                    .iter()
+                    .zip(kvals)
+                    .map(|(k, v)| (Rc::from(k.as_str().unwrap_or("")), v))
+                    .collect();
+                self.call_from_op(callee, args, kwargs)?;
+            }
+            Op::CallEx(has_kw) => {
+                let kw = if has_kw == 1 { Some(pop!(self)) } else { None };
+                let args = pop!(self);
+                let callee = pop!(self);
+                let args = match args {
+                    Value::Tuple(t) => t.to_vec(),
+                    other => self.collect(&other)?,
+                };
+                let mut kwargs = Vec::new();
+                if let Some(Value::Dict(d)) = kw {
+                    for (k, v) in d.borrow().items() {
+                        match k {
+                            Value::Str(s) => kwargs.push((Rc::from(s.as_str()), v)),
+                            _ => return Err(self.type_error("keywords must be strings")),
+                        }
+                    }
+                }
+                self.call_from_op(callee, args, kwargs)?;
+            }
+            Op::MakeFunction(flags) => self.op_make_function(flags)?,
+            Op::BuildClass(n) => self.op_build_class(n as usize)?,
+            Op::ReturnValue => {
+                let v = pop!(self);
+                if let Some(exit) = self.op_return(v, base)? {
+                    return Ok(Some(exit));
+                }
+            }
+            Op::YieldValue => {
+                let v = pop!(self);
+                if let Some(exit) = self.yield_value(v)? {
+                    return Ok(Some(exit));
+                }
+            }
+            Op::YieldFrom => {
+                if let Some(exit) = self.op_yield_from()? {
+                    return Ok(Some(exit));
+                }
+            }
+            Op::GetYieldFromIter => {
+                let v = pop!(self);
+                let it = match v {
+                    Value::Generator(ref g) if g.kind == GenKind::Coroutine => {
+                        let is_coro_frame =
+                            top!(self).code.flags & crate::code::FLAG_COROUTINE != 0;
+                        if !is_coro_frame {
+                            return Err(self.type_error(
+                                "cannot 'yield from' a coroutine object in a non-coroutine generator",
+                            ));
+                        }
+                        v
+                    }
+                    Value::Generator(_) => v,
+                    other => self.get_iter(&other)?,
+                };
+                push!(self, it);
+            }
+            Op::GetAwaitable => {
+                let v = pop!(self);
+                if self.tracing {
+                    let here = match &top!(self).ret {
+                        ReturnTo::Generator(g, _) => Vm::gen_label(g),
+                        _ => "<module>".to_string(),
+                    };
+                    let shown = self.trace_repr(&v);
+                    self.trace_event(&format!("await {shown} in {here}"));
+                }
+                let it = self.get_awaitable(v)?;
+                push!(self, it);
+            }
+            Op::SetupFinally(t) => {
+                let f = top!(self);
+                let level = f.stack.len() as u32;
+                f.blocks.push(Block::Setup { handler: t, level });
+            }
+            Op::SetupWith(t) => {
+                let f = top!(self);
+                let level = f.stack.len() as u32 - 1;
+                f.blocks.push(Block::Setup { handler: t, level });
+            }
+            Op::PopBlock => {
+                top!(self).blocks.pop();
+            }
+            Op::PopExcept => {
+                let f = top!(self);
+                if let Some(Block::ExceptHandler) = f.blocks.last() {
+                    f.blocks.pop();
+                }
+                f.handled.pop();
+            }
+            Op::Reraise => {
+                let exc = pop!(self);
+                self.reraising = true;
+                return Err(exc);
+            }
+            Op::Raise(n) => return Err(self.op_raise(n)),
+            Op::CheckExcMatch => {
+                let typ = pop!(self);
+                let f = top!(self);
+                let exc = f.stack[f.stack.len() - 1].clone();
+                let m = self.exception_matches(&exc, &typ)?;
+                push!(self, Value::Bool(m));
+            }
+            Op::BeforeWith => {
+                let mgr = pop!(self);
+                let exit = match self.lookup_special(&mgr, "__exit__") {
+                    Some(e) => e,
+                    None => {
+                        let msg = format!(
+                            "'{}' object does not support the context manager protocol",
+                            self.type_name(&mgr)
+                        );
+                        return Err(self.type_error(&msg));
+                    }
+                };
+                let enter = self.lookup_special(&mgr, "__enter__");
+                let bound_exit = self.bind(exit, &mgr);
+                push!(self, bound_exit);
+                let r = match enter {
+                    Some(e) => self.call(&e, vec![mgr])?,
+                    None => {
+                        let msg = format!(
+                            "'{}' object does not support the context manager protocol",
+                            self.type_name(&mgr)
+                        );
+                        return Err(self.type_error(&msg));
+                    }
+                };
+                push!(self, r);
+            }
+            Op::WithExceptStart => {
+                let f = top!(self);
+                let n = f.stack.len();
+                let exc = f.stack[n - 1].clone();
+                let exit = f.stack[n - 2].clone();
+                let typ = Value::Class(self.type_of(&exc));
+                let tb = self.traceback_of(&exc);
+                let r = self.call(&exit, vec![typ, exc, tb])?;
+                push!(self, r);
+            }
+            Op::BeforeAsyncWith => {
+                let mgr = pop!(self);
+                let (Some(exit), Some(enter)) = (
+                    self.lookup_special(&mgr, "__aexit__"),
+                    self.lookup_special(&mgr, "__aenter__"),
+                ) else {
+                    let msg = format!(
+                        "'{}' object does not support the asynchronous context manager protocol",
+                        self.type_name(&mgr)
+                    );
+                    return Err(self.type_error(&msg));
+                };
+                let bound_exit = self.bind(exit, &mgr);
+                push!(self, bound_exit);
+                let r = self.call(&enter, vec![mgr])?;
+                push!(self, r);
+            }
+            Op::GetAIter => {
+                let v = pop!(self);
+                let Some(f) = self.lookup_special(&v, "__aiter__") else {
+                    let msg = format!(
+                        "'async for' requires an object with __aiter__ method, got {}",
+                        self.type_name(&v)
+                    );
+                    return Err(self.type_error(&msg));
+                };
+                let it = self.call(&f, vec![v])?;
+                push!(self, it);
+            }
+            Op::GetANext => {
+                let f = top!(self);
+                let it = f.stack[f.stack.len() - 1].clone();
+                let Some(m) = self.lookup_special(&it, "__anext__") else {
+                    let msg = format!(
+                        "'async for' requires an iterator with __anext__ method, got {}",
+                        self.type_name(&it)
+                    );
+                    return Err(self.type_error(&msg));
+                };
+                let aw = self.call(&m, vec![it])?;
+                push!(self, aw);
+            }
+            Op::EndAsyncFor => {
+                let exc = pop!(self);
+                if self.is_instance_of(&exc, &self.exc.stop_async_iteration.clone()) {
                     let f = top!(self);
                     if let Some(Block::ExceptHandler) = f.blocks.last() {
                         f.blocks.pop();
                     }
                     f.handled.pop();
-                }
-                Op::Reraise => {
-                    let exc = pop!(self);
+                    f.stack.pop();
+                } else {
                     self.reraising = true;
                     return Err(exc);
                 }
-                Op::Raise(n) => return Err(self.op_raise(n)),
-                Op::CheckExcMatch => {
-                    let typ = pop!(self);
-                    let f = top!(self);
-                    let exc = f.stack[f.stack.len() - 1].clone();
-                    let m = self.exception_matches(&exc, &typ)?;
-                    push!(self, Value::Bool(m));
-                }
-                Op::BeforeWith => {
-                    let mgr = pop!(self);
-                    let exit = match self.lookup_special(&mgr, "__exit__") {
-                        Some(e) => e,
-                        None => {
-                            let msg = format!(
-                                "'{}' object does not support the context manager protocol",
-                                self.type_name(&mgr)
-                            );
-                            return Err(self.type_error(&msg));
-                        }
-                    };
-                    let enter = self.lookup_special(&mgr, "__enter__");
-                    let bound_exit = self.bind(exit, &mgr);
-                    push!(self, bound_exit);
-                    let r = match enter {
-                        Some(e) => self.call(&e, vec![mgr])?,
-                        None => {
-                            let msg = format!(
-                                "'{}' object does not support the context manager protocol",
-                                self.type_name(&mgr)
-                            );
-                            return Err(self.type_error(&msg));
-                        }
-                    };
-                    push!(self, r);
-                }
-                Op::WithExceptStart => {
-                    let f = top!(self);
-                    let n = f.stack.len();
-                    let exc = f.stack[n - 1].clone();
-                    let exit = f.stack[n - 2].clone();
-                    let typ = Value::Class(self.type_of(&exc));
-                    let tb = self.traceback_of(&exc);
-                    let r = self.call(&exit, vec![typ, exc, tb])?;
-                    push!(self, r);
-                }
-                Op::BeforeAsyncWith => {
-                    let mgr = pop!(self);
-                    let (Some(exit), Some(enter)) = (
-                        self.lookup_special(&mgr, "__aexit__"),
-                        self.lookup_special(&mgr, "__aenter__"),
-                    ) else {
+            }
+            Op::AsyncGenWrap => {
+                let v = pop!(self);
+                push!(self, Value::Native(Rc::new(crate::asyncgen::Wrapped(v))));
+            }
+            Op::LoadAssertionError => {
+                push!(self, Value::Class(self.exc.assertion_error.clone()));
+            }
+            Op::ImportName(i) => {
+                let name = top!(self).code.names[i as usize].clone();
+                let m = self.import(&name)?;
+                push!(self, m);
+            }
+            Op::ImportFrom(i) => {
+                let name = top!(self).code.names[i as usize].clone();
+                let f = top!(self);
+                let m = f.stack[f.stack.len() - 1].clone();
+                let v = match self.getattr(&m, &name) {
+                    Ok(v) => v,
+                    Err(_) => {
+                        let mname = match &m {
+                            Value::Module(md) => md.name.to_string(),
+                            _ => "?".into(),
+                        };
                         let msg = format!(
-                            "'{}' object does not support the asynchronous context manager protocol",
-                            self.type_name(&mgr)
+                            "cannot import name '{name}' from '{mname}' (unknown location)"
                         );
-                        return Err(self.type_error(&msg));
-                    };
-                    let bound_exit = self.bind(exit, &mgr);
-                    push!(self, bound_exit);
-                    let r = self.call(&enter, vec![mgr])?;
-                    push!(self, r);
-                }
-                Op::GetAIter => {
-                    let v = pop!(self);
-                    let Some(f) = self.lookup_special(&v, "__aiter__") else {
-                        let msg = format!(
-                            "'async for' requires an object with __aiter__ method, got {}",
-                            self.type_name(&v)
-                        );
-                        return Err(self.type_error(&msg));
-                    };
-                    let it = self.call(&f, vec![v])?;
-                    push!(self, it);
-                }
-                Op::GetANext => {
-                    let f = top!(self);
-                    let it = f.stack[f.stack.len() - 1].clone();
-                    let Some(m) = self.lookup_special(&it, "__anext__") else {
-                        let msg = format!(
-                            "'async for' requires an iterator with __anext__ method, got {}",
-                            self.type_name(&it)
-                        );
-                        return Err(self.type_error(&msg));
-                    };
-                    let aw = self.call(&m, vec![it])?;
-                    push!(self, aw);
-                }
-                Op::EndAsyncFor => {
-                    let exc = pop!(self);
-                    if self.is_instance_of(&exc, &self.exc.stop_async_iteration.clone()) {
-                        let f = top!(self);
-                        if let Some(Block::ExceptHandler) = f.blocks.last() {
-                            f.blocks.pop();
-                        }
-                        f.handled.pop();
-                        f.stack.pop();
-                    } else {
-                        self.reraising = true;
-                        return Err(exc);
+                        return Err(self.new_exc(&self.exc.import_error.clone(), &msg));
                     }
-                }
-                Op::AsyncGenWrap => {
-                    let v = pop!(self);
-                    push!(self, Value::Native(Rc::new(crate::asyncgen::Wrapped(v))));
-                }
-                Op::LoadAssertionError => {
-                    push!(self, Value::Class(self.exc.assertion_error.clone()));
-                }
-                Op::ImportName(i) => {
-                    let name = top!(self).code.names[i as usize].clone();
-                    let m = self.import(&name)?;
-                    push!(self, m);
-                }
-                Op::ImportFrom(i) => {
-                    let name = top!(self).code.names[i as usize].clone();
+                };
+                push!(self, v);
+            }
+            Op::ImportStar => {
+                let m = pop!(self);
+                if let Value::Module(md) = m {
+                    let items: Vec<(Rc<str>, Value)> = md
+                        .globals
+                        .borrow()
+                        .iter()
+                        .filter(|(k, _)| !k.starts_with('_'))
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect();
                     let f = top!(self);
-                    let m = f.stack[f.stack.len() - 1].clone();
-                    let v = match self.getattr(&m, &name) {
-                        Ok(v) => v,
-                        Err(_) => {
-                            let mname = match &m {
-                                Value::Module(md) => md.name.to_string(),
-                                _ => "?".into(),
-                            };
-                            let msg = format!(
-                                "cannot import name '{name}' from '{mname}' (unknown location)"
-                            );
-                            return Err(self.new_exc(&self.exc.import_error.clone(), &msg));
-                        }
-                    };
-                    push!(self, v);
-                }
-                Op::ImportStar => {
-                    let m = pop!(self);
-                    if let Value::Module(md) = m {
-                        let items: Vec<(Rc<str>, Value)> = md
-                            .globals
-                            .borrow()
-                            .iter()
-                            .filter(|(k, _)| !k.starts_with('_'))
-                            .map(|(k, v)| (k.clone(), v.clone()))
-                            .collect();
-                        let f = top!(self);
-                        let mut g = f.globals.globals.borrow_mut();
-                        for (k, v) in items {
-                            g.insert(k, v);
-                        }
-                    }
-                }
-                Op::PrintExpr => {
-                    let v = pop!(self);
-                    if !v.is_none() {
-                        let s = self.repr(&v)?;
-                        self.write_out(&s)?;
-                        self.write_out("\n")?;
-                        self.builtins.globals.borrow_mut().insert(Rc::from("_"), v);
+                    let mut g = f.globals.globals.borrow_mut();
+                    for (k, v) in items {
+                        g.insert(k, v);
                     }
                 }
             }
+            Op::PrintExpr => {
+                let v = pop!(self);
+                if !v.is_none() {
+                    let s = self.repr(&v)?;
+                    self.write_out(&s)?;
+                    self.write_out("\n")?;
+                    self.builtins.globals.borrow_mut().insert(Rc::from("_"), v);
+                }
+            }
         }
+        Ok(None)
     }
 
     // ---- names -----------------------------------------------------------
@@ -1840,17 +2021,12 @@ impl Vm {
     }
 }
 
-/// `a op b` for two small ints when the result fits, without leaving the
-/// dispatch loop; `None` sends the instruction down the general path.
+/// `a op b` for two small ints when the result fits; `None` sends the
+/// instruction down the general path.
 #[inline(always)]
-fn int_fast_binary(stack: &mut [Value], op: covm_parser::ast::BinOp) -> Option<Value> {
+fn int_binop(op: covm_parser::ast::BinOp, a: i64, b: i64) -> Option<i64> {
     use covm_parser::ast::BinOp;
-    let n = stack.len();
-    let (Value::Int(a), Value::Int(b)) = (&stack[n - 2], &stack[n - 1]) else {
-        return None;
-    };
-    let (a, b) = (*a, *b);
-    let r = match op {
+    Some(match op {
         BinOp::Add => a.checked_add(b)?,
         BinOp::Sub => a.checked_sub(b)?,
         BinOp::Mult => a.checked_mul(b)?,
@@ -1860,18 +2036,19 @@ fn int_fast_binary(stack: &mut [Value], op: covm_parser::ast::BinOp) -> Option<V
         BinOp::FloorDiv if b > 0 => a.div_euclid(b),
         BinOp::Mod if b > 0 => a.rem_euclid(b),
         _ => return None,
-    };
-    Some(Value::Int(r))
+    })
 }
 
-/// Replaces the top two stack values, known to be small ints, with `r`.
-/// Ints own nothing, so they are forgotten rather than dropped out of line.
+/// `a cmp b` for two small ints; `None` for `is`, `in` and friends.
 #[inline(always)]
-fn replace_top_two(stack: &mut Vec<Value>, r: Value) {
-    if let Some(top) = stack.pop() {
-        std::mem::forget(top);
-    }
-    if let Some(slot) = stack.last_mut() {
-        std::mem::forget(std::mem::replace(slot, r));
-    }
+fn int_compare(cmp: CmpOp, a: i64, b: i64) -> Option<bool> {
+    Some(match cmp {
+        CmpOp::Lt => a < b,
+        CmpOp::LtE => a <= b,
+        CmpOp::Gt => a > b,
+        CmpOp::GtE => a >= b,
+        CmpOp::Eq => a == b,
+        CmpOp::NotEq => a != b,
+        _ => return None,
+    })
 }
