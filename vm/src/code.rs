@@ -28,6 +28,8 @@ pub struct Code {
     pub filename: Rc<str>,
     pub flags: u32,
     pub ops: Vec<Op>,
+    /// The deepest the value stack gets (see `compiler/stackdepth.rs`).
+    pub stacksize: u32,
     /// Source span of each instruction, for tracebacks.
     pub spans: Vec<Range<usize>>,
     pub consts: Vec<Value>,

@@ -75,6 +75,7 @@ pub struct Frame {
 impl Frame {
     pub fn new(code: Rc<Code>, globals: Rc<Module>) -> Frame {
         let nlocals = code.varnames.len();
+        let nslots = nlocals + code.stacksize as usize;
         let ncells = code.cellvars.len();
         let mut cells = Vec::with_capacity(ncells + code.freevars.len());
         for _ in 0..ncells {
@@ -84,7 +85,7 @@ impl Frame {
             code,
             ip: 0,
             stack: {
-                let mut v = Vec::with_capacity(nlocals + 4);
+                let mut v = Vec::with_capacity(nslots);
                 v.resize(nlocals, Value::Undef);
                 v
             },
@@ -102,6 +103,7 @@ impl Frame {
     pub fn reset(&mut self, code: &Rc<Code>, globals: &Rc<Module>) {
         let nlocals = code.varnames.len();
         self.stack.clear();
+        self.stack.reserve(nlocals + code.stacksize as usize);
         self.stack.resize(nlocals, Value::Undef);
         self.cells.clear();
         for _ in 0..code.cellvars.len() {

@@ -207,6 +207,49 @@ impl Vm {
         }
     }
 
+    /// Resumes a suspended generator with None (a `for` loop, `next()`):
+    /// the common case of `resume_frame`, without its state checks.
+    #[inline]
+    pub(crate) fn resume_suspended(&mut self, g: Rc<Generator>, resume: Resume) -> PyResult<()> {
+        if self.frames.len() + self.c_depth >= self.recursion_limit {
+            return self.resume_frame(&g, Value::None, resume).map(|_| ());
+        }
+        let Some(mut frame) = g.frame.borrow_mut().take() else {
+            return Err(self.gen_already_running(&g));
+        };
+        frame.stack.push(Value::None);
+        g.state.set(GenState::Running);
+        let parked = matches!(
+            frame.code.ops.get(frame.ip),
+            Some(crate::opcode::Op::YieldFrom)
+        );
+        frame.ret = ReturnTo::Generator(g, resume);
+        self.push_generator_frame(frame, resume);
+        if parked {
+            self.descend_delegation()?;
+        }
+        Ok(())
+    }
+
+    /// `YieldValue` in a generator resumed by a `for` loop or a
+    /// `next()`/`send()` call, not tracing: the top frame goes back into
+    /// its generator. The caller pushes the value on the resumer's stack.
+    #[inline]
+    pub(crate) fn suspend_top(&mut self) {
+        let Some(mut frame) = self.frames.pop() else {
+            unreachable!("yield with no frame")
+        };
+        let ReturnTo::Generator(g, resume) = std::mem::replace(&mut frame.ret, ReturnTo::Caller)
+        else {
+            unreachable!("suspend_top of a frame that is not a generator's")
+        };
+        if resume == Resume::Call {
+            self.c_depth -= 1;
+        }
+        g.state.set(GenState::Suspended);
+        *g.frame.borrow_mut() = Some(frame);
+    }
+
     /// Throws `exc` into `g` from the dispatch loop. On success the frame
     /// is pushed and `Err(exc)` asks the loop to raise it there.
     pub(crate) fn throw_in_loop(

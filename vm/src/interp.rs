@@ -250,14 +250,28 @@ impl Vm {
                 }
                 Op::LoadFast(i) => {
                     let v = local!(i);
-                    if v.is_undef() {
+                    if v.is_heap() {
+                        let v = v.clone();
+                        push!(v);
+                    } else if v.is_undef() {
                         // SAFETY: fp is the live top frame.
                         let f = unsafe { &*fp };
                         let name = f.code.varnames[i as usize].clone();
                         raise!(self.unbound_local(&name));
+                    } else {
+                        if sp == end {
+                            sync!();
+                            self.grow_stack();
+                            reload!();
+                        }
+                        // SAFETY: an immediate owns nothing, so a bitwise
+                        // copy is a clone; sp < end. (Growing moved the
+                        // locals: take their address after it.)
+                        unsafe {
+                            std::ptr::copy_nonoverlapping(locals.add(i as usize), sp, 1);
+                            sp = sp.add(1);
+                        }
                     }
-                    let v = v.fast_clone();
-                    push!(v);
                 }
                 Op::StoreFast(i) => {
                     let v = pop!();
@@ -362,6 +376,58 @@ impl Vm {
                         reload!();
                     }
                 }
+                Op::ForIter(t) => {
+                    let it = &*peek!(1);
+                    if let Value::Generator(g) = it
+                        && g.state.get() == GenState::Suspended
+                        && !self.tracing
+                    {
+                        let g = g.clone();
+                        sync!();
+                        self.resume_suspended(g, Resume::ForIter(t))?;
+                        reload!();
+                    } else if let Value::Iterator(st) = it
+                        && let Ok(mut st) = st.try_borrow_mut()
+                        && let IterState::Range { next, stop, step } = &mut *st
+                    {
+                        if (*step > 0 && *next < *stop) || (*step < 0 && *next > *stop) {
+                            let v = *next;
+                            *next += *step;
+                            drop(st);
+                            push!(Value::Int(v));
+                        } else {
+                            drop(st);
+                            let it = pop!();
+                            drop(it);
+                            jump!(t);
+                            after_drop!();
+                        }
+                    } else {
+                        sync!();
+                        self.slow_op(op, base)?;
+                        reload!();
+                    }
+                }
+                Op::YieldValue => {
+                    // SAFETY: fp is the live top frame.
+                    let f = unsafe { &*fp };
+                    if let ReturnTo::Generator(_, Resume::ForIter(_) | Resume::Call) = f.ret
+                        && !self.tracing
+                    {
+                        let v = pop!();
+                        sync!();
+                        self.suspend_top();
+                        reload!();
+                        push!(v);
+                        after_drop!();
+                    } else {
+                        sync!();
+                        if let Some(exit) = self.slow_op(op, base)? {
+                            return Ok(exit);
+                        }
+                        reload!();
+                    }
+                }
                 _ => {
                     sync!();
                     if let Some(exit) = self.slow_op(op, base)? {
@@ -373,9 +439,19 @@ impl Vm {
         }
     }
 
+    /// Frames reserve `code.stacksize` slots, so this runs only if the
+    /// compiler's depth analysis is wrong: debug builds (the test suite)
+    /// say so; release builds grow the stack and carry on.
     #[cold]
     fn grow_stack(&mut self) {
-        top!(self).stack.reserve(8);
+        let f = top!(self);
+        debug_assert!(
+            f.stack.len() < f.code.varnames.len() + f.code.stacksize as usize,
+            "value stack of {} deeper than its stacksize {}",
+            f.code.qualname,
+            f.code.stacksize
+        );
+        f.stack.reserve(8);
     }
 
     /// `LoadGlobal`'s cache hit: the value in the slot cached for name `i`

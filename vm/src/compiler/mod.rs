@@ -5,6 +5,7 @@
 //! `try`, `with` or handler emit that construct's exit code inline, found by
 //! walking the compile-time stack of enclosing blocks (`fblocks`).
 
+pub mod stackdepth;
 pub mod symtable;
 
 use std::collections::HashMap;
@@ -233,7 +234,9 @@ impl<'a> Compiler<'a> {
             .iter()
             .map(|s| Rc::from(s.as_str()))
             .collect();
+        let stacksize = stackdepth::max_stack_depth(&u.ops);
         Rc::new(Code {
+            stacksize,
             name: u.name,
             qualname: u.qualname,
             filename: self.filename.clone(),

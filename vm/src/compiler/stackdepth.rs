@@ -1,0 +1,143 @@
+//! The deepest the value stack of a code object can get (CPython's
+//! `co_stacksize`), computed from the stack effects in `opcode.rs` by
+//! walking every path through the instructions. Frames reserve this many
+//! slots above their locals, so pushes in the dispatch loop never grow the
+//! stack vector in practice (the loop still checks, as a safety net).
+
+use crate::opcode::Op;
+
+/// What an instruction does to the stack depth: on falling through, and on
+/// taking its jump (target, depth change), if it has one.
+struct Effect {
+    next: Option<i32>,
+    jump: Option<(u32, i32)>,
+}
+
+fn fall(delta: i32) -> Effect {
+    Effect {
+        next: Some(delta),
+        jump: None,
+    }
+}
+
+fn effect(op: Op) -> Effect {
+    use Op::*;
+    let n = |x: u32| x as i32;
+    match op {
+        Nop
+        | RotTwo
+        | RotThree
+        | RotFour
+        | DeleteFast(_)
+        | DeleteDeref(_)
+        | DeleteName(_)
+        | DeleteGlobal(_)
+        | LoadAttr(_)
+        | Unary(_)
+        | ListToTuple
+        | AddFastConst { .. }
+        | GetIter
+        | YieldValue
+        | GetYieldFromIter
+        | GetAwaitable
+        | PopBlock
+        | PopExcept
+        | CheckExcMatch
+        | GetAIter
+        | AsyncGenWrap => fall(0),
+        PopTop | StoreFast(_) | StoreDeref(_) | StoreName(_) | StoreGlobal(_) | DeleteAttr(_)
+        | BinarySubscr | Binary(_) | Inplace(_) | Compare(_) | ListAppend(_) | SetAdd(_)
+        | ListExtend(_) | SetUpdate(_) | DictUpdate(_) | DictMerge(_) | YieldFrom | ImportStar
+        | PrintExpr => fall(-1),
+        DupTop | LoadConst(_) | LoadFast(_) | LoadDeref(_) | LoadClosure(_) | LoadClassDeref(_)
+        | LoadName(_) | LoadGlobal(_) | LoadMethod(_) | BeforeWith | WithExceptStart
+        | BeforeAsyncWith | GetANext | LoadAssertionError | ImportName(_) | ImportFrom(_) => {
+            fall(1)
+        }
+        DupTopTwo => fall(2),
+        StoreAttr(_) | MapAdd(_) | DeleteSubscr | EndAsyncFor => fall(-2),
+        StoreSubscr => fall(-3),
+        BuildTuple(k) | BuildList(k) | BuildSet(k) | BuildSlice(k) | BuildString(k) => {
+            fall(1 - n(k))
+        }
+        BuildMap(k) => fall(1 - 2 * n(k)),
+        BuildConstKeyMap(k) => fall(-n(k)),
+        FormatValue(flags) => fall(if flags & 4 != 0 { -1 } else { 0 }),
+        UnpackSequence(k) => fall(n(k) - 1),
+        UnpackEx(arg) => fall(n(arg & 0xffff) + n(arg >> 16)),
+        Call(k) => fall(-n(k)),
+        CallMethod(k) | CallKw(k) => fall(-n(k) - 1),
+        CallEx(k) => fall(-n(k) - 1),
+        MakeFunction(flags) => fall(-n((flags & 0b1011).count_ones())),
+        BuildClass(k) => fall(-n(k) - 1),
+        Jump(t) => Effect {
+            next: None,
+            jump: Some((t, 0)),
+        },
+        PopJumpIfFalse(t) | PopJumpIfTrue(t) => Effect {
+            next: Some(-1),
+            jump: Some((t, -1)),
+        },
+        JumpIfFalseOrPop(t) | JumpIfTrueOrPop(t) => Effect {
+            next: Some(-1),
+            jump: Some((t, 0)),
+        },
+        CompareJumpIfFalse(_, t) | CompareJumpIfTrue(_, t) => Effect {
+            next: Some(-2),
+            jump: Some((t, -2)),
+        },
+        ForIter(t) => Effect {
+            next: Some(1),
+            jump: Some((t, -1)),
+        },
+        // The handler runs with the stack cut back to the depth here (less
+        // the `__enter__` result for `with`) plus the exception.
+        SetupFinally(t) => Effect {
+            next: Some(0),
+            jump: Some((t, 1)),
+        },
+        SetupWith(t) => Effect {
+            next: Some(0),
+            jump: Some((t, 0)),
+        },
+        ReturnValue | Reraise | Raise(_) => Effect {
+            next: None,
+            jump: None,
+        },
+    }
+}
+
+/// The maximum stack depth over every path through `ops`.
+pub fn max_stack_depth(ops: &[Op]) -> u32 {
+    let mut seen: Vec<Option<i32>> = vec![None; ops.len()];
+    let mut work: Vec<(usize, i32)> = vec![(0, 0)];
+    let mut max = 0i32;
+    while let Some((at, depth)) = work.pop() {
+        let Some(&op) = ops.get(at) else {
+            continue;
+        };
+        // A deeper arrival can lead deeper: walk on; otherwise done here.
+        // (Balanced code never deepens around a loop; the cap only keeps a
+        // compiler bug from looping here.)
+        if depth > 1 << 16 {
+            continue;
+        }
+        match seen[at] {
+            Some(d) if d >= depth => continue,
+            _ => seen[at] = Some(depth),
+        }
+        max = max.max(depth);
+        let e = effect(op);
+        if let Some((t, delta)) = e.jump {
+            let d = depth + delta;
+            max = max.max(d);
+            work.push((t as usize, d));
+        }
+        if let Some(delta) = e.next {
+            let d = depth + delta;
+            max = max.max(d);
+            work.push((at + 1, d));
+        }
+    }
+    max.max(0) as u32
+}
