@@ -120,12 +120,15 @@ impl Frame {
         self.ret = ReturnTo::Caller;
     }
 
-    /// Empties a finished frame so it can be recycled.
+    /// Empties a finished frame so it can be recycled: no values, no
+    /// cells, no blocks, returning to its caller.
     pub fn clear(&mut self) {
         self.stack.clear();
         self.cells.clear();
         self.blocks.clear();
         self.handled.clear();
+        self.namespace = None;
+        self.ret = ReturnTo::Caller;
     }
 
     /// The fast locals, in `code.varnames` order.

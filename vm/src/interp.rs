@@ -428,6 +428,44 @@ impl Vm {
                         reload!();
                     }
                 }
+                Op::Call(n) => {
+                    sync!();
+                    if self.interrupt.load(std::sync::atomic::Ordering::Relaxed) {
+                        self.check_interrupt()?;
+                    }
+                    // SAFETY: the callee is below its n arguments.
+                    let first = unsafe { sp.offset_from(locals) } as usize - n as usize - 1;
+                    if !self.fast_call(n as usize)? && !self.gen_special_call(first)? {
+                        self.slow_op(op, base)?;
+                    }
+                    reload!();
+                }
+                Op::CallMethod(n) => {
+                    sync!();
+                    // SAFETY: the method and receiver are below the n arguments.
+                    let first = unsafe { sp.offset_from(locals) } as usize - n as usize - 2;
+                    if !self.gen_special_call(first)? {
+                        self.slow_op(op, base)?;
+                    }
+                    reload!();
+                }
+                Op::ReturnValue => {
+                    // SAFETY: fp is the live top frame.
+                    let f = unsafe { &*fp };
+                    if let ReturnTo::Caller = f.ret {
+                        let v = pop!();
+                        sync!();
+                        self.return_to_caller(v);
+                        reload!();
+                        after_drop!();
+                    } else {
+                        sync!();
+                        if let Some(exit) = self.slow_op(op, base)? {
+                            return Ok(exit);
+                        }
+                        reload!();
+                    }
+                }
                 _ => {
                     sync!();
                     if let Some(exit) = self.slow_op(op, base)? {
@@ -1367,42 +1405,119 @@ impl Vm {
     }
 
     /// `Call` of a plain covm function with positional arguments: the
-    /// arguments move from the caller's stack into a recycled frame.
-    /// Returns false when the callee needs the general path.
+    /// arguments move from the caller's stack into a recycled frame's
+    /// locals. Returns false when the callee needs the general path.
     #[inline]
     fn fast_call(&mut self, n: usize) -> PyResult<bool> {
+        let depth = self.frames.len() + self.c_depth;
         let f = top!(self);
         let callee_at = f.stack.len() - n - 1;
         let Value::Function(func) = &f.stack[callee_at] else {
             return Ok(false);
         };
+        // SAFETY: the callee stays in its stack slot (keeping the function
+        // alive) until the end, where it is popped.
+        let func: &Function = unsafe { &*Rc::as_ptr(func) };
         let code = &func.code;
         let argcount = code.argcount as usize;
         if !code.fast_call || n > argcount || n + func.defaults.len() < argcount {
             return Ok(false);
         }
-        let func = func.clone();
-        if self.frames.len() + self.c_depth >= self.recursion_limit {
+        if depth >= self.recursion_limit {
             return Err(self.new_exc(
                 &self.exc.recursion_error.clone(),
                 "maximum recursion depth exceeded",
             ));
         }
-        let mut frame = self.alloc_frame(&func.code, &func.globals);
-        let f = top!(self);
-        for (slot, v) in frame.stack.iter_mut().zip(f.stack.drain(callee_at + 1..)) {
-            *slot = v;
+        let mut frame = match self.frame_pool.pop() {
+            Some(fr) => fr,
+            None => Box::new(Frame::new(code.clone(), func.globals.clone())),
+        };
+        // The pooled frame is empty (`recycle_frame`); point it at the callee.
+        if !Rc::ptr_eq(&frame.code, code) {
+            frame.code = code.clone();
         }
-        f.stack.pop();
+        if !Rc::ptr_eq(&frame.globals, &func.globals) {
+            frame.globals = func.globals.clone();
+        }
+        frame.ip = 0;
+        let nlocals = code.varnames.len();
+        frame.stack.reserve(nlocals + code.stacksize as usize);
+        // SAFETY: the callee's stack is empty with room for its locals; the
+        // n arguments are moved (not copied) out of the caller's stack,
+        // whose length is cut below them before anything can observe it.
+        unsafe {
+            let dst = frame.stack.as_mut_ptr();
+            std::ptr::copy_nonoverlapping(f.stack.as_ptr().add(callee_at + 1), dst, n);
+            for i in n..nlocals {
+                dst.add(i).write(Value::Undef);
+            }
+            frame.stack.set_len(nlocals);
+            f.stack.set_len(callee_at + 1);
+        }
         if n < argcount {
             let first_default = argcount - func.defaults.len();
             for i in n..argcount {
                 frame.stack[i] = func.defaults[i - first_default].clone();
             }
         }
+        for _ in 0..code.cellvars.len() {
+            frame.cells.push(Rc::new(RefCell::new(Value::Undef)));
+        }
         frame.cells.extend(func.closure.iter().cloned());
+        // The callee itself: the frame holds what it needs of it.
+        let callee = f.stack.pop();
         self.frames.push(frame);
+        drop(callee);
         Ok(true)
+    }
+
+    /// `next(g)`, `g.__next__()` and `g.send(v)` on a generator or
+    /// coroutine, called by `Call` (`first` = the callee's slot) or
+    /// `CallMethod` (`first` = the method's slot, then the receiver): the
+    /// generator resumes straight from the stack slots, with no argument
+    /// vector. Returns false when the call is not one of these.
+    #[inline]
+    fn gen_special_call(&mut self, first: usize) -> PyResult<bool> {
+        let f = top!(self);
+        let Value::Builtin(b) = &f.stack[first] else {
+            return Ok(false);
+        };
+        let special = b.special;
+        if special == Special::None || b.receiver.is_some() {
+            return Ok(false);
+        }
+        // The arguments as the native would see them: skip an empty
+        // receiver slot of `CallMethod`.
+        let mut at = first + 1;
+        if at < f.stack.len() && f.stack[at].is_undef() {
+            at += 1;
+        }
+        let args = &f.stack[at..];
+        let Some(Value::Generator(g)) = args.first() else {
+            return Ok(false);
+        };
+        let sent = match (special, args.len()) {
+            (Special::Next, 1) if g.kind == GenKind::Generator => Value::None,
+            (Special::GenNext, 1) => Value::None,
+            (Special::GenSend, 2) => args[1].clone(),
+            _ => return Ok(false),
+        };
+        let g = g.clone();
+        f.stack.truncate(first);
+        self.resume_frame(&g, sent, crate::frame::Resume::Call)?;
+        Ok(true)
+    }
+
+    /// `ReturnValue` from a frame whose caller takes the result: the frame
+    /// goes back to the pool and `v` onto the caller's stack.
+    #[inline]
+    fn return_to_caller(&mut self, v: Value) {
+        let Some(frame) = self.frames.pop() else {
+            unreachable!("return with no frame")
+        };
+        self.recycle_frame(frame);
+        top!(self).stack.push(v);
     }
 
     /// A frame for `code`, recycled when one is available.
