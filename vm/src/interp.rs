@@ -440,11 +440,34 @@ impl Vm {
                     }
                     reload!();
                 }
+                Op::LoadMethod(i) => {
+                    let obj = pop!();
+                    sync!();
+                    // SAFETY: the frame (and so its code) stays alive while
+                    // the lookup runs, even if it runs covm code.
+                    let code: &Rc<crate::code::Code> = unsafe { &(*fp).code };
+                    let r = self.load_method_cached(obj, &code.names[i as usize], code, i as usize);
+                    reload!();
+                    let (m, recv) = r?;
+                    push!(m);
+                    push!(recv);
+                }
+                Op::LoadAttr(i) => {
+                    let obj = pop!();
+                    sync!();
+                    // SAFETY: as for LoadMethod.
+                    let code: &Rc<crate::code::Code> = unsafe { &(*fp).code };
+                    let r = self.getattr(&obj, &code.names[i as usize]);
+                    drop(obj);
+                    reload!();
+                    push!(r?);
+                    after_drop!();
+                }
                 Op::CallMethod(n) => {
                     sync!();
                     // SAFETY: the method and receiver are below the n arguments.
                     let first = unsafe { sp.offset_from(locals) } as usize - n as usize - 2;
-                    if !self.gen_special_call(first)? {
+                    if !self.native_method_call(n as usize)? && !self.gen_special_call(first)? {
                         self.slow_op(op, base)?;
                     }
                     reload!();
@@ -1548,15 +1571,29 @@ impl Vm {
         };
         let mut args = std::mem::take(&mut self.arg_buf);
         let f = top!(self);
-        let recv = std::mem::take(&mut f.stack[at - 1]);
-        if !recv.is_undef() {
-            args.push(recv);
+        // The receiver (unless the slot is empty) and the arguments move
+        // into the buffer in one copy; the method itself is dropped.
+        let from = if f.stack[at - 1].is_undef() {
+            at
+        } else {
+            at - 1
+        };
+        let count = f.stack.len() - from;
+        args.reserve(count);
+        // SAFETY: `count` values are moved from the stack's tail into the
+        // buffer's spare capacity; the stack's length is cut below them
+        // (and below the method, dropped by the pop) before anything can
+        // observe it.
+        unsafe {
+            std::ptr::copy_nonoverlapping(f.stack.as_ptr().add(from), args.as_mut_ptr(), count);
+            args.set_len(count);
+            f.stack.set_len(at - 1);
         }
-        args.extend(f.stack.drain(at..));
-        f.stack.truncate(at - 2);
+        let method = f.stack.pop();
         self.c_depth += 1;
         let r = func(self, &args, &[]);
         self.c_depth -= 1;
+        drop(method);
         args.clear();
         // A nested call may have left its own buffer; either will do.
         self.arg_buf = args;
