@@ -214,10 +214,18 @@ impl Vm {
             }};
         }
         macro_rules! jump {
-            ($t:expr) => {
+            ($t:expr) => {{
                 // SAFETY: jump targets are instruction indices in this code.
-                ip = unsafe { ops.add($t as usize) }
-            };
+                let target = unsafe { ops.add($t as usize) };
+                // A backward jump closes a loop: a place to notice Ctrl-C.
+                if target < ip && self.interrupt.load(std::sync::atomic::Ordering::Relaxed) {
+                    raise!(match self.check_interrupt() {
+                        Err(e) => e,
+                        Ok(()) => unreachable!("interrupt flag was set"),
+                    });
+                }
+                ip = target;
+            }};
         }
         reload!();
         loop {
@@ -316,17 +324,7 @@ impl Vm {
                         reload!();
                     }
                 }
-                Op::Jump(t) => {
-                    let target = unsafe { ops.add(t as usize) };
-                    // A backward jump closes a loop: a place to notice Ctrl-C.
-                    if target < ip && self.interrupt.load(std::sync::atomic::Ordering::Relaxed) {
-                        raise!(match self.check_interrupt() {
-                            Err(e) => e,
-                            Ok(()) => unreachable!("interrupt flag was set"),
-                        });
-                    }
-                    ip = target;
-                }
+                Op::Jump(t) => jump!(t),
                 Op::PopJumpIfFalse(t) | Op::PopJumpIfTrue(t) => {
                     let jump_on = matches!(op, Op::PopJumpIfTrue(_));
                     let b = match pop!() {

@@ -518,11 +518,20 @@ impl<'a> Compiler<'a> {
                 self.bind(end);
             }
             StmtKind::While { test, body, orelse } => {
+                // As CPython 3.11: the test runs before the first pass and
+                // again at the bottom of the body, so an iteration ends in
+                // one conditional jump back rather than a jump up to the
+                // test. `while True:` tests nothing.
+                let always = matches!(test.kind, ExprKind::Constant(Constant::True));
                 let start = self.new_label();
+                let body_l = self.new_label();
                 let else_l = self.new_label();
                 let end = self.new_label();
                 self.bind(start);
-                self.jump_if(test, false, else_l)?;
+                if !always {
+                    self.jump_if(test, false, else_l)?;
+                }
+                self.bind(body_l);
                 self.unit().fblocks.push(FBlock::Loop {
                     start,
                     end,
@@ -530,7 +539,11 @@ impl<'a> Compiler<'a> {
                 });
                 self.stmts(body)?;
                 self.unit().fblocks.pop();
-                self.emit(Op::Jump(start.0));
+                if always {
+                    self.emit(Op::Jump(body_l.0));
+                } else {
+                    self.jump_if(test, true, body_l)?;
+                }
                 self.bind(else_l);
                 self.stmts(orelse)?;
                 self.bind(end);
