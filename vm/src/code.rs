@@ -62,6 +62,9 @@ pub struct Code {
     /// Positional parameters only, no cells among them, not a generator:
     /// a call can move its arguments straight into the frame's locals.
     pub fast_call: bool,
+    /// The same for a generator, coroutine or async generator function:
+    /// a call moves its arguments straight into the new generator's frame.
+    pub fast_gen_call: bool,
 }
 
 impl Code {

@@ -62,7 +62,7 @@ pub enum Action {
 }
 
 impl Vm {
-    pub(crate) fn new_generator(&mut self, f: &Rc<Function>, frame: Box<Frame>) -> Value {
+    pub(crate) fn new_generator(&mut self, f: &Function, frame: Box<Frame>) -> Value {
         let code = f.code.clone();
         let kind = if code.flags & FLAG_COROUTINE != 0 {
             GenKind::Coroutine

@@ -419,12 +419,20 @@ impl Vm {
                         push!(v);
                         after_drop!();
                     } else {
+                        let v = pop!();
                         sync!();
-                        if let Some(exit) = self.slow_op(op, base)? {
+                        if let Some(exit) = self.yield_value(v)? {
                             return Ok(exit);
                         }
                         reload!();
                     }
+                }
+                Op::YieldFrom => {
+                    sync!();
+                    if let Some(exit) = self.op_yield_from()? {
+                        return Ok(exit);
+                    }
+                    reload!();
                 }
                 Op::Call(n) => {
                     sync!();
@@ -480,8 +488,9 @@ impl Vm {
                         reload!();
                         after_drop!();
                     } else {
+                        let v = pop!();
                         sync!();
-                        if let Some(exit) = self.slow_op(op, base)? {
+                        if let Some(exit) = self.op_return(v, base)? {
                             return Ok(exit);
                         }
                         reload!();
@@ -1441,7 +1450,10 @@ impl Vm {
         let func: &Function = unsafe { &*Rc::as_ptr(func) };
         let code = &func.code;
         let argcount = code.argcount as usize;
-        if !code.fast_call || n > argcount || n + func.defaults.len() < argcount {
+        if !(code.fast_call || code.fast_gen_call)
+            || n > argcount
+            || n + func.defaults.len() < argcount
+        {
             return Ok(false);
         }
         if depth >= self.recursion_limit {
@@ -1488,7 +1500,12 @@ impl Vm {
         frame.cells.extend(func.closure.iter().cloned());
         // The callee itself: the frame holds what it needs of it.
         let callee = f.stack.pop();
-        self.frames.push(frame);
+        if code.fast_gen_call {
+            let g = self.new_generator(func, frame);
+            top!(self).stack.push(g);
+        } else {
+            self.frames.push(frame);
+        }
         drop(callee);
         Ok(true)
     }

@@ -267,6 +267,10 @@ impl<'a> Compiler<'a> {
                 == 0
                 && u.kwonly == 0
                 && cell_params_empty,
+            fast_gen_call: u.flags & (FLAG_VARARGS | FLAG_VARKW | FLAG_NAMESPACE) == 0
+                && u.flags & (FLAG_GENERATOR | FLAG_COROUTINE | FLAG_ASYNC_GENERATOR) != 0
+                && u.kwonly == 0
+                && cell_params_empty,
         })
     }
 
