@@ -141,3 +141,54 @@ pub fn max_stack_depth(ops: &[Op]) -> u32 {
     }
     max.max(0) as u32
 }
+
+#[cfg(test)]
+mod tests {
+    use super::max_stack_depth;
+    use crate::opcode::Op::*;
+    use covm_parser::ast::{BinOp, CmpOp};
+
+    #[test]
+    fn straight_line() {
+        let ops = [LoadConst(0), LoadConst(1), Binary(BinOp::Add), ReturnValue];
+        assert_eq!(max_stack_depth(&ops), 2);
+    }
+
+    #[test]
+    fn loop_keeps_the_iterator_and_the_item() {
+        // for x in it: f(x)
+        let ops = [
+            LoadFast(0),
+            GetIter,
+            ForIter(9),
+            StoreFast(1),
+            LoadGlobal(0),
+            LoadFast(1),
+            Call(1),
+            PopTop,
+            Jump(2),
+            LoadConst(0),
+            ReturnValue,
+        ];
+        assert_eq!(max_stack_depth(&ops), 3);
+    }
+
+    #[test]
+    fn handler_runs_with_the_exception_pushed() {
+        // try: (a, b) except: ...  — the handler starts one above the
+        // depth at SetupFinally.
+        let ops = [
+            LoadConst(0),
+            SetupFinally(5),
+            LoadConst(0),
+            PopTop,
+            PopBlock,
+            LoadConst(0),
+            LoadConst(0),
+            CompareJumpIfFalse(CmpOp::Eq, 9),
+            Nop,
+            ReturnValue,
+        ];
+        assert_eq!(max_stack_depth(&ops), 4);
+    }
+}
