@@ -5,7 +5,9 @@ mod diagnostics;
 mod inspect;
 mod interrupt;
 mod repl;
+mod repl_out;
 mod runner;
+mod sitebuiltins;
 
 use runner::Options;
 
