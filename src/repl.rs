@@ -33,7 +33,7 @@ pub const KEYWORDS: &[&str] = &[
     "with", "yield",
 ];
 
-const COMMANDS: &[&str] = &[":help", ":dis", ":gens", ":step", ":quit"];
+const COMMANDS: &[&str] = &[":help", ":dis", ":gens", ":step", ":timeline", ":quit"];
 
 const HELP: &str = "\
 covm REPL: type Python statements; expressions print their repr.
@@ -47,6 +47,8 @@ Commands:
                      the chain of `yield from` / `await` they are suspended in
   :step NAME [EXPR]  resume generator NAME once, sending EXPR (default None),
                      and show the value that went in and the value that came out
+  :timeline FILE     draw the session's generators, coroutines and tasks over
+                     time into FILE (an HTML page; open it in a browser)
   :quit              leave (also Ctrl-D)
 Keys: Tab completes names and attributes (g.se<Tab>), Up/Down recall history,
   Ctrl-C drops the current input, Ctrl-D exits.
@@ -315,6 +317,7 @@ impl Session {
                 Ok(inspect::gens(&mut vm, &self.module))
             }
             "step" => return self.step(arg),
+            "timeline" => self.timeline(arg),
             _ => Err(format!(
                 "unknown command ':{name}'; :help lists the commands"
             )),
@@ -336,6 +339,16 @@ impl Session {
                 eprintln!("{e}");
             }
         }
+    }
+
+    /// `:timeline FILE`: the session's events so far, drawn as a page.
+    fn timeline(&mut self, arg: &str) -> Result<String, String> {
+        if arg.is_empty() {
+            return Err("usage: :timeline FILE (an .html file to write)".into());
+        }
+        let mut vm = self.vm.borrow_mut();
+        let n = runner::write_timeline(&mut vm, arg, "REPL session", None)?;
+        Ok(format!("timeline of {n} events written to {arg}\n"))
     }
 
     fn dis(&mut self, arg: &str) -> Result<String, String> {

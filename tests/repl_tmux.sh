@@ -4,7 +4,7 @@
 # input, history recall (Up), tab completion (names and g.se<Tab>, the list
 # on a second Tab, indentation on an empty line), typed-ahead and pasted
 # lines sent in one burst, an asyncio task that lives across lines,
-# print(end=""), quit's repr, and Ctrl-D.
+# print(end=""), quit's repr, :timeline, and Ctrl-D.
 #
 # Usage:  tests/repl_tmux.sh [path/to/covm]
 #   default binary: target/debug/covm (run `cargo build` first).
@@ -81,6 +81,9 @@ tmux send-keys -t "$S" -l 'print("indented")'; tmux send-keys -t "$S" Enter; sle
 tmux send-keys -t "$S" Enter; sleep $P
 tmux send-keys -t "$S" -l 'pr'; tmux send-keys -t "$S" Tab; sleep $P; tmux send-keys -t "$S" Tab; sleep $P
 tmux send-keys -t "$S" C-u; sleep $P
+# The session's timeline so far, as a page.
+TL=$(mktemp --suffix=.html)
+type_line ":timeline $TL"
 
 SCREEN=$(tmux capture-pane -p -t "$S" -S - | sed -e 's/[[:space:]]*$//')
 printf '%s\n' "$SCREEN"
@@ -115,6 +118,9 @@ check 'x>>> quit' 'print(end="") shows before the prompt'
 check 'Use quit() or Ctrl-D (i.e. EOF) to exit' 'quit repr'
 check $'    print("indented")\n\nindented' 'Tab indents an empty line in a block'
 check 'print     property' 'second Tab lists the candidates'
+check "written to $TL" ':timeline writes the page'
+if grep -q 'generator #' "$TL" && grep -q 'Task-' "$TL"; then echo "ok: the timeline shows the generators and tasks"; else echo "FAIL: timeline content"; fail=1; fi
+rm -f "$TL"
 [ "$ended" = 1 ] && echo "ok: Ctrl-D exits" || { echo "FAIL: Ctrl-D did not exit"; fail=1; }
 [ "$(printf '%s\n' "$SCREEN" | grep -c '^>>> next(g)$')" -ge 3 ] && echo "ok: history recall" || { echo "FAIL: history recall"; fail=1; }
 if [ -s "$HIST" ] && grep -qF 'countdown' "$HIST"; then echo "ok: history saved to \$COVM_HISTORY"; else echo "FAIL: history file"; fail=1; fi
