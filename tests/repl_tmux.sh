@@ -71,6 +71,9 @@ burst $'import asyncio\nasync def work():\n    await asyncio.sleep(0.3)\n    pri
 type_line 't = asyncio.create_task(work())'
 type_line 'await asyncio.sleep(0.5)'
 type_line 'await t'
+# Ctrl-C interrupts a line that awaits; the input task is cancelled.
+burst $'async def long():\n    try:\n        await asyncio.sleep(100)\n    finally:\n        print("cleaned up")\n\nawait long()\n'
+tmux send-keys -t "$S" C-c; sleep 1
 # end="" leaves the text before the next prompt.
 type_line 'print("x", end="")'
 type_line 'quit'
@@ -114,6 +117,7 @@ check $'>>> a = 1\n>>> b = 2\n>>> a + b\n3' 'pasted lines: every line ran'
 check 'after the sleep' 'input typed while a line runs is kept'
 check $'>>> await asyncio.sleep(0.5)\nwork done' 'a task runs while a later line awaits'
 check $'>>> await t\n42' 'the task is awaited on a later line'
+check $'KeyboardInterrupt\ncleaned up' 'Ctrl-C cancels an awaiting line'
 check 'x>>> quit' 'print(end="") shows before the prompt'
 check 'Use quit() or Ctrl-D (i.e. EOF) to exit' 'quit repr'
 check $'    print("indented")\n\nindented' 'Tab indents an empty line in a block'

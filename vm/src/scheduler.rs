@@ -475,7 +475,7 @@ impl Loop {
         if !busy {
             let next = self.timers.borrow().peek().map(|t| t.when);
             match next {
-                Some(when) => vm.clock.sleep_until(when),
+                Some(when) => wait_until(vm, when)?,
                 None => {
                     return Err(vm.runtime_error(
                         "event loop deadlock: every task is waiting and no timer or \
@@ -645,6 +645,23 @@ impl NativeObject for Loop {
             py_bool(self.running.get()),
             py_bool(self.closed.get())
         )))
+    }
+}
+
+/// Waits for the next timer: in slices, so that Ctrl-C interrupts a long
+/// wait promptly (virtual time jumps at once).
+fn wait_until(vm: &mut Vm, when: f64) -> PyResult<()> {
+    if vm.clock.is_virtual() {
+        vm.clock.sleep_until(when);
+        return Ok(());
+    }
+    loop {
+        let left = when - vm.clock.monotonic();
+        if left <= 0.0 {
+            return Ok(());
+        }
+        vm.clock.sleep(left.min(0.05));
+        vm.check_interrupt()?;
     }
 }
 

@@ -43,7 +43,13 @@ impl Loop {
     /// done; the other tasks of the session run meanwhile.
     pub fn run_input(&self, vm: &mut Vm, coro: Value) -> PyResult<Value> {
         let task: Rc<Fut> = self.new_task(vm, coro, None)?;
-        self.run_until_complete(vm, &task)
+        let r = self.run_until_complete(vm, &task);
+        // Interrupted (Ctrl-C): the input is cancelled, as in
+        // `python -m asyncio`, instead of running on in the background.
+        if r.is_err() && !task.done() {
+            let _ = super::future::cancel(vm, &task, Value::None);
+        }
+        r
     }
 
     /// Runs the ready jobs and the due timers until nothing is ready,
