@@ -174,10 +174,10 @@ impl Vm {
                 };
                 if self.tracing {
                     let how = match resume {
-                        Resume::Call => "next()/send()",
-                        Resume::ForIter(_) => "for loop",
-                        Resume::YieldFrom => "yield from/await",
-                        Resume::Native => "built-in",
+                        Resume::Call => "next()/send()".to_string(),
+                        Resume::ForIter(_) => "for loop".to_string(),
+                        Resume::YieldFrom => "yield from/await".to_string(),
+                        Resume::Native => crate::resumer::resumer_of(self, g, 1),
                     };
                     let line = frame.current_line();
                     let what = match started {

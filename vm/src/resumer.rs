@@ -10,11 +10,17 @@ use crate::vm::Vm;
 
 /// The built-in or task step that resumed `g` (the top frame's generator).
 pub fn native_resumer(vm: &Vm, g: &Rc<Generator>) -> String {
+    resumer_of(vm, g, 2)
+}
+
+/// The same, with the caller's frame `depth` frames from the top (1 while
+/// `g`'s own frame is not pushed yet).
+pub fn resumer_of(vm: &Vm, g: &Rc<Generator>, depth: usize) -> String {
     if let Some(label) = crate::scheduler::task::stepping_task(vm, g) {
         return format!("{label}'s step");
     }
     let n = vm.frames.len();
-    let Some(caller) = n.checked_sub(2).and_then(|i| vm.frames.get(i)) else {
+    let Some(caller) = n.checked_sub(depth).and_then(|i| vm.frames.get(i)) else {
         return "a built-in".to_string();
     };
     let code = &caller.code;
