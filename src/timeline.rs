@@ -255,8 +255,13 @@ fn y_of(lane: usize) -> f64 {
     TOP + LANE_H * lane as f64 + LANE_H / 2.0
 }
 
+/// Most events drawn: a browser stays responsive with this many marks.
+const MAX_DRAWN: usize = 20_000;
+
 /// The whole page.
 pub fn render(events: &[Event], page: &Page) -> String {
+    let cut = events.len().saturating_sub(MAX_DRAWN);
+    let events = &events[..events.len().min(MAX_DRAWN)];
     let lay = layout(events);
     let cols = events.len().max(1);
     // Room on the right for the last value's label.
@@ -431,10 +436,10 @@ pub fn render(events: &[Event], page: &Page) -> String {
     } else {
         "elapsed time"
     };
-    let dropped = if page.dropped > 0 {
+    let dropped = if page.dropped + cut > 0 {
         format!(
-            " <strong>{} later events were not recorded.</strong>",
-            page.dropped
+            " <strong>{} later events are not drawn.</strong>",
+            page.dropped + cut
         )
     } else {
         String::new()
