@@ -180,8 +180,35 @@ pub fn render_runtime_error(vm: &mut Vm, exc: &Value) -> String {
 
 pub fn render_runtime_error_color(vm: &mut Vm, exc: &Value, color: bool) -> String {
     let text = collapse_repeats(&vm.format_exception(exc));
-    let view = source_view(vm, exc, color).unwrap_or_default();
-    format!("{view}{text}")
+    match source_view(vm, exc, color) {
+        // The view already shows every frame: only the exception line
+        // follows it, unless the traceback has more to tell (chained
+        // exceptions, groups).
+        Some(view) => match exception_lines(&text) {
+            Some(last) => format!("{view}{last}"),
+            None => format!("{view}{text}"),
+        },
+        None => text,
+    }
+}
+
+/// The lines after the last frame of a plain traceback (the exception
+/// line and its continuation), or `None` for one that chains exceptions
+/// or shows a group.
+fn exception_lines(text: &str) -> Option<String> {
+    let chained = text.contains("During handling of the above exception")
+        || text.contains("The above exception was the direct cause")
+        || text.contains("  | ");
+    if chained {
+        return None;
+    }
+    let lines: Vec<&str> = text.lines().collect();
+    let last_frame = lines.iter().rposition(|l| l.starts_with(' '))?;
+    let rest = &lines[last_frame + 1..];
+    if rest.is_empty() {
+        return None;
+    }
+    Some(rest.iter().map(|l| format!("{l}\n")).collect())
 }
 
 fn source_view(vm: &mut Vm, exc: &Value, color: bool) -> Option<String> {
@@ -229,7 +256,7 @@ fn source_view(vm: &mut Vm, exc: &Value, color: bool) -> Option<String> {
         } else {
             let next = &tb[k + 1];
             let callee = frame_name(&next.code.name);
-            match next.resumed_by {
+            match next.resumed_by.as_deref() {
                 None => format!("{name} calls {callee}"),
                 Some("a for loop") => format!("{name} resumes {callee} (for loop)"),
                 Some("yield from/await") => {
@@ -238,7 +265,7 @@ fn source_view(vm: &mut Vm, exc: &Value, color: bool) -> Option<String> {
                 Some(how) if how.starts_with("next") => {
                     format!("{name} resumes {callee} (next / send / throw)")
                 }
-                Some(_) => format!("{name} → {callee}, resumed by a built-in or a task step"),
+                Some(how) => format!("{name} → {callee}, resumed by {how}"),
             }
         };
         // A recursive call repeats the same span: label it once, counted.

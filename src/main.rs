@@ -5,7 +5,10 @@ mod diagnostics;
 mod inspect;
 mod interrupt;
 mod repl;
+mod repl_out;
 mod runner;
+mod sitebuiltins;
+mod timeline;
 
 use runner::Options;
 
@@ -18,6 +21,7 @@ Options:
   -i              run the program, then open the REPL with its globals
   --dis FILE      print the bytecode of every code object in FILE
   --trace         print a timeline of generator and coroutine events to stderr
+  --timeline OUT  draw the generators, coroutines and tasks over time into OUT (HTML)
   --virtual-time  sleeps (time.sleep, asyncio.sleep) advance a virtual clock instantly
   --version       print the version and exit
   -h, --help      print this help and exit
@@ -66,6 +70,9 @@ fn parse_args() -> Result<(Command, Options), String> {
             Short('i') => opts.interactive = true,
             Long("trace") => opts.trace = true,
             Long("virtual-time") => opts.virtual_time = true,
+            Long("timeline") => {
+                opts.timeline = Some(utf8(parser.value().map_err(|e| e.to_string())?)?)
+            }
             Short('c') => {
                 let code = utf8(parser.value().map_err(|e| e.to_string())?)?;
                 let mut args = vec!["-c".to_string()];
@@ -163,6 +170,12 @@ fn run(cmd: Command, opts: Options) -> i32 {
     };
     let mut vm = runner::new_vm(args, &opts);
     let (outcome, module) = runner::run_program(&mut vm, &src, &filename, opts.interactive);
+    if let Some(path) = &opts.timeline
+        && let Err(e) = runner::write_timeline(&mut vm, path, &filename, Some(&src))
+    {
+        let _ = vm.flush();
+        eprintln!("{e}");
+    }
     if let Some(module) = module {
         // `covm -i file.co`: the REPL continues with the program's globals,
         // also after an uncaught exception (as `python -i` does), but not

@@ -12,6 +12,7 @@ use covm_lexer::TokenClass;
 use covm_vm::Vm;
 use covm_vm::code::{Code, FLAG_COROUTINE};
 use covm_vm::compiler::Mode;
+use covm_vm::scheduler::session::session_loop;
 use covm_vm::value::{Module, Value};
 use rustyline::completion::{Completer, Pair};
 use rustyline::highlight::{CmdKind, Highlighter};
@@ -20,7 +21,8 @@ use rustyline::history::DefaultHistory;
 use rustyline::validate::{ValidationContext, ValidationResult, Validator};
 use rustyline::{Context, Editor, Helper};
 
-use crate::{diagnostics, inspect, interrupt, runner};
+use crate::repl_out::{self, Tail};
+use crate::{diagnostics, inspect, interrupt, runner, sitebuiltins};
 
 const FILENAME: &str = "<stdin>";
 
@@ -31,7 +33,7 @@ pub const KEYWORDS: &[&str] = &[
     "with", "yield",
 ];
 
-const COMMANDS: &[&str] = &[":help", ":dis", ":gens", ":step", ":quit"];
+const COMMANDS: &[&str] = &[":help", ":dis", ":gens", ":step", ":timeline", ":quit"];
 
 const HELP: &str = "\
 covm REPL: type Python statements; expressions print their repr.
@@ -45,6 +47,8 @@ Commands:
                      the chain of `yield from` / `await` they are suspended in
   :step NAME [EXPR]  resume generator NAME once, sending EXPR (default None),
                      and show the value that went in and the value that came out
+  :timeline FILE     draw the session's generators, coroutines and tasks over
+                     time into FILE (an HTML page; open it in a browser)
   :quit              leave (also Ctrl-D)
 Keys: Tab completes names and attributes (g.se<Tab>), Up/Down recall history,
   Ctrl-C drops the current input, Ctrl-D exits.
@@ -64,6 +68,8 @@ pub struct Session {
     /// Prompts and input echoed on stdout (a piped session that acts as a
     /// REPL), so a transcript reads like a terminal.
     echo: bool,
+    /// What the program left on the current line (shown before the prompt).
+    tail: Tail,
 }
 
 /// Runs the REPL until Ctrl-D, `:quit` or `exit()`; returns the status.
@@ -78,11 +84,21 @@ pub fn run(vm: Vm, module: Option<Rc<Module>>) -> i32 {
         vm.live_generators = Some(Vec::new());
     }
     let tty = std::io::stdin().is_terminal();
+    sitebuiltins::install(&mut vm);
+    let tail = Tail::default();
+    if tty {
+        let _ = vm.flush();
+        vm.set_output(Box::new(repl_out::TailWriter::new(
+            std::io::BufWriter::with_capacity(1 << 16, std::io::stdout()),
+            tail.clone(),
+        )));
+    }
     let mut session = Session {
         vm: Rc::new(RefCell::new(vm)),
         module,
         last_code: None,
         echo: !tty,
+        tail,
     };
     let code = if tty {
         session.run_terminal()
@@ -104,9 +120,15 @@ impl Session {
             color,
         };
         let config = match rustyline::Config::builder().max_history_size(1000) {
-            Ok(b) => b.auto_add_history(true).build(),
-            Err(_) => rustyline::Config::builder().auto_add_history(true).build(),
+            Ok(b) => b,
+            Err(_) => rustyline::Config::builder(),
         };
+        // Tab completes the common prefix; a second Tab lists the
+        // candidates (as CPython's REPL does).
+        let config = config
+            .auto_add_history(true)
+            .completion_type(rustyline::CompletionType::List)
+            .build();
         let mut ed: Editor<CovmHelper, DefaultHistory> = match Editor::with_config(config) {
             Ok(e) => e,
             Err(e) => {
@@ -125,7 +147,8 @@ impl Session {
         );
         let status = loop {
             let _ = self.vm.borrow_mut().flush();
-            match ed.readline(">>> ") {
+            let prompt = repl_out::prompt(&self.tail, ">>> ");
+            match ed.readline(&prompt) {
                 Ok(line) => {
                     if let Some(p) = &history {
                         let _ = ed.save_history(p);
@@ -214,20 +237,49 @@ impl Session {
             }
         };
         self.last_code = Some(code.clone());
+        // Tasks catch up on what became due while the user typed.
+        if let Control::Exit(c) = self.run_pending() {
+            return Control::Exit(c);
+        }
         let result = {
             let mut vm = self.vm.borrow_mut();
             interrupt::set_running(true);
+            let lp = session_loop(&mut vm);
             let r = if code.flags & FLAG_COROUTINE != 0 {
-                run_await(&mut vm, code, &self.module)
+                let coro = vm.module_coroutine(code, &self.module);
+                lp.run_input(&mut vm, coro)
             } else {
-                vm.run_main(code, &self.module)
+                let module = self.module.clone();
+                lp.run_inside(&mut vm, |vm| vm.run_main(code, &module))
             };
             interrupt::set_running(false);
             r
         };
         let _ = self.vm.borrow_mut().flush();
-        match result {
+        let ctl = match result {
             Ok(_) => Control::Continue,
+            Err(exc) => self.report(&exc),
+        };
+        if let Control::Exit(c) = ctl {
+            return Control::Exit(c);
+        }
+        // Tasks the input started take their first steps now.
+        self.run_pending()
+    }
+
+    /// Runs the session loop's ready tasks and due timers, without waiting.
+    fn run_pending(&mut self) -> Control {
+        let result = {
+            let mut vm = self.vm.borrow_mut();
+            interrupt::set_running(true);
+            let lp = session_loop(&mut vm);
+            let r = lp.run_pending(&mut vm);
+            interrupt::set_running(false);
+            r
+        };
+        let _ = self.vm.borrow_mut().flush();
+        match result {
+            Ok(()) => Control::Continue,
             Err(exc) => self.report(&exc),
         }
     }
@@ -265,6 +317,7 @@ impl Session {
                 Ok(inspect::gens(&mut vm, &self.module))
             }
             "step" => return self.step(arg),
+            "timeline" => self.timeline(arg),
             _ => Err(format!(
                 "unknown command ':{name}'; :help lists the commands"
             )),
@@ -286,6 +339,16 @@ impl Session {
                 eprintln!("{e}");
             }
         }
+    }
+
+    /// `:timeline FILE`: the session's events so far, drawn as a page.
+    fn timeline(&mut self, arg: &str) -> Result<String, String> {
+        if arg.is_empty() {
+            return Err("usage: :timeline FILE (an .html file to write)".into());
+        }
+        let mut vm = self.vm.borrow_mut();
+        let n = runner::write_timeline(&mut vm, arg, "REPL session", None)?;
+        Ok(format!("timeline of {n} events written to {arg}\n"))
     }
 
     fn dis(&mut self, arg: &str) -> Result<String, String> {
@@ -378,26 +441,6 @@ impl Session {
         match r {
             Ok(_) => Ok(v.unwrap_or(Value::None)),
             Err(exc) => Err(self.report(&exc)),
-        }
-    }
-}
-
-/// Top-level `await`: the module code is a coroutine; `asyncio.run` drives
-/// it (falling back to plain `send(None)` steps if asyncio is missing).
-fn run_await(vm: &mut Vm, code: Rc<Code>, module: &Rc<Module>) -> covm_vm::PyResult<Value> {
-    let coro = vm.module_coroutine(code, module);
-    if let Ok(asyncio) = vm.import("asyncio")
-        && let Ok(run) = vm.getattr(&asyncio, "run")
-    {
-        return vm.call(&run, vec![coro]);
-    }
-    let Value::Generator(g) = &coro else {
-        return Ok(Value::None);
-    };
-    loop {
-        match vm.gen_resume_native(g, covm_vm::generator::Action::Send(Value::None))? {
-            covm_vm::interp::Exit::Yield(_) => continue,
-            covm_vm::interp::Exit::Return(v) => return Ok(v),
         }
     }
 }
@@ -506,6 +549,19 @@ pub fn completions(vm: &Vm, module: &Rc<Module>, line: &str, pos: usize) -> (usi
         .last()
         .map_or(pos, |(i, _)| i);
     let word = &before[word_start..];
+    // Tab at the start of a line (nothing but indentation before the
+    // cursor) indents.
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    if before[line_start..].chars().all(|c| c == ' ' || c == '\t') {
+        let indent = "    ".to_string();
+        return (
+            pos,
+            vec![Pair {
+                display: indent.clone(),
+                replacement: indent,
+            }],
+        );
+    }
     let pair = |s: String| Pair {
         display: s.clone(),
         replacement: s,

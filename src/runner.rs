@@ -10,7 +10,7 @@ use covm_vm::value::{Module, Value};
 use crate::diagnostics;
 
 /// Command-line switches that configure the VM.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Options {
     /// `--trace`: print coroutine events to stderr.
     pub trace: bool,
@@ -18,6 +18,8 @@ pub struct Options {
     pub virtual_time: bool,
     /// A REPL will run (`-i`, or no script on a terminal).
     pub interactive: bool,
+    /// `--timeline FILE`: draw the coroutine timeline into FILE.
+    pub timeline: Option<String>,
 }
 
 /// How a run ended.
@@ -35,6 +37,11 @@ pub fn new_vm(argv: Vec<String>, opts: &Options) -> Vm {
     // main.rs runs the VM on a 256 MiB thread.
     vm.max_native_stack = 200 << 20;
     vm.tracing = opts.trace;
+    // Timelines (`--timeline`, the REPL's `:timeline`) need the events kept.
+    if opts.timeline.is_some() || opts.interactive || opts.trace {
+        let keep = opts.timeline.is_some() || opts.interactive;
+        covm_vm::trace::enable(&mut vm, opts.trace, keep);
+    }
     if opts.virtual_time {
         vm.clock.set_virtual(true);
     }
@@ -131,4 +138,24 @@ pub fn report_uncaught(vm: &mut Vm, exc: &Value) -> Outcome {
         return Outcome::Exit(130);
     }
     Outcome::Exit(1)
+}
+
+/// Writes the timeline of the events recorded so far to `path`.
+pub fn write_timeline(
+    vm: &mut Vm,
+    path: &str,
+    title: &str,
+    source: Option<&str>,
+) -> Result<usize, String> {
+    let rec = covm_vm::trace::recorder(vm);
+    let rec = rec.borrow();
+    let page = crate::timeline::Page {
+        title,
+        source,
+        virtual_time: vm.clock.is_virtual(),
+        dropped: rec.dropped,
+    };
+    let html = crate::timeline::render(&rec.events, &page);
+    std::fs::write(path, html).map_err(|e| format!("covm: can't write '{path}': {e}"))?;
+    Ok(rec.events.len())
 }

@@ -34,7 +34,8 @@ impl Clock {
         self.virtual_mode
     }
 
-    fn elapsed(&self) -> f64 {
+    /// Seconds since the VM started (virtual in virtual-time mode).
+    pub fn elapsed(&self) -> f64 {
         if self.virtual_mode {
             self.virtual_elapsed
         } else {

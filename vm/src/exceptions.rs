@@ -384,7 +384,7 @@ pub fn format_tb_entry(entry: &TbEntry) -> String {
             out.push_str(&format!("    {}{}\n", " ".repeat(pad), "^".repeat(width)));
         }
     }
-    if let Some(how) = entry.resumed_by {
+    if let Some(how) = &entry.resumed_by {
         out.push_str(&format!(
             "    (this generator frame was resumed by {how})\n"
         ));

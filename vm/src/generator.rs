@@ -13,6 +13,7 @@ use std::rc::Rc;
 use crate::code::*;
 use crate::frame::{Frame, Resume, ReturnTo};
 use crate::interp::Exit;
+use crate::trace::Kind;
 use crate::value::*;
 use crate::vm::Vm;
 
@@ -87,7 +88,7 @@ impl Vm {
         }
         if self.tracing {
             let label = Vm::gen_label(&g);
-            self.trace_event(&format!("create {label}"));
+            self.trace(Kind::Create, label, String::new(), None, String::new());
         }
         Value::Generator(g)
     }
@@ -180,18 +181,19 @@ impl Vm {
                 };
                 if self.tracing {
                     let how = match resume {
-                        Resume::Call => "next()/send()",
-                        Resume::ForIter(_) => "for loop",
-                        Resume::YieldFrom => "yield from/await",
-                        Resume::Native => "built-in",
+                        Resume::Call => "next()/send()".to_string(),
+                        Resume::ForIter(_) => "for loop".to_string(),
+                        Resume::YieldFrom => "yield from/await".to_string(),
+                        Resume::Native => crate::resumer::resumer_of(self, g, 1),
                     };
-                    let what = if started {
-                        format!("resume at line {}", frame.current_line())
-                    } else {
-                        "start".to_string()
+                    let line = frame.current_line();
+                    let what = match started {
+                        true => format!("resume at line {line}"),
+                        false => "start".to_string(),
                     };
                     let (label, v) = (Vm::gen_label(g), self.trace_repr(&sent));
-                    self.trace_event(&format!("send {v} -> {label} ({what}, by {how})"));
+                    let note = format!("{what}, by {how}");
+                    self.trace(Kind::Send, label, v, Some(line), note);
                 }
                 if started {
                     frame.stack.push(sent);
@@ -264,7 +266,7 @@ impl Vm {
             GenState::Created | GenState::Suspended => {
                 if self.tracing {
                     let (label, v) = (Vm::gen_label(g), self.trace_repr(&exc));
-                    self.trace_event(&format!("throw {v} -> {label}"));
+                    self.trace(Kind::Throw, label, v, None, String::new());
                 }
                 let Some(mut frame) = g.frame.borrow_mut().take() else {
                     return Err(self.gen_already_running(g));
@@ -419,14 +421,11 @@ impl Vm {
             if self.tracing {
                 let line = frame.current_line();
                 let (label, shown) = (Vm::gen_label(&g), self.trace_repr(&v));
-                let what = if resume == Resume::YieldFrom {
-                    format!(
-                        "yield {shown} <- {label} (line {line}, passed out through yield from/await)"
-                    )
-                } else {
-                    format!("yield {shown} <- {label} (line {line})")
+                let note = match resume == Resume::YieldFrom {
+                    true => format!("line {line}, passed out through yield from/await"),
+                    false => format!("line {line}"),
                 };
-                self.trace_event(&what);
+                self.trace(Kind::Yield, label, shown, Some(line), note);
             }
             g.state.set(GenState::Suspended);
             *g.frame.borrow_mut() = Some(frame);
@@ -539,7 +538,7 @@ impl Vm {
     pub fn gen_close(&mut self, g: &Rc<Generator>) -> PyResult<()> {
         if self.tracing && g.state.get() != GenState::Closed {
             let label = Vm::gen_label(g);
-            self.trace_event(&format!("close {label}"));
+            self.trace(Kind::Close, label, String::new(), None, String::new());
         }
         match g.state.get() {
             GenState::Created => {

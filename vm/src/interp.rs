@@ -15,6 +15,7 @@ use covm_parser::ast::CmpOp;
 use crate::call::Prepared;
 use crate::frame::{Block, Frame, Resume, ReturnTo};
 use crate::opcode::Op;
+use crate::trace::Kind;
 use crate::value::*;
 use crate::vm::Vm;
 
@@ -1146,8 +1147,8 @@ impl Vm {
                         ReturnTo::Generator(g, _) => Vm::gen_label(g),
                         _ => "<module>".to_string(),
                     };
-                    let shown = self.trace_repr(&v);
-                    self.trace_event(&format!("await {shown} in {here}"));
+                    let (shown, line) = (self.trace_repr(&v), top!(self).current_line());
+                    self.trace(Kind::Await, here, shown, Some(line), String::new());
                 }
                 let it = self.get_awaitable(v)?;
                 push!(self, it);
@@ -1784,7 +1785,7 @@ impl Vm {
                 }
                 if self.tracing {
                     let (label, shown) = (Vm::gen_label(&g), self.trace_repr(&v));
-                    self.trace_event(&format!("return {shown} <- {label}"));
+                    self.trace(Kind::Return, label, shown, None, String::new());
                 }
                 return self.generator_returned(v, resume);
             }
@@ -1930,14 +1931,19 @@ impl Vm {
     /// the frame at `base`.
     fn unwind(&mut self, mut exc: Value, base: usize, mut add_tb: bool) -> PyResult<Option<Exit>> {
         loop {
+            let native = match &top!(self).ret {
+                ReturnTo::Generator(g, Resume::Native) if add_tb => Some(g.clone()),
+                _ => None,
+            };
+            let native = native.map(|g| crate::resumer::native_resumer(self, &g));
             let f = top!(self);
             if add_tb && let Value::Instance(i) = &exc {
                 let resumed_by = match &f.ret {
                     ReturnTo::Generator(_, how) => Some(match how {
-                        Resume::Call => "next()/send()/throw()",
-                        Resume::ForIter(_) => "a for loop",
-                        Resume::YieldFrom => "yield from/await",
-                        Resume::Native => "a built-in (list(), sum(), a task step, ...)",
+                        Resume::Call => "next()/send()/throw()".into(),
+                        Resume::ForIter(_) => "a for loop".into(),
+                        Resume::YieldFrom => "yield from/await".into(),
+                        Resume::Native => native.unwrap_or("a built-in".into()).into(),
                     }),
                     _ => None,
                 };
@@ -1981,7 +1987,7 @@ impl Vm {
                     }
                     if self.tracing {
                         let (label, shown) = (Vm::gen_label(&g), self.trace_repr(&exc));
-                        self.trace_event(&format!("raise {shown} <- {label}"));
+                        self.trace(Kind::Raise, label, shown, None, String::new());
                     }
                     exc = self.pep479(exc, g.kind);
                     if resume == Resume::Native {

@@ -17,8 +17,10 @@ pub mod generator;
 pub mod interp;
 pub mod objects;
 pub mod opcode;
+pub mod resumer;
 pub mod scheduler;
 pub mod strformat;
+pub mod trace;
 pub mod value;
 pub mod vm;
 

@@ -22,6 +22,7 @@ pub mod api;
 pub mod coro;
 pub mod future;
 pub mod group;
+pub mod session;
 pub mod sync;
 pub mod task;
 
@@ -273,6 +274,9 @@ pub struct Loop {
     /// Tasks not yet done: the loop keeps them alive. Each task knows its
     /// slot, so removal is O(1).
     tasks: RefCell<Vec<Rc<Fut>>>,
+    /// Running only because a REPL input that does not await runs inside it
+    /// (`session::run_inside`): `asyncio.run` may then start its own loop.
+    session_idle: Cell<bool>,
 }
 
 impl Loop {
@@ -289,6 +293,7 @@ impl Loop {
             closed: Cell::new(false),
             current: RefCell::new(None),
             tasks: RefCell::new(Vec::new()),
+            session_idle: Cell::new(false),
         })
     }
 
@@ -470,7 +475,7 @@ impl Loop {
         if !busy {
             let next = self.timers.borrow().peek().map(|t| t.when);
             match next {
-                Some(when) => vm.clock.sleep_until(when),
+                Some(when) => wait_until(vm, when)?,
                 None => {
                     return Err(vm.runtime_error(
                         "event loop deadlock: every task is waiting and no timer or \
@@ -479,6 +484,12 @@ impl Loop {
                 }
             }
         }
+        self.run_due(vm)
+    }
+
+    /// Moves the timers that are due to the ready queue and runs the jobs
+    /// ready at this point (the second half of `_run_once`).
+    fn run_due(&self, vm: &mut Vm) -> PyResult<()> {
         let end = self.time(vm) + CLOCK_RESOLUTION;
         {
             let mut heap = self.timers.borrow_mut();
@@ -637,6 +648,23 @@ impl NativeObject for Loop {
     }
 }
 
+/// Waits for the next timer: in slices, so that Ctrl-C interrupts a long
+/// wait promptly (virtual time jumps at once).
+fn wait_until(vm: &mut Vm, when: f64) -> PyResult<()> {
+    if vm.clock.is_virtual() {
+        vm.clock.sleep_until(when);
+        return Ok(());
+    }
+    loop {
+        let left = when - vm.clock.monotonic();
+        if left <= 0.0 {
+            return Ok(());
+        }
+        vm.clock.sleep(left.min(0.05));
+        vm.check_interrupt()?;
+    }
+}
+
 pub(crate) fn py_bool(b: bool) -> &'static str {
     if b { "True" } else { "False" }
 }
@@ -660,7 +688,10 @@ pub(crate) fn report_exception(vm: &mut Vm, message: &str, e: &Value) {
 /// cancels the tasks still pending and lets them finish (`runners.Runner`).
 pub fn run(vm: &mut Vm, main: Value) -> PyResult<Value> {
     let sh = shared(vm);
-    if sh.running_loop().is_some() {
+    if let Some(l) = sh.running_loop() {
+        if l.session_idle.get() && l.current_task().is_none() {
+            return session::run_beside(vm, &l, main);
+        }
         return Err(vm.runtime_error("asyncio.run() cannot be called from a running event loop"));
     }
     if !coro::is_coroutine(&main) {

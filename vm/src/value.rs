@@ -276,7 +276,7 @@ pub struct TbEntry {
     /// The instruction that was executing.
     pub ip: usize,
     /// For a generator or coroutine frame: how it had been resumed.
-    pub resumed_by: Option<&'static str>,
+    pub resumed_by: Option<std::borrow::Cow<'static, str>>,
 }
 
 /// The state of a generator or coroutine. It is kept in one place, the

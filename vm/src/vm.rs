@@ -576,7 +576,8 @@ impl Vm {
                     s
                 }
             }
-            Value::Native(_) => format!("<{} object>", self.type_name(v)),
+            Value::Native(_) => crate::scheduler::future::trace_desc(v)
+                .unwrap_or_else(|| format!("<{} object>", self.type_name(v))),
             _ => self.repr(v).unwrap_or_default(),
         }
     }

@@ -98,6 +98,14 @@ pub struct NativeCoro {
 }
 
 impl NativeCoro {
+    /// `<coroutine sleep>`: the built-in coroutine's name, for `--trace`.
+    pub fn trace_desc(&self) -> String {
+        match self.cls.name.as_ref() {
+            "FutureIter" => "<future iterator>".to_string(),
+            _ => format!("<coroutine {}>", self.name),
+        }
+    }
+
     pub fn make(sh: &Shared, name: &'static str, m: Machine) -> Value {
         let cls = if matches!(m, Machine::FutIter { .. }) {
             sh.cls.future_iter.clone()

@@ -655,3 +655,33 @@ fn wait_on_completion(vm: &mut Vm, st: &Rc<WaitState>, f: &Rc<Fut>) -> PyResult<
     }
     Ok(())
 }
+
+/// A future as `--trace` and the timeline show it: its kind, state and
+/// (for a task) its name and coroutine, without running covm code.
+pub fn trace_desc(v: &Value) -> Option<String> {
+    if let Value::Native(n) = v
+        && let Some(c) = n.as_any().downcast_ref::<super::coro::NativeCoro>()
+    {
+        return Some(c.trace_desc());
+    }
+    let f = as_fut(v)?;
+    let state = f.state.get().name().to_lowercase();
+    Some(match &f.kind {
+        FutKind::Plain => format!("<Future {state}>"),
+        FutKind::Task(d) => {
+            let name = match &*d.name.borrow() {
+                Value::Str(s) => s.as_str().to_string(),
+                _ => format!("Task-{}", d.num),
+            };
+            format!(
+                "<Task {state} {}>",
+                crate::trace::task_label(&name, &d.coro)
+            )
+        }
+        FutKind::Gather(g) => format!(
+            "<gather {state}: {} of {} done>",
+            g.nfinished.get(),
+            g.nfuts.get()
+        ),
+    })
+}

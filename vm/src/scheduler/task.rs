@@ -16,8 +16,8 @@ use crate::vm::Vm;
 pub struct TaskData {
     pub(crate) coro: Value,
     /// The name once set or asked for; `Undef` means `Task-{num}`.
-    name: RefCell<Value>,
-    num: u64,
+    pub(crate) name: RefCell<Value>,
+    pub(crate) num: u64,
     pub(crate) id: u64,
     pub(crate) slot: Cell<usize>,
     num_cancels: Cell<u32>,
@@ -179,7 +179,8 @@ pub(crate) fn step(vm: &mut Vm, t: &Rc<Fut>, exc: Option<Value>) -> PyResult<()>
             None => "step".to_string(),
             Some(e) => format!("step, throwing {}", vm.trace_repr(e)),
         };
-        vm.trace_event(&format!("task switch -> {name} ({what})"));
+        let label = crate::trace::task_label(&name, &d.coro);
+        vm.trace(crate::trace::Kind::Step, label, String::new(), None, what);
     }
     let input = match exc {
         None => Input::Send(Value::None),
@@ -306,5 +307,26 @@ fn format_coro(c: &Value, done: bool) -> String {
             None => "<awaitable>".into(),
         },
         _ => "<awaitable>".into(),
+    }
+}
+
+/// The label of the task whose step is running `g` as its coroutine, if
+/// any (for "resumed by Task-1 (main)'s step" in tracebacks).
+pub fn stepping_task(vm: &Vm, g: &Rc<crate::value::Generator>) -> Option<String> {
+    let sh = vm.extensions.get(super::EXT_KEY)?.clone();
+    let sh = sh.downcast::<super::Shared>().ok()?;
+    let task = sh.running_loop()?.current_task()?;
+    let super::FutKind::Task(d) = &task.kind else {
+        return None;
+    };
+    match &d.coro {
+        Value::Generator(c) if Rc::ptr_eq(c, g) => {
+            let name = match &*d.name.borrow() {
+                Value::Str(s) => s.as_str().to_string(),
+                _ => format!("Task-{}", d.num),
+            };
+            Some(crate::trace::task_label(&name, &d.coro))
+        }
+        _ => None,
     }
 }
