@@ -120,6 +120,11 @@ fn describe(code: &Code, op: &Op) -> (String, String) {
         Op::CompareJumpIfFalse(c, t) | Op::CompareJumpIfTrue(c, t) => {
             format!("({}) to {t}", c.symbol())
         }
+        Op::LoadFastLoadFast { a, b } => format!(
+            "{a}, {b} ({}, {}; skips the next)",
+            name_of(&code.varnames, a as u32),
+            name_of(&code.varnames, b as u32)
+        ),
         Op::AddFastConst { local, delta } => format!(
             "{} ({}) {} {}",
             local,

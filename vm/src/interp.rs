@@ -228,6 +228,62 @@ impl Vm {
                 ip = target;
             }};
         }
+        // `LoadFast`: push a clone of local i (UnboundLocalError if unset).
+        macro_rules! load_fast {
+            ($i:expr) => {{
+                let i = $i;
+                let v = local!(i);
+                if v.is_heap() {
+                    let v = v.clone();
+                    push!(v);
+                } else if v.is_undef() {
+                    // SAFETY: fp is the live top frame.
+                    let f = unsafe { &*fp };
+                    let name = f.code.varnames[i as usize].clone();
+                    raise!(self.unbound_local(&name));
+                } else {
+                    if sp == end {
+                        sync!();
+                        self.grow_stack();
+                        reload!();
+                    }
+                    // SAFETY: an immediate owns nothing, so a bitwise
+                    // copy is a clone; sp < end. (Growing moved the
+                    // locals: take their address after it.)
+                    unsafe {
+                        std::ptr::copy_nonoverlapping(locals.add(i as usize), sp, 1);
+                        sp = sp.add(1);
+                    }
+                }
+            }};
+        }
+        // `StoreFast`: v into local i, dropping what it held.
+        macro_rules! store_fast {
+            ($i:expr, $v:expr) => {{
+                let old = std::mem::replace(local!($i), $v);
+                if old.is_heap() {
+                    drop(old);
+                    after_drop!();
+                } else {
+                    std::mem::forget(old);
+                }
+            }};
+        }
+        // Pushes a value an iteration produced; when the next instruction
+        // stores it into a local (`for x in ...`), does that store here and
+        // skips it.
+        macro_rules! push_item {
+            ($v:expr) => {{
+                let v = $v;
+                // SAFETY: ip points into the code.
+                if let Op::StoreFast(i) = unsafe { *ip } {
+                    ip = unsafe { ip.add(1) };
+                    store_fast!(i, v);
+                } else {
+                    push!(v);
+                }
+            }};
+        }
         reload!();
         loop {
             // SAFETY: ip points into the code (see reload).
@@ -257,40 +313,16 @@ impl Vm {
                     let v = unsafe { (*consts.add(i as usize)).fast_clone() };
                     push!(v);
                 }
-                Op::LoadFast(i) => {
-                    let v = local!(i);
-                    if v.is_heap() {
-                        let v = v.clone();
-                        push!(v);
-                    } else if v.is_undef() {
-                        // SAFETY: fp is the live top frame.
-                        let f = unsafe { &*fp };
-                        let name = f.code.varnames[i as usize].clone();
-                        raise!(self.unbound_local(&name));
-                    } else {
-                        if sp == end {
-                            sync!();
-                            self.grow_stack();
-                            reload!();
-                        }
-                        // SAFETY: an immediate owns nothing, so a bitwise
-                        // copy is a clone; sp < end. (Growing moved the
-                        // locals: take their address after it.)
-                        unsafe {
-                            std::ptr::copy_nonoverlapping(locals.add(i as usize), sp, 1);
-                            sp = sp.add(1);
-                        }
-                    }
+                Op::LoadFast(i) => load_fast!(i),
+                Op::LoadFastLoadFast { a, b } => {
+                    load_fast!(a);
+                    // SAFETY: the skipped `LoadFast b` follows.
+                    ip = unsafe { ip.add(1) };
+                    load_fast!(b);
                 }
                 Op::StoreFast(i) => {
                     let v = pop!();
-                    let old = std::mem::replace(local!(i), v);
-                    if old.is_heap() {
-                        drop(old);
-                        after_drop!();
-                    } else {
-                        std::mem::forget(old);
-                    }
+                    store_fast!(i, v);
                 }
                 Op::LoadGlobal(i) => {
                     // SAFETY: fp is the live top frame.
@@ -393,7 +425,7 @@ impl Vm {
                             let v = *next;
                             *next += *step;
                             drop(st);
-                            push!(Value::Int(v));
+                            push_item!(Value::Int(v));
                         } else {
                             drop(st);
                             let it = pop!();
@@ -417,8 +449,8 @@ impl Vm {
                         sync!();
                         self.suspend_top();
                         reload!();
-                        push!(v);
                         after_drop!();
+                        push_item!(v);
                     } else {
                         let v = pop!();
                         sync!();
@@ -563,6 +595,7 @@ impl Vm {
             | Op::RotTwo
             | Op::LoadConst(_)
             | Op::LoadFast(_)
+            | Op::LoadFastLoadFast { .. }
             | Op::StoreFast(_)
             | Op::Jump(_)
             | Op::PopJumpIfFalse(_)

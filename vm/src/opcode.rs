@@ -27,6 +27,11 @@ pub enum Op {
     LoadConst(u32),
     /// `( -- locals[i])`; UnboundLocalError when unset.
     LoadFast(u32),
+    /// `( -- locals[a] locals[b])`: two `LoadFast`s in one dispatch. The
+    /// compiler writes it over the first of a `LoadFast a; LoadFast b`
+    /// pair and leaves the second in place (a jump may land on it); this
+    /// instruction skips it.
+    LoadFastLoadFast { a: u16, b: u16 },
     /// `(v -- )` into `locals[i]`.
     StoreFast(u32),
     /// `( -- )` unbinds `locals[i]`.

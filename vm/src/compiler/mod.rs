@@ -215,6 +215,7 @@ impl<'a> Compiler<'a> {
                 _ => {}
             }
         }
+        fuse_superinstructions(&mut u.ops);
         let cell_params = u
             .cells
             .iter()
@@ -2022,4 +2023,17 @@ enum CompKind<'a> {
     Set(&'a Expr),
     Dict(&'a Expr, &'a Expr),
     Gen(&'a Expr),
+}
+
+/// Writes superinstructions over the first of pairs that run often
+/// together. The second instruction stays in place, since a jump may land
+/// on it; the superinstruction skips it.
+fn fuse_superinstructions(ops: &mut [Op]) {
+    for i in 0..ops.len().saturating_sub(1) {
+        if let (Op::LoadFast(a), Op::LoadFast(b)) = (ops[i], ops[i + 1])
+            && let (Ok(a), Ok(b)) = (u16::try_from(a), u16::try_from(b))
+        {
+            ops[i] = Op::LoadFastLoadFast { a, b };
+        }
+    }
 }
