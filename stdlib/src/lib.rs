@@ -23,9 +23,11 @@ pub mod mod_itertools;
 pub mod mod_math;
 pub mod mod_misc;
 pub mod mod_os;
+pub mod mod_random;
 pub mod mod_sys;
 pub mod mod_time;
 pub mod modules;
+pub mod mt19937;
 
 use covm_vm::Vm;
 
