@@ -24,10 +24,12 @@ pub mod mod_math;
 pub mod mod_misc;
 pub mod mod_os;
 pub mod mod_random;
+pub mod mod_re;
 pub mod mod_sys;
 pub mod mod_time;
 pub mod modules;
 pub mod mt19937;
+pub mod re_translate;
 
 use covm_vm::Vm;
 
