@@ -20,6 +20,7 @@ pub mod mod_functools;
 pub mod mod_heapq;
 pub mod mod_inspect;
 pub mod mod_itertools;
+pub mod mod_json;
 pub mod mod_math;
 pub mod mod_misc;
 pub mod mod_os;
