@@ -28,6 +28,7 @@ pub mod mod_random;
 pub mod mod_re;
 pub mod mod_sys;
 pub mod mod_time;
+pub mod mod_time_struct;
 pub mod modules;
 pub mod mt19937;
 pub mod re_translate;
