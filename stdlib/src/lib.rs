@@ -6,6 +6,7 @@
 
 pub mod args;
 pub mod builtins;
+pub mod builtins_async;
 pub mod builtins_types;
 pub mod file;
 pub mod methods;
@@ -38,6 +39,7 @@ use covm_vm::Vm;
 /// Registers every built-in function, type method and module on `vm`.
 pub fn install(vm: &mut Vm) {
     builtins::install(vm);
+    builtins_async::install(vm);
     methods::install(vm);
     modules::install(vm);
 }
