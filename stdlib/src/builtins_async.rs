@@ -62,6 +62,12 @@ fn anext(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
 pub fn install(vm: &mut Vm) {
     vm.add_builtin("aiter", aiter);
     vm.add_builtin("anext", anext);
+    // The run-time side of `except*`, which the compiler calls by name.
+    use covm_vm::exc_star as st;
+    vm.add_builtin("__covm_star_begin__", st::star_begin);
+    vm.add_builtin("__covm_star_match__", st::star_match);
+    vm.add_builtin("__covm_star_raised__", st::star_raised);
+    vm.add_builtin("__covm_star_end__", st::star_end);
 }
 
 // ---- asyncio.as_completed ---------------------------------------------------------
