@@ -1664,15 +1664,15 @@ impl Vm {
             i += step;
         }
         let mut removed = Vec::with_capacity(count);
-        let mut kept = Vec::with_capacity(n - count);
-        for (v, d) in std::mem::take(&mut *lb).into_iter().zip(doomed) {
-            if d {
-                removed.push(v);
-            } else {
-                kept.push(v);
+        let mut k = 0;
+        lb.retain_mut(|v| {
+            let gone = doomed[k];
+            k += 1;
+            if gone {
+                removed.push(std::mem::take(v));
             }
-        }
-        *lb = kept;
+            !gone
+        });
         Ok(removed)
     }
 
