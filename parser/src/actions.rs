@@ -519,7 +519,36 @@ pub fn handler(l: usize, typ: Option<Expr>, name: Option<Ident>, body: Vec<Stmt>
         name,
         body,
         span: l..end,
+        star: false,
     }
+}
+
+/// `except* T as name:`.
+pub fn star_handler(l: usize, typ: Expr, name: Option<Ident>, body: Vec<Stmt>) -> ExceptHandler {
+    ExceptHandler {
+        star: true,
+        ..handler(l, Some(typ), name, body)
+    }
+}
+
+/// A `try` with handlers: `except` and `except*` may not be mixed.
+pub fn try_except_stmt(
+    l: usize,
+    body: Vec<Stmt>,
+    handlers: Vec<ExceptHandler>,
+    orelse: Option<Vec<Stmt>>,
+    finalbody: Option<Vec<Stmt>>,
+) -> Result<Stmt, ParseError<usize, Tok, SyntaxError>> {
+    if let Some(first) = handlers.first()
+        && let Some(odd) = handlers.iter().find(|h| h.star != first.star)
+    {
+        let at = odd.span.start;
+        return Err(error(
+            "cannot have both 'except' and 'except*' on the same 'try'",
+            at..at + "except".len(),
+        ));
+    }
+    Ok(try_stmt(l, body, handlers, orelse, finalbody))
 }
 
 pub fn with_stmt(

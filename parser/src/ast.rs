@@ -161,6 +161,8 @@ pub struct ExceptHandler {
     pub name: Option<Ident>,
     pub body: Vec<Stmt>,
     pub span: Span,
+    /// `except*` (the whole `try` then has only `except*` clauses).
+    pub star: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

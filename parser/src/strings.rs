@@ -94,6 +94,16 @@ fn unicode_error(
     )
 }
 
+/// The position CPython reports for byte offset `i` of a literal's text:
+/// it decodes a copy where each non-ASCII character is a 10-byte
+/// `\\UXXXXXXXX` escape.
+fn escaped_pos(content: &str, i: usize) -> usize {
+    content[..i.min(content.len())]
+        .chars()
+        .map(|c| if c.is_ascii() { 1 } else { 10 })
+        .sum()
+}
+
 /// Decodes the escapes of a (non-raw) str literal.
 pub fn decode_escapes(content: &str, span: Span) -> PResult<String> {
     if !content.contains('\\') {
@@ -174,7 +184,49 @@ pub fn decode_escapes(content: &str, span: Span) -> PResult<String> {
                 }
             }
             'N' => {
-                return Err(error("covm does not support \\N{...} escapes", span));
+                // Error positions count as CPython's do (see `escaped_pos`).
+                let pos = |i: usize| escaped_pos(content, i);
+                if chars.peek().map(|&(_, c)| c) != Some('{') {
+                    return Err(unicode_error(
+                        "malformed \\N character escape",
+                        pos(at),
+                        pos(at) + 1,
+                        span,
+                    ));
+                }
+                let open = at + 2;
+                chars.next();
+                let Some(close) = content[open..].find('}').map(|i| open + i) else {
+                    return Err(unicode_error(
+                        "malformed \\N character escape",
+                        pos(at),
+                        pos(content.len()) - 1,
+                        span,
+                    ));
+                };
+                let name = &content[open + 1..close];
+                if name.is_empty() {
+                    return Err(unicode_error(
+                        "malformed \\N character escape",
+                        pos(at),
+                        pos(close) - 1,
+                        span,
+                    ));
+                }
+                while chars.peek().is_some_and(|&(i, _)| i <= close) {
+                    chars.next();
+                }
+                match unicode_names2::character(name) {
+                    Some(ch) => out.push(ch),
+                    None => {
+                        return Err(unicode_error(
+                            "unknown Unicode character name",
+                            pos(at),
+                            pos(close),
+                            span,
+                        ));
+                    }
+                }
             }
             other => {
                 out.push('\\');

@@ -6,6 +6,7 @@
 
 pub mod args;
 pub mod builtins;
+pub mod builtins_async;
 pub mod builtins_types;
 pub mod file;
 pub mod methods;
@@ -20,18 +21,25 @@ pub mod mod_functools;
 pub mod mod_heapq;
 pub mod mod_inspect;
 pub mod mod_itertools;
+pub mod mod_json;
 pub mod mod_math;
 pub mod mod_misc;
 pub mod mod_os;
+pub mod mod_random;
+pub mod mod_re;
 pub mod mod_sys;
 pub mod mod_time;
+pub mod mod_time_struct;
 pub mod modules;
+pub mod mt19937;
+pub mod re_translate;
 
 use covm_vm::Vm;
 
 /// Registers every built-in function, type method and module on `vm`.
 pub fn install(vm: &mut Vm) {
     builtins::install(vm);
+    builtins_async::install(vm);
     methods::install(vm);
     modules::install(vm);
 }

@@ -19,6 +19,17 @@ pub fn init(vm: &mut Vm) -> PyResult<Value> {
     for (name, cls) in api::exported_classes(&sh.cls) {
         set(&m, name, Value::Class(cls));
     }
+    func(vm, &m, "as_completed", crate::builtins_async::as_completed);
+    // `asyncio.exceptions`, importable as a submodule.
+    let exc = vm.new_module("asyncio.exceptions");
+    for (name, cls) in api::exported_classes(&sh.cls) {
+        if vm.is_subclass(&cls, &vm.exc.base_exception.clone()) {
+            set(&exc, name, Value::Class(cls));
+        }
+    }
+    vm.modules
+        .insert(Rc::from("asyncio.exceptions"), Value::Module(exc.clone()));
+    set(&m, "exceptions", Value::Module(exc));
     for name in ["FIRST_COMPLETED", "FIRST_EXCEPTION", "ALL_COMPLETED"] {
         set(&m, name, Value::str(name));
     }

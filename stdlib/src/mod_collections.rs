@@ -595,7 +595,7 @@ pub struct DictLike {
 }
 
 impl DictLike {
-    fn dict(&self) -> Value {
+    pub(crate) fn dict(&self) -> Value {
         Value::Dict(self.d.clone())
     }
 }
@@ -1205,7 +1205,7 @@ pub struct NamedTuple {
 }
 
 impl NamedTuple {
-    fn tuple(&self) -> Value {
+    pub(crate) fn tuple(&self) -> Value {
         Value::Tuple(self.values.clone())
     }
 }

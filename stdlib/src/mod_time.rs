@@ -163,5 +163,6 @@ pub fn init(vm: &mut Vm) -> PyResult<Value> {
     for (name, f) in fns {
         func(vm, &m, name, *f);
     }
+    crate::mod_time_struct::install(vm, &m);
     Ok(Value::Module(m))
 }

@@ -27,6 +27,9 @@ pub fn install(vm: &mut Vm) {
     }
     vm.native_modules
         .insert("asyncio", crate::mod_asyncio::init);
+    vm.native_modules.insert("random", crate::mod_random::init);
+    vm.native_modules.insert("re", crate::mod_re::init);
+    vm.native_modules.insert("json", crate::mod_json::init);
     crate::mod_os::install_exception_methods(vm);
     crate::mod_sys::install_exception_methods(vm);
 }

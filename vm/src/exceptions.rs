@@ -226,6 +226,9 @@ impl Vm {
     /// The plain-text traceback CPython prints for an uncaught exception,
     /// including chained causes and contexts.
     pub fn format_exception(&mut self, e: &Value) -> String {
+        if let Some(text) = crate::exc_star::format_with_groups(self, e) {
+            return text;
+        }
         let mut out = String::new();
         let mut chain = vec![e.clone()];
         let mut cur = e.clone();

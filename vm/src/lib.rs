@@ -10,6 +10,7 @@ pub mod code;
 pub mod compiler;
 pub mod dict;
 pub mod dis;
+pub mod exc_star;
 pub mod exceptions;
 pub mod format;
 pub mod frame;

@@ -1629,6 +1629,53 @@ impl Vm {
         Ok(out)
     }
 
+    /// Removes `lst[s]` in one pass (O(len), not O(k * len)) and returns
+    /// the removed items, to be dropped after the list is consistent again
+    /// (in CPython's order: a contiguous slice's items last to first).
+    fn delete_slice(
+        &mut self,
+        l: &Rc<RefCell<Vec<Value>>>,
+        s: &SliceObj,
+        len: usize,
+    ) -> PyResult<Vec<Value>> {
+        let (start, stop, step) = self.slice_indices(s, len)?;
+        let mut lb = l.borrow_mut();
+        let n = lb.len();
+        if step == 1 || step == -1 {
+            // A contiguous run: lo..hi.
+            let (lo, hi) = if step == 1 {
+                (start, stop.max(start))
+            } else {
+                (stop + 1, (start + 1).max(stop + 1))
+            };
+            let (lo, hi) = ((lo.max(0) as usize).min(n), (hi.max(0) as usize).min(n));
+            let mut removed: Vec<Value> = lb.drain(lo..hi).collect();
+            removed.reverse();
+            return Ok(removed);
+        }
+        let mut doomed = vec![false; n];
+        let mut count = 0;
+        let mut i = start;
+        while (step > 0 && i < stop) || (step < 0 && i > stop) {
+            if let Some(d) = doomed.get_mut(i as usize) {
+                *d = true;
+                count += 1;
+            }
+            i += step;
+        }
+        let mut removed = Vec::with_capacity(count);
+        let mut k = 0;
+        lb.retain_mut(|v| {
+            let gone = doomed[k];
+            k += 1;
+            if gone {
+                removed.push(std::mem::take(v));
+            }
+            !gone
+        });
+        Ok(removed)
+    }
+
     pub fn getitem(&mut self, obj: &Value, key: &Value) -> PyResult<Value> {
         match (obj, key) {
             (Value::List(l), Value::Int(i)) => {
@@ -1640,10 +1687,15 @@ impl Vm {
                 }
             }
             (Value::List(l), Value::Slice(s)) => {
-                let items = l.borrow().clone();
-                let pos = self.slice_positions(s, items.len())?;
+                // Positions first (they may run `__index__`), then copy
+                // only the k items: O(k), not O(len).
+                let n = l.borrow().len();
+                let pos = self.slice_positions(s, n)?;
+                let items = l.borrow();
                 Ok(Value::list(
-                    pos.into_iter().map(|i| items[i].clone()).collect(),
+                    pos.into_iter()
+                        .filter_map(|i| items.get(i).cloned())
+                        .collect(),
                 ))
             }
             (Value::List(l), k) => {
@@ -1660,6 +1712,13 @@ impl Vm {
             (Value::Tuple(t), k) => {
                 let i = self.seq_index(k, t.len(), "tuple")?;
                 Ok(t[i].clone())
+            }
+            (Value::Str(s), Value::Slice(sl)) if s.ascii => {
+                // ASCII text: bytes are characters, copy only the slice.
+                let b = s.as_str().as_bytes();
+                let pos = self.slice_positions(sl, b.len())?;
+                let out: Vec<u8> = pos.into_iter().map(|i| b[i]).collect();
+                Ok(Value::str(String::from_utf8(out).unwrap_or_default()))
             }
             (Value::Str(s), Value::Slice(sl)) => {
                 let chars: Vec<char> = s.as_str().chars().collect();
@@ -1784,12 +1843,7 @@ impl Vm {
             Value::List(l) => {
                 if let Value::Slice(s) = key {
                     let len = l.borrow().len();
-                    let mut pos = self.slice_positions(s, len)?;
-                    pos.sort_unstable();
-                    let removed: Vec<Value> = {
-                        let mut lb = l.borrow_mut();
-                        pos.iter().rev().map(|&i| lb.remove(i)).collect()
-                    };
+                    let removed = self.delete_slice(l, s, len)?;
                     drop(removed);
                     return self.run_finalizers();
                 }

@@ -91,6 +91,9 @@ enum FBlock<'a> {
     /// A `return` value kept on the stack while a `finally` body runs:
     /// `break`/`continue` in that body must drop it.
     PopValue,
+    /// Inside an `except*` clause, which `break`, `continue` and `return`
+    /// may not leave.
+    StarHandler,
 }
 
 struct Unit<'a> {
@@ -697,6 +700,14 @@ impl<'a> Compiler<'a> {
                 span.clone(),
             ));
         }
+        if self
+            .unit()
+            .fblocks
+            .iter()
+            .any(|b| matches!(b, FBlock::StarHandler))
+        {
+            return Err(star_exit_error(span));
+        }
         match v {
             Some(e) => self.expr(e)?,
             None => self.emit_const(Value::None),
@@ -708,10 +719,16 @@ impl<'a> Compiler<'a> {
 
     fn break_continue(&mut self, is_break: bool, span: &Span) -> CResult {
         let blocks = self.unit().fblocks.clone();
-        let Some(pos) = blocks
+        let pos = blocks
             .iter()
-            .rposition(|b| matches!(b, FBlock::Loop { .. }))
-        else {
+            .rposition(|b| matches!(b, FBlock::Loop { .. }));
+        if blocks[pos.map_or(0, |p| p + 1)..]
+            .iter()
+            .any(|b| matches!(b, FBlock::StarHandler))
+        {
+            return Err(star_exit_error(span));
+        }
+        let Some(pos) = pos else {
             let msg = if is_break {
                 "'break' outside loop"
             } else {
@@ -792,6 +809,7 @@ impl<'a> Compiler<'a> {
                     self.delete_name(n);
                 }
             }
+            FBlock::StarHandler => {}
             FBlock::With | FBlock::AsyncWith => {
                 self.emit(Op::PopBlock);
                 if preserve_tos {
@@ -816,6 +834,9 @@ impl<'a> Compiler<'a> {
         handlers: &'a [ExceptHandler],
         orelse: &'a [Stmt],
     ) -> CResult {
+        if handlers.first().is_some_and(|h| h.star) {
+            return self.try_except_star(body, handlers, orelse);
+        }
         let handler_l = self.new_label();
         let end = self.new_label();
         self.emit(Op::SetupFinally(handler_l.0));
@@ -882,6 +903,105 @@ impl<'a> Compiler<'a> {
         self.emit(Op::Reraise);
         self.bind(end);
         Ok(())
+    }
+
+    /// Loads a builtin by name (the hidden helpers of `except*`).
+    fn load_hidden(&mut self, name: &str) {
+        let i = self.name_idx(name);
+        self.emit(Op::LoadGlobal(i));
+    }
+
+    /// `try` with `except*` clauses. The handler keeps a state object (see
+    /// `exc_star.rs`) on the stack: each clause takes its match from it,
+    /// runs with the match bound, and reports an exception it raises; at
+    /// the end whatever is left or was raised is re-raised as one group.
+    fn try_except_star(
+        &mut self,
+        body: &'a [Stmt],
+        handlers: &'a [ExceptHandler],
+        orelse: &'a [Stmt],
+    ) -> CResult {
+        let handler_l = self.new_label();
+        let end = self.new_label();
+        self.emit(Op::SetupFinally(handler_l.0));
+        self.unit().fblocks.push(FBlock::TryExcept);
+        self.stmts(body)?;
+        self.unit().fblocks.pop();
+        self.emit(Op::PopBlock);
+        self.stmts(orelse)?;
+        self.emit(Op::Jump(end.0));
+        self.bind(handler_l);
+        // Stack: [exc]; an ExceptHandler block is active.
+        self.load_hidden("__covm_star_begin__");
+        self.emit(Op::RotTwo);
+        self.emit(Op::Call(1));
+        // Stack: [state].
+        for h in handlers {
+            let saved = self.set_span(&h.span);
+            let skip = self.new_label();
+            let next = self.new_label();
+            let fail = self.new_label();
+            self.emit(Op::DupTop);
+            self.load_hidden("__covm_star_match__");
+            self.emit(Op::RotTwo);
+            if let Some(t) = &h.typ {
+                self.expr(t)?;
+            }
+            self.emit(Op::Call(2));
+            // Stack: [state, match-or-None].
+            self.emit(Op::DupTop);
+            self.emit(Op::PopJumpIfFalse(skip.0));
+            match &h.name {
+                Some(n) => self.store_name(&n.name),
+                None => {
+                    self.emit(Op::PopTop);
+                }
+            }
+            self.emit(Op::SetupFinally(fail.0));
+            self.unit().fblocks.push(FBlock::StarHandler);
+            self.stmts(&h.body)?;
+            self.unit().fblocks.pop();
+            self.emit(Op::PopBlock);
+            self.clear_handler_name(h);
+            self.emit(Op::Jump(next.0));
+            // The clause raised: [state, exc2], handling exc2.
+            self.bind(fail);
+            self.clear_handler_name(h);
+            self.emit(Op::RotTwo);
+            self.emit(Op::DupTop);
+            self.emit(Op::RotThree);
+            self.emit(Op::RotTwo);
+            self.load_hidden("__covm_star_raised__");
+            self.emit(Op::RotThree);
+            self.emit(Op::Call(2));
+            self.emit(Op::PopTop);
+            self.emit(Op::PopExcept);
+            self.emit(Op::Jump(next.0));
+            self.bind(skip);
+            self.emit(Op::PopTop);
+            self.bind(next);
+            self.restore_span(saved);
+        }
+        let done = self.new_label();
+        self.load_hidden("__covm_star_end__");
+        self.emit(Op::RotTwo);
+        self.emit(Op::Call(1));
+        self.emit(Op::DupTop);
+        self.emit(Op::PopJumpIfFalse(done.0));
+        self.emit(Op::Reraise);
+        self.bind(done);
+        self.emit(Op::PopTop);
+        self.emit(Op::PopExcept);
+        self.bind(end);
+        Ok(())
+    }
+
+    fn clear_handler_name(&mut self, h: &'a ExceptHandler) {
+        if let Some(n) = &h.name {
+            self.emit_const(Value::None);
+            self.store_name(&n.name);
+            self.delete_name(&n.name);
+        }
     }
 
     fn try_finally(
@@ -2036,4 +2156,11 @@ fn fuse_superinstructions(ops: &mut [Op]) {
             ops[i] = Op::LoadFastLoadFast { a, b };
         }
     }
+}
+
+fn star_exit_error(span: &Span) -> SyntaxError {
+    syntax_error(
+        "'break', 'continue' and 'return' cannot appear in an except* block",
+        span.clone(),
+    )
 }

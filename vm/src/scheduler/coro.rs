@@ -88,7 +88,17 @@ pub enum Machine {
         waiter: Option<Rc<Fut>>,
     },
     TaskGroupExit(Box<group::TgExit>),
+    /// `await aw`, then `then` applied to the outcome (result or
+    /// exception): `anext(it, default)`, `as_completed`'s `_wait_for_one`.
+    Then {
+        arg: Value,
+        it: Option<Value>,
+        then: Option<ThenFn>,
+    },
 }
+
+/// What a `Machine::Then` does with the awaited outcome.
+pub type ThenFn = Box<dyn FnOnce(&mut Vm, PyResult<Value>) -> PyResult<Value>>;
 
 pub struct NativeCoro {
     cls: Rc<Class>,
@@ -132,6 +142,19 @@ impl NativeCoro {
         f: impl FnOnce(&mut Vm) -> PyResult<Value> + 'static,
     ) -> Value {
         NativeCoro::make(sh, name, Machine::Immediate(Some(Box::new(f))))
+    }
+
+    /// A coroutine that awaits `aw` and returns `then(outcome)`.
+    pub fn then(sh: &Shared, name: &'static str, aw: Value, then: ThenFn) -> Value {
+        NativeCoro::make(
+            sh,
+            name,
+            Machine::Then {
+                arg: aw,
+                it: None,
+                then: Some(then),
+            },
+        )
     }
 
     pub fn name(&self) -> &'static str {
@@ -341,6 +364,28 @@ impl Machine {
                     crate::interp::Exit::Yield(v) => Step::Yield(v),
                     crate::interp::Exit::Return(v) => Step::Return(v),
                 })
+            }
+            Machine::Then { arg, it, then } => {
+                if first {
+                    *it = Some(vm.get_awaitable(arg.clone())?);
+                }
+                let Some(inner) = it.clone() else {
+                    return Err(vm.runtime_error("await resumed before it started"));
+                };
+                let input = if first {
+                    Input::Send(Value::None)
+                } else {
+                    input
+                };
+                let outcome = match super::task::resume_any(vm, &inner, input) {
+                    Ok(crate::interp::Exit::Yield(v)) => return Ok(Step::Yield(v)),
+                    Ok(crate::interp::Exit::Return(v)) => Ok(v),
+                    Err(e) => Err(e),
+                };
+                let Some(f) = then.take() else {
+                    return Err(vm.runtime_error("cannot reuse already awaited coroutine"));
+                };
+                f(vm, outcome).map(Step::Return)
             }
             Machine::WaitFor(w) => w.step(vm, first, input),
             Machine::Wait(w) => w.step(vm, first, input),

@@ -727,6 +727,7 @@ pub(crate) fn install_exception_groups(vm: &Vm) {
             vm.add_method(cls, "__init__", eg_init);
             vm.add_method(cls, "__str__", eg_str);
             vm.add_method(cls, "__repr__", eg_repr);
+            crate::exc_star::install_methods(vm, cls);
         }
     }
 }
@@ -749,5 +750,6 @@ pub(crate) fn install(vm: &Vm, c: &super::Classes) {
         vm.add_method(cls, "__init__", eg_init);
         vm.add_method(cls, "__str__", eg_str);
         vm.add_method(cls, "__repr__", eg_repr);
+        crate::exc_star::install_methods(vm, cls);
     }
 }
