@@ -277,7 +277,7 @@ pub fn init(vm: &mut Vm) -> PyResult<Value> {
         ]),
     );
     set(&m, "executable", Value::str(""));
-    set(&m, "path", Value::list(vec![Value::str("")]));
+    set(&m, "path", vm.import_state.path.clone());
     set(&m, "dont_write_bytecode", Value::Bool(true));
     let cls = native_class(
         vm,
@@ -295,16 +295,7 @@ pub fn init(vm: &mut Vm) -> PyResult<Value> {
     set(&m, "stderr", err.clone());
     set(&m, "__stdout__", out);
     set(&m, "__stderr__", err);
-    let modules = Rc::new(std::cell::RefCell::new(covm_vm::dict::Dict::new()));
-    let names: Vec<(Rc<str>, Value)> = vm
-        .modules
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    for (k, v) in names {
-        covm_vm::dict::set(vm, &modules, Value::str(&*k), v)?;
-    }
-    covm_vm::dict::set(vm, &modules, Value::str("sys"), Value::Module(m.clone()))?;
-    set(&m, "modules", Value::Dict(modules));
+    vm.module_set("sys", Value::Module(m.clone()));
+    set(&m, "modules", Value::Dict(vm.modules.clone()));
     Ok(Value::Module(m))
 }

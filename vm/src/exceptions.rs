@@ -310,7 +310,7 @@ impl Vm {
             if let Some(entry) = inst.traceback.borrow().first() {
                 c.extend(entry.code.varnames.iter().map(|n| n.to_string()));
             }
-            if let Some(Value::Module(m)) = self.modules.get("__main__") {
+            if let Some(Value::Module(m)) = self.module_get("__main__") {
                 c.extend(m.globals.borrow().keys().map(|k| k.to_string()));
             }
             c.extend(self.builtins.globals.borrow().keys().map(|k| k.to_string()));

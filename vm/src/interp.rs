@@ -961,27 +961,16 @@ impl Vm {
                     push!(self, Value::Class(self.exc.assertion_error.clone()));
                 }
                 Op::ImportName(i) => {
-                    let name = top!(self).code.names[i as usize].clone();
-                    let m = self.import(&name)?;
+                    let f = top!(self);
+                    let (name, g) = (f.code.names[i as usize].clone(), f.globals.clone());
+                    let m = self.import_in(&name, &g)?;
                     push!(self, m);
                 }
                 Op::ImportFrom(i) => {
                     let name = top!(self).code.names[i as usize].clone();
                     let f = top!(self);
                     let m = f.stack[f.stack.len() - 1].clone();
-                    let v = match self.getattr(&m, &name) {
-                        Ok(v) => v,
-                        Err(_) => {
-                            let mname = match &m {
-                                Value::Module(md) => md.name.to_string(),
-                                _ => "?".into(),
-                            };
-                            let msg = format!(
-                                "cannot import name '{name}' from '{mname}' (unknown location)"
-                            );
-                            return Err(self.new_exc(&self.exc.import_error.clone(), &msg));
-                        }
-                    };
+                    let v = self.import_from(&m, &name)?;
                     push!(self, v);
                 }
                 Op::ImportStar => {

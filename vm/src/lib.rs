@@ -14,6 +14,7 @@ pub mod exceptions;
 pub mod format;
 pub mod frame;
 pub mod generator;
+pub mod import;
 pub mod interp;
 pub mod objects;
 pub mod opcode;

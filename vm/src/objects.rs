@@ -1070,7 +1070,13 @@ impl Vm {
                 };
                 format!("<{} object {} at {:#x}>", what, g.qualname, v.addr())
             }
-            Value::Module(m) => format!("<module '{}' (built-in)>", m.name),
+            Value::Module(m) => match m.globals.borrow().get("__file__") {
+                Some(Value::Str(f)) => format!("<module '{}' from '{}'>", m.name, f.as_str()),
+                _ if m.globals.borrow().contains_key("__path__") => {
+                    format!("<module '{}' (namespace)>", m.name)
+                }
+                _ => format!("<module '{}' (built-in)>", m.name),
+            },
             Value::Iterator(it) => {
                 format!(
                     "<{} object at {:#x}>",
@@ -2205,41 +2211,6 @@ impl Vm {
             }
         };
         r.map_err(|m| self.format_error(&m))
-    }
-
-    // ---- modules -----------------------------------------------------------
-
-    pub fn import(&mut self, name: &str) -> PyResult<Value> {
-        if let Some(m) = self.modules.get(name) {
-            return Ok(m.clone());
-        }
-        if let Some((parent, child)) = name.rsplit_once('.') {
-            let p = self.import(parent)?;
-            return match self.getattr_opt(&p, child)? {
-                Some(m) => Ok(m),
-                None => {
-                    let msg = format!("No module named '{name}'");
-                    Err(self.module_not_found(name, &msg))
-                }
-            };
-        }
-        if let Some(init) = self.native_modules.get(name).copied() {
-            let m = init(self)?;
-            self.modules.insert(Rc::from(name), m.clone());
-            return Ok(m);
-        }
-        let msg = format!("No module named '{name}'");
-        Err(self.module_not_found(name, &msg))
-    }
-
-    fn module_not_found(&self, name: &str, msg: &str) -> Value {
-        let e = self.new_exc(&self.exc.module_not_found_error, msg);
-        if let Value::Instance(i) = &e {
-            i.dict
-                .borrow_mut()
-                .insert(Rc::from("name"), Value::str(name));
-        }
-        e
     }
 }
 

@@ -95,7 +95,10 @@ pub struct Vm {
     /// All exception classes by name, for the builtins namespace.
     pub exc_by_name: Vec<(&'static str, Rc<Class>)>,
     pub builtins: Rc<Module>,
-    pub modules: HashMap<Rc<str>, Value>,
+    /// `sys.modules`: the same dict the `sys` module exposes.
+    pub modules: Rc<RefCell<crate::dict::Dict>>,
+    /// `sys.path` and the embedded source modules (see `import.rs`).
+    pub import_state: crate::import::ImportState,
     pub native_modules: HashMap<&'static str, ModuleInit>,
     pub recursion_limit: usize,
     /// Nested dispatch loops (natives calling back into covm code).
@@ -379,7 +382,8 @@ impl Vm {
             exc,
             exc_by_name: by_name,
             builtins,
-            modules: HashMap::new(),
+            modules: Vm::new_modules_dict(),
+            import_state: crate::import::ImportState::new(),
             native_modules: HashMap::new(),
             recursion_limit: 1000,
             native_depth: 0,

@@ -41,6 +41,7 @@ pub fn compile(
         mode,
     };
     c.push_unit(0, "<module>", "<module>", 1);
+    c.unit().doc = docstring(module);
     for s in module {
         c.stmt(s)?;
     }
