@@ -339,6 +339,23 @@ fn delattr(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
 /// `Ok(None)` when `classinfo` is neither.
 fn instance_check(vm: &mut Vm, obj: &Value, info: &Value, sub: bool) -> PyResult<Option<bool>> {
     match info {
+        Value::Class(c)
+            if c.builtin.is_none() && vm.class_hook(c, "__class_subclasscheck__").is_some() =>
+        {
+            let sub_cls = match obj {
+                Value::Class(o) if sub => o.clone(),
+                _ => vm.type_of(obj),
+            };
+            if vm.is_subclass(&sub_cls, c) {
+                return Ok(Some(true));
+            }
+            let r =
+                vm.call_class_hook(c, "__class_subclasscheck__", vec![Value::Class(sub_cls)])?;
+            Ok(Some(match r {
+                Some(v) => vm.truthy(&v)?,
+                None => false,
+            }))
+        }
         Value::Class(c) => Ok(Some(match obj {
             Value::Class(o) if sub => vm.is_subclass(o, c),
             _ => {

@@ -27,6 +27,10 @@ pub fn install(vm: &mut Vm) {
     }
     vm.native_modules
         .insert("asyncio", crate::mod_asyncio::init);
+    vm.native_modules.insert("_covm", crate::mod_covm::init);
+    for (name, src) in crate::mod_covm::SOURCES {
+        vm.add_source_module(name, src);
+    }
     crate::mod_os::install_exception_methods(vm);
     crate::mod_sys::install_exception_methods(vm);
 }

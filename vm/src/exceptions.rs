@@ -335,17 +335,18 @@ impl Vm {
         if let Value::Module(m) = obj {
             names.extend(m.globals.borrow().keys().map(|k| k.to_string()));
         }
-        let mut c = Some(match obj {
+        let c = Some(match obj {
             Value::Class(c) => c.clone(),
             o => self.type_of(o),
         });
-        while let Some(k) = c {
-            for key in k.dict.borrow().keys() {
-                if !names.iter().any(|n| n.as_str() == key.as_ref()) {
-                    names.push(key.to_string());
+        if let Some(cls) = c {
+            for k in std::iter::once(&cls).chain(cls.mro.iter()) {
+                for key in k.dict.borrow().keys() {
+                    if !names.iter().any(|n| n.as_str() == key.as_ref()) {
+                        names.push(key.to_string());
+                    }
                 }
             }
-            c = k.base.clone();
         }
         names
     }

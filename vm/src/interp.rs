@@ -1257,26 +1257,8 @@ impl Vm {
         let name = pop!(self);
         let body = pop!(self);
         let name: Rc<str> = Rc::from(name.as_str().unwrap_or("?"));
-        let base = match bases.into_iter().next() {
-            None => None,
-            Some(Value::Class(c)) => {
-                if c.builtin.is_some()
-                    && c.native_new.get().is_some()
-                    && c.builtin != Some(BuiltinType::Object)
-                {
-                    let msg = format!("covm does not support subclassing '{}' yet", c.name);
-                    return Err(self.type_error(&msg));
-                }
-                Some(c)
-            }
-            Some(other) => {
-                let msg = format!(
-                    "class bases must be classes, not '{}'",
-                    self.type_name(&other)
-                );
-                return Err(self.type_error(&msg));
-            }
-        };
+        let all_bases = crate::mro::check_bases(self, &bases)?;
+        let base = all_bases.first().cloned();
         let Value::Function(func) = body else {
             return Err(self.type_error("class body is not a function"));
         };
@@ -1292,6 +1274,13 @@ impl Vm {
                 .cloned()
                 .unwrap_or(Value::None),
         );
+        if all_bases.len() > 1 {
+            // Bases after the first travel in the namespace, under a key
+            // no program can write; `finish_class` takes them out.
+            let t = all_bases.into_iter().map(Value::Class).collect();
+            ns.borrow_mut()
+                .insert(Rc::from(crate::mro::BASES_KEY), Value::tuple(t));
+        }
         frame.namespace = Some(ns);
         frame.ret = ReturnTo::ClassBody { name, base };
         if self.depth() >= self.recursion_limit {
@@ -1377,6 +1366,20 @@ impl Vm {
             _ => Rc::from("__main__"),
         };
         let mut ns = ns;
+        let bases = match ns.shift_remove(crate::mro::BASES_KEY) {
+            Some(Value::Tuple(t)) => t
+                .iter()
+                .filter_map(|b| match b {
+                    Value::Class(c) => Some(c.clone()),
+                    _ => None,
+                })
+                .collect(),
+            _ => vec![base.unwrap_or_else(|| self.types.object.clone())],
+        };
+        let mro = match crate::mro::c3(&bases) {
+            Ok(m) => m,
+            Err(msg) => return Err(self.type_error(&msg)),
+        };
         // Defining __eq__ without __hash__ makes instances unhashable.
         if ns.contains_key("__eq__") && !ns.contains_key("__hash__") {
             ns.insert(Rc::from("__hash__"), Value::None);
@@ -1384,7 +1387,10 @@ impl Vm {
         let cls = Rc::new(Class {
             name,
             qualname,
-            base: Some(base.unwrap_or_else(|| self.types.object.clone())),
+            base: bases.first().cloned(),
+            bases,
+            mro,
+            subclasses: Default::default(),
             dict: ClassDict::new(ns),
             builtin: None,
             native_new: std::cell::Cell::new(None),
@@ -1399,6 +1405,10 @@ impl Vm {
         {
             *frame.cells[i].borrow_mut() = Value::Class(cls.clone());
         }
+        for b in &cls.bases {
+            b.subclasses.borrow_mut().push(Rc::downgrade(&cls));
+        }
+        self.class_created(&cls)?;
         Ok(Value::Class(cls))
     }
 

@@ -261,14 +261,7 @@ impl Vm {
     }
 
     pub fn is_subclass(&self, a: &Rc<Class>, b: &Rc<Class>) -> bool {
-        let mut c = Some(a.clone());
-        while let Some(k) = c {
-            if Rc::ptr_eq(&k, b) {
-                return true;
-            }
-            c = k.base.clone();
-        }
-        false
+        Rc::ptr_eq(a, b) || a.mro.iter().any(|k| Rc::ptr_eq(k, b))
     }
 
     pub fn is_instance_of(&self, v: &Value, cls: &Rc<Class>) -> bool {
@@ -277,12 +270,13 @@ impl Vm {
 
     /// Looks `name` up along the class chain.
     pub fn class_lookup(&self, cls: &Rc<Class>, name: &str) -> Option<Value> {
-        let mut c = Some(cls.clone());
-        while let Some(k) = c {
+        if let Some(v) = cls.dict.borrow().get(name) {
+            return Some(v.clone());
+        }
+        for k in &cls.mro {
             if let Some(v) = k.dict.borrow().get(name) {
                 return Some(v.clone());
             }
-            c = k.base.clone();
         }
         None
     }
@@ -410,17 +404,35 @@ impl Vm {
                     }
                     "__bases__" => {
                         return Ok(Some(Value::tuple(
-                            cls.base.iter().map(|b| Value::Class(b.clone())).collect(),
+                            cls.bases.iter().map(|b| Value::Class(b.clone())).collect(),
                         )));
                     }
-                    "__mro__" => {
-                        let mut v = Vec::new();
-                        let mut c = Some(cls.clone());
-                        while let Some(k) = c {
-                            v.push(Value::Class(k.clone()));
-                            c = k.base.clone();
+                    "__mro__" => return Ok(Some(Value::tuple(crate::mro::mro_values(cls)))),
+                    "__annotations__" if cls.builtin.is_none() => {
+                        // Since 3.10 a class's own, created empty on demand.
+                        let own = cls.dict.borrow().get("__annotations__").cloned();
+                        if let Some(a) = own {
+                            return Ok(Some(a));
                         }
-                        return Ok(Some(Value::tuple(v)));
+                        let d = Value::Dict(Rc::new(RefCell::new(crate::dict::Dict::new())));
+                        cls.dict
+                            .borrow_mut()
+                            .insert(Rc::from("__annotations__"), d.clone());
+                        return Ok(Some(d));
+                    }
+                    "__dict__" => {
+                        // A snapshot, where CPython gives a read-only live view.
+                        let items: Vec<(Rc<str>, Value)> = cls
+                            .dict
+                            .borrow()
+                            .iter()
+                            .map(|(k, v)| (k.clone(), v.clone()))
+                            .collect();
+                        let d = Rc::new(RefCell::new(crate::dict::Dict::new()));
+                        for (k, v) in items {
+                            crate::dict::set(self, &d, Value::str(&*k), v)?;
+                        }
+                        return Ok(Some(Value::Dict(d)));
                     }
                     "__doc__" => {
                         return Ok(Some(
@@ -433,13 +445,29 @@ impl Vm {
                     }
                     _ => {}
                 }
-                Ok(self.class_lookup(cls, name).map(|a| match a {
+                let found = self.class_lookup(cls, name).map(|a| match a {
                     Value::StaticMethod(f) => (*f).clone(),
                     Value::ClassMethod(f) => Value::BoundMethod(Rc::new(BoundMethod {
                         receiver: obj.clone(),
                         func: (*f).clone(),
                     })),
                     other => other,
+                });
+                // Methods of `type` itself, below the class's own attributes.
+                let type_method: Option<NativeFn> = match name {
+                    "mro" => Some(crate::mro::type_mro),
+                    "__subclasses__" => Some(crate::mro::type_subclasses),
+                    _ => None,
+                };
+                Ok(found.or_else(|| {
+                    type_method.map(|f| {
+                        Value::Builtin(Rc::new(Builtin {
+                            name: Rc::from(name),
+                            func: f,
+                            receiver: Some(obj.clone()),
+                            special: Special::None,
+                        }))
+                    })
                 }))
             }
             Value::Module(m) => {
@@ -548,11 +576,11 @@ impl Vm {
                     .map(|a| self.bind(a, obj)),
             }),
             Value::Super(s) => {
-                let start = s.class.base.clone();
-                let Some(start) = start else {
-                    return Ok(None);
+                let of = match &s.obj {
+                    Value::Class(c) => c.clone(),
+                    o => self.type_of(o),
                 };
-                match self.class_lookup(&start, name) {
+                match crate::mro::lookup_after(&of, &s.class, name) {
                     Some(Value::Property(p)) => self.call(&p.fget, vec![s.obj.clone()]).map(Some),
                     Some(Value::ClassMethod(f)) => {
                         let recv = match &s.obj {
@@ -892,6 +920,14 @@ impl Vm {
             Value::Dict(d) | Value::Set(d) | Value::FrozenSet(d) => d.borrow().len(),
             Value::Range(r) => r.len().max(0) as usize,
             Value::Native(n) if n.len().is_some() => n.len().unwrap_or(0),
+            Value::Class(c) if self.class_hook(c, "__class_len__").is_some() => {
+                let c = c.clone();
+                let r = self.call_class_hook(&c, "__class_len__", vec![])?;
+                return match r {
+                    Some(Value::Int(i)) if i >= 0 => Ok(i as usize),
+                    _ => Err(self.value_error("__len__() should return >= 0")),
+                };
+            }
             _ => {
                 if let Some(f) = self.lookup_special(v, "__len__") {
                     let r = self.call(&f, vec![v.clone()])?;
@@ -1485,6 +1521,11 @@ impl Vm {
 
     /// `item in container`.
     pub fn contains(&mut self, container: &Value, item: &Value) -> PyResult<bool> {
+        if let Value::Class(c) = container
+            && let Some(r) = self.call_class_hook(c, "__class_contains__", vec![item.clone()])?
+        {
+            return self.truthy(&r);
+        }
         match container {
             Value::List(l) => {
                 let items = l.borrow().clone();
@@ -1714,6 +1755,13 @@ impl Vm {
                 let i = self.seq_index(k, r.len() as usize, "range object")?;
                 Ok(Value::Int(r.get(i as i64)))
             }
+            (Value::Class(c), _) if c.builtin.is_none() => {
+                if let Some(r) = self.call_class_hook(c, "__class_getitem__", vec![key.clone()])? {
+                    return Ok(r);
+                }
+                let msg = format!("type '{}' is not subscriptable", c.name);
+                Err(self.type_error(&msg))
+            }
             (Value::Class(c), _) if c.builtin.is_some() => {
                 // `list[int]` style annotations evaluate to the class.
                 Ok(obj.clone())
@@ -1841,6 +1889,11 @@ impl Vm {
     }
 
     pub fn get_iter(&mut self, v: &Value) -> PyResult<Value> {
+        if let Value::Class(c) = v
+            && let Some(r) = self.call_class_hook(c, "__class_iter__", vec![])?
+        {
+            return self.get_iter(&r);
+        }
         Ok(match v {
             Value::List(_) | Value::Tuple(_) => self.new_iter(IterState::Seq {
                 seq: v.clone(),

@@ -158,10 +158,14 @@ pub struct Names {
 }
 
 fn new_class(name: &str, base: Option<&Rc<Class>>, builtin: Option<BuiltinType>) -> Rc<Class> {
+    let (bases, mro) = Class::single_base(base);
     Rc::new(Class {
         name: Rc::from(name),
         qualname: Rc::from(name),
         base: base.cloned(),
+        bases,
+        mro,
+        subclasses: RefCell::new(Vec::new()),
         dict: ClassDict::new(Namespace::default()),
         builtin,
         native_new: Cell::new(None),
@@ -457,10 +461,14 @@ impl Vm {
 
     /// Creates a class from Rust (for stdlib-defined object types).
     pub fn new_native_class(&self, name: &str, module: &str) -> Rc<Class> {
+        let (bases, mro) = Class::single_base(Some(&self.types.object));
         Rc::new(Class {
             name: Rc::from(name),
             qualname: Rc::from(name),
             base: Some(self.types.object.clone()),
+            bases,
+            mro,
+            subclasses: RefCell::new(Vec::new()),
             dict: ClassDict::new(Namespace::default()),
             builtin: Some(BuiltinType::Native),
             native_new: Cell::new(None),

@@ -5,6 +5,7 @@
 //! `try`, `with` or handler emit that construct's exit code inline, found by
 //! walking the compile-time stack of enclosing blocks (`fblocks`).
 
+mod annotations;
 pub mod symtable;
 
 use std::collections::HashMap;
@@ -39,9 +40,11 @@ pub fn compile(
         source,
         filename,
         mode,
+        future_annotations: annotations::future_annotations(module),
     };
     c.push_unit(0, "<module>", "<module>", 1);
     c.unit().doc = docstring(module);
+    c.setup_annotations(module);
     for s in module {
         c.stmt(s)?;
     }
@@ -123,6 +126,8 @@ struct Compiler<'a> {
     source: Rc<str>,
     filename: Rc<str>,
     mode: Mode,
+    /// `from __future__ import annotations`: annotations stay source text.
+    future_annotations: bool,
 }
 
 fn key<T>(node: &T) -> usize {
@@ -495,11 +500,16 @@ impl<'a> Compiler<'a> {
                 }
             }
             StmtKind::AugAssign { target, op, value } => self.aug_assign(target, *op, value)?,
-            StmtKind::AnnAssign { target, value, .. } => {
+            StmtKind::AnnAssign {
+                target,
+                value,
+                annotation,
+            } => {
                 if let Some(v) = value {
                     self.expr(v)?;
                     self.store_target(target)?;
                 }
+                self.store_annotation(target, annotation)?;
             }
             StmtKind::Pass => {}
             StmtKind::Return(v) => self.return_stmt(v.as_ref(), &s.span)?,
@@ -1138,9 +1148,6 @@ impl<'a> Compiler<'a> {
             };
             return Err(unsupported(&what, k.span.clone()));
         }
-        if c.bases.len() > 1 {
-            return Err(unsupported("multiple inheritance", c.bases[1].span.clone()));
-        }
         for d in &c.decorators {
             self.expr(d)?;
         }
@@ -1157,6 +1164,7 @@ impl<'a> Compiler<'a> {
                 let i = cc.name_idx("__doc__");
                 cc.emit(Op::StoreName(i));
             }
+            cc.setup_annotations(&c.body);
             cc.stmts(&c.body)?;
             cc.emit_const(Value::None);
             cc.emit(Op::ReturnValue);

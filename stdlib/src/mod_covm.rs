@@ -1,0 +1,63 @@
+//! `_covm`: helpers the stdlib modules written in covm source
+//! (`stdlib/py/*.py`) need and the language does not offer.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use covm_vm::Vm;
+use covm_vm::value::*;
+
+use crate::args::*;
+use crate::modules::func;
+
+/// The modules written in covm source, embedded in the binary and
+/// compiled the first time a program imports them.
+pub const SOURCES: &[(&str, &str)] = &[
+    ("__future__", include_str!("../py/__future__.py")),
+    ("abc", include_str!("../py/abc.py")),
+    ("types", include_str!("../py/types.py")),
+    ("queue", include_str!("../py/queue.py")),
+    ("collections.abc", include_str!("../py/collections_abc.py")),
+    // ("typing", include_str!("../py/typing.py")),
+    // ("contextlib", include_str!("../py/contextlib.py")),
+    // ("dataclasses", include_str!("../py/dataclasses.py")),
+    // ("enum", include_str!("../py/enum.py")),
+];
+
+pub fn init(vm: &mut Vm) -> PyResult<Value> {
+    let m = vm.new_module("_covm");
+    func(vm, &m, "new_instance", new_instance);
+    func(vm, &m, "is_generator_function", is_generator_function);
+    Ok(Value::Module(m))
+}
+
+/// `new_instance(cls)`: an instance of a class defined in covm code,
+/// without running `__init__` (what `object.__new__(cls)` gives).
+fn new_instance(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
+    no_kwargs(vm, "new_instance", kw)?;
+    check_count(vm, "new_instance", args, 1, 1)?;
+    match &args[0] {
+        Value::Class(c) if c.builtin.is_none() => Ok(Value::Instance(Rc::new(Instance {
+            class: c.clone(),
+            dict: RefCell::new(Namespace::default()),
+            traceback: RefCell::new(Vec::new()),
+        }))),
+        other => {
+            let msg = format!(
+                "new_instance() needs a class, not '{}'",
+                vm.type_name(other)
+            );
+            Err(vm.type_error(&msg))
+        }
+    }
+}
+
+/// True for a function defined with `def` that contains `yield`.
+fn is_generator_function(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
+    no_kwargs(vm, "is_generator_function", kw)?;
+    check_count(vm, "is_generator_function", args, 1, 1)?;
+    Ok(Value::Bool(match &args[0] {
+        Value::Function(f) => f.code.flags & covm_vm::code::FLAG_GENERATOR != 0,
+        _ => false,
+    }))
+}

@@ -1,0 +1,74 @@
+//! What happens around a class besides its dict: CPython's
+//! `__set_name__` and `__init_subclass__` at class creation and
+//! `__class_getitem__` for `C[x]`, plus covm's private class-level hooks
+//! that stand in for a metaclass in the embedded stdlib (`enum`,
+//! `collections.abc`), which programs cannot define metaclasses for:
+//!
+//! - `__class_call__(cls, *args)`: `C(...)` (Enum lookup by value),
+//! - `__class_iter__(cls)`, `__class_len__(cls)`, `__class_contains__(cls, x)`:
+//!   `for m in C`, `len(C)`, `x in C`,
+//! - `__class_subclasscheck__(cls, sub)`: `isinstance`/`issubclass` when
+//!   the ordinary check says no (ABCs: `__subclasshook__`, `register`).
+//!
+//! Each is looked up along the class's MRO and called with the class
+//! first, whether it is stored as a function or a classmethod.
+
+use std::rc::Rc;
+
+use crate::value::*;
+use crate::vm::Vm;
+
+impl Vm {
+    /// The function behind class-level hook `name` of `cls`, if any class
+    /// on its MRO (other than `object`) defines it.
+    pub fn class_hook(&self, cls: &Rc<Class>, name: &str) -> Option<Value> {
+        match self.class_lookup(cls, name)? {
+            Value::ClassMethod(f) | Value::StaticMethod(f) => Some((*f).clone()),
+            v @ (Value::Function(_) | Value::Builtin(_) | Value::BoundMethod(_)) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// Calls hook `name` of `cls` with the class first, if it has one.
+    pub fn call_class_hook(
+        &mut self,
+        cls: &Rc<Class>,
+        name: &str,
+        args: Vec<Value>,
+    ) -> PyResult<Option<Value>> {
+        let Some(f) = self.class_hook(cls, name) else {
+            return Ok(None);
+        };
+        let mut a = Vec::with_capacity(args.len() + 1);
+        a.push(Value::Class(cls.clone()));
+        a.extend(args);
+        self.call(&f, a).map(Some)
+    }
+
+    /// After a class statement built `cls`: `__set_name__` on the
+    /// attributes that define it, then the parent's `__init_subclass__`.
+    pub(crate) fn class_created(&mut self, cls: &Rc<Class>) -> PyResult<()> {
+        let attrs: Vec<(Rc<str>, Value)> = cls
+            .dict
+            .borrow()
+            .iter()
+            .filter(|(_, v)| matches!(v, Value::Instance(_)))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        for (name, v) in attrs {
+            if let Some(f) = self.lookup_special(&v, "__set_name__") {
+                self.call(
+                    &f,
+                    vec![v.clone(), Value::Class(cls.clone()), Value::str(&*name)],
+                )?;
+            }
+        }
+        let Some(base) = cls.base.clone() else {
+            return Ok(());
+        };
+        if let Some(f) = self.class_hook(&base, "__init_subclass__") {
+            self.call(&f, vec![Value::Class(cls.clone())])?;
+        }
+        Ok(())
+    }
+}
