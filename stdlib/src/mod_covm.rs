@@ -18,9 +18,9 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("types", include_str!("../py/types.py")),
     ("queue", include_str!("../py/queue.py")),
     ("collections.abc", include_str!("../py/collections_abc.py")),
-    // ("typing", include_str!("../py/typing.py")),
-    // ("contextlib", include_str!("../py/contextlib.py")),
-    // ("dataclasses", include_str!("../py/dataclasses.py")),
+    ("typing", include_str!("../py/typing.py")),
+    ("contextlib", include_str!("../py/contextlib.py")),
+    ("dataclasses", include_str!("../py/dataclasses.py")),
     // ("enum", include_str!("../py/enum.py")),
 ];
 

@@ -815,6 +815,18 @@ impl Vm {
     }
 
     pub fn delattr(&mut self, obj: &Value, name: &str) -> PyResult<()> {
+        if let Value::Instance(inst) = obj
+            && let Some(da) = self.class_lookup(&inst.class, "__delattr__")
+            && !matches!(da, Value::Builtin(_))
+        {
+            self.call(&da, vec![obj.clone(), Value::str(name)])?;
+            return Ok(());
+        }
+        self.delattr_generic(obj, name)
+    }
+
+    /// `object.__delattr__`: deletion without the class's `__delattr__`.
+    pub fn delattr_generic(&mut self, obj: &Value, name: &str) -> PyResult<()> {
         match obj {
             Value::Instance(inst) => {
                 if let Some(Value::Property(p)) = self.class_lookup(&inst.class, name) {
