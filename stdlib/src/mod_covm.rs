@@ -21,7 +21,7 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("typing", include_str!("../py/typing.py")),
     ("contextlib", include_str!("../py/contextlib.py")),
     ("dataclasses", include_str!("../py/dataclasses.py")),
-    // ("enum", include_str!("../py/enum.py")),
+    ("enum", include_str!("../py/enum.py")),
 ];
 
 pub fn init(vm: &mut Vm) -> PyResult<Value> {

@@ -63,12 +63,13 @@ impl Vm {
                 )?;
             }
         }
-        let Some(base) = cls.base.clone() else {
-            return Ok(());
+        // As `super(cls, cls).__init_subclass__()`: along the MRO after cls.
+        let f = match crate::mro::lookup_after(cls, cls, "__init_subclass__") {
+            Some(Value::ClassMethod(f) | Value::StaticMethod(f)) => (*f).clone(),
+            Some(f @ Value::Function(_)) => f,
+            _ => return Ok(()),
         };
-        if let Some(f) = self.class_hook(&base, "__init_subclass__") {
-            self.call(&f, vec![Value::Class(cls.clone())])?;
-        }
+        self.call(&f, vec![Value::Class(cls.clone())])?;
         Ok(())
     }
 }

@@ -1257,7 +1257,7 @@ impl Vm {
         let name = pop!(self);
         let body = pop!(self);
         let name: Rc<str> = Rc::from(name.as_str().unwrap_or("?"));
-        let all_bases = crate::mro::check_bases(self, &bases)?;
+        let (all_bases, value_type) = crate::mro::check_bases(self, &bases)?;
         let base = all_bases.first().cloned();
         let Value::Function(func) = body else {
             return Err(self.type_error("class body is not a function"));
@@ -1274,6 +1274,10 @@ impl Vm {
                 .cloned()
                 .unwrap_or(Value::None),
         );
+        if let Some(t) = value_type {
+            ns.borrow_mut()
+                .insert(Rc::from("_member_type_"), Value::Class(t));
+        }
         if all_bases.len() > 1 {
             // Bases after the first travel in the namespace, under a key
             // no program can write; `finish_class` takes them out.

@@ -88,14 +88,41 @@ pub fn lookup_after(of: &Rc<Class>, cls: &Rc<Class>, name: &str) -> Option<Value
 pub const BASES_KEY: &str = "<bases>";
 
 /// The bases of a class statement, checked: classes only, each at most
-/// once, and no built-in type covm cannot subclass yet.
-pub fn check_bases(vm: &crate::vm::Vm, bases: &[Value]) -> PyResult<Vec<Rc<Class>>> {
+/// once, and no built-in type covm cannot subclass yet. A built-in type
+/// beside a base that offers a stand-in for it in `_covm_value_mixins_`
+/// (a dict built-in type → class, as `enum.Enum` has for `class
+/// State(str, Enum)`) is replaced by the stand-in; the built-in type is
+/// returned too, for the class's `_member_type_`.
+pub fn check_bases(
+    vm: &mut crate::vm::Vm,
+    bases: &[Value],
+) -> PyResult<(Vec<Rc<Class>>, Option<Rc<Class>>)> {
     let mut out: Vec<Rc<Class>> = Vec::with_capacity(bases.len());
+    let mut replaced = None;
+    let mixins = bases.iter().find_map(|b| match b {
+        Value::Class(c) if c.builtin.is_none() => vm
+            .class_lookup(c, "_covm_value_mixins_")
+            .and_then(|m| match m {
+                Value::Dict(d) => Some(d),
+                _ => None,
+            }),
+        _ => None,
+    });
     for b in bases {
         let Value::Class(c) = b else {
             let msg = format!("class bases must be classes, not '{}'", vm.type_name(b));
             return Err(vm.type_error(&msg));
         };
+        if c.builtin.is_some()
+            && c.native_new.get().is_some()
+            && c.builtin != Some(BuiltinType::Object)
+            && let Some(d) = &mixins
+            && let Some(Value::Class(stand_in)) = crate::dict::get(vm, d, b)?
+        {
+            replaced = Some(c.clone());
+            out.push(stand_in);
+            continue;
+        }
         if c.builtin.is_some()
             && c.native_new.get().is_some()
             && c.builtin != Some(BuiltinType::Object)
@@ -109,7 +136,7 @@ pub fn check_bases(vm: &crate::vm::Vm, bases: &[Value]) -> PyResult<Vec<Rc<Class
         }
         out.push(c.clone());
     }
-    Ok(out)
+    Ok((out, replaced))
 }
 
 /// `cls.mro()`.

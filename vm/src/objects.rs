@@ -1083,6 +1083,11 @@ impl Vm {
                 }
             }
             Value::Class(c) => {
+                if c.builtin.is_none()
+                    && let Some(r) = self.call_class_hook(c, "__class_repr__", vec![])?
+                {
+                    return self.to_str(&r);
+                }
                 if c.module.as_ref() == "builtins" {
                     format!("<class '{}'>", c.qualname)
                 } else {
