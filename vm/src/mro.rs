@@ -87,16 +87,16 @@ pub fn lookup_after(of: &Rc<Class>, cls: &Rc<Class>, name: &str) -> Option<Value
 /// (not an identifier, so no class body can assign it).
 pub const BASES_KEY: &str = "<bases>";
 
+/// The checked bases, and the built-in type a stand-in replaced.
+pub type CheckedBases = (Vec<Rc<Class>>, Option<Rc<Class>>);
+
 /// The bases of a class statement, checked: classes only, each at most
 /// once, and no built-in type covm cannot subclass yet. A built-in type
 /// beside a base that offers a stand-in for it in `_covm_value_mixins_`
 /// (a dict built-in type → class, as `enum.Enum` has for `class
 /// State(str, Enum)`) is replaced by the stand-in; the built-in type is
 /// returned too, for the class's `_member_type_`.
-pub fn check_bases(
-    vm: &mut crate::vm::Vm,
-    bases: &[Value],
-) -> PyResult<(Vec<Rc<Class>>, Option<Rc<Class>>)> {
+pub fn check_bases(vm: &mut crate::vm::Vm, bases: &[Value]) -> PyResult<CheckedBases> {
     let mut out: Vec<Rc<Class>> = Vec::with_capacity(bases.len());
     let mut replaced = None;
     let mixins = bases.iter().find_map(|b| match b {
