@@ -401,8 +401,147 @@ def NewType(name, tp):
     return new_type
 
 
-def NamedTuple(typename, fields=None, /, **kwargs):
-    """The functional form: `NamedTuple('P', [('x', int), ('y', int)])`."""
+class NamedTuple:
+    """`class P(NamedTuple): x: int; y: int = 0`, or the functional form
+    `NamedTuple('P', [('x', int), ('y', int)])`.
+
+    covm cannot subclass `tuple`: instances of the class form behave as
+    tuples (indexing, unpacking, equality and ordering with tuples,
+    hashing, `_asdict`, `_replace`, `_make`) without being `tuple`
+    instances. The functional form returns a real `namedtuple`.
+    """
+
+    def __init_subclass__(cls, **kwargs):
+        import _covm
+        annotations = cls.__dict__.get("__annotations__", {})
+        fields = tuple(annotations)
+        defaults = {}
+        for name in fields:
+            if name in cls.__dict__:
+                defaults[name] = cls.__dict__[name]
+            elif defaults:
+                raise TypeError(f"Non-default namedtuple field {name} cannot follow "
+                                f"default field{'s' if len(defaults) > 1 else ''} "
+                                f"{', '.join(defaults)}")
+        cls._fields = fields
+        cls._field_defaults = defaults
+        cls.__match_args__ = fields
+
+    @classmethod
+    def __class_call__(cls, *args, **kwargs):
+        if cls is NamedTuple:
+            return _functional_namedtuple(*args, **kwargs)
+        import _covm
+        fields = cls._fields
+        qual = cls.__name__ + ".__new__"
+        if len(args) > len(fields):
+            total = len(fields) + 1
+            required = len(fields) - len(cls._field_defaults) + 1
+            if required == total:
+                takes = f"{total} positional arguments"
+            else:
+                takes = f"from {required} to {total} positional arguments"
+            raise TypeError(f"{qual}() takes {takes} but {len(args) + 1} were given")
+        values = dict(zip(fields, args))
+        for k, v in kwargs.items():
+            if k not in fields:
+                raise TypeError(f"{qual}() got an unexpected keyword argument '{k}'")
+            if k in values:
+                raise TypeError(f"{qual}() got multiple values for argument '{k}'")
+            values[k] = v
+        missing = [f for f in fields if f not in values and f not in cls._field_defaults]
+        if missing:
+            n = len(missing)
+            quoted = [f"'{m}'" for m in missing]
+            listed = quoted[0] if n == 1 else (
+                f"{quoted[0]} and {quoted[1]}" if n == 2 else ", ".join(quoted[:-1]) + f", and {quoted[-1]}")
+            raise TypeError(f"{qual}() missing {n} required positional argument{'s' if n > 1 else ''}: {listed}")
+        obj = _covm.new_instance(cls)
+        for f in fields:
+            object.__setattr__(obj, f, values[f] if f in values else cls._field_defaults[f])
+        return obj
+
+    def __setattr__(self, name, value):
+        raise AttributeError("can't set attribute")
+
+    def __delattr__(self, name):
+        raise AttributeError("can't delete attribute")
+
+    def _tuple(self):
+        return tuple(getattr(self, f) for f in self._fields)
+
+    def __repr__(self):
+        inner = ", ".join(f"{f}={getattr(self, f)!r}" for f in self._fields)
+        return f"{type(self).__name__}({inner})"
+
+    def __iter__(self):
+        return iter(self._tuple())
+
+    def __len__(self):
+        return len(self._fields)
+
+    def __getitem__(self, i):
+        return self._tuple()[i]
+
+    def __contains__(self, x):
+        return x in self._tuple()
+
+    def __hash__(self):
+        return hash(self._tuple())
+
+    def __eq__(self, other):
+        return self._tuple() == _as_tuple(other)
+
+    def __ne__(self, other):
+        return self._tuple() != _as_tuple(other)
+
+    def __lt__(self, other):
+        return self._tuple() < _as_tuple(other)
+
+    def __le__(self, other):
+        return self._tuple() <= _as_tuple(other)
+
+    def __gt__(self, other):
+        return self._tuple() > _as_tuple(other)
+
+    def __ge__(self, other):
+        return self._tuple() >= _as_tuple(other)
+
+    def __add__(self, other):
+        return self._tuple() + _as_tuple(other)
+
+    def __radd__(self, other):
+        return _as_tuple(other) + self._tuple()
+
+    def count(self, x):
+        return self._tuple().count(x)
+
+    def index(self, x, *args):
+        return self._tuple().index(x, *args)
+
+    def _asdict(self):
+        return {f: getattr(self, f) for f in self._fields}
+
+    def _replace(self, **changes):
+        values = self._asdict()
+        for k in changes:
+            if k not in values:
+                raise ValueError(f"Got unexpected field names: {list(changes)!r}")
+        values.update(changes)
+        return type(self)(**values)
+
+    @classmethod
+    def _make(cls, iterable):
+        return cls(*iterable)
+
+
+def _as_tuple(x):
+    if isinstance(x, NamedTuple):
+        return x._tuple()
+    return x
+
+
+def _functional_namedtuple(typename, fields=None, /, **kwargs):
     if fields is None:
         fields = kwargs.items()
     names = [n for n, _ in fields]

@@ -22,12 +22,14 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("contextlib", include_str!("../py/contextlib.py")),
     ("dataclasses", include_str!("../py/dataclasses.py")),
     ("enum", include_str!("../py/enum.py")),
+    ("importlib", include_str!("../py/importlib.py")),
 ];
 
 pub fn init(vm: &mut Vm) -> PyResult<Value> {
     let m = vm.new_module("_covm");
     func(vm, &m, "new_instance", new_instance);
     func(vm, &m, "is_generator_function", is_generator_function);
+    func(vm, &m, "import_module", import_module);
     Ok(Value::Module(m))
 }
 
@@ -60,4 +62,62 @@ fn is_generator_function(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<V
         Value::Function(f) => f.code.flags & covm_vm::code::FLAG_GENERATOR != 0,
         _ => false,
     }))
+}
+
+/// `_covm.import_module(name)`: imports an absolute dotted name and
+/// returns the module itself (the last component).
+fn import_module(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
+    no_kwargs(vm, "import_module", kw)?;
+    check_count(vm, "import_module", args, 1, 1)?;
+    match &args[0] {
+        Value::Str(s) => vm.import(s.as_str()),
+        other => {
+            let msg = format!("module name must be str, not {}", vm.type_name(other));
+            Err(vm.type_error(&msg))
+        }
+    }
+}
+
+/// The builtin `__import__(name, globals=None, locals=None, fromlist=(),
+/// level=0)`: imports `name` and returns its top-level package, or the
+/// module itself when `fromlist` is not empty.
+pub fn dunder_import(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
+    check_count(vm, "__import__", args, 1, 5)?;
+    let get = |i: usize, key: &str| -> Value {
+        args.get(i)
+            .cloned()
+            .or_else(|| kw.iter().find(|(k, _)| &**k == key).map(|(_, v)| v.clone()))
+            .unwrap_or(Value::None)
+    };
+    let Value::Str(name) = &args[0] else {
+        let msg = format!(
+            "__import__() argument 1 must be str, not {}",
+            vm.type_name(&args[0])
+        );
+        return Err(vm.type_error(&msg));
+    };
+    let level = match get(4, "level") {
+        Value::Int(i) => i.max(0) as usize,
+        _ => 0,
+    };
+    let fromlist = get(3, "fromlist");
+    let m = if level > 0 {
+        // Relative to the calling module.
+        let Some(globals) = vm.frames.last().map(|f| f.globals.clone()) else {
+            return Err(vm.type_error("__import__() with a level needs a caller"));
+        };
+        let dotted = format!("{}{}", ".".repeat(level), name.as_str());
+        vm.import_in(&dotted, &globals)?
+    } else {
+        vm.import(name.as_str())?
+    };
+    let has_fromlist = match &fromlist {
+        Value::None => false,
+        v => !vm.collect(v)?.is_empty(),
+    };
+    if has_fromlist || level > 0 {
+        return Ok(m);
+    }
+    let top = name.as_str().split('.').next().unwrap_or("");
+    vm.import(top)
 }

@@ -28,6 +28,7 @@ pub fn install(vm: &mut Vm) {
     vm.native_modules
         .insert("asyncio", crate::mod_asyncio::init);
     vm.native_modules.insert("_covm", crate::mod_covm::init);
+    vm.add_builtin("__import__", crate::mod_covm::dunder_import);
     for (name, src) in crate::mod_covm::SOURCES {
         vm.add_source_module(name, src);
     }

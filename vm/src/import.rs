@@ -279,6 +279,46 @@ impl Vm {
         Err(self.import_error(&msg, Some(&mname), file.as_deref()))
     }
 
+    /// `from m import *` into `globals`: the names in `m.__all__` (each
+    /// imported as a submodule if need be), else every public name.
+    pub fn import_star(&mut self, m: &Value, globals: &Rc<Module>) -> PyResult<()> {
+        let Value::Module(md) = m else {
+            return Ok(());
+        };
+        let all = md.globals.borrow().get("__all__").cloned();
+        let items: Vec<(Rc<str>, Value)> = match all {
+            Some(all) => {
+                let names = self.collect(&all)?;
+                let mut out = Vec::with_capacity(names.len());
+                for n in names {
+                    let Value::Str(s) = &n else {
+                        let msg = format!(
+                            "Item in {}.__all__ must be str, not {}",
+                            md.name,
+                            self.type_name(&n)
+                        );
+                        return Err(self.type_error(&msg));
+                    };
+                    let v = self.import_from(m, s.as_str())?;
+                    out.push((Rc::from(s.as_str()), v));
+                }
+                out
+            }
+            None => md
+                .globals
+                .borrow()
+                .iter()
+                .filter(|(k, _)| !k.starts_with('_'))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        };
+        let mut g = globals.globals.borrow_mut();
+        for (k, v) in items {
+            g.insert(k, v);
+        }
+        Ok(())
+    }
+
     /// The directories of `sys.path` (the `sys` module's current list, or
     /// the VM's own before `sys` is imported).
     fn sys_path(&mut self) -> Vec<String> {

@@ -975,20 +975,8 @@ impl Vm {
                 }
                 Op::ImportStar => {
                     let m = pop!(self);
-                    if let Value::Module(md) = m {
-                        let items: Vec<(Rc<str>, Value)> = md
-                            .globals
-                            .borrow()
-                            .iter()
-                            .filter(|(k, _)| !k.starts_with('_'))
-                            .map(|(k, v)| (k.clone(), v.clone()))
-                            .collect();
-                        let f = top!(self);
-                        let mut g = f.globals.globals.borrow_mut();
-                        for (k, v) in items {
-                            g.insert(k, v);
-                        }
-                    }
+                    let g = top!(self).globals.clone();
+                    self.import_star(&m, &g)?;
                 }
                 Op::PrintExpr => {
                     let v = pop!(self);

@@ -474,6 +474,20 @@ impl Vm {
                 if name == "__name__" {
                     return Ok(Some(Value::str(&*m.name)));
                 }
+                if name == "__dict__" {
+                    // A snapshot of the namespace (CPython's is live).
+                    let items: Vec<(Rc<str>, Value)> = m
+                        .globals
+                        .borrow()
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect();
+                    let d = Rc::new(RefCell::new(crate::dict::Dict::new()));
+                    for (k, v) in items {
+                        crate::dict::set(self, &d, Value::str(&*k), v)?;
+                    }
+                    return Ok(Some(Value::Dict(d)));
+                }
                 Ok(m.globals.borrow().get(name).cloned())
             }
             Value::Function(f) => Ok(match name {
