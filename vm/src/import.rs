@@ -432,7 +432,12 @@ impl Vm {
                 .unwrap_or_else(|| self.exc.exception.clone());
             let exc = self.new_exc(&cls, &e.message);
             if let Value::Instance(i) = &exc {
-                let line = src[..e.span.start.min(src.len())].matches('\n').count() + 1;
+                let end = e.span.start.min(src.len());
+                let line = src.as_bytes()[..end]
+                    .iter()
+                    .filter(|&&b| b == b'\n')
+                    .count()
+                    + 1;
                 let mut d = i.dict.borrow_mut();
                 d.insert(Rc::from("msg"), Value::str(e.message.as_str()));
                 d.insert(Rc::from("filename"), Value::str(file));
