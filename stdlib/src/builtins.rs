@@ -382,6 +382,13 @@ fn instance_check(vm: &mut Vm, obj: &Value, info: &Value, sub: bool) -> PyResult
             }
             Ok(Some(false))
         }
+        // `isinstance(x, int | str)`: a `types.UnionType` checks its members.
+        Value::Instance(i) if &*i.class.name == "UnionType" && &*i.class.module == "types" => {
+            match vm.getattr_opt(info, "__args__")? {
+                Some(args @ Value::Tuple(_)) => instance_check(vm, obj, &args, sub),
+                _ => Ok(None),
+            }
+        }
         _ => Ok(None),
     }
 }

@@ -18,7 +18,22 @@ use std::rc::Rc;
 use crate::value::*;
 use crate::vm::Vm;
 
+/// `int | None`, `str | list`: both operands are classes or None, one a
+/// class (CPython's `type.__or__` making a `types.UnionType`).
+pub fn is_type_union(a: &Value, b: &Value) -> bool {
+    let typeish = |v: &Value| matches!(v, Value::Class(_) | Value::None);
+    typeish(a) && typeish(b) && (matches!(a, Value::Class(_)) || matches!(b, Value::Class(_)))
+}
+
 impl Vm {
+    /// Calls `types.NAME(*args)` from the embedded `types` module (how
+    /// `list[int]` and `int | None` build their alias objects).
+    pub fn stdlib_types_call(&mut self, name: &str, args: Vec<Value>) -> PyResult<Value> {
+        let types = self.import("types")?;
+        let f = self.getattr(&types, name)?;
+        self.call(&f, args)
+    }
+
     /// The function behind class-level hook `name` of `cls`, if any class
     /// on its MRO (other than `object`) defines it.
     pub fn class_hook(&self, cls: &Rc<Class>, name: &str) -> Option<Value> {

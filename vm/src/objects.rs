@@ -1793,9 +1793,15 @@ impl Vm {
                 let msg = format!("type '{}' is not subscriptable", c.name);
                 Err(self.type_error(&msg))
             }
-            (Value::Class(c), _) if c.builtin.is_some() => {
-                // `list[int]` style annotations evaluate to the class.
-                Ok(obj.clone())
+            (Value::Class(c), _)
+                if c.builtin.is_some() && c.builtin != Some(BuiltinType::BaseException) =>
+            {
+                // `list[int]`: a `types.GenericAlias`.
+                self.stdlib_types_call("GenericAlias", vec![obj.clone(), key.clone()])
+            }
+            (Value::Class(c), _) => {
+                let msg = format!("type '{}' is not subscriptable", c.name);
+                Err(self.type_error(&msg))
             }
             _ => {
                 if let Some(f) = self.lookup_special(obj, "__getitem__") {
