@@ -3,9 +3,7 @@
 //! `NAME.out` (exact stdout), `NAME.err` (last non-empty stderr line) and
 //! `NAME.code` (exit status, 0 when absent).
 //!
-//! Each program runs in a fresh temporary folder (some write files). A
-//! folder `NAME.files/` beside `NAME.co` holds modules the program imports:
-//! its contents are copied next to it, and it holds no programs itself.
+//! Each program runs in a fresh temporary folder (some write files).
 //! `COVM_CONFORMANCE_FILTER=substring` runs a subset.
 
 use std::path::{Path, PathBuf};
@@ -20,31 +18,11 @@ fn programs(dir: &Path, out: &mut Vec<PathBuf>) {
     entries.sort();
     for p in entries {
         if p.is_dir() {
-            if p.extension().is_none_or(|e| e != "files") {
-                programs(&p, out);
-            }
+            programs(&p, out);
         } else if p.extension().is_some_and(|e| e == "co") && p.with_extension("out").exists() {
             out.push(p);
         }
     }
-}
-
-/// Copies the contents of `from` (if it exists) into `to`, recursively.
-fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
-    if !from.is_dir() {
-        return Ok(());
-    }
-    for e in std::fs::read_dir(from)? {
-        let p = e?.path();
-        let Some(name) = p.file_name() else { continue };
-        if p.is_dir() {
-            std::fs::create_dir_all(to.join(name))?;
-            copy_tree(&p, &to.join(name))?;
-        } else {
-            std::fs::copy(&p, to.join(name))?;
-        }
-    }
-    Ok(())
 }
 
 fn last_line(s: &str) -> String {
@@ -66,7 +44,6 @@ fn check(prog: &Path, scratch: &Path) -> Result<(), String> {
     std::fs::create_dir_all(scratch).map_err(|e| e.to_string())?;
     let name = prog.file_name().ok_or("no file name")?;
     std::fs::copy(prog, scratch.join(name)).map_err(|e| e.to_string())?;
-    copy_tree(&prog.with_extension("files"), scratch).map_err(|e| e.to_string())?;
     let out = Command::new(env!("CARGO_BIN_EXE_covm"))
         .arg(name)
         .current_dir(scratch)

@@ -9,8 +9,6 @@ there (cwd = temp dir, stdin = /dev/null) and writes
   NAME.out   exact stdout
   NAME.err   last non-empty stderr line   (only when exit status != 0 and stderr non-empty)
   NAME.code  exit status                  (only when exit status != 0)
-A folder NAME.files/ beside NAME.co holds the modules it imports: its
-contents are copied next to the program (and it is not searched for programs).
 Stale .err/.code files are removed when the program now exits 0.
 Each program is run twice with different PYTHONHASHSEED values; any difference
 is reported as NONDETERMINISTIC and nothing is written for that program.
@@ -25,10 +23,6 @@ def run(prog, seed):
     with tempfile.TemporaryDirectory(prefix="covm-rec-") as tmp:
         local = os.path.join(tmp, os.path.basename(prog))
         shutil.copy(prog, local)
-        # Modules a multi-file program imports live in NAME.files/.
-        files = prog[:-3] + ".files"
-        if os.path.isdir(files):
-            shutil.copytree(files, tmp, dirs_exist_ok=True)
         p = subprocess.run(["python3", os.path.basename(prog)], cwd=tmp, capture_output=True,
                            stdin=subprocess.DEVNULL, env=env, timeout=60)
     return p.returncode, p.stdout, p.stderr.decode("utf-8", "replace")
@@ -71,8 +65,7 @@ def collect(args):
     progs = []
     for a in args:
         if os.path.isdir(a):
-            for root, dirs, files in os.walk(a):
-                dirs[:] = [d for d in dirs if not d.endswith(".files")]
+            for root, _, files in os.walk(a):
                 progs += [os.path.join(root, f) for f in files if f.endswith(".co")]
         else:
             progs.append(a)
