@@ -22,6 +22,8 @@ def _abstract_names(cls):
     names = set()
     for name in dir(cls):
         value = getattr(cls, name, None)
+        if isinstance(value, property):
+            value = value.fget
         if getattr(value, "__isabstractmethod__", False):
             names.add(name)
     return frozenset(names)

@@ -256,7 +256,10 @@ impl Vm {
         if let Some(v) = self.module_get(&full) {
             return Ok(v);
         }
-        if is_pkg {
+        // Built-in submodules count too (`from collections import abc`).
+        let builtin_sub = self.native_modules.contains_key(full.as_str())
+            || self.import_state.sources.contains_key(full.as_str());
+        if is_pkg || builtin_sub {
             match self.import(&full) {
                 Ok(v) => return Ok(v),
                 Err(e) => {
