@@ -192,6 +192,10 @@ class Enum:
     """
 
     _member_type_ = object
+    _member_names_ = []
+    _member_map_ = {}
+    _value2member_map_ = {}
+    _unhashable_values_ = []
     _covm_value_mixins_ = {int: _IntMixin, str: _StrMixin, float: _FloatMixin}
 
     def __init_subclass__(cls, **kwds):
@@ -267,9 +271,9 @@ class Enum:
     # ---- the class-level behaviour (EnumType's in CPython) ----
 
     @classmethod
-    def __class_call__(cls, value, *args, **kwds):
-        if args or kwds:
-            raise TypeError("covm does not support the functional Enum API yet")
+    def __class_call__(cls, value, names=None, *, module=None, qualname=None, type=None, start=1):
+        if names is not None:
+            return cls._create_(value, names, module=module, qualname=qualname, type=type, start=start)
         if isinstance(value, cls):
             return value
         try:
@@ -285,6 +289,35 @@ class Enum:
         if result is None:
             raise exc
         raise TypeError(f"error in {cls.__name__}._missing_: returned {result!r} instead of None or a valid member")
+
+    @classmethod
+    def _create_(cls, class_name, names, *, module=None, qualname=None, type=None, start=1):
+        """The functional API: `Enum('Color', 'RED GREEN')`, a list of
+        names, of (name, value) pairs, or a mapping."""
+        if cls._member_names_:
+            raise TypeError(f"{cls!r} cannot extend {cls!r}")
+        if isinstance(names, str):
+            names = names.replace(",", " ").split()
+        if isinstance(names, (tuple, list)) and names and isinstance(names[0], str):
+            original, names, last = names, [], []
+            for count, name in enumerate(original):
+                value = cls._generate_next_value_(name, start, count, last[:])
+                last.append(value)
+                names.append((name, value))
+        ns = {}
+        items = names.items() if isinstance(names, dict) else names
+        for item in items:
+            if isinstance(item, str):
+                member_name, member_value = item, names[item]
+            else:
+                member_name, member_value = item
+            ns[member_name] = member_value
+        if module is None:
+            module = "__main__"
+        ns["__module__"] = module
+        ns["__qualname__"] = qualname if qualname is not None else class_name
+        bases = (cls,) if type is None else (type, cls)
+        return _covm.make_class(class_name, bases, ns)
 
     @classmethod
     def __class_getitem__(cls, name):

@@ -30,6 +30,7 @@ pub fn init(vm: &mut Vm) -> PyResult<Value> {
     func(vm, &m, "new_instance", new_instance);
     func(vm, &m, "is_generator_function", is_generator_function);
     func(vm, &m, "import_module", import_module);
+    func(vm, &m, "make_class", make_class);
     Ok(Value::Module(m))
 }
 
@@ -120,4 +121,36 @@ pub fn dunder_import(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value
     }
     let top = name.as_str().split('.').next().unwrap_or("");
     vm.import(top)
+}
+
+/// `make_class(name, bases, namespace)`: a class built at run time, as a
+/// class statement would build it.
+fn make_class(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
+    no_kwargs(vm, "make_class", kw)?;
+    check_count(vm, "make_class", args, 3, 3)?;
+    let Value::Str(name) = &args[0] else {
+        return Err(vm.type_error("make_class() name must be a str"));
+    };
+    let mut bases = Vec::new();
+    for b in vm.collect(&args[1])? {
+        match b {
+            Value::Class(c) => bases.push(c),
+            other => {
+                let msg = format!("bases must be classes, not '{}'", vm.type_name(&other));
+                return Err(vm.type_error(&msg));
+            }
+        }
+    }
+    let mut ns = Namespace::default();
+    let Value::Dict(d) = &args[2] else {
+        return Err(vm.type_error("make_class() namespace must be a dict"));
+    };
+    let items = d.borrow().items();
+    for (k, v) in items {
+        let Value::Str(k) = k else {
+            return Err(vm.type_error("make_class() namespace keys must be str"));
+        };
+        ns.insert(Rc::from(k.as_str()), v);
+    }
+    vm.make_class(name.as_str(), bases, ns).map(Value::Class)
 }

@@ -60,6 +60,49 @@ impl Vm {
         self.call(&f, a).map(Some)
     }
 
+    /// A class made at run time, as a class statement with this namespace
+    /// would make it (C3 MRO, subclass links, `__set_name__`,
+    /// `__init_subclass__`). For the stdlib (`Enum('Color', 'RED GREEN')`).
+    pub fn make_class(
+        &mut self,
+        name: &str,
+        bases: Vec<Rc<Class>>,
+        ns: Namespace,
+    ) -> PyResult<Rc<Class>> {
+        let bases = if bases.is_empty() {
+            vec![self.types.object.clone()]
+        } else {
+            bases
+        };
+        let mro = match crate::mro::c3(&bases) {
+            Ok(m) => m,
+            Err(msg) => return Err(self.type_error(&msg)),
+        };
+        let str_of = |k: &str| match ns.get(k) {
+            Some(Value::Str(s)) => Some(Rc::from(s.as_str())),
+            _ => None,
+        };
+        let qualname = str_of("__qualname__").unwrap_or_else(|| Rc::from(name));
+        let module = str_of("__module__").unwrap_or_else(|| Rc::from("__main__"));
+        let cls = Rc::new(Class {
+            name: Rc::from(name),
+            qualname,
+            base: bases.first().cloned(),
+            bases,
+            mro,
+            subclasses: Default::default(),
+            dict: ClassDict::new(ns),
+            builtin: None,
+            native_new: std::cell::Cell::new(None),
+            module,
+        });
+        for b in &cls.bases {
+            b.subclasses.borrow_mut().push(Rc::downgrade(&cls));
+        }
+        self.class_created(&cls)?;
+        Ok(cls)
+    }
+
     /// After a class statement built `cls`: `__set_name__` on the
     /// attributes that define it, then the parent's `__init_subclass__`.
     pub(crate) fn class_created(&mut self, cls: &Rc<Class>) -> PyResult<()> {
