@@ -10,7 +10,8 @@ value's methods and operators) without being `str` instances.
 
 import _covm
 
-__all__ = ["Enum", "IntEnum", "StrEnum", "ReprEnum", "auto", "unique", "EnumType", "EnumMeta"]
+__all__ = ["Enum", "IntEnum", "StrEnum", "ReprEnum", "Flag", "IntFlag", "auto", "unique",
+           "EnumType", "EnumMeta"]
 
 
 class auto:
@@ -219,6 +220,15 @@ class Enum:
             values.append(value)
             cls._add_member_(name, value)
         cls.__members__ = dict(cls._member_map_)
+        cls._members_done_()
+
+    @classmethod
+    def _members_done_(cls):
+        pass
+
+    @classmethod
+    def _is_canonical_(cls, value):
+        return True
 
     @classmethod
     def _add_member_(cls, name, value):
@@ -244,7 +254,8 @@ class Enum:
             setattr(cls, name, canonical)
             cls._member_map_[name] = canonical
             return
-        cls._member_names_.append(name)
+        if cls._is_canonical_(value):
+            cls._member_names_.append(name)
         cls._member_map_[name] = member
         try:
             cls._value2member_map_[value] = member
@@ -395,6 +406,167 @@ class StrEnum(str, ReprEnum):
     @staticmethod
     def _generate_next_value_(name, start, count, last_values):
         return name.lower()
+
+
+def _bin(num, max_bits=None):
+    ceiling = 2 ** num.bit_length()
+    if num >= 0:
+        s = bin(num + ceiling).replace("1", "0", 1)
+    else:
+        s = bin(~num ^ (ceiling - 1) + ceiling)
+    sign = s[:3]
+    digits = s[3:]
+    if max_bits is not None:
+        if len(digits) < max_bits:
+            digits = (sign[-1] * max_bits + digits)[-max_bits:]
+    return "%s %s" % (sign, digits)
+
+
+class Flag(Enum):
+    """Support for flags: members combine with `|`, `&`, `^` and `~`."""
+
+    _keep_ = False
+    _flag_mask_ = 0
+    _all_bits_ = 0
+
+    @classmethod
+    def _is_canonical_(cls, value):
+        return isinstance(value, int) and value > 0 and value & (value - 1) == 0
+
+    @classmethod
+    def _members_done_(cls):
+        mask = 0
+        for name in cls._member_names_:
+            mask |= cls._member_map_[name]._value_
+        cls._flag_mask_ = mask
+        cls._all_bits_ = 2 ** mask.bit_length() - 1
+
+    @staticmethod
+    def _generate_next_value_(name, start, count, last_values):
+        if not count:
+            return start if start is not None else 1
+        last_value = max(last_values)
+        return 2 ** last_value.bit_length()
+
+    @classmethod
+    def _missing_(cls, value):
+        if not isinstance(value, int):
+            raise ValueError("%r is not a valid %s" % (value, cls.__qualname__))
+        mask = cls._flag_mask_
+        if value < 0:
+            value = max(cls._all_bits_ + 1, 2 ** value.bit_length()) + value
+        extra = value & ~mask
+        if extra and not cls._keep_:
+            max_bits = max(value.bit_length(), mask.bit_length())
+            raise ValueError("%r invalid value %r\n    given %s\n  allowed %s" % (
+                cls, value, _bin(value, max_bits), _bin(mask, max_bits)))
+        if value in cls._value2member_map_:
+            return cls._value2member_map_[value]
+        names = [n for n in cls._member_names_ if cls._member_map_[n]._value_ & value]
+        if extra:
+            names.append(str(extra))
+        member = _covm.new_instance(cls)
+        member._value_ = value
+        member._name_ = "|".join(names) if names else None
+        member._sort_order_ = None
+        cls._value2member_map_[value] = member
+        return member
+
+    @classmethod
+    def __class_repr__(cls):
+        return f"<flag {cls.__name__!r}>"
+
+    def _members_in_(self):
+        return [self.__class__._member_map_[n] for n in self._member_names_
+                if self.__class__._member_map_[n]._value_ & self._value_]
+
+    def __repr__(self):
+        cls_name = self.__class__.__name__
+        if self._name_ is None:
+            return "<%s: %r>" % (cls_name, self._value_)
+        return "<%s.%s: %r>" % (cls_name, self._name_, self._value_)
+
+    def __str__(self):
+        cls_name = self.__class__.__name__
+        if self._name_ is None:
+            return "%s(%r)" % (cls_name, self._value_)
+        return "%s.%s" % (cls_name, self._name_)
+
+    def __contains__(self, other):
+        if not isinstance(other, self.__class__):
+            raise TypeError(
+                "unsupported operand type(s) for 'in': %r and %r" % (
+                    type(other).__qualname__, self.__class__.__qualname__))
+        return other._value_ & self._value_ == other._value_
+
+    def __iter__(self):
+        return iter(self._members_in_())
+
+    def __len__(self):
+        return bin(self._value_).count("1")
+
+    def __bool__(self):
+        return bool(self._value_)
+
+    def _operand_(self, other):
+        if isinstance(other, self.__class__):
+            return other._value_
+        return None
+
+    def __or__(self, other):
+        v = self._operand_(other)
+        if v is None:
+            return NotImplemented
+        return self.__class__(self._value_ | v)
+
+    def __and__(self, other):
+        v = self._operand_(other)
+        if v is None:
+            return NotImplemented
+        return self.__class__(self._value_ & v)
+
+    def __xor__(self, other):
+        v = self._operand_(other)
+        if v is None:
+            return NotImplemented
+        return self.__class__(self._value_ ^ v)
+
+    __ror__ = __or__
+    __rand__ = __and__
+    __rxor__ = __xor__
+
+    def __invert__(self):
+        if self._keep_:
+            return self.__class__(~self._value_)
+        return self.__class__(self._flag_mask_ ^ self._value_)
+
+
+class IntFlag(int, ReprEnum, Flag):
+    """Support for integer-based flags: members are also ints."""
+
+    _keep_ = True
+
+    def _operand_(self, other):
+        if isinstance(other, self.__class__):
+            return other._value_
+        if isinstance(other, int) and not isinstance(other, Enum):
+            return other
+        return None
+
+    __or__ = Flag.__or__
+    __and__ = Flag.__and__
+    __xor__ = Flag.__xor__
+    __ror__ = Flag.__or__
+    __rand__ = Flag.__and__
+    __rxor__ = Flag.__xor__
+    __invert__ = Flag.__invert__
+    __contains__ = Flag.__contains__
+    __iter__ = Flag.__iter__
+    __len__ = Flag.__len__
+    __bool__ = Flag.__bool__
+
+    def __repr__(self):
+        return Flag.__repr__(self)
 
 
 def unique(enumeration):
