@@ -74,7 +74,11 @@ class ABC:
         return obj
 
 
-ABCMeta = type
+class ABCMeta:
+    """Stands for CPython's metaclass in `class X(metaclass=ABCMeta)`,
+    which makes X an `ABC` subclass (covm has no metaclasses)."""
+
+    _covm_metaclass_base_ = ABC
 
 
 def get_cache_token():

@@ -1239,9 +1239,18 @@ impl Vm {
     }
 
     fn op_build_class(&mut self, nbases: usize) -> PyResult<()> {
+        let meta = if nbases & crate::mro::META_FLAG as usize != 0 {
+            Some(pop!(self))
+        } else {
+            None
+        };
+        let nbases = nbases & !(crate::mro::META_FLAG as usize);
         let f = top!(self);
         let at = f.stack.len() - nbases;
-        let bases: Vec<Value> = f.stack.drain(at..).collect();
+        let mut bases: Vec<Value> = f.stack.drain(at..).collect();
+        if let Some(m) = meta {
+            crate::mro::apply_metaclass(self, &mut bases, m)?;
+        }
         let name = pop!(self);
         let body = pop!(self);
         let name: Rc<str> = Rc::from(name.as_str().unwrap_or("?"));

@@ -163,3 +163,38 @@ pub fn type_subclasses(vm: &mut crate::vm::Vm, args: &[Value], _kw: &KwArgs) -> 
         _ => Err(vm.type_error("descriptor '__subclasses__' of 'type' object needs an argument")),
     }
 }
+
+/// Set in `BuildClass`'s operand when a `metaclass=` value sits above the
+/// bases on the stack.
+pub const META_FLAG: u32 = 1 << 31;
+
+/// `metaclass=M` (the compiler lets only `ABCMeta` and `type` through):
+/// `type` changes nothing; a class offering `_covm_metaclass_base_` (the
+/// embedded `abc.ABCMeta`) adds that base (`abc.ABC`) unless a base
+/// already derives from it; anything else is refused.
+pub fn apply_metaclass(
+    vm: &mut crate::vm::Vm,
+    bases: &mut Vec<Value>,
+    meta: Value,
+) -> PyResult<()> {
+    let Value::Class(m) = &meta else {
+        return Err(vm.type_error("covm does not support metaclasses yet"));
+    };
+    if Rc::ptr_eq(m, &vm.types.type_) {
+        return Ok(());
+    }
+    let Some(Value::Class(base)) = vm.class_lookup(m, "_covm_metaclass_base_") else {
+        let msg = format!(
+            "covm does not support metaclasses yet (metaclass={})",
+            m.name
+        );
+        return Err(vm.type_error(&msg));
+    };
+    let derived = bases
+        .iter()
+        .any(|b| matches!(b, Value::Class(c) if vm.is_subclass(c, &base)));
+    if !derived {
+        bases.push(Value::Class(base));
+    }
+    Ok(())
+}

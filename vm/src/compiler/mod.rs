@@ -1141,13 +1141,27 @@ impl<'a> Compiler<'a> {
     }
 
     fn class_def(&mut self, c: &'a ClassDef, span: &Span) -> CResult {
-        if let Some(k) = c.keywords.first() {
-            let what = match &k.arg {
-                Some(a) if a.name == "metaclass" => "metaclasses".to_string(),
-                _ => "class keyword arguments".to_string(),
-            };
-            return Err(unsupported(&what, k.span.clone()));
-        }
+        // `metaclass=ABCMeta` (or `abc.ABCMeta`, `type`) is the one
+        // metaclass covm accepts: it makes the class an `abc.ABC`.
+        let abc_meta = |k: &Keyword| {
+            k.arg.as_ref().is_some_and(|a| a.name == "metaclass")
+                && match &k.value.kind {
+                    ExprKind::Name(n) => n == "ABCMeta" || n == "type",
+                    ExprKind::Attribute { attr, .. } => attr.name == "ABCMeta",
+                    _ => false,
+                }
+        };
+        let meta = match c.keywords.as_slice() {
+            [] => None,
+            [k] if abc_meta(k) => Some(&k.value),
+            [k, ..] => {
+                let what = match &k.arg {
+                    Some(a) if a.name == "metaclass" => "metaclasses".to_string(),
+                    _ => "class keyword arguments".to_string(),
+                };
+                return Err(unsupported(&what, k.span.clone()));
+            }
+        };
         for d in &c.decorators {
             self.expr(d)?;
         }
@@ -1174,7 +1188,12 @@ impl<'a> Compiler<'a> {
         for b in &c.bases {
             self.expr(b)?;
         }
-        self.emit(Op::BuildClass(c.bases.len() as u32));
+        let mut n = c.bases.len() as u32;
+        if let Some(m) = meta {
+            self.expr(m)?;
+            n |= crate::mro::META_FLAG;
+        }
+        self.emit(Op::BuildClass(n));
         for _ in &c.decorators {
             self.emit(Op::Call(1));
         }
