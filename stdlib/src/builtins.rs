@@ -44,8 +44,12 @@ fn print(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
         None => false,
         Some(v) => vm.truthy(&v)?,
     };
-    match kwarg(vm, "print", kw, &allowed, "file")? {
-        None | Some(Value::None) => {
+    let file = match kwarg(vm, "print", kw, &allowed, "file")? {
+        None | Some(Value::None) => crate::mod_sys::redirected_stdout(vm),
+        f => f,
+    };
+    match file {
+        None => {
             let mut out = String::new();
             for (i, a) in args.iter().enumerate() {
                 if i > 0 {

@@ -299,3 +299,17 @@ pub fn init(vm: &mut Vm) -> PyResult<Value> {
     set(&m, "modules", Value::Dict(vm.modules.clone()));
     Ok(Value::Module(m))
 }
+
+/// What a program put in `sys.stdout` in place of the real stream (as
+/// `contextlib.redirect_stdout` does), if anything: `print` writes there.
+pub fn redirected_stdout(vm: &mut Vm) -> Option<Value> {
+    let sys = vm.module_get("sys")?;
+    let Value::Module(m) = &sys else {
+        return None;
+    };
+    let out = m.globals.borrow().get("stdout").cloned()?;
+    match downcast::<StdStream>(&out) {
+        Some(s) if !s.err => None,
+        _ => Some(out),
+    }
+}
