@@ -4,7 +4,7 @@ errors with the same messages as CPython's generated code."""
 
 import sys
 
-__all__ = ["dataclass", "field", "Field", "FrozenInstanceError", "InitVar",
+__all__ = ["dataclass", "field", "Field", "FrozenInstanceError", "InitVar", "KW_ONLY",
            "MISSING", "fields", "asdict", "astuple", "replace", "is_dataclass"]
 
 
@@ -17,6 +17,13 @@ class _MISSING_TYPE:
 
 
 MISSING = _MISSING_TYPE()
+
+
+class _KW_ONLY_TYPE:
+    pass
+
+
+KW_ONLY = _KW_ONLY_TYPE()
 
 _FIELD = "_FIELD"
 _FIELD_CLASSVAR = "_FIELD_CLASSVAR"
@@ -73,8 +80,6 @@ def field(*, default=MISSING, default_factory=MISSING, init=True, repr=True,
     """Return an object to identify dataclass fields."""
     if default is not MISSING and default_factory is not MISSING:
         raise ValueError("cannot specify both default and default_factory")
-    if kw_only is True:
-        raise NotImplementedError("covm's dataclasses do not support kw_only fields yet")
     return Field(default, default_factory, init, repr, hash, compare, metadata, kw_only)
 
 
@@ -93,7 +98,13 @@ def _is_initvar(a):
     return a is InitVar or isinstance(a, InitVar)
 
 
-def _get_field(cls, name, a_type):
+def _is_kw_only_marker(a):
+    if isinstance(a, str):
+        return a in ("KW_ONLY", "dataclasses.KW_ONLY")
+    return a is KW_ONLY
+
+
+def _get_field(cls, name, a_type, default_kw_only):
     default = cls.__dict__.get(name, MISSING)
     if isinstance(default, Field):
         f = default
@@ -102,6 +113,8 @@ def _get_field(cls, name, a_type):
     f.name = name
     f.type = a_type
     f._field_type = _FIELD
+    if f.kw_only is MISSING:
+        f.kw_only = default_kw_only
     if _is_classvar(a_type):
         f._field_type = _FIELD_CLASSVAR
     elif _is_initvar(a_type):
@@ -122,7 +135,7 @@ def _set_new_attribute(cls, name, value):
     return False
 
 
-def _missing_message(qual, names):
+def _missing_message(qual, names, kind="positional"):
     n = len(names)
     quoted = [f"'{x}'" for x in names]
     if n == 1:
@@ -132,11 +145,13 @@ def _missing_message(qual, names):
     else:
         listed = ", ".join(quoted[:-1]) + f", and {quoted[-1]}"
     s = "" if n == 1 else "s"
-    return f"{qual}() missing {n} required positional argument{s}: {listed}"
+    return f"{qual}() missing {n} required {kind} argument{s}: {listed}"
 
 
 def _make_init(cls, all_fields, frozen, has_post_init):
-    init_fields = [f for f in all_fields if f.init and f._field_type in (_FIELD, _FIELD_INITVAR)]
+    all_init = [f for f in all_fields if f.init and f._field_type in (_FIELD, _FIELD_INITVAR)]
+    init_fields = [f for f in all_init if not f.kw_only]
+    kw_fields = [f for f in all_init if f.kw_only]
     seen_default = False
     for f in init_fields:
         if f.default is not MISSING or f.default_factory is not MISSING:
@@ -144,6 +159,7 @@ def _make_init(cls, all_fields, frozen, has_post_init):
         elif seen_default:
             raise TypeError(f"non-default argument {f.name!r} follows default argument")
     names = [f.name for f in init_fields]
+    all_names = names + [f.name for f in kw_fields]
     qual = cls.__qualname__ + ".__init__"
     required = sum(1 for f in init_fields if f.default is MISSING and f.default_factory is MISSING)
     store = object.__setattr__ if frozen else setattr
@@ -160,15 +176,16 @@ def _make_init(cls, all_fields, frozen, has_post_init):
             raise TypeError(f"{qual}() takes {takes} but {given} {was} given")
         values = dict(zip(names, args))
         for k, v in kwargs.items():
-            if k not in names:
+            if k not in all_names:
                 raise TypeError(f"{qual}() got an unexpected keyword argument '{k}'")
             if k in values:
                 raise TypeError(f"{qual}() got multiple values for argument '{k}'")
             values[k] = v
-        missing = [f.name for f in init_fields
-                   if f.name not in values and f.default is MISSING and f.default_factory is MISSING]
-        if missing:
-            raise TypeError(_missing_message(qual, missing))
+        for group, kind in ((init_fields, "positional"), (kw_fields, "keyword-only")):
+            missing = [f.name for f in group
+                       if f.name not in values and f.default is MISSING and f.default_factory is MISSING]
+            if missing:
+                raise TypeError(_missing_message(qual, missing, kind))
         initvars = []
         for f in all_fields:
             if f._field_type is _FIELD_CLASSVAR:
@@ -230,8 +247,6 @@ def _make_cmp(cls, name, op, flds):
 
 
 def _process_class(cls, init, repr, eq, order, unsafe_hash, frozen, match_args, kw_only, slots):
-    if kw_only:
-        raise NotImplementedError("covm's dataclasses do not support kw_only yet")
     if slots:
         raise NotImplementedError("covm's dataclasses do not support slots yet")
     fields_ = {}
@@ -250,7 +265,13 @@ def _process_class(cls, init, repr, eq, order, unsafe_hash, frozen, match_args, 
             all_frozen_bases = all_frozen_bases and current_frozen
             any_frozen_base = any_frozen_base or current_frozen
     cls_annotations = cls.__dict__.get("__annotations__", {})
-    cls_fields = [_get_field(cls, name, tp) for name, tp in cls_annotations.items()]
+    cls_fields = []
+    kw_only_now = kw_only
+    for name, tp in cls_annotations.items():
+        if _is_kw_only_marker(tp):
+            kw_only_now = True
+            continue
+        cls_fields.append(_get_field(cls, name, tp, kw_only_now))
     for f in cls_fields:
         fields_[f.name] = f
         if isinstance(cls.__dict__.get(f.name), Field):
@@ -323,7 +344,7 @@ def _process_class(cls, init, repr, eq, order, unsafe_hash, frozen, match_args, 
             cls.__hash__ = None
     if match_args:
         _set_new_attribute(cls, "__match_args__",
-                           tuple(f.name for f in std_fields if f.init))
+                           tuple(f.name for f in std_fields if f.init and not f.kw_only))
     return cls
 
 
