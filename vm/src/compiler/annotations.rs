@@ -33,15 +33,54 @@ pub(super) fn has_annotations(body: &[Stmt]) -> bool {
     })
 }
 
-/// True when the module starts with `from __future__ import annotations`
-/// (among its other leading `__future__` imports).
-pub(super) fn future_annotations(module: &[Stmt]) -> bool {
-    module.iter().any(|s| match &s.kind {
-        StmtKind::ImportFrom { module, names } => {
-            module == "__future__" && names.iter().any(|a| a.name == "annotations")
+/// The features CPython 3.11 knows in `from __future__ import ...`.
+const FEATURES: &[&str] = &[
+    "nested_scopes",
+    "generators",
+    "division",
+    "absolute_import",
+    "with_statement",
+    "print_function",
+    "unicode_literals",
+    "barry_as_FLUFL",
+    "generator_stop",
+    "annotations",
+];
+
+/// Checks the module's `from __future__` imports as CPython does (only
+/// at the top, after the docstring; known features only) and says whether
+/// `annotations` is among them.
+pub(super) fn future_annotations(module: &[Stmt]) -> Result<bool, covm_parser::SyntaxError> {
+    let mut annotations = false;
+    let mut at_top = true;
+    for (i, s) in module.iter().enumerate() {
+        match &s.kind {
+            StmtKind::ImportFrom { module, names } if module == "__future__" => {
+                if !at_top {
+                    return Err(super::syntax_error(
+                        "from __future__ imports must occur at the beginning of the file",
+                        s.span.clone(),
+                    ));
+                }
+                for a in names {
+                    match a.name.as_str() {
+                        "annotations" => annotations = true,
+                        "braces" => {
+                            return Err(super::syntax_error("not a chance", a.span.clone()));
+                        }
+                        n if FEATURES.contains(&n) => {}
+                        n => {
+                            let msg = format!("future feature {n} is not defined");
+                            return Err(super::syntax_error(msg, a.span.clone()));
+                        }
+                    }
+                }
+            }
+            StmtKind::Expr(e) if i == 0 && matches!(e.kind, ExprKind::Constant(_)) => {}
+            _ => at_top = false,
         }
-        _ => false,
-    })
+    }
+    Ok(annotations)
 }
 
 impl<'a> Compiler<'a> {

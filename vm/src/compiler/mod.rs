@@ -40,7 +40,7 @@ pub fn compile(
         source,
         filename,
         mode,
-        future_annotations: annotations::future_annotations(module),
+        future_annotations: annotations::future_annotations(module)?,
     };
     c.push_unit(0, "<module>", "<module>", 1);
     c.unit().doc = docstring(module);
