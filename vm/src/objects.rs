@@ -319,6 +319,10 @@ impl Vm {
     pub fn no_attribute(&self, obj: &Value, name: &str) -> Value {
         let msg = match obj {
             Value::Class(c) => format!("type object '{}' has no attribute '{}'", c.name, name),
+            Value::Module(m) if self.import_state.initializing.contains(&m.name) => format!(
+                "partially initialized module '{}' has no attribute '{}' (most likely due to a circular import)",
+                m.name, name
+            ),
             Value::Module(m) => format!("module '{}' has no attribute '{}'", m.name, name),
             _ => format!(
                 "'{}' object has no attribute '{}'",
