@@ -154,3 +154,26 @@ fn make_class(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     }
     vm.make_class(name.as_str(), bases, ns).map(Value::Class)
 }
+
+/// `types.MethodType(func, obj)`: `func` bound to `obj`.
+pub fn method_new(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
+    no_kwargs(vm, "method", kw)?;
+    // args[0] is the class itself.
+    if args.len() != 3 {
+        let msg = format!(
+            "method expected 2 arguments, got {}",
+            args.len().saturating_sub(1)
+        );
+        return Err(vm.type_error(&msg));
+    }
+    if !crate::builtins::is_callable(vm, &args[1]) {
+        return Err(vm.type_error("first argument must be callable"));
+    }
+    if args[2].is_none() {
+        return Err(vm.type_error("instance must not be None"));
+    }
+    Ok(Value::BoundMethod(Rc::new(BoundMethod {
+        receiver: args[2].clone(),
+        func: args[1].clone(),
+    })))
+}

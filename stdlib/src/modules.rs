@@ -29,6 +29,8 @@ pub fn install(vm: &mut Vm) {
         .insert("asyncio", crate::mod_asyncio::init);
     vm.native_modules.insert("_covm", crate::mod_covm::init);
     vm.add_builtin("__import__", crate::mod_covm::dunder_import);
+    let method = vm.types.method.clone();
+    vm.set_native_new(&method, crate::mod_covm::method_new);
     for (name, src) in crate::mod_covm::SOURCES {
         vm.add_source_module(name, src);
     }
