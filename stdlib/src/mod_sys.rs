@@ -296,17 +296,23 @@ pub fn init(vm: &mut Vm) -> PyResult<Value> {
     set(&m, "__stdout__", out);
     set(&m, "__stderr__", err);
     vm.module_set("sys", Value::Module(m.clone()));
+    vm.extensions.insert(SYS_MODULE, Rc::new(m.clone()));
     set(&m, "modules", Value::Dict(vm.modules.clone()));
     Ok(Value::Module(m))
 }
 
+/// Where the `sys` module is kept once imported (for `print`).
+const SYS_MODULE: &str = "sys.module";
+
 /// What a program put in `sys.stdout` in place of the real stream (as
 /// `contextlib.redirect_stdout` does), if anything: `print` writes there.
 pub fn redirected_stdout(vm: &mut Vm) -> Option<Value> {
-    let sys = vm.module_get("sys")?;
-    let Value::Module(m) = &sys else {
-        return None;
-    };
+    let m = vm
+        .extensions
+        .get(SYS_MODULE)?
+        .clone()
+        .downcast::<Rc<Module>>()
+        .ok()?;
     let out = m.globals.borrow().get("stdout").cloned()?;
     match downcast::<StdStream>(&out) {
         Some(s) if !s.err => None,
