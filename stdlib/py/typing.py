@@ -548,9 +548,41 @@ def _functional_namedtuple(typename, fields=None, /, **kwargs):
     return _collections.namedtuple(typename, names)
 
 
-def TypedDict(typename, fields=None, /, *, total=True, **kwargs):
-    """The functional form; instances are plain dicts."""
-    return dict
+class TypedDict:
+    """`class Movie(TypedDict): name: str` (or `TypedDict('Movie', {...})`):
+    calling the class makes a plain dict, as in CPython."""
+
+    def __init_subclass__(cls, **kwargs):
+        annotations = {}
+        for base in reversed(cls.__mro__):
+            annotations.update(base.__dict__.get("__annotations__", {}))
+        cls.__annotations__ = annotations
+        cls.__required_keys__ = frozenset(annotations)
+        cls.__optional_keys__ = frozenset()
+        cls.__total__ = True
+
+    @classmethod
+    def __class_call__(cls, *args, **kwargs):
+        if cls is TypedDict:
+            return _typeddict_functional(*args, **kwargs)
+        return dict(*args, **kwargs)
+
+    @classmethod
+    def __class_subclasscheck__(cls, C):
+        raise TypeError("TypedDict does not support instance and class checks")
+
+
+def _typeddict_functional(typename, fields=None, /, *, total=True, **kwargs):
+    import _covm
+    if fields is None:
+        fields = kwargs
+    ns = {"__annotations__": dict(fields), "__qualname__": typename, "__module__": "__main__"}
+    cls = _covm.make_class(typename, (TypedDict,), ns)
+    cls.__total__ = total
+    if not total:
+        cls.__optional_keys__ = cls.__required_keys__
+        cls.__required_keys__ = frozenset()
+    return cls
 
 
 Hashable = _SpecialGenericAlias(_abc.Hashable, 0, "Hashable")
