@@ -320,11 +320,57 @@ class Generic:
         return _GenericAlias(cls, params)
 
 
+_SPECIAL_NAMES = frozenset(["__abstractmethods__", "__annotations__", "__dict__", "__doc__",
+                            "__init__", "__module__", "__new__", "__slots__", "__subclasshook__",
+                            "__weakref__", "__class_getitem__", "__qualname__", "__parameters__",
+                            "__orig_bases__", "__init_subclass__", "__protocol_attrs__"])
+
+
 class Protocol(Generic):
-    """Base class for protocol classes (structural types)."""
+    """Base class for protocol classes (structural types); with
+    `@runtime_checkable`, `isinstance` checks the members by structure."""
+
+    _is_protocol = True
+    _is_runtime_protocol = False
+
+    def __init_subclass__(cls, **kwargs):
+        if not cls.__dict__.get("_is_protocol", False):
+            cls._is_protocol = any(b is Protocol for b in cls.__bases__)
+        attrs = set()
+        for base in cls.__mro__[:-1]:
+            if base.__name__ in ("Protocol", "Generic"):
+                continue
+            names = list(base.__dict__) + list(base.__dict__.get("__annotations__", {}))
+            for attr in names:
+                if not attr.startswith("_abc_") and attr not in _SPECIAL_NAMES and attr not in (
+                        "_is_protocol", "_is_runtime_protocol"):
+                    attrs.add(attr)
+        cls.__protocol_attrs__ = attrs
+
+    @classmethod
+    def __class_subclasscheck__(cls, C):
+        if not cls.__dict__.get("_is_protocol", False):
+            return False
+        if not cls.__dict__.get("_is_runtime_protocol", False):
+            raise TypeError("Instance and class checks can only be used with"
+                            " @runtime_checkable protocols")
+        for attr in cls.__protocol_attrs__:
+            for base in C.__mro__:
+                if attr in base.__dict__:
+                    if base.__dict__[attr] is None:
+                        return False
+                    break
+            else:
+                return False
+        return True
 
 
 def runtime_checkable(cls):
+    """Mark a protocol class as a runtime protocol."""
+    if not cls.__dict__.get("_is_protocol", False):
+        raise TypeError("@runtime_checkable can be only applied to protocol classes,"
+                        " got %r" % cls)
+    cls._is_runtime_protocol = True
     return cls
 
 
