@@ -257,6 +257,10 @@ fn source_view(vm: &mut Vm, exc: &Value, color: bool) -> Option<String> {
             let next = &tb[k + 1];
             let callee = frame_name(&next.code.name);
             match next.resumed_by.as_deref() {
+                // A module body entered from another file: an import.
+                None if &*next.code.name == "<module>" => {
+                    format!("{name} imports {}", next.code.filename)
+                }
                 None => format!("{name} calls {callee}"),
                 Some("a for loop") => format!("{name} resumes {callee} (for loop)"),
                 Some("yield from/await") => {

@@ -45,17 +45,11 @@ fn attr(vm: &Vm, v: &Value, name: &str) -> Option<Value> {
         }
         _ => {}
     }
-    let mut c = Some(match v {
+    let c = match v {
         Value::Class(c) => c.clone(),
         o => vm.type_of(o),
-    });
-    while let Some(k) = c {
-        if let Some(x) = k.dict.borrow().get(name) {
-            return Some(x.clone());
-        }
-        c = k.base.clone();
-    }
-    None
+    };
+    vm.class_lookup(&c, name)
 }
 
 /// The disassembly of a function-like value, or None for other values.

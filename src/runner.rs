@@ -60,14 +60,26 @@ pub fn new_vm(argv: Vec<String>, opts: &Options) -> Vm {
 
 pub fn main_module(vm: &mut Vm, filename: &str) -> Rc<Module> {
     let m = vm.new_module("__main__");
+    // As CPython: `sys.path[0]` is the script's folder ("" for `-c`, stdin
+    // and the REPL) and `__file__` the script's absolute path.
+    let file = if filename.starts_with('<') {
+        vm.set_script_dir(None);
+        filename.to_string()
+    } else {
+        vm.set_script_dir(Some(filename));
+        std::path::absolute(filename)
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_else(|_| filename.to_string())
+    };
     {
         let mut g = m.globals.borrow_mut();
         g.insert(Rc::from("__name__"), Value::str("__main__"));
-        g.insert(Rc::from("__file__"), Value::str(filename));
+        g.insert(Rc::from("__file__"), Value::str(file));
         g.insert(Rc::from("__doc__"), Value::None);
+        g.insert(Rc::from("__package__"), Value::None);
+        g.insert(Rc::from("__spec__"), Value::None);
     }
-    vm.modules
-        .insert(Rc::from("__main__"), Value::Module(m.clone()));
+    vm.module_set("__main__", Value::Module(m.clone()));
     m
 }
 
@@ -96,6 +108,12 @@ pub fn run_program(
         }
     };
     let module = main_module(vm, filename);
+    if let Some(doc) = &code.doc {
+        module
+            .globals
+            .borrow_mut()
+            .insert(Rc::from("__doc__"), Value::str(&**doc));
+    }
     crate::interrupt::set_running(true);
     let r = vm.run_main(code, &module);
     crate::interrupt::set_running(false);

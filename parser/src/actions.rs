@@ -82,8 +82,12 @@ pub fn dotted(first: String, rest: Vec<String>) -> String {
     s
 }
 
-pub fn relative_import<T>(l: usize, r: usize) -> PResult<T> {
-    fail("covm does not support relative imports", l..r)
+/// The module of a relative import: as many leading dots as the level,
+/// then the dotted name, if any (`from ..a import b` → `"..a"`).
+pub fn relative_module(dots: Vec<usize>, name: Option<String>) -> String {
+    let mut s = ".".repeat(dots.iter().sum());
+    s.push_str(name.as_deref().unwrap_or(""));
+    s
 }
 
 /// A subscript: like [`tuple_or_single`], but a lone `*x` becomes a

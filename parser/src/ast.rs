@@ -89,8 +89,8 @@ pub enum StmtKind {
     },
     /// `import a.b as c, d`.
     Import(Vec<Alias>),
-    /// `from module import a as b, c`. `module` is the dotted name; relative
-    /// imports (`from . import x`) are refused by the parser.
+    /// `from module import a as b, c`. `module` is the dotted name; a
+    /// relative import's starts with one dot per level (`..pkg`, `.`).
     ImportFrom {
         module: String,
         names: Vec<Alias>,

@@ -58,6 +58,10 @@ fn simple_statements() {
             "import a.b as c, d\nfrom m import a as b, c\nfrom m import (a,\n  b,)\nfrom m import *",
             "(import a.b as c, d); (from m import a as b, c); (from m import a, b); (from m import *)",
         ),
+        (
+            "from . import a\nfrom .m import b\nfrom ..p.q import c\nfrom ... import d\nfrom .... import e",
+            "(from . import a); (from .m import b); (from ..p.q import c); (from ... import d); (from .... import e)",
+        ),
         ("global a, b\nnonlocal c", "(global a b); (nonlocal c)"),
         ("pass; break; continue;", "pass; break; continue"),
         ("x = 1; y = 2", "(= x 1); (= y 2)"),

@@ -44,8 +44,12 @@ fn print(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
         None => false,
         Some(v) => vm.truthy(&v)?,
     };
-    match kwarg(vm, "print", kw, &allowed, "file")? {
-        None | Some(Value::None) => {
+    let file = match kwarg(vm, "print", kw, &allowed, "file")? {
+        None | Some(Value::None) => crate::mod_sys::redirected_stdout(vm),
+        f => f,
+    };
+    match file {
+        None => {
             let mut out = String::new();
             for (i, a) in args.iter().enumerate() {
                 if i > 0 {
@@ -339,6 +343,23 @@ fn delattr(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
 /// `Ok(None)` when `classinfo` is neither.
 fn instance_check(vm: &mut Vm, obj: &Value, info: &Value, sub: bool) -> PyResult<Option<bool>> {
     match info {
+        Value::Class(c)
+            if c.builtin.is_none() && vm.class_hook(c, "__class_subclasscheck__").is_some() =>
+        {
+            let sub_cls = match obj {
+                Value::Class(o) if sub => o.clone(),
+                _ => vm.type_of(obj),
+            };
+            if vm.is_subclass(&sub_cls, c) {
+                return Ok(Some(true));
+            }
+            let r =
+                vm.call_class_hook(c, "__class_subclasscheck__", vec![Value::Class(sub_cls)])?;
+            Ok(Some(match r {
+                Some(v) => vm.truthy(&v)?,
+                None => false,
+            }))
+        }
         Value::Class(c) => Ok(Some(match obj {
             Value::Class(o) if sub => vm.is_subclass(o, c),
             _ => {
@@ -364,6 +385,13 @@ fn instance_check(vm: &mut Vm, obj: &Value, info: &Value, sub: bool) -> PyResult
                 }
             }
             Ok(Some(false))
+        }
+        // `isinstance(x, int | str)`: a `types.UnionType` checks its members.
+        Value::Instance(i) if &*i.class.name == "UnionType" && &*i.class.module == "types" => {
+            match vm.getattr_opt(info, "__args__")? {
+                Some(args @ Value::Tuple(_)) => instance_check(vm, obj, &args, sub),
+                _ => Ok(None),
+            }
         }
         _ => Ok(None),
     }

@@ -663,7 +663,7 @@ fn object_delattr(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> 
         )));
     }
     let name = attr_name_arg(vm, args.get(1))?;
-    vm.delattr(&args[0], &name)?;
+    vm.delattr_generic(&args[0], &name)?;
     Ok(Value::None)
 }
 

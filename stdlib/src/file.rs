@@ -769,10 +769,14 @@ pub fn install(vm: &mut Vm) {
         vm.add_method(&cls, name, *f);
     }
     vm.extensions.insert(FILE_CLASS, Rc::new(cls));
+    let (bases, mro) = Class::single_base(Some(&vm.exc.os_error));
     let unsupported = Rc::new(Class {
         name: Rc::from("UnsupportedOperation"),
         qualname: Rc::from("UnsupportedOperation"),
         base: Some(vm.exc.os_error.clone()),
+        bases,
+        mro,
+        subclasses: Default::default(),
         dict: ClassDict::new(Namespace::default()),
         builtin: Some(BuiltinType::BaseException),
         native_new: Cell::new(None),

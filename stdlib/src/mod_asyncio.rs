@@ -27,8 +27,7 @@ pub fn init(vm: &mut Vm) -> PyResult<Value> {
             set(&exc, name, Value::Class(cls));
         }
     }
-    vm.modules
-        .insert(Rc::from("asyncio.exceptions"), Value::Module(exc.clone()));
+    vm.module_set("asyncio.exceptions", Value::Module(exc.clone()));
     set(&m, "exceptions", Value::Module(exc));
     for name in ["FIRST_COMPLETED", "FIRST_EXCEPTION", "ALL_COMPLETED"] {
         set(&m, name, Value::str(name));

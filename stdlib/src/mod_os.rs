@@ -456,8 +456,7 @@ pub fn init(vm: &mut Vm) -> PyResult<Value> {
         func(vm, &m, name, *f);
     }
     let path = path_module(vm);
-    vm.modules
-        .insert(Rc::from("os.path"), Value::Module(path.clone()));
+    vm.module_set("os.path", Value::Module(path.clone()));
     set(&m, "path", Value::Module(path));
     set(&m, "sep", Value::str("/"));
     set(&m, "linesep", Value::str("\n"));

@@ -277,7 +277,7 @@ pub fn init(vm: &mut Vm) -> PyResult<Value> {
         ]),
     );
     set(&m, "executable", Value::str(""));
-    set(&m, "path", Value::list(vec![Value::str("")]));
+    set(&m, "path", vm.import_state.path.clone());
     set(&m, "dont_write_bytecode", Value::Bool(true));
     let cls = native_class(
         vm,
@@ -295,16 +295,27 @@ pub fn init(vm: &mut Vm) -> PyResult<Value> {
     set(&m, "stderr", err.clone());
     set(&m, "__stdout__", out);
     set(&m, "__stderr__", err);
-    let modules = Rc::new(std::cell::RefCell::new(covm_vm::dict::Dict::new()));
-    let names: Vec<(Rc<str>, Value)> = vm
-        .modules
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    for (k, v) in names {
-        covm_vm::dict::set(vm, &modules, Value::str(&*k), v)?;
-    }
-    covm_vm::dict::set(vm, &modules, Value::str("sys"), Value::Module(m.clone()))?;
-    set(&m, "modules", Value::Dict(modules));
+    vm.module_set("sys", Value::Module(m.clone()));
+    vm.extensions.insert(SYS_MODULE, Rc::new(m.clone()));
+    set(&m, "modules", Value::Dict(vm.modules.clone()));
     Ok(Value::Module(m))
+}
+
+/// Where the `sys` module is kept once imported (for `print`).
+const SYS_MODULE: &str = "sys.module";
+
+/// What a program put in `sys.stdout` in place of the real stream (as
+/// `contextlib.redirect_stdout` does), if anything: `print` writes there.
+pub fn redirected_stdout(vm: &mut Vm) -> Option<Value> {
+    let m = vm
+        .extensions
+        .get(SYS_MODULE)?
+        .clone()
+        .downcast::<Rc<Module>>()
+        .ok()?;
+    let out = m.globals.borrow().get("stdout").cloned()?;
+    match downcast::<StdStream>(&out) {
+        Some(s) if !s.err => None,
+        _ => Some(out),
+    }
 }

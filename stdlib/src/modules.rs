@@ -30,6 +30,13 @@ pub fn install(vm: &mut Vm) {
     vm.native_modules.insert("random", crate::mod_random::init);
     vm.native_modules.insert("re", crate::mod_re::init);
     vm.native_modules.insert("json", crate::mod_json::init);
+    vm.native_modules.insert("_covm", crate::mod_covm::init);
+    vm.add_builtin("__import__", crate::mod_covm::dunder_import);
+    let method = vm.types.method.clone();
+    vm.set_native_new(&method, crate::mod_covm::method_new);
+    for (name, src) in crate::mod_covm::SOURCES {
+        vm.add_source_module(name, src);
+    }
     crate::mod_os::install_exception_methods(vm);
     crate::mod_sys::install_exception_methods(vm);
 }

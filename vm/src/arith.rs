@@ -181,6 +181,9 @@ impl Vm {
                 }
             }
         }
+        if op == BinOp::BitOr && crate::class_hooks::is_type_union(a, b) {
+            return self.stdlib_types_call("_union", vec![a.clone(), b.clone()]);
+        }
         Err(self.binop_type_error(op, a, b))
     }
 

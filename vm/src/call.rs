@@ -58,6 +58,13 @@ impl Vm {
         args: Vec<Value>,
         kwargs: Vec<(Rc<str>, Value)>,
     ) -> PyResult<Prepared> {
+        if cls.builtin.is_none()
+            && let Some(f) = self.class_hook(cls, "__class_call__")
+        {
+            let mut a = args;
+            a.insert(0, Value::Class(cls.clone()));
+            return self.call_kw(&f, a, kwargs).map(Prepared::Done);
+        }
         // Built-in types (and classes derived from them) construct natively.
         let mut c = Some(cls.clone());
         while let Some(k) = c {

@@ -313,7 +313,7 @@ impl Vm {
             if let Some(entry) = inst.traceback.borrow().first() {
                 c.extend(entry.code.varnames.iter().map(|n| n.to_string()));
             }
-            if let Some(Value::Module(m)) = self.modules.get("__main__") {
+            if let Some(Value::Module(m)) = self.module_get("__main__") {
                 c.extend(m.globals.borrow().keys().map(|k| k.to_string()));
             }
             c.extend(self.builtins.globals.borrow().keys().map(|k| k.to_string()));
@@ -338,17 +338,18 @@ impl Vm {
         if let Value::Module(m) = obj {
             names.extend(m.globals.borrow().keys().map(|k| k.to_string()));
         }
-        let mut c = Some(match obj {
+        let c = Some(match obj {
             Value::Class(c) => c.clone(),
             o => self.type_of(o),
         });
-        while let Some(k) = c {
-            for key in k.dict.borrow().keys() {
-                if !names.iter().any(|n| n.as_str() == key.as_ref()) {
-                    names.push(key.to_string());
+        if let Some(cls) = c {
+            for k in std::iter::once(&cls).chain(cls.mro.iter()) {
+                for key in k.dict.borrow().keys() {
+                    if !names.iter().any(|n| n.as_str() == key.as_ref()) {
+                        names.push(key.to_string());
+                    }
                 }
             }
-            c = k.base.clone();
         }
         names
     }

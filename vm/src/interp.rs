@@ -1320,45 +1320,22 @@ impl Vm {
                 push!(self, Value::Class(self.exc.assertion_error.clone()));
             }
             Op::ImportName(i) => {
-                let name = top!(self).code.names[i as usize].clone();
-                let m = self.import(&name)?;
+                let f = top!(self);
+                let (name, g) = (f.code.names[i as usize].clone(), f.globals.clone());
+                let m = self.import_in(&name, &g)?;
                 push!(self, m);
             }
             Op::ImportFrom(i) => {
                 let name = top!(self).code.names[i as usize].clone();
                 let f = top!(self);
                 let m = f.stack[f.stack.len() - 1].clone();
-                let v = match self.getattr(&m, &name) {
-                    Ok(v) => v,
-                    Err(_) => {
-                        let mname = match &m {
-                            Value::Module(md) => md.name.to_string(),
-                            _ => "?".into(),
-                        };
-                        let msg = format!(
-                            "cannot import name '{name}' from '{mname}' (unknown location)"
-                        );
-                        return Err(self.new_exc(&self.exc.import_error.clone(), &msg));
-                    }
-                };
+                let v = self.import_from(&m, &name)?;
                 push!(self, v);
             }
             Op::ImportStar => {
                 let m = pop!(self);
-                if let Value::Module(md) = m {
-                    let items: Vec<(Rc<str>, Value)> = md
-                        .globals
-                        .borrow()
-                        .iter()
-                        .filter(|(k, _)| !k.starts_with('_'))
-                        .map(|(k, v)| (k.clone(), v.clone()))
-                        .collect();
-                    let f = top!(self);
-                    let mut g = f.globals.globals.borrow_mut();
-                    for (k, v) in items {
-                        g.insert(k, v);
-                    }
-                }
+                let g = top!(self).globals.clone();
+                self.import_star(&m, &g)?;
             }
             Op::PrintExpr => {
                 let v = pop!(self);
@@ -1720,32 +1697,23 @@ impl Vm {
     }
 
     fn op_build_class(&mut self, nbases: usize) -> PyResult<()> {
+        let meta = if nbases & crate::mro::META_FLAG as usize != 0 {
+            Some(pop!(self))
+        } else {
+            None
+        };
+        let nbases = nbases & !(crate::mro::META_FLAG as usize);
         let f = top!(self);
         let at = f.stack.len() - nbases;
-        let bases: Vec<Value> = f.stack.drain(at..).collect();
+        let mut bases: Vec<Value> = f.stack.drain(at..).collect();
+        if let Some(m) = meta {
+            crate::mro::apply_metaclass(self, &mut bases, m)?;
+        }
         let name = pop!(self);
         let body = pop!(self);
         let name: Rc<str> = Rc::from(name.as_str().unwrap_or("?"));
-        let base = match bases.into_iter().next() {
-            None => None,
-            Some(Value::Class(c)) => {
-                if c.builtin.is_some()
-                    && c.native_new.get().is_some()
-                    && c.builtin != Some(BuiltinType::Object)
-                {
-                    let msg = format!("covm does not support subclassing '{}' yet", c.name);
-                    return Err(self.type_error(&msg));
-                }
-                Some(c)
-            }
-            Some(other) => {
-                let msg = format!(
-                    "class bases must be classes, not '{}'",
-                    self.type_name(&other)
-                );
-                return Err(self.type_error(&msg));
-            }
-        };
+        let (all_bases, value_type) = crate::mro::check_bases(self, &bases)?;
+        let base = all_bases.first().cloned();
         let Value::Function(func) = body else {
             return Err(self.type_error("class body is not a function"));
         };
@@ -1761,6 +1729,17 @@ impl Vm {
                 .cloned()
                 .unwrap_or(Value::None),
         );
+        if let Some(t) = value_type {
+            ns.borrow_mut()
+                .insert(Rc::from("_member_type_"), Value::Class(t));
+        }
+        if all_bases.len() > 1 {
+            // Bases after the first travel in the namespace, under a key
+            // no program can write; `finish_class` takes them out.
+            let t = all_bases.into_iter().map(Value::Class).collect();
+            ns.borrow_mut()
+                .insert(Rc::from(crate::mro::BASES_KEY), Value::tuple(t));
+        }
         frame.namespace = Some(ns);
         frame.ret = ReturnTo::ClassBody { name, base };
         if self.depth() >= self.recursion_limit {
@@ -1846,6 +1825,20 @@ impl Vm {
             _ => Rc::from("__main__"),
         };
         let mut ns = ns;
+        let bases = match ns.shift_remove(crate::mro::BASES_KEY) {
+            Some(Value::Tuple(t)) => t
+                .iter()
+                .filter_map(|b| match b {
+                    Value::Class(c) => Some(c.clone()),
+                    _ => None,
+                })
+                .collect(),
+            _ => vec![base.unwrap_or_else(|| self.types.object.clone())],
+        };
+        let mro = match crate::mro::c3(&bases) {
+            Ok(m) => m,
+            Err(msg) => return Err(self.type_error(&msg)),
+        };
         // Defining __eq__ without __hash__ makes instances unhashable.
         if ns.contains_key("__eq__") && !ns.contains_key("__hash__") {
             ns.insert(Rc::from("__hash__"), Value::None);
@@ -1853,7 +1846,10 @@ impl Vm {
         let cls = Rc::new(Class {
             name,
             qualname,
-            base: Some(base.unwrap_or_else(|| self.types.object.clone())),
+            base: bases.first().cloned(),
+            bases,
+            mro,
+            subclasses: Default::default(),
             dict: ClassDict::new(ns),
             builtin: None,
             native_new: std::cell::Cell::new(None),
@@ -1868,6 +1864,10 @@ impl Vm {
         {
             *frame.cells[i].borrow_mut() = Value::Class(cls.clone());
         }
+        for b in &cls.bases {
+            b.subclasses.borrow_mut().push(Rc::downgrade(&cls));
+        }
+        self.class_created(&cls)?;
         Ok(Value::Class(cls))
     }
 

@@ -5,6 +5,7 @@
 pub mod arith;
 pub mod asyncgen;
 pub mod call;
+pub mod class_hooks;
 pub mod clock;
 pub mod code;
 pub mod compiler;
@@ -15,7 +16,9 @@ pub mod exceptions;
 pub mod format;
 pub mod frame;
 pub mod generator;
+pub mod import;
 pub mod interp;
+pub mod mro;
 pub mod objects;
 pub mod opcode;
 pub mod resumer;

@@ -261,14 +261,7 @@ impl Vm {
     }
 
     pub fn is_subclass(&self, a: &Rc<Class>, b: &Rc<Class>) -> bool {
-        let mut c = Some(a.clone());
-        while let Some(k) = c {
-            if Rc::ptr_eq(&k, b) {
-                return true;
-            }
-            c = k.base.clone();
-        }
-        false
+        Rc::ptr_eq(a, b) || a.mro.iter().any(|k| Rc::ptr_eq(k, b))
     }
 
     pub fn is_instance_of(&self, v: &Value, cls: &Rc<Class>) -> bool {
@@ -277,12 +270,13 @@ impl Vm {
 
     /// Looks `name` up along the class chain.
     pub fn class_lookup(&self, cls: &Rc<Class>, name: &str) -> Option<Value> {
-        let mut c = Some(cls.clone());
-        while let Some(k) = c {
+        if let Some(v) = cls.dict.borrow().get(name) {
+            return Some(v.clone());
+        }
+        for k in &cls.mro {
             if let Some(v) = k.dict.borrow().get(name) {
                 return Some(v.clone());
             }
-            c = k.base.clone();
         }
         None
     }
@@ -325,6 +319,10 @@ impl Vm {
     pub fn no_attribute(&self, obj: &Value, name: &str) -> Value {
         let msg = match obj {
             Value::Class(c) => format!("type object '{}' has no attribute '{}'", c.name, name),
+            Value::Module(m) if self.import_state.initializing.contains(&m.name) => format!(
+                "partially initialized module '{}' has no attribute '{}' (most likely due to a circular import)",
+                m.name, name
+            ),
             Value::Module(m) => format!("module '{}' has no attribute '{}'", m.name, name),
             _ => format!(
                 "'{}' object has no attribute '{}'",
@@ -410,17 +408,35 @@ impl Vm {
                     }
                     "__bases__" => {
                         return Ok(Some(Value::tuple(
-                            cls.base.iter().map(|b| Value::Class(b.clone())).collect(),
+                            cls.bases.iter().map(|b| Value::Class(b.clone())).collect(),
                         )));
                     }
-                    "__mro__" => {
-                        let mut v = Vec::new();
-                        let mut c = Some(cls.clone());
-                        while let Some(k) = c {
-                            v.push(Value::Class(k.clone()));
-                            c = k.base.clone();
+                    "__mro__" => return Ok(Some(Value::tuple(crate::mro::mro_values(cls)))),
+                    "__annotations__" if cls.builtin.is_none() => {
+                        // Since 3.10 a class's own, created empty on demand.
+                        let own = cls.dict.borrow().get("__annotations__").cloned();
+                        if let Some(a) = own {
+                            return Ok(Some(a));
                         }
-                        return Ok(Some(Value::tuple(v)));
+                        let d = Value::Dict(Rc::new(RefCell::new(crate::dict::Dict::new())));
+                        cls.dict
+                            .borrow_mut()
+                            .insert(Rc::from("__annotations__"), d.clone());
+                        return Ok(Some(d));
+                    }
+                    "__dict__" => {
+                        // A snapshot, where CPython gives a read-only live view.
+                        let items: Vec<(Rc<str>, Value)> = cls
+                            .dict
+                            .borrow()
+                            .iter()
+                            .map(|(k, v)| (k.clone(), v.clone()))
+                            .collect();
+                        let d = Rc::new(RefCell::new(crate::dict::Dict::new()));
+                        for (k, v) in items {
+                            crate::dict::set(self, &d, Value::str(&*k), v)?;
+                        }
+                        return Ok(Some(Value::Dict(d)));
                     }
                     "__doc__" => {
                         return Ok(Some(
@@ -433,18 +449,48 @@ impl Vm {
                     }
                     _ => {}
                 }
-                Ok(self.class_lookup(cls, name).map(|a| match a {
+                let found = self.class_lookup(cls, name).map(|a| match a {
                     Value::StaticMethod(f) => (*f).clone(),
                     Value::ClassMethod(f) => Value::BoundMethod(Rc::new(BoundMethod {
                         receiver: obj.clone(),
                         func: (*f).clone(),
                     })),
                     other => other,
+                });
+                // Methods of `type` itself, below the class's own attributes.
+                let type_method: Option<NativeFn> = match name {
+                    "mro" => Some(crate::mro::type_mro),
+                    "__subclasses__" => Some(crate::mro::type_subclasses),
+                    _ => None,
+                };
+                Ok(found.or_else(|| {
+                    type_method.map(|f| {
+                        Value::Builtin(Rc::new(Builtin {
+                            name: Rc::from(name),
+                            func: f,
+                            receiver: Some(obj.clone()),
+                            special: Special::None,
+                        }))
+                    })
                 }))
             }
             Value::Module(m) => {
                 if name == "__name__" {
                     return Ok(Some(Value::str(&*m.name)));
+                }
+                if name == "__dict__" {
+                    // A snapshot of the namespace (CPython's is live).
+                    let items: Vec<(Rc<str>, Value)> = m
+                        .globals
+                        .borrow()
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect();
+                    let d = Rc::new(RefCell::new(crate::dict::Dict::new()));
+                    for (k, v) in items {
+                        crate::dict::set(self, &d, Value::str(&*k), v)?;
+                    }
+                    return Ok(Some(Value::Dict(d)));
                 }
                 Ok(m.globals.borrow().get(name).cloned())
             }
@@ -548,11 +594,11 @@ impl Vm {
                     .map(|a| self.bind(a, obj)),
             }),
             Value::Super(s) => {
-                let start = s.class.base.clone();
-                let Some(start) = start else {
-                    return Ok(None);
+                let of = match &s.obj {
+                    Value::Class(c) => c.clone(),
+                    o => self.type_of(o),
                 };
-                match self.class_lookup(&start, name) {
+                match crate::mro::lookup_after(&of, &s.class, name) {
                     Some(Value::Property(p)) => self.call(&p.fget, vec![s.obj.clone()]).map(Some),
                     Some(Value::ClassMethod(f)) => {
                         let recv = match &s.obj {
@@ -787,6 +833,18 @@ impl Vm {
     }
 
     pub fn delattr(&mut self, obj: &Value, name: &str) -> PyResult<()> {
+        if let Value::Instance(inst) = obj
+            && let Some(da) = self.class_lookup(&inst.class, "__delattr__")
+            && !matches!(da, Value::Builtin(_))
+        {
+            self.call(&da, vec![obj.clone(), Value::str(name)])?;
+            return Ok(());
+        }
+        self.delattr_generic(obj, name)
+    }
+
+    /// `object.__delattr__`: deletion without the class's `__delattr__`.
+    pub fn delattr_generic(&mut self, obj: &Value, name: &str) -> PyResult<()> {
         match obj {
             Value::Instance(inst) => {
                 if let Some(Value::Property(p)) = self.class_lookup(&inst.class, name) {
@@ -892,6 +950,14 @@ impl Vm {
             Value::Dict(d) | Value::Set(d) | Value::FrozenSet(d) => d.borrow().len(),
             Value::Range(r) => r.len().max(0) as usize,
             Value::Native(n) if n.len().is_some() => n.len().unwrap_or(0),
+            Value::Class(c) if self.class_hook(c, "__class_len__").is_some() => {
+                let c = c.clone();
+                let r = self.call_class_hook(&c, "__class_len__", vec![])?;
+                return match r {
+                    Some(Value::Int(i)) if i >= 0 => Ok(i as usize),
+                    _ => Err(self.value_error("__len__() should return >= 0")),
+                };
+            }
             _ => {
                 if let Some(f) = self.lookup_special(v, "__len__") {
                     let r = self.call(&f, vec![v.clone()])?;
@@ -1035,6 +1101,11 @@ impl Vm {
                 }
             }
             Value::Class(c) => {
+                if c.builtin.is_none()
+                    && let Some(r) = self.call_class_hook(c, "__class_repr__", vec![])?
+                {
+                    return self.to_str(&r);
+                }
                 if c.module.as_ref() == "builtins" {
                     format!("<class '{}'>", c.qualname)
                 } else {
@@ -1070,7 +1141,13 @@ impl Vm {
                 };
                 format!("<{} object {} at {:#x}>", what, g.qualname, v.addr())
             }
-            Value::Module(m) => format!("<module '{}' (built-in)>", m.name),
+            Value::Module(m) => match m.globals.borrow().get("__file__") {
+                Some(Value::Str(f)) => format!("<module '{}' from '{}'>", m.name, f.as_str()),
+                _ if m.globals.borrow().contains_key("__path__") => {
+                    format!("<module '{}' (namespace)>", m.name)
+                }
+                _ => format!("<module '{}' (built-in)>", m.name),
+            },
             Value::Iterator(it) => {
                 format!(
                     "<{} object at {:#x}>",
@@ -1479,6 +1556,11 @@ impl Vm {
 
     /// `item in container`.
     pub fn contains(&mut self, container: &Value, item: &Value) -> PyResult<bool> {
+        if let Value::Class(c) = container
+            && let Some(r) = self.call_class_hook(c, "__class_contains__", vec![item.clone()])?
+        {
+            return self.truthy(&r);
+        }
         match container {
             Value::List(l) => {
                 let items = l.borrow().clone();
@@ -1767,9 +1849,22 @@ impl Vm {
                 let i = self.seq_index(k, r.len() as usize, "range object")?;
                 Ok(Value::Int(r.get(i as i64)))
             }
-            (Value::Class(c), _) if c.builtin.is_some() => {
-                // `list[int]` style annotations evaluate to the class.
-                Ok(obj.clone())
+            (Value::Class(c), _) if c.builtin.is_none() => {
+                if let Some(r) = self.call_class_hook(c, "__class_getitem__", vec![key.clone()])? {
+                    return Ok(r);
+                }
+                let msg = format!("type '{}' is not subscriptable", c.name);
+                Err(self.type_error(&msg))
+            }
+            (Value::Class(c), _)
+                if c.builtin.is_some() && c.builtin != Some(BuiltinType::BaseException) =>
+            {
+                // `list[int]`: a `types.GenericAlias`.
+                self.stdlib_types_call("GenericAlias", vec![obj.clone(), key.clone()])
+            }
+            (Value::Class(c), _) => {
+                let msg = format!("type '{}' is not subscriptable", c.name);
+                Err(self.type_error(&msg))
             }
             _ => {
                 if let Some(f) = self.lookup_special(obj, "__getitem__") {
@@ -1889,6 +1984,11 @@ impl Vm {
     }
 
     pub fn get_iter(&mut self, v: &Value) -> PyResult<Value> {
+        if let Value::Class(c) = v
+            && let Some(r) = self.call_class_hook(c, "__class_iter__", vec![])?
+        {
+            return self.get_iter(&r);
+        }
         Ok(match v {
             Value::List(_) | Value::Tuple(_) => self.new_iter(IterState::Seq {
                 seq: v.clone(),
@@ -2259,41 +2359,6 @@ impl Vm {
             }
         };
         r.map_err(|m| self.format_error(&m))
-    }
-
-    // ---- modules -----------------------------------------------------------
-
-    pub fn import(&mut self, name: &str) -> PyResult<Value> {
-        if let Some(m) = self.modules.get(name) {
-            return Ok(m.clone());
-        }
-        if let Some((parent, child)) = name.rsplit_once('.') {
-            let p = self.import(parent)?;
-            return match self.getattr_opt(&p, child)? {
-                Some(m) => Ok(m),
-                None => {
-                    let msg = format!("No module named '{name}'");
-                    Err(self.module_not_found(name, &msg))
-                }
-            };
-        }
-        if let Some(init) = self.native_modules.get(name).copied() {
-            let m = init(self)?;
-            self.modules.insert(Rc::from(name), m.clone());
-            return Ok(m);
-        }
-        let msg = format!("No module named '{name}'");
-        Err(self.module_not_found(name, &msg))
-    }
-
-    fn module_not_found(&self, name: &str, msg: &str) -> Value {
-        let e = self.new_exc(&self.exc.module_not_found_error, msg);
-        if let Value::Instance(i) = &e {
-            i.dict
-                .borrow_mut()
-                .insert(Rc::from("name"), Value::str(name));
-        }
-        e
     }
 }
 

@@ -215,13 +215,35 @@ impl ClassDict {
 pub struct Class {
     pub name: Rc<str>,
     pub qualname: Rc<str>,
+    /// The first base (`__base__`); `None` only for `object`.
     pub base: Option<Rc<Class>>,
+    /// All bases, in order (`__bases__`).
+    pub bases: Vec<Rc<Class>>,
+    /// The method resolution order after the class itself (C3
+    /// linearisation), computed once when the class is created.
+    pub mro: Vec<Rc<Class>>,
+    /// Direct subclasses, for `__subclasses__()`.
+    pub subclasses: RefCell<Vec<std::rc::Weak<Class>>>,
     pub dict: ClassDict,
     /// Set on the built-in types: which kind of value an instance is.
     pub builtin: Option<BuiltinType>,
     /// Constructs a value of a built-in type (`int(x)`, `list(it)`).
     pub native_new: Cell<Option<NativeFn>>,
     pub module: Rc<str>,
+}
+
+impl Class {
+    /// `bases` and `mro` for a class with at most one base.
+    pub fn single_base(base: Option<&Rc<Class>>) -> (Vec<Rc<Class>>, Vec<Rc<Class>>) {
+        match base {
+            None => (Vec::new(), Vec::new()),
+            Some(b) => {
+                let mut mro = vec![b.clone()];
+                mro.extend(b.mro.iter().cloned());
+                (vec![b.clone()], mro)
+            }
+        }
+    }
 }
 
 /// The built-in types a value can be an instance of.

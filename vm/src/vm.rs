@@ -95,7 +95,10 @@ pub struct Vm {
     /// All exception classes by name, for the builtins namespace.
     pub exc_by_name: Vec<(&'static str, Rc<Class>)>,
     pub builtins: Rc<Module>,
-    pub modules: HashMap<Rc<str>, Value>,
+    /// `sys.modules`: the same dict the `sys` module exposes.
+    pub modules: Rc<RefCell<crate::dict::Dict>>,
+    /// `sys.path` and the embedded source modules (see `import.rs`).
+    pub import_state: crate::import::ImportState,
     pub native_modules: HashMap<&'static str, ModuleInit>,
     pub recursion_limit: usize,
     /// Nested dispatch loops (natives calling back into covm code).
@@ -155,10 +158,14 @@ pub struct Names {
 }
 
 fn new_class(name: &str, base: Option<&Rc<Class>>, builtin: Option<BuiltinType>) -> Rc<Class> {
+    let (bases, mro) = Class::single_base(base);
     Rc::new(Class {
         name: Rc::from(name),
         qualname: Rc::from(name),
         base: base.cloned(),
+        bases,
+        mro,
+        subclasses: RefCell::new(Vec::new()),
         dict: ClassDict::new(Namespace::default()),
         builtin,
         native_new: Cell::new(None),
@@ -379,7 +386,8 @@ impl Vm {
             exc,
             exc_by_name: by_name,
             builtins,
-            modules: HashMap::new(),
+            modules: Vm::new_modules_dict(),
+            import_state: crate::import::ImportState::new(),
             native_modules: HashMap::new(),
             recursion_limit: 1000,
             native_depth: 0,
@@ -453,10 +461,14 @@ impl Vm {
 
     /// Creates a class from Rust (for stdlib-defined object types).
     pub fn new_native_class(&self, name: &str, module: &str) -> Rc<Class> {
+        let (bases, mro) = Class::single_base(Some(&self.types.object));
         Rc::new(Class {
             name: Rc::from(name),
             qualname: Rc::from(name),
             base: Some(self.types.object.clone()),
+            bases,
+            mro,
+            subclasses: RefCell::new(Vec::new()),
             dict: ClassDict::new(Namespace::default()),
             builtin: Some(BuiltinType::Native),
             native_new: Cell::new(None),

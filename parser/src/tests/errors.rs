@@ -494,22 +494,6 @@ fn subset_refusals() {
             false,
         ),
         (
-            "from . import x",
-            S,
-            "covm does not support relative imports",
-            1,
-            1,
-            false,
-        ),
-        (
-            "from ..a import x",
-            S,
-            "covm does not support relative imports",
-            1,
-            1,
-            false,
-        ),
-        (
             "with (a as b):\n    pass",
             S,
             "covm does not support parenthesised with-items",

@@ -5,6 +5,7 @@
 //! `try`, `with` or handler emit that construct's exit code inline, found by
 //! walking the compile-time stack of enclosing blocks (`fblocks`).
 
+mod annotations;
 pub mod stackdepth;
 pub mod symtable;
 
@@ -40,8 +41,11 @@ pub fn compile(
         source,
         filename,
         mode,
+        future_annotations: annotations::future_annotations(module)?,
     };
     c.push_unit(0, "<module>", "<module>", 1);
+    c.unit().doc = docstring(module);
+    c.setup_annotations(module);
     for s in module {
         c.stmt(s)?;
     }
@@ -126,6 +130,8 @@ struct Compiler<'a> {
     source: Rc<str>,
     filename: Rc<str>,
     mode: Mode,
+    /// `from __future__ import annotations`: annotations stay source text.
+    future_annotations: bool,
 }
 
 fn key<T>(node: &T) -> usize {
@@ -505,11 +511,16 @@ impl<'a> Compiler<'a> {
                 }
             }
             StmtKind::AugAssign { target, op, value } => self.aug_assign(target, *op, value)?,
-            StmtKind::AnnAssign { target, value, .. } => {
+            StmtKind::AnnAssign {
+                target,
+                value,
+                annotation,
+            } => {
                 if let Some(v) = value {
                     self.expr(v)?;
                     self.store_target(target)?;
                 }
+                self.store_annotation(target, annotation)?;
             }
             StmtKind::Pass => {}
             StmtKind::Return(v) => self.return_stmt(v.as_ref(), &s.span)?,
@@ -1271,16 +1282,27 @@ impl<'a> Compiler<'a> {
     }
 
     fn class_def(&mut self, c: &'a ClassDef, span: &Span) -> CResult {
-        if let Some(k) = c.keywords.first() {
-            let what = match &k.arg {
-                Some(a) if a.name == "metaclass" => "metaclasses".to_string(),
-                _ => "class keyword arguments".to_string(),
-            };
-            return Err(unsupported(&what, k.span.clone()));
-        }
-        if c.bases.len() > 1 {
-            return Err(unsupported("multiple inheritance", c.bases[1].span.clone()));
-        }
+        // `metaclass=ABCMeta` (or `abc.ABCMeta`, `type`) is the one
+        // metaclass covm accepts: it makes the class an `abc.ABC`.
+        let abc_meta = |k: &Keyword| {
+            k.arg.as_ref().is_some_and(|a| a.name == "metaclass")
+                && match &k.value.kind {
+                    ExprKind::Name(n) => n == "ABCMeta" || n == "type",
+                    ExprKind::Attribute { attr, .. } => attr.name == "ABCMeta",
+                    _ => false,
+                }
+        };
+        let meta = match c.keywords.as_slice() {
+            [] => None,
+            [k] if abc_meta(k) => Some(&k.value),
+            [k, ..] => {
+                let what = match &k.arg {
+                    Some(a) if a.name == "metaclass" => "metaclasses".to_string(),
+                    _ => "class keyword arguments".to_string(),
+                };
+                return Err(unsupported(&what, k.span.clone()));
+            }
+        };
         for d in &c.decorators {
             self.expr(d)?;
         }
@@ -1297,6 +1319,7 @@ impl<'a> Compiler<'a> {
                 let i = cc.name_idx("__doc__");
                 cc.emit(Op::StoreName(i));
             }
+            cc.setup_annotations(&c.body);
             cc.stmts(&c.body)?;
             cc.emit_const(Value::None);
             cc.emit(Op::ReturnValue);
@@ -1306,7 +1329,12 @@ impl<'a> Compiler<'a> {
         for b in &c.bases {
             self.expr(b)?;
         }
-        self.emit(Op::BuildClass(c.bases.len() as u32));
+        let mut n = c.bases.len() as u32;
+        if let Some(m) = meta {
+            self.expr(m)?;
+            n |= crate::mro::META_FLAG;
+        }
+        self.emit(Op::BuildClass(n));
         for _ in &c.decorators {
             self.emit(Op::Call(1));
         }

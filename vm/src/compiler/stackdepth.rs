@@ -71,7 +71,11 @@ fn effect(op: Op) -> Effect {
         CallMethod(k) | CallKw(k) => fall(-n(k) - 1),
         CallEx(k) => fall(-n(k) - 1),
         MakeFunction(flags) => fall(-n((flags & 0b1011).count_ones())),
-        BuildClass(k) => fall(-n(k) - 1),
+        // `(body name bases*n [meta] -- class)`.
+        BuildClass(k) => {
+            let meta = i32::from(k & crate::mro::META_FLAG != 0);
+            fall(-n(k & !crate::mro::META_FLAG) - 1 - meta)
+        }
         Jump(t) => Effect {
             next: None,
             jump: Some((t, 0)),

@@ -12,10 +12,14 @@ use crate::value::*;
 use crate::vm::Vm;
 
 fn class(name: &str, module: &str, base: &Rc<Class>, builtin: BuiltinType) -> Rc<Class> {
+    let (bases, mro) = Class::single_base(Some(base));
     Rc::new(Class {
         name: Rc::from(name),
         qualname: Rc::from(name),
         base: Some(base.clone()),
+        bases,
+        mro,
+        subclasses: Default::default(),
         dict: ClassDict::new(Namespace::default()),
         builtin: Some(builtin),
         native_new: Cell::new(None),
