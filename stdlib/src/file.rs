@@ -5,7 +5,7 @@
 //! CPython's (flushed at 8 KiB, on `flush`, `close`, `seek`, a read, and when
 //! the object goes away).
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::rc::Rc;
@@ -769,18 +769,11 @@ pub fn install(vm: &mut Vm) {
         vm.add_method(&cls, name, *f);
     }
     vm.extensions.insert(FILE_CLASS, Rc::new(cls));
-    let (bases, mro) = Class::single_base(Some(&vm.exc.os_error));
-    let unsupported = Rc::new(Class {
-        name: Rc::from("UnsupportedOperation"),
-        qualname: Rc::from("UnsupportedOperation"),
-        base: Some(vm.exc.os_error.clone()),
-        bases,
-        mro,
-        subclasses: Default::default(),
-        dict: ClassDict::new(Namespace::default()),
-        builtin: Some(BuiltinType::BaseException),
-        native_new: Cell::new(None),
-        module: Rc::from("io"),
-    });
+    let unsupported = Class::native(
+        "UnsupportedOperation",
+        "io",
+        &vm.exc.os_error,
+        BuiltinType::BaseException,
+    );
     vm.extensions.insert(UNSUPPORTED, Rc::new(unsupported));
 }

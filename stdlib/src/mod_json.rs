@@ -605,20 +605,12 @@ fn decode_error_class(vm: &mut Vm) -> Rc<Class> {
     {
         return c;
     }
-    let base = vm.exc.value_error.clone();
-    let (bases, mro) = Class::single_base(Some(&base));
-    let cls = Rc::new(Class {
-        name: Rc::from("JSONDecodeError"),
-        qualname: Rc::from("JSONDecodeError"),
-        base: Some(base),
-        bases,
-        mro,
-        subclasses: Default::default(),
-        dict: ClassDict::new(Namespace::default()),
-        builtin: Some(BuiltinType::BaseException),
-        native_new: std::cell::Cell::new(None),
-        module: Rc::from("json.decoder"),
-    });
+    let cls = Class::native(
+        "JSONDecodeError",
+        "json.decoder",
+        &vm.exc.value_error,
+        BuiltinType::BaseException,
+    );
     vm.extensions.insert("json.JSONDecodeError", cls.clone());
     cls
 }

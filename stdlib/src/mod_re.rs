@@ -256,20 +256,7 @@ fn error_class(vm: &mut Vm) -> Rc<Class> {
     {
         return c;
     }
-    let base = vm.exc.exception.clone();
-    let (bases, mro) = Class::single_base(Some(&base));
-    let cls = Rc::new(Class {
-        name: Rc::from("error"),
-        qualname: Rc::from("error"),
-        base: Some(base),
-        bases,
-        mro,
-        subclasses: Default::default(),
-        dict: ClassDict::new(Namespace::default()),
-        builtin: Some(BuiltinType::BaseException),
-        native_new: std::cell::Cell::new(None),
-        module: Rc::from("re"),
-    });
+    let cls = Class::native("error", "re", &vm.exc.exception, BuiltinType::BaseException);
     vm.extensions.insert("re.error", cls.clone());
     cls
 }

@@ -244,6 +244,24 @@ impl Class {
             }
         }
     }
+
+    /// A class defined by the VM or the stdlib with one base, such as an
+    /// exception type of a module (`json.JSONDecodeError`).
+    pub fn native(name: &str, module: &str, base: &Rc<Class>, builtin: BuiltinType) -> Rc<Class> {
+        let (bases, mro) = Class::single_base(Some(base));
+        Rc::new(Class {
+            name: Rc::from(name),
+            qualname: Rc::from(name),
+            base: Some(base.clone()),
+            bases,
+            mro,
+            subclasses: Default::default(),
+            dict: ClassDict::new(Namespace::default()),
+            builtin: Some(builtin),
+            native_new: Cell::new(None),
+            module: Rc::from(module),
+        })
+    }
 }
 
 /// The built-in types a value can be an instance of.

@@ -2,7 +2,6 @@
 //! futures, tasks, handles and loops, and the functions the `asyncio`
 //! module exposes (`FUNCTIONS`).
 
-use std::cell::Cell;
 use std::rc::Rc;
 
 use super::coro::{Machine, NativeCoro, Wait, WaitFor};
@@ -12,19 +11,7 @@ use crate::value::*;
 use crate::vm::Vm;
 
 fn class(name: &str, module: &str, base: &Rc<Class>, builtin: BuiltinType) -> Rc<Class> {
-    let (bases, mro) = Class::single_base(Some(base));
-    Rc::new(Class {
-        name: Rc::from(name),
-        qualname: Rc::from(name),
-        base: Some(base.clone()),
-        bases,
-        mro,
-        subclasses: Default::default(),
-        dict: ClassDict::new(Namespace::default()),
-        builtin: Some(builtin),
-        native_new: Cell::new(None),
-        module: Rc::from(module),
-    })
+    Class::native(name, module, base, builtin)
 }
 
 fn builtin_exc(vm: &Vm, name: &str) -> Rc<Class> {
