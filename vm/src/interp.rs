@@ -479,6 +479,32 @@ impl Vm {
                     }
                     reload!();
                 }
+                Op::SetupFinally(t) | Op::SetupWith(t) => {
+                    // The depth a handler unwinds to; `with` leaves the
+                    // `__enter__` result out of it.
+                    let depth = unsafe { sp.offset_from(locals) } as u32;
+                    let level = depth - u32::from(matches!(op, Op::SetupWith(_)));
+                    // SAFETY: fp is the live top frame; its block list is
+                    // not the stack the cache points into.
+                    let f = unsafe { &mut *fp };
+                    f.blocks.push(Block::Setup { handler: t, level });
+                }
+                Op::PopBlock => {
+                    // SAFETY: as for SetupFinally.
+                    let f = unsafe { &mut *fp };
+                    f.blocks.pop();
+                }
+                Op::PopExcept => {
+                    // SAFETY: as for SetupFinally.
+                    let f = unsafe { &mut *fp };
+                    if let Some(Block::ExceptHandler) = f.blocks.last() {
+                        f.blocks.pop();
+                    }
+                    if let Some(exc) = f.handled.pop() {
+                        drop(exc);
+                        after_drop!();
+                    }
+                }
                 Op::LoadMethod(i) => {
                     let obj = pop!();
                     sync!();
@@ -601,7 +627,11 @@ impl Vm {
             | Op::PopJumpIfFalse(_)
             | Op::PopJumpIfTrue(_)
             | Op::CompareJumpIfFalse(..)
-            | Op::CompareJumpIfTrue(..) => unreachable!("handled in dispatch"),
+            | Op::CompareJumpIfTrue(..)
+            | Op::SetupFinally(_)
+            | Op::SetupWith(_)
+            | Op::PopBlock
+            | Op::PopExcept => unreachable!("handled in dispatch"),
             Op::DupTopTwo => {
                 let f = top!(self);
                 let n = f.stack.len();
@@ -1185,26 +1215,6 @@ impl Vm {
                 }
                 let it = self.get_awaitable(v)?;
                 push!(self, it);
-            }
-            Op::SetupFinally(t) => {
-                let f = top!(self);
-                let level = f.stack.len() as u32;
-                f.blocks.push(Block::Setup { handler: t, level });
-            }
-            Op::SetupWith(t) => {
-                let f = top!(self);
-                let level = f.stack.len() as u32 - 1;
-                f.blocks.push(Block::Setup { handler: t, level });
-            }
-            Op::PopBlock => {
-                top!(self).blocks.pop();
-            }
-            Op::PopExcept => {
-                let f = top!(self);
-                if let Some(Block::ExceptHandler) = f.blocks.last() {
-                    f.blocks.pop();
-                }
-                f.handled.pop();
             }
             Op::Reraise => {
                 let exc = pop!(self);
