@@ -98,6 +98,10 @@ pub struct Vm {
     pub modules: HashMap<Rc<str>, Value>,
     pub native_modules: HashMap<&'static str, ModuleInit>,
     pub recursion_limit: usize,
+    /// What `sys.setrecursionlimit` was given when that is more than the
+    /// depth covm enforces (`recursion_limit` is capped: frames live on the
+    /// heap and a runaway recursion must not take all memory).
+    pub recursion_limit_asked: Option<usize>,
     /// Nested dispatch loops (natives calling back into covm code).
     pub native_depth: usize,
     /// Built-in functions running on behalf of covm code; CPython counts
@@ -382,6 +386,7 @@ impl Vm {
             modules: HashMap::new(),
             native_modules: HashMap::new(),
             recursion_limit: 1000,
+            recursion_limit_asked: None,
             native_depth: 0,
             c_depth: 0,
             out: Box::new(std::io::sink()),
