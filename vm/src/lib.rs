@@ -18,6 +18,7 @@ pub mod interp;
 pub mod limits;
 pub mod objects;
 pub mod opcode;
+pub mod recursion;
 pub mod scheduler;
 pub mod strformat;
 pub mod value;

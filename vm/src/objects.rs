@@ -917,6 +917,18 @@ impl Vm {
     // ---- repr and str --------------------------------------------------
 
     pub fn repr(&mut self, v: &Value) -> PyResult<String> {
+        match v {
+            Value::List(_)
+            | Value::Tuple(_)
+            | Value::Dict(_)
+            | Value::Set(_)
+            | Value::FrozenSet(_)
+            | Value::Native(_) => self.nested(crate::recursion::IN_REPR, |vm| vm.repr_impl(v)),
+            _ => self.repr_impl(v),
+        }
+    }
+
+    fn repr_impl(&mut self, v: &Value) -> PyResult<String> {
         Ok(match v {
             Value::Undef => "<undefined>".into(),
             Value::None => "None".into(),
@@ -1153,6 +1165,16 @@ impl Vm {
 
     pub fn eq(&mut self, a: &Value, b: &Value) -> PyResult<bool> {
         use Value::*;
+        match (a, b) {
+            (List(_), List(_)) | (Tuple(_), Tuple(_)) | (Dict(_), Dict(_)) => {
+                self.nested(crate::recursion::IN_COMPARISON, |vm| vm.eq_impl(a, b))
+            }
+            _ => self.eq_impl(a, b),
+        }
+    }
+
+    fn eq_impl(&mut self, a: &Value, b: &Value) -> PyResult<bool> {
+        use Value::*;
         Ok(match (a, b) {
             (Int(x), Int(y)) => x == y,
             (Str(x), Str(y)) => x.as_str() == y.as_str(),
@@ -1319,9 +1341,12 @@ impl Vm {
             (Bytes(x), Bytes(y)) => Ok(x.cmp(y)),
             (List(x), List(y)) => {
                 let (x, y) = (x.borrow().clone(), y.borrow().clone());
-                self.seq_order(&x, &y)
+                self.nested(crate::recursion::IN_COMPARISON, |vm| vm.seq_order(&x, &y))
             }
-            (Tuple(x), Tuple(y)) => self.seq_order(&x.clone(), &y.clone()),
+            (Tuple(x), Tuple(y)) => {
+                let (x, y) = (x.clone(), y.clone());
+                self.nested(crate::recursion::IN_COMPARISON, |vm| vm.seq_order(&x, &y))
+            }
             (Set(x) | FrozenSet(x), Set(y) | FrozenSet(y)) => {
                 let xs = x.borrow().keys();
                 let (lx, ly) = (xs.len(), y.borrow().len());
@@ -1418,6 +1443,11 @@ impl Vm {
             }
             None => 0xfc94_6b7a,
             Tuple(items) => {
+                // CPython does not bound this recursion; covm stops before
+                // the stack runs out.
+                if self.stack_exhausted() {
+                    return Err(self.recursion_error(""));
+                }
                 // CPython's xxHash-based tuple hash, so sets of tuples
                 // iterate in CPython's order.
                 const P1: u64 = 11400714785074694791;
