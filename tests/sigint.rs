@@ -96,3 +96,77 @@ fn busy_loop() {
 fn time_sleep() {
     check("time_sleep", "finally ran\n");
 }
+
+#[test]
+fn native_list_of_unbounded_iterator() {
+    check("native_list_count", "finally ran\n");
+}
+
+#[test]
+fn native_sum_of_huge_range() {
+    check("native_sum_range", "finally ran\n");
+}
+
+#[test]
+fn native_sort() {
+    check("native_sorted", "finally ran\n");
+}
+
+/// In the REPL, Ctrl-C during a top-level `await` raises KeyboardInterrupt
+/// in that statement and the session carries on.
+#[test]
+fn repl_top_level_await() {
+    use std::io::Write;
+    let start = Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_covm"))
+        .env("COVM_FORCE_REPL", "1")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn covm");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+    stdin
+        .write_all(b"import asyncio\nprint('rea' + 'dy')\n")
+        .expect("write");
+    stdin.flush().expect("flush");
+    let mut line = String::new();
+    while !line.starts_with("ready") {
+        line.clear();
+        // The echo of the input holds `'rea' + 'dy'`, not `ready`.
+        let n = out.read_line(&mut line).expect("read");
+        assert!(n > 0, "the REPL ended early");
+        line = line.trim_start_matches(">>> ").to_string();
+    }
+    stdin
+        .write_all(b"await asyncio.sleep(30)\n")
+        .expect("write");
+    stdin.flush().expect("flush");
+    std::thread::sleep(Duration::from_millis(500));
+    // SAFETY: kill(2) on our own child's pid.
+    let rc = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    assert_eq!(rc, 0, "kill failed");
+    stdin.write_all(b"print('alive')\n").expect("write");
+    drop(stdin);
+    let mut rest = String::new();
+    out.read_to_string(&mut rest).expect("read stdout");
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr)
+        .expect("read stderr");
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(0), "stderr:\n{stderr}");
+    assert!(rest.contains("\nalive\n"), "stdout:\n{rest}");
+    let last = stderr.lines().rev().find(|l| !l.trim().is_empty());
+    assert_eq!(last, Some("KeyboardInterrupt"), "stderr:\n{stderr}");
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        start.elapsed()
+    );
+}

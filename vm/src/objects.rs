@@ -1932,6 +1932,9 @@ impl Vm {
 
     /// The next item, or `None` when exhausted.
     pub fn next(&mut self, it: &Value) -> PyResult<Option<Value>> {
+        // Natives that drain an iterator (list(), sum(), sorted(), ...)
+        // may run for ever on an unbounded one: Ctrl-C ends them.
+        self.check_interrupt()?;
         match it {
             Value::Iterator(st) => self.iter_next(st),
             Value::Generator(g) => {
