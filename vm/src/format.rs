@@ -128,9 +128,8 @@ struct DtoaFlags {
 }
 
 fn push_n(out: &mut String, c: char, n: i64) {
-    for _ in 0..n.max(0) {
-        out.push(c);
-    }
+    // Paddings of hundreds of megabytes are legal: fill in one go.
+    out.extend(std::iter::repeat_n(c, n.max(0) as usize));
 }
 
 /// Port of CPython's `PyOS_double_to_string` (without the sign flag).
