@@ -61,7 +61,7 @@ fn touches_files(src: &str) -> bool {
         .any(|w| has_word(src, w))
 }
 
-fuzz_target!(|data: &[u8]| {
+fn one(data: &[u8]) {
     let Ok(src) = std::str::from_utf8(data) else {
         return;
     };
@@ -77,9 +77,8 @@ fuzz_target!(|data: &[u8]| {
     let mut vm = Vm::new();
     covm_stdlib::install(&mut vm);
     vm.clock.set_virtual(true);
-    // libFuzzer runs on the main thread (8 MiB stack); nested native runs
-    // must stop well before that.
-    vm.max_native_stack = 3 << 20;
+    // As the covm binary does on its 256 MiB thread.
+    vm.max_native_stack = 200 << 20;
     vm.set_output(Box::new(std::io::sink()));
     if let Ok(tx) = watchdog().lock() {
         let _ = tx.send(vm.interrupt.clone());
@@ -90,4 +89,17 @@ fuzz_target!(|data: &[u8]| {
         .insert(Rc::from("__name__"), Value::str("__main__"));
     let _ = vm.run_main(code, &m);
     vm.shutdown(&m);
+}
+
+// Like the covm binary, compile and run on a thread with a large stack:
+// the compiler recurses once per nesting level (up to CPython's limit of
+// about 3000) and nested native calls use the stack too.
+fuzz_target!(|data: &[u8]| {
+    let data = data.to_vec();
+    let spawned = std::thread::Builder::new()
+        .stack_size(256 << 20)
+        .spawn(move || one(&data));
+    if let Ok(h) = spawned {
+        let _ = h.join();
+    }
 });
