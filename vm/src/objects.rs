@@ -890,7 +890,13 @@ impl Vm {
             Value::List(l) => l.borrow().len(),
             Value::Tuple(t) => t.len(),
             Value::Dict(d) | Value::Set(d) | Value::FrozenSet(d) => d.borrow().len(),
-            Value::Range(r) => r.len().max(0) as usize,
+            Value::Range(r) => {
+                let n = crate::limits::range_len(r);
+                if n > i64::MAX as i128 {
+                    return Err(self.overflow_error("Python int too large to convert to C ssize_t"));
+                }
+                n as usize
+            }
             Value::Native(n) if n.len().is_some() => n.len().unwrap_or(0),
             _ => {
                 if let Some(f) = self.lookup_special(v, "__len__") {
@@ -1604,7 +1610,11 @@ impl Vm {
                 return Err(self.type_error(&msg));
             }
         };
-        let idx = if i < 0 { i + len as i64 } else { i };
+        let idx = if i < 0 {
+            i.saturating_add(len as i64)
+        } else {
+            i
+        };
         if idx < 0 || idx >= len as i64 {
             let msg = format!("{what} index out of range");
             return Err(self.index_error(&msg));
@@ -1728,16 +1738,9 @@ impl Vm {
             },
             (Value::Range(r), Value::Slice(s)) => {
                 let (start, stop, step) = self.slice_indices(s, r.len() as usize)?;
-                Ok(Value::Range(Rc::new(RangeObj {
-                    start: r.get(start),
-                    stop: r.get(stop),
-                    step: r.step * step,
-                })))
+                self.range_slice(r, start, stop, step)
             }
-            (Value::Range(r), k) => {
-                let i = self.seq_index(k, r.len() as usize, "range object")?;
-                Ok(Value::Int(r.get(i as i64)))
-            }
+            (Value::Range(r), k) => self.range_item(r, k),
             (Value::Class(c), _) if c.builtin.is_some() => {
                 // `list[int]` style annotations evaluate to the class.
                 Ok(obj.clone())
