@@ -1729,7 +1729,17 @@ impl Vm {
                 ))
             }
             (Value::Bytes(b), k) => {
-                let i = self.seq_index(k, b.len(), "index")?;
+                // CPython: "byte indices must be ...", but plain
+                // "index out of range".
+                let i = match self.seq_index(k, b.len(), "byte") {
+                    Err(e)
+                        if !matches!(k, Value::BigInt(_))
+                            && self.is_instance_of(&e, &self.exc.index_error.clone()) =>
+                    {
+                        return Err(self.index_error("index out of range"));
+                    }
+                    r => r?,
+                };
                 Ok(Value::Int(b[i] as i64))
             }
             (Value::Dict(d), k) => match dict::get(self, d, k)? {
