@@ -1470,6 +1470,9 @@ impl Vm {
                 if acc == u64::MAX { 1546275796 } else { acc }
             }
             FrozenSet(d) => {
+                if self.stack_exhausted() {
+                    return Err(self.recursion_error(""));
+                }
                 let keys = d.borrow().keys();
                 let mut h: u64 = 0;
                 for k in keys {
