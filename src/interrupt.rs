@@ -1,24 +1,25 @@
-//! Ctrl-C while covm code runs: the first SIGINT sets the VM's interrupt
-//! flag, so the program gets `KeyboardInterrupt` at its next loop
-//! iteration or call; a second one, while the first has not been noticed
-//! (a long native call such as `time.sleep`), leaves with status 130.
-//! At the REPL prompt rustyline reads Ctrl-C as a key instead.
+//! Ctrl-C while covm code runs: SIGINT sets the VM's interrupt flag, so
+//! the program gets `KeyboardInterrupt` at its next loop iteration or call
+//! (an event loop cancels `asyncio.run`'s main task instead). A second one
+//! while the first has not been noticed (the flag is still set: a long
+//! native call) leaves at once with status 130. At the REPL prompt
+//! rustyline reads Ctrl-C as a key instead.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
 static RUNNING: AtomicBool = AtomicBool::new(false);
-static PENDING: AtomicUsize = AtomicUsize::new(0);
 
 extern "C" fn on_sigint(_: libc::c_int) {
     if !RUNNING.load(Ordering::SeqCst) {
         return;
     }
-    if PENDING.fetch_add(1, Ordering::SeqCst) == 0 {
-        if let Some(flag) = FLAG.get() {
-            flag.store(true, Ordering::SeqCst);
-        }
+    // The VM clears the flag when it acts on it: a flag still set means
+    // the last Ctrl-C is still waiting to be noticed.
+    if let Some(flag) = FLAG.get()
+        && !flag.swap(true, Ordering::SeqCst)
+    {
         return;
     }
     let msg = b"\nKeyboardInterrupt\n";
@@ -45,11 +46,8 @@ pub fn install(flag: Arc<AtomicBool>) {
 /// Marks covm code as running (Ctrl-C interrupts it) or not. Leaving the
 /// running state clears an interrupt that arrived too late to be noticed.
 pub fn set_running(on: bool) {
-    if !on {
-        if let Some(flag) = FLAG.get() {
-            flag.store(false, Ordering::SeqCst);
-        }
-        PENDING.store(0, Ordering::SeqCst);
+    if !on && let Some(flag) = FLAG.get() {
+        flag.store(false, Ordering::SeqCst);
     }
     RUNNING.store(on, Ordering::SeqCst);
 }

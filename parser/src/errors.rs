@@ -8,9 +8,11 @@ use crate::Mode;
 use crate::actions::Top;
 use crate::ast::*;
 
-/// Expressions nested deeper than this are refused (CPython's compiler
-/// fails with RecursionError somewhat above this).
-pub const MAX_DEPTH: usize = 1000;
+/// Statements and expressions nested deeper than this are refused as
+/// CPython 3.11's compiler refuses them: it fails once a program's
+/// statement and expression levels together pass 3000 (3 x the default
+/// recursion limit); covm's count starts one lower.
+pub const MAX_DEPTH: usize = 2999;
 
 pub fn internal(span: Span) -> SyntaxError {
     SyntaxError {
@@ -534,7 +536,9 @@ fn unrecognized(
 // ------------------------------------------------------------------ depth
 
 fn too_deep(span: Span) -> SyntaxError {
-    syntax("too many nested expressions", span)
+    let mut e = syntax("maximum recursion depth exceeded during compilation", span);
+    e.kind = "RecursionError";
+    e
 }
 
 /// Refuses ASTs nested deeper than [`MAX_DEPTH`], so that later passes can

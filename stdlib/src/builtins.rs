@@ -844,6 +844,8 @@ fn merge_sort(vm: &mut Vm, v: Vec<(Value, Value)>) -> PyResult<Vec<(Value, Value
         let mut dst: Vec<(Value, Value)> = Vec::with_capacity(n);
         let mut i = 0;
         while i < n {
+            // Sorting a huge list takes seconds: Ctrl-C ends it.
+            vm.check_interrupt()?;
             let mid = (i + width).min(n);
             let end = (i + 2 * width).min(n);
             let (mut a, mut b) = (i, mid);

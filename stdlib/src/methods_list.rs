@@ -374,6 +374,8 @@ fn binary_sort(
 }
 
 fn merge(vm: &mut Vm, a: &mut [(Value, Value)], lo: usize, mid: usize, hi: usize) -> PyResult<()> {
+    // A sort of a huge list takes seconds: Ctrl-C ends it between merges.
+    vm.check_interrupt()?;
     let left: Vec<(Value, Value)> = a[lo..mid].to_vec();
     let (mut i, mut j, mut k) = (0, mid, lo);
     while i < left.len() && j < hi {

@@ -108,6 +108,9 @@ fn int_to_bytes(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     if bytes.len() > length {
         return Err(vm.overflow_error("int too big to convert"));
     }
+    bytes
+        .try_reserve_exact(length - bytes.len())
+        .map_err(|_| vm.memory_error())?;
     let pad = if n.is_negative() { 0xff } else { 0 };
     bytes.resize(length, pad);
     if !little {

@@ -882,7 +882,8 @@ fn pad_impl(vm: &mut Vm, args: &[Value], kw: &KwArgs, name: &str, how: char) -> 
         _ => marg / 2 + (marg & width & 1),
     };
     let right = marg - left;
-    let mut out = String::with_capacity(s.s.len() + marg as usize);
+    let fill_len = (marg as usize).saturating_mul(fill.len_utf8());
+    let mut out = vm.string_with_capacity(s.s.len().saturating_add(fill_len))?;
     out.extend(std::iter::repeat_n(fill, left as usize));
     out.push_str(s.as_str());
     out.extend(std::iter::repeat_n(fill, right as usize));
@@ -911,7 +912,7 @@ fn str_zfill(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     }
     let fill = (width - len) as usize;
     let t = s.as_str();
-    let mut out = String::with_capacity(width as usize);
+    let mut out = vm.string_with_capacity(s.s.len().saturating_add(fill))?;
     let body = if t.starts_with('+') || t.starts_with('-') {
         out.push_str(&t[..1]);
         &t[1..]
@@ -970,6 +971,10 @@ fn str_expandtabs(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
         None => 8,
         Some(v) => int_of(vm, v)?,
     };
+    // CPython takes the tab size as a C int.
+    if i32::try_from(size).is_err() {
+        return Err(vm.overflow_error("Python int too large to convert to C int"));
+    }
     let mut out = String::with_capacity(s.s.len());
     let mut col: i64 = 0;
     for c in s.as_str().chars() {
@@ -977,6 +982,7 @@ fn str_expandtabs(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
             '\t' => {
                 if size > 0 {
                     let n = size - col % size;
+                    out.try_reserve(n as usize).map_err(|_| vm.memory_error())?;
                     out.extend(std::iter::repeat_n(' ', n as usize));
                     col += n;
                 }

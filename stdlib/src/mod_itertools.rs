@@ -574,6 +574,8 @@ fn r_arg(vm: &Vm, v: Option<&Value>, default: usize) -> PyResult<usize> {
             if r < 0 {
                 return Err(vm.value_error("r must be non-negative"));
             }
+            // The index vectors hold r entries.
+            vm.check_alloc::<usize>(r as usize)?;
             Ok(r as usize)
         }
     }
@@ -620,6 +622,9 @@ fn product(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     for a in args {
         base.push(vm.collect(a)?);
     }
+    let r = (repeat as usize).saturating_mul(base.len());
+    vm.check_alloc::<Vec<Value>>(r)?;
+    vm.check_alloc::<usize>(r)?;
     let mut pools = Vec::new();
     for _ in 0..repeat {
         pools.extend(base.iter().cloned());
@@ -1115,6 +1120,7 @@ fn tee(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     if n < 0 {
         return Err(vm.value_error("n must be >= 0"));
     }
+    vm.check_alloc::<Value>(n as usize)?;
     let it = vm.get_iter(&args[0])?;
     let shared = Rc::new(RefCell::new(TeeShared {
         it,

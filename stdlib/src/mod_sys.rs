@@ -156,7 +156,8 @@ pub(crate) fn install_exception_methods(vm: &mut Vm) {
 fn sys_getrecursionlimit(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     no_kwargs(vm, "getrecursionlimit", kw)?;
     check_count(vm, "getrecursionlimit", args, 0, 0)?;
-    Ok(Value::Int(vm.recursion_limit as i64))
+    let n = vm.recursion_limit_asked.unwrap_or(vm.recursion_limit);
+    Ok(Value::Int(n as i64))
 }
 
 fn sys_setrecursionlimit(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
@@ -165,7 +166,13 @@ fn sys_setrecursionlimit(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<V
     if let Value::Float(_) = &args[0] {
         return Err(vm.type_error("'float' object cannot be interpreted as an integer"));
     }
-    let n = int_arg(vm, &args[0])?;
+    let n = match &args[0] {
+        Value::BigInt(_) => i64::MAX,
+        v => int_arg(vm, v)?,
+    };
+    if i32::try_from(n).is_err() {
+        return Err(vm.overflow_error("Python int too large to convert to C int"));
+    }
     if n < 1 {
         return Err(vm.value_error("recursion limit must be greater or equal than 1"));
     }
@@ -176,9 +183,11 @@ fn sys_setrecursionlimit(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<V
         );
         return Err(vm.new_exc(&vm.exc.recursion_error.clone(), &msg));
     }
-    vm.recursion_limit = usize::try_from(n)
-        .unwrap_or(usize::MAX)
-        .min(i32::MAX as usize);
+    // About 300 bytes a frame: a million frames stay well under 1 GiB.
+    const MAX_DEPTH: usize = 1_000_000;
+    let n = usize::try_from(n).unwrap_or(MAX_DEPTH);
+    vm.recursion_limit = n.min(MAX_DEPTH);
+    vm.recursion_limit_asked = (n > MAX_DEPTH).then_some(n);
     Ok(Value::None)
 }
 

@@ -357,8 +357,20 @@ impl Vm {
         };
         let n = n.max(0) as usize;
         let len = self.len(seq)?;
+        if len.saturating_mul(n) > isize::MAX as usize {
+            match seq {
+                Value::Str(_) => return Err(self.overflow_error("repeated string is too long")),
+                Value::Bytes(_) => return Err(self.overflow_error("repeated bytes are too long")),
+                _ => {}
+            }
+        }
         if len.saturating_mul(n) > 1 << 32 {
             return Err(self.new_exc(&self.exc.memory_error.clone(), ""));
+        }
+        match seq {
+            Value::Str(s) => self.check_alloc::<u8>(s.s.len().saturating_mul(n))?,
+            Value::Bytes(_) => self.check_alloc::<u8>(len.saturating_mul(n))?,
+            _ => self.check_alloc::<Value>(len.saturating_mul(n))?,
         }
         Ok(match seq {
             Value::Str(s) => Value::str(s.as_str().repeat(n)),
@@ -455,8 +467,10 @@ impl Vm {
                 if x.is_zero() {
                     return Ok(Value::Int(0));
                 }
+                // A cap on what one shift may allocate; past it CPython's
+                // own allocation fails for 2**63 and more.
                 if s > 64_000_000 {
-                    return Err(self.overflow_error("too many digits in integer"));
+                    return Err(self.memory_error());
                 }
                 Value::from_bigint(x << s)
             }

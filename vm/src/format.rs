@@ -23,12 +23,32 @@ pub enum FormatErrorKind {
     ValueError,
     TypeError,
     OverflowError,
+    MemoryError,
 }
+
+/// Returned for a result too large to allocate: raised as a bare
+/// `MemoryError`, as CPython does when its allocation fails.
+pub const MEMORY_ERROR: &str = "<MemoryError>";
+
+/// Widths above this are refused with MemoryError before allocating.
+/// CPython tries the allocation; covm must not abort on a failed one.
+const HUGE: usize = 1 << 31;
+
+/// Digits after the point beyond which a fixed-point f64 is exact: its
+/// binary fraction has at most 1074 decimal digits. Rust's formatter
+/// panics on precisions above 65535, so longer requests are cut to this
+/// and the rest is zero padding.
+const EXACT_DIGITS: usize = 1100;
 
 /// Which exception class CPython uses for a message returned by this module.
 pub fn error_kind(msg: &str) -> FormatErrorKind {
-    const OVERFLOW: [&str; 6] = [
+    if msg == MEMORY_ERROR {
+        return FormatErrorKind::MemoryError;
+    }
+    const OVERFLOW: [&str; 8] = [
         "%c arg not in range(0x110000)",
+        "Python int too large to convert to C int",
+        "Python int too large to convert to C ssize_t",
         "Python int too large to convert to C long",
         "int too large to convert to float",
         "precision too large",
@@ -87,12 +107,13 @@ fn digits_shortest(x: f64) -> (Vec<u8>, i64) {
 
 /// `n >= 1` significant digits, correctly rounded (dtoa mode 2).
 fn digits_significant(x: f64, n: usize) -> (Vec<u8>, i64) {
+    let n = n.min(EXACT_DIGITS);
     digits_from_exp_str(&format!("{:.*e}", n.saturating_sub(1), x.abs()))
 }
 
 /// `n` digits after the decimal point, correctly rounded (dtoa mode 3).
 fn digits_fixed(x: f64, n: usize) -> (Vec<u8>, i64) {
-    let s = format!("{:.*}", n, x.abs());
+    let s = format!("{:.*}", n.min(EXACT_DIGITS), x.abs());
     let (ip, fp) = s.split_once('.').unwrap_or((&s, ""));
     let mut digits: Vec<u8> = ip.bytes().collect();
     digits.extend(fp.bytes());
@@ -107,9 +128,8 @@ struct DtoaFlags {
 }
 
 fn push_n(out: &mut String, c: char, n: i64) {
-    for _ in 0..n.max(0) {
-        out.push(c);
-    }
+    // Paddings of hundreds of megabytes are legal: fill in one go.
+    out.extend(std::iter::repeat_n(c, n.max(0) as usize));
 }
 
 /// Port of CPython's `PyOS_double_to_string` (without the sign flag).
@@ -530,10 +550,8 @@ fn layout_number(p: &NumberParts, f: &FormatSpec) -> String {
 }
 
 fn check_huge(f: &FormatSpec) -> Result<(), String> {
-    // Guard against absurd allocations (CPython would raise MemoryError).
-    const LIMIT: usize = 1 << 31;
-    if f.width.is_some_and(|w| w > LIMIT) {
-        return Err("width too big".to_string());
+    if f.width.is_some_and(|w| w > HUGE) {
+        return Err(MEMORY_ERROR.to_string());
     }
     Ok(())
 }
@@ -1344,9 +1362,8 @@ fn percent_output(s: &str, c: &PercentConv, numeric: bool) -> String {
 }
 
 fn percent_limits(c: &PercentConv) -> Result<(), String> {
-    const LIMIT: usize = 1 << 31;
-    if c.width_num().is_some_and(|w| w > LIMIT) {
-        return Err("width too big".to_string());
+    if c.width_num().is_some_and(|w| w > HUGE) {
+        return Err(MEMORY_ERROR.to_string());
     }
     Ok(())
 }

@@ -116,6 +116,11 @@ impl Vm {
             if let Err(e) = self.gen_close(&g) {
                 self.report_unraisable(&e, &Value::Generator(g.clone()));
             }
+            // A generator that ignored GeneratorExit is cleared without
+            // running its handlers again (found by tools/difffuzz).
+            g.state.set(GenState::Closed);
+            let frame = g.frame.borrow_mut().take();
+            drop(frame);
         }
         HAS_PENDING.with(|h| h.set(false));
         Ok(())

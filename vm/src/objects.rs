@@ -948,7 +948,13 @@ impl Vm {
             Value::List(l) => l.borrow().len(),
             Value::Tuple(t) => t.len(),
             Value::Dict(d) | Value::Set(d) | Value::FrozenSet(d) => d.borrow().len(),
-            Value::Range(r) => r.len().max(0) as usize,
+            Value::Range(r) => {
+                let n = crate::limits::range_len(r);
+                if n > i64::MAX as i128 {
+                    return Err(self.overflow_error("Python int too large to convert to C ssize_t"));
+                }
+                n as usize
+            }
             Value::Native(n) if n.len().is_some() => n.len().unwrap_or(0),
             Value::Class(c) if self.class_hook(c, "__class_len__").is_some() => {
                 let c = c.clone();
@@ -983,6 +989,18 @@ impl Vm {
     // ---- repr and str --------------------------------------------------
 
     pub fn repr(&mut self, v: &Value) -> PyResult<String> {
+        match v {
+            Value::List(_)
+            | Value::Tuple(_)
+            | Value::Dict(_)
+            | Value::Set(_)
+            | Value::FrozenSet(_)
+            | Value::Native(_) => self.nested(crate::recursion::IN_REPR, |vm| vm.repr_impl(v)),
+            _ => self.repr_impl(v),
+        }
+    }
+
+    fn repr_impl(&mut self, v: &Value) -> PyResult<String> {
         Ok(match v {
             Value::Undef => "<undefined>".into(),
             Value::None => "None".into(),
@@ -1230,6 +1248,16 @@ impl Vm {
 
     pub fn eq(&mut self, a: &Value, b: &Value) -> PyResult<bool> {
         use Value::*;
+        match (a, b) {
+            (List(_), List(_)) | (Tuple(_), Tuple(_)) | (Dict(_), Dict(_)) => {
+                self.nested(crate::recursion::IN_COMPARISON, |vm| vm.eq_impl(a, b))
+            }
+            _ => self.eq_impl(a, b),
+        }
+    }
+
+    fn eq_impl(&mut self, a: &Value, b: &Value) -> PyResult<bool> {
+        use Value::*;
         Ok(match (a, b) {
             (Int(x), Int(y)) => x == y,
             (Str(x), Str(y)) => x.as_str() == y.as_str(),
@@ -1396,9 +1424,12 @@ impl Vm {
             (Bytes(x), Bytes(y)) => Ok(x.cmp(y)),
             (List(x), List(y)) => {
                 let (x, y) = (x.borrow().clone(), y.borrow().clone());
-                self.seq_order(&x, &y)
+                self.nested(crate::recursion::IN_COMPARISON, |vm| vm.seq_order(&x, &y))
             }
-            (Tuple(x), Tuple(y)) => self.seq_order(&x.clone(), &y.clone()),
+            (Tuple(x), Tuple(y)) => {
+                let (x, y) = (x.clone(), y.clone());
+                self.nested(crate::recursion::IN_COMPARISON, |vm| vm.seq_order(&x, &y))
+            }
             (Set(x) | FrozenSet(x), Set(y) | FrozenSet(y)) => {
                 let xs = x.borrow().keys();
                 let (lx, ly) = (xs.len(), y.borrow().len());
@@ -1495,6 +1526,11 @@ impl Vm {
             }
             None => 0xfc94_6b7a,
             Tuple(items) => {
+                // CPython does not bound this recursion; covm stops before
+                // the stack runs out.
+                if self.stack_exhausted() {
+                    return Err(self.recursion_error(""));
+                }
                 // CPython's xxHash-based tuple hash, so sets of tuples
                 // iterate in CPython's order.
                 const P1: u64 = 11400714785074694791;
@@ -1511,6 +1547,9 @@ impl Vm {
                 if acc == u64::MAX { 1546275796 } else { acc }
             }
             FrozenSet(d) => {
+                if self.stack_exhausted() {
+                    return Err(self.recursion_error(""));
+                }
                 let keys = d.borrow().keys();
                 let mut h: u64 = 0;
                 for k in keys {
@@ -1656,7 +1695,11 @@ impl Vm {
                 return Err(self.type_error(&msg));
             }
         };
-        let idx = if i < 0 { i + len as i64 } else { i };
+        let idx = if i < 0 {
+            i.saturating_add(len as i64)
+        } else {
+            i
+        };
         if idx < 0 || idx >= len as i64 {
             let msg = format!("{what} index out of range");
             return Err(self.index_error(&msg));
@@ -1830,7 +1873,17 @@ impl Vm {
                 ))
             }
             (Value::Bytes(b), k) => {
-                let i = self.seq_index(k, b.len(), "index")?;
+                // CPython: "byte indices must be ...", but plain
+                // "index out of range".
+                let i = match self.seq_index(k, b.len(), "byte") {
+                    Err(e)
+                        if !matches!(k, Value::BigInt(_))
+                            && self.is_instance_of(&e, &self.exc.index_error.clone()) =>
+                    {
+                        return Err(self.index_error("index out of range"));
+                    }
+                    r => r?,
+                };
                 Ok(Value::Int(b[i] as i64))
             }
             (Value::Dict(d), k) => match dict::get(self, d, k)? {
@@ -1839,16 +1892,9 @@ impl Vm {
             },
             (Value::Range(r), Value::Slice(s)) => {
                 let (start, stop, step) = self.slice_indices(s, r.len() as usize)?;
-                Ok(Value::Range(Rc::new(RangeObj {
-                    start: r.get(start),
-                    stop: r.get(stop),
-                    step: r.step * step,
-                })))
+                self.range_slice(r, start, stop, step)
             }
-            (Value::Range(r), k) => {
-                let i = self.seq_index(k, r.len() as usize, "range object")?;
-                Ok(Value::Int(r.get(i as i64)))
-            }
+            (Value::Range(r), k) => self.range_item(r, k),
             (Value::Class(c), _) if c.builtin.is_none() => {
                 if let Some(r) = self.call_class_hook(c, "__class_getitem__", vec![key.clone()])? {
                     return Ok(r);
@@ -2056,6 +2102,9 @@ impl Vm {
 
     /// The next item, or `None` when exhausted.
     pub fn next(&mut self, it: &Value) -> PyResult<Option<Value>> {
+        // Natives that drain an iterator (list(), sum(), sorted(), ...)
+        // may run for ever on an unbounded one: Ctrl-C ends them.
+        self.check_interrupt()?;
         match it {
             Value::Iterator(st) => self.iter_next(st),
             Value::Generator(g) => {

@@ -277,6 +277,11 @@ pub struct Loop {
     /// Running only because a REPL input that does not await runs inside it
     /// (`session::run_inside`): `asyncio.run` may then start its own loop.
     session_idle: Cell<bool>,
+    /// The task `asyncio.run` drives: the first Ctrl-C cancels it
+    /// (`runners.Runner._on_sigint`).
+    main_task: RefCell<Option<Rc<Fut>>>,
+    /// Ctrl-Cs the loop has turned into a cancellation of `main_task`.
+    interrupts: Cell<u32>,
 }
 
 impl Loop {
@@ -294,6 +299,8 @@ impl Loop {
             current: RefCell::new(None),
             tasks: RefCell::new(Vec::new()),
             session_idle: Cell::new(false),
+            main_task: RefCell::new(None),
+            interrupts: Cell::new(0),
         })
     }
 
@@ -468,14 +475,58 @@ impl Loop {
         drop(old);
     }
 
+    /// Waits for the next timer; a pending Ctrl-C ends the wait at once
+    /// (the real clock sleeps in short slices and looks at the flag).
+    fn idle_until(&self, vm: &mut Vm, when: f64) {
+        if vm.clock.is_virtual() {
+            vm.clock.sleep_until(when);
+            return;
+        }
+        const SLICE: f64 = 0.01;
+        loop {
+            if vm.interrupt.load(std::sync::atomic::Ordering::Relaxed) {
+                return;
+            }
+            let left = when - vm.clock.monotonic();
+            if left <= 0.0 {
+                return;
+            }
+            vm.clock.sleep(left.min(SLICE));
+        }
+    }
+
+    /// A Ctrl-C seen between callbacks: under `asyncio.run` the first one
+    /// cancels the main task (its `finally` blocks run, then `run` raises
+    /// KeyboardInterrupt); otherwise KeyboardInterrupt leaves the loop.
+    fn poll_interrupt(&self, vm: &mut Vm) -> PyResult<()> {
+        if !vm.interrupt.load(std::sync::atomic::Ordering::Relaxed) {
+            return Ok(());
+        }
+        let main = self.main_task.borrow().clone();
+        match main {
+            Some(t) if self.interrupts.get() == 0 && !t.done() => {
+                vm.interrupt
+                    .store(false, std::sync::atomic::Ordering::Relaxed);
+                self.interrupts.set(1);
+                task::cancel(vm, &t, Value::None)?;
+                Ok(())
+            }
+            _ => vm.check_interrupt(),
+        }
+    }
+
     /// One iteration of the loop (`BaseEventLoop._run_once`).
     fn run_once(&self, vm: &mut Vm) -> PyResult<()> {
         self.drop_cancelled_timers();
+        self.poll_interrupt(vm)?;
         let busy = !self.ready.borrow().is_empty() || self.stopping.get();
         if !busy {
             let next = self.timers.borrow().peek().map(|t| t.when);
             match next {
-                Some(when) => wait_until(vm, when)?,
+                Some(when) => {
+                    self.idle_until(vm, when);
+                    self.poll_interrupt(vm)?;
+                }
                 None => {
                     return Err(vm.runtime_error(
                         "event loop deadlock: every task is waiting and no timer or \
@@ -648,23 +699,6 @@ impl NativeObject for Loop {
     }
 }
 
-/// Waits for the next timer: in slices, so that Ctrl-C interrupts a long
-/// wait promptly (virtual time jumps at once).
-fn wait_until(vm: &mut Vm, when: f64) -> PyResult<()> {
-    if vm.clock.is_virtual() {
-        vm.clock.sleep_until(when);
-        return Ok(());
-    }
-    loop {
-        let left = when - vm.clock.monotonic();
-        if left <= 0.0 {
-            return Ok(());
-        }
-        vm.clock.sleep(left.min(0.05));
-        vm.check_interrupt()?;
-    }
-}
-
 pub(crate) fn py_bool(b: bool) -> &'static str {
     if b { "True" } else { "False" }
 }
@@ -701,7 +735,26 @@ pub fn run(vm: &mut Vm, main: Value) -> PyResult<Value> {
     let lp = Loop::new(&sh);
     sh.set_default_loop(Some(lp.clone()));
     let r = match lp.create_task(vm, main, None) {
-        Ok(task) => lp.run_until_complete(vm, &task),
+        Ok(task) => {
+            *lp.main_task.borrow_mut() = Some(task.clone());
+            let r = lp.run_until_complete(vm, &task);
+            lp.main_task.borrow_mut().take();
+            match r {
+                // `Runner.run`: the main task was cancelled by Ctrl-C.
+                Err(e)
+                    if lp.interrupts.get() > 0
+                        && vm.is_instance_of(&e, &sh.cls.cancelled_error)
+                        && task.task_data().is_some_and(|d| d.uncancel() == 0) =>
+                {
+                    let ki = vm.new_exc(&vm.exc.keyboard_interrupt.clone(), "");
+                    if let Value::Instance(i) = &ki {
+                        i.dict.borrow_mut().insert(Rc::from("__context__"), e);
+                    }
+                    Err(ki)
+                }
+                r => r,
+            }
+        }
         Err(e) => Err(e),
     };
     let closed = close_runner(vm, &lp);

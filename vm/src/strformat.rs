@@ -17,6 +17,9 @@ impl Vm {
             format::FormatErrorKind::ValueError => self.value_error(msg),
             format::FormatErrorKind::TypeError => self.type_error(msg),
             format::FormatErrorKind::OverflowError => self.overflow_error(msg),
+            format::FormatErrorKind::MemoryError => {
+                self.new_exc(&self.exc.memory_error.clone(), "")
+            }
         }
     }
 }
@@ -59,17 +62,25 @@ pub fn percent_format(vm: &mut Vm, template: &str, args: &Value) -> PyResult<Str
         match p {
             PercentPiece::Lit(s) => out.push_str(&s),
             PercentPiece::Conv(c) => {
-                let mut star = |vm: &mut Vm, n: Option<PercentNum>| -> PyResult<Option<i64>> {
+                // A `*` width is a C ssize_t, a `*` precision a C int.
+                let mut star = |vm: &mut Vm,
+                                n: Option<PercentNum>,
+                                c_type: &str,
+                                max: i64|
+                 -> PyResult<Option<i64>> {
                     match n {
                         Some(PercentNum::Star) => match take(vm)? {
-                            Value::Int(i) => Ok(Some(i)),
+                            Value::Int(i) if i.unsigned_abs() <= max as u64 => Ok(Some(i)),
+                            Value::Int(_) | Value::BigInt(_) => Err(vm.overflow_error(&format!(
+                                "Python int too large to convert to C {c_type}"
+                            ))),
                             _ => Err(vm.type_error("* wants int")),
                         },
                         _ => Ok(None),
                     }
                 };
-                let w = star(vm, c.width)?;
-                let pr = star(vm, c.precision)?;
+                let w = star(vm, c.width, "ssize_t", i64::MAX)?;
+                let pr = star(vm, c.precision, "int", i32::MAX as i64)?;
                 let c = c.with_stars(w, pr);
                 let value = match &c.key {
                     Some(k) => match &mapping {

@@ -113,7 +113,8 @@ impl RangeObj {
         } else {
             0
         };
-        n as i64
+        // Saturates: a range may hold more than i64::MAX items.
+        n.min(i64::MAX as i128) as i64
     }
     pub fn is_empty(&self) -> bool {
         self.len() == 0

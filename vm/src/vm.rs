@@ -101,6 +101,10 @@ pub struct Vm {
     pub import_state: crate::import::ImportState,
     pub native_modules: HashMap<&'static str, ModuleInit>,
     pub recursion_limit: usize,
+    /// What `sys.setrecursionlimit` was given when that is more than the
+    /// depth covm enforces (`recursion_limit` is capped: frames live on the
+    /// heap and a runaway recursion must not take all memory).
+    pub recursion_limit_asked: Option<usize>,
     /// Nested dispatch loops (natives calling back into covm code).
     pub native_depth: usize,
     /// Built-in functions running on behalf of covm code; CPython counts
@@ -390,6 +394,7 @@ impl Vm {
             import_state: crate::import::ImportState::new(),
             native_modules: HashMap::new(),
             recursion_limit: 1000,
+            recursion_limit_asked: None,
             native_depth: 0,
             c_depth: 0,
             out: Box::new(std::io::sink()),

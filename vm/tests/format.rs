@@ -51,6 +51,7 @@ fn kind_name(msg: &str) -> &'static str {
         FormatErrorKind::ValueError => "ValueError",
         FormatErrorKind::TypeError => "TypeError",
         FormatErrorKind::OverflowError => "OverflowError",
+        FormatErrorKind::MemoryError => "MemoryError",
     }
 }
 

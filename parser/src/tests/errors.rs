@@ -952,9 +952,15 @@ fn nesting_limits() {
     let deep = format!("x = {}1{}", "(".repeat(250), ")".repeat(250));
     let err = parse_module(&deep).unwrap_err();
     assert_eq!(err.message, "too many nested parentheses");
-    let deep = format!("x = {}1", "-".repeat(2000));
+    let deep = format!("x = {}1", "-".repeat(3000));
     let err = parse_module(&deep).unwrap_err();
-    assert_eq!(err.message, "too many nested expressions");
+    assert_eq!(err.kind, "RecursionError");
+    assert_eq!(
+        err.message,
+        "maximum recursion depth exceeded during compilation"
+    );
+    let ok = format!("x = {}1", "-".repeat(2998));
+    assert!(parse_module(&ok).is_ok());
     let ok = format!("x = {}1{}", "(".repeat(150), ")".repeat(150));
     assert!(parse_module(&ok).is_ok());
     let mut src = String::new();
