@@ -362,6 +362,15 @@ impl Vm {
         r.map_err(|e| self.exception_error(e))
     }
 
+    /// Runs one turn of the event loop: the tasks ready now each run to
+    /// their next `await`, once. Returns whether more work is ready (false:
+    /// idle until a timer is due or the host completes a future).
+    pub fn run_step(&mut self) -> Result<bool> {
+        let lp = covm_vm::scheduler::session::session_loop(&mut self.raw);
+        let r = lp.run_step(&mut self.raw);
+        r.map_err(|e| self.exception_error(e))
+    }
+
     /// Runs the event loop until `task` (or any future) is done and returns
     /// its result; sleeps for timers as needed.
     pub fn run_until_complete(&mut self, task: &Value) -> Result<Value> {

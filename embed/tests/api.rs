@@ -186,6 +186,24 @@ fn await_a_future_the_host_completes() {
 }
 
 #[test]
+fn the_host_runs_the_loop_one_step_at_a_time() {
+    let mut vm = vm();
+    vm.run("import asyncio\nasync def worker(name, n):\n    for i in range(n):\n        print(name, i)\n        await asyncio.sleep(0)\n", "w.co")
+        .unwrap();
+    for (name, n) in [("a", 2), ("b", 3)] {
+        let coro: Value = vm.call("worker", (name, n)).unwrap();
+        vm.spawn(coro).unwrap();
+    }
+    let mut turns = Vec::new();
+    while vm.run_step().unwrap() {
+        turns.push(vm.take_output().replace('\n', ","));
+    }
+    turns.push(vm.take_output().replace('\n', ","));
+    assert_eq!(turns.concat(), "a 0,b 0,a 1,b 1,b 2,");
+    assert!(turns.len() >= 3, "{turns:?}");
+}
+
+#[test]
 fn fuel_pauses_and_resumes_where_it_stopped() {
     let mut vm = vm();
     vm.set_fuel(Some(100));
