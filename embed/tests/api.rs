@@ -263,8 +263,17 @@ fn stop_cannot_be_caught_but_runs_finally() {
     let src = "try:\n    while True:\n        try:\n            tick()\n        except BaseException:\n            print('caught?')\n        except:\n            print('bare caught?')\nfinally:\n    print('finally ran')\nprint('after')\n";
     let e = vm.run(src, "stop.co").unwrap_err();
     assert!(matches!(e.kind(), ErrorKind::Stopped(_)), "{e:?}");
-    assert_eq!(vm.take_output(), "finally ran\n");
-    assert_eq!(n.get(), 100);
+    // The stop is noticed within `CHECK_EVERY` steps; wherever it lands,
+    // `except BaseException` never matches it, and a bare `except:` body
+    // may run but cannot swallow it.
+    let out = vm.take_output();
+    assert!(out.lines().all(|l| l != "caught?"), "{out}");
+    assert!(
+        out.ends_with("finally ran\n") && !out.contains("after"),
+        "{out}"
+    );
+    assert!(out.lines().count() <= 2, "{out}");
+    assert!((100..100 + 1024).contains(&n.get()), "{}", n.get());
     // A bare `except:` that swallows it is re-raised at the next poll.
     let src2 = "def spin():\n    while True:\n        pass\nwhile True:\n    try:\n        spin()\n    except:\n        print('swallowed')\n";
     vm.set_timeout(Some(Duration::from_millis(50)));

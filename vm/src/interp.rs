@@ -221,12 +221,11 @@ impl Vm {
                 // SAFETY: jump targets are instruction indices in this code.
                 let target = unsafe { ops.add($t as usize) };
                 // A backward jump closes a loop: a poll point for Ctrl-C and
-                // the limits (limits.rs). A pause resumes at the target.
+                // the limits, every `limits::CHECK_EVERY` steps at most
+                // (limits.rs). A pause resumes at the target.
                 if target < ip {
                     self.limits.countdown -= 1;
-                    if self.limits.countdown <= 0
-                        || self.interrupt.load(std::sync::atomic::Ordering::Relaxed)
-                    {
+                    if self.limits.countdown <= 0 {
                         sync!();
                         if self.poll_limits()? {
                             // SAFETY: fp is the top frame (see reload).
@@ -449,10 +448,7 @@ impl Vm {
                     sync!();
                     // Poll point (limits.rs); a pause re-runs this call.
                     self.limits.countdown -= 1;
-                    if (self.limits.countdown <= 0
-                        || self.interrupt.load(std::sync::atomic::Ordering::Relaxed))
-                        && self.poll_limits()?
-                    {
+                    if self.limits.countdown <= 0 && self.poll_limits()? {
                         // SAFETY: fp is the top frame; ip is past this op.
                         unsafe { (*fp).ip -= 1 };
                         return Ok(Exit::Yield(Value::Undef));

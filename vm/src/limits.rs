@@ -4,9 +4,10 @@
 //!
 //! The dispatch loop polls at its two existing interrupt points (backward
 //! jumps and calls): it decrements `Limits::countdown` and takes the slow
-//! path (`Vm::poll_limits`) when it reaches zero or when the interrupt flag
-//! is set. With no limits set the countdown starts at `i64::MAX` and the
-//! slow path never runs for it.
+//! path (`Vm::poll_limits`) when it reaches zero. The countdown never
+//! starts above `CHECK_EVERY`, so the interrupt flag (Ctrl-C, the host's
+//! stop, the memory cap) is looked at within that many steps, and the hot
+//! path is one decrement and one branch.
 //!
 //! One *step* is one poll: a loop iteration or a call. Fuel is counted in
 //! steps.
@@ -20,10 +21,9 @@ use std::time::Instant;
 use crate::value::*;
 use crate::vm::Vm;
 
-/// How often (in steps) the slow path runs while a deadline or a memory cap
-/// is set, so that time and memory are looked at without a clock read per
-/// step.
-const CHECK_EVERY: i64 = 1 << 12;
+/// How often (in steps) the slow path runs at least: it looks at the
+/// interrupt flag and the deadline, which the hot path does not.
+pub const CHECK_EVERY: i64 = 1 << 10;
 
 /// Steps a nested dispatch loop (a native calling back into covm code) may
 /// run past the end of the fuel before the run is stopped: a pause can only
@@ -117,8 +117,8 @@ impl Limits {
     /// No limits: fuel unlimited, no deadline, no stop requested.
     pub fn new() -> Limits {
         Limits {
-            countdown: i64::MAX,
-            window: i64::MAX,
+            countdown: CHECK_EVERY,
+            window: CHECK_EVERY,
             fuel: None,
             used: 0,
             pause_on_fuel: true,
@@ -230,10 +230,7 @@ impl Vm {
     /// memory cap.
     fn rearm(&mut self) {
         let l = &mut self.limits;
-        let mut w = i64::MAX;
-        if l.deadline.is_some() {
-            w = CHECK_EVERY;
-        }
+        let mut w = CHECK_EVERY;
         if let Some(f) = l.fuel {
             w = w.min(f.min(i64::MAX as u64) as i64);
             l.fuel = Some(f - w as u64);
@@ -249,9 +246,6 @@ impl Vm {
     /// MemoryError or the stop).
     pub fn poll_limits(&mut self) -> PyResult<bool> {
         self.check_interrupt()?;
-        if self.limits.countdown > 0 {
-            return Ok(false);
-        }
         if self.limits.stopped.is_some() {
             // A `finally` block runs during the stop (check_interrupt let
             // it): no fuel check until it is done.
@@ -328,6 +322,11 @@ impl Vm {
     /// `finally` block is running on its behalf.
     fn raise_stop(&mut self, reason: StopReason) -> Value {
         self.interrupt.store(true, Ordering::SeqCst);
+        // Every step polls until the run ends: a swallowed stop is raised
+        // again at once.
+        self.bank_steps();
+        self.limits.window = 1;
+        self.limits.countdown = 1;
         if let Some(e) = &self.limits.stop_exc {
             return e.clone();
         }
@@ -397,7 +396,12 @@ pub mod memory {
     use std::cell::Cell;
     use std::sync::atomic::{AtomicBool, Ordering};
 
-    static INSTALLED: AtomicBool = AtomicBool::new(false);
+    /// Off until the first cap is set: until then the allocator only
+    /// forwards to `System` (one relaxed load per call), so programs that
+    /// set no cap pay nearly nothing. Bytes freed after it turned on that
+    /// were allocated before count as negative, which can only make the cap
+    /// more lenient by that much.
+    static ACTIVE: AtomicBool = AtomicBool::new(false);
 
     thread_local! {
         static LIVE: Cell<isize> = const { Cell::new(0) };
@@ -417,6 +421,9 @@ pub mod memory {
 
     #[inline]
     fn charge(n: isize) {
+        if !ACTIVE.load(Ordering::Relaxed) {
+            return;
+        }
         // `try_with`: the thread-locals may be gone while a thread exits.
         let _ = LIVE.try_with(|l| {
             let live = l.get() + n;
@@ -451,7 +458,6 @@ pub mod memory {
     // cells, which neither allocate nor lock.
     unsafe impl GlobalAlloc for CountingAlloc {
         unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-            INSTALLED.store(true, Ordering::Relaxed);
             let p = unsafe { System.alloc(layout) };
             if !p.is_null() {
                 charge(layout.size() as isize);
@@ -459,7 +465,6 @@ pub mod memory {
             p
         }
         unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-            INSTALLED.store(true, Ordering::Relaxed);
             let p = unsafe { System.alloc_zeroed(layout) };
             if !p.is_null() {
                 charge(layout.size() as isize);
@@ -479,15 +484,19 @@ pub mod memory {
         }
     }
 
-    /// True once `CountingAlloc` has served an allocation (it is the
-    /// global allocator).
+    /// True when `CountingAlloc` is the global allocator (turns counting
+    /// on).
     pub fn installed() -> bool {
-        // Make sure at least one allocation went through the allocator.
-        drop(std::hint::black_box(Box::new(0u8)));
-        INSTALLED.load(Ordering::Relaxed)
+        ACTIVE.store(true, Ordering::SeqCst);
+        let before = LIVE.with(|l| l.get());
+        let b = std::hint::black_box(Box::new(0u64));
+        let after = LIVE.with(|l| l.get());
+        drop(b);
+        after != before
     }
 
-    /// Bytes live on this thread (allocated minus freed), if counting.
+    /// Bytes live on this thread (allocated minus freed) since counting
+    /// turned on (the first cap).
     pub fn live_bytes() -> usize {
         LIVE.with(|l| l.get()).max(0) as usize
     }
@@ -501,6 +510,7 @@ pub mod memory {
     /// (`None`: no cap); `flag` is raised when the cap is crossed. Returns
     /// false when the counting allocator is not installed.
     pub fn set_limit(limit: Option<usize>, flag: Option<&AtomicBool>) -> bool {
+        let counting = limit.is_none() || installed();
         let cap = match limit {
             Some(n) => live_bytes().saturating_add(n).min(isize::MAX as usize - 1) as isize,
             None => isize::MAX,
@@ -509,7 +519,7 @@ pub mod memory {
         TRIP_AT.with(|t| t.set(cap));
         EXCEEDED.with(|e| e.set(false));
         FLAG.with(|f| f.set(flag.map_or(std::ptr::null(), |a| a as *const AtomicBool)));
-        limit.is_none() || installed()
+        counting
     }
 
     /// Reads and clears the "cap crossed" flag.
