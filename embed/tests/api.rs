@@ -232,6 +232,34 @@ fn fuel_pauses_and_resumes_where_it_stopped() {
 }
 
 #[test]
+fn fuel_inside_a_native_callback_cannot_pause_and_stops() {
+    let mut vm = vm();
+    vm.run("def key(x):\n    while True:\n        pass\n", "k.co")
+        .unwrap();
+    vm.set_fuel(Some(100));
+    // `sorted` calls `key` in a nested loop: no pause there; after the
+    // overdraft the run is stopped.
+    let e = vm.run("sorted([1, 2], key=key)\n", "k.co").unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::Stopped(_)), "{e:?}");
+    assert!(!vm.is_paused());
+    // A covm function called from the host pauses and resumes.
+    vm.set_fuel(None);
+    vm.run(
+        "def count(n):\n    t = 0\n    for i in range(n):\n        t += i\n    return t\n",
+        "k.co",
+    )
+    .unwrap();
+    vm.set_fuel(Some(50));
+    let e = vm.call::<i64>("count", (1000,)).unwrap_err();
+    assert_eq!(e.kind(), &ErrorKind::OutOfFuel);
+    vm.add_fuel(10_000);
+    let Run::Done(v) = vm.resume().unwrap() else {
+        panic!("still paused")
+    };
+    assert_eq!(vm.convert::<i64>(&v).unwrap(), 499500);
+}
+
+#[test]
 fn memory_cap_raises_memory_error() {
     let mut vm = vm();
     vm.set_memory_limit(Some(8 << 20)).unwrap();
