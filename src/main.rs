@@ -12,6 +12,10 @@ mod timeline;
 
 use runner::Options;
 
+// Counts allocations per thread, for `--max-memory`.
+#[global_allocator]
+static ALLOC: covm_vm::limits::memory::CountingAlloc = covm_vm::limits::memory::CountingAlloc;
+
 use std::io::{IsTerminal, Read};
 use std::process::ExitCode;
 
@@ -22,6 +26,8 @@ Options:
   --dis FILE      print the bytecode of every code object in FILE
   --trace         print a timeline of generator and coroutine events to stderr
   --timeline OUT  draw the generators, coroutines and tasks over time into OUT (HTML)
+  --max-memory N  cap the memory the program allocates (e.g. 100M): MemoryError past it
+  --max-steps N   stop the program (exit 1) after N loop iterations and calls
   --virtual-time  sleeps (time.sleep, asyncio.sleep) advance a virtual clock instantly
   --version       print the version and exit
   -h, --help      print this help and exit
@@ -70,6 +76,17 @@ fn parse_args() -> Result<(Command, Options), String> {
             Short('i') => opts.interactive = true,
             Long("trace") => opts.trace = true,
             Long("virtual-time") => opts.virtual_time = true,
+            Long("max-steps") => {
+                let v = utf8(parser.value().map_err(|e| e.to_string())?)?;
+                let n = v
+                    .parse::<u64>()
+                    .map_err(|_| format!("--max-steps: not a number of steps: '{v}'"))?;
+                opts.max_steps = Some(n);
+            }
+            Long("max-memory") => {
+                let v = utf8(parser.value().map_err(|e| e.to_string())?)?;
+                opts.max_memory = Some(parse_size(&v)?);
+            }
             Long("timeline") => {
                 opts.timeline = Some(utf8(parser.value().map_err(|e| e.to_string())?)?)
             }
@@ -105,6 +122,25 @@ fn parse_args() -> Result<(Command, Options), String> {
             other => return Err(other.unexpected().to_string()),
         }
     }
+}
+
+/// `100M`, `64k`, `2G`, `4096`: a size in bytes (binary multiples).
+fn parse_size(v: &str) -> Result<usize, String> {
+    let err = || format!("--max-memory: not a size: '{v}' (e.g. 100M)");
+    let (num, mult) = match v.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let m: usize = match c.to_ascii_uppercase() {
+                'K' => 1 << 10,
+                'M' => 1 << 20,
+                'G' => 1 << 30,
+                _ => return Err(err()),
+            };
+            (&v[..i], m)
+        }
+        _ => (v, 1),
+    };
+    let n: usize = num.parse().map_err(|_| err())?;
+    n.checked_mul(mult).ok_or_else(err)
 }
 
 fn rest(parser: &mut lexopt::Parser) -> Result<Vec<String>, String> {

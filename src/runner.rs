@@ -20,6 +20,10 @@ pub struct Options {
     pub interactive: bool,
     /// `--timeline FILE`: draw the coroutine timeline into FILE.
     pub timeline: Option<String>,
+    /// `--max-memory`: bytes the program may allocate.
+    pub max_memory: Option<usize>,
+    /// `--max-steps`: loop iterations and calls the program may run.
+    pub max_steps: Option<u64>,
 }
 
 /// How a run ended.
@@ -46,6 +50,15 @@ pub fn new_vm(argv: Vec<String>, opts: &Options) -> Vm {
         vm.clock.set_virtual(true);
     }
     crate::interrupt::install(vm.interrupt.clone());
+    if let Some(n) = opts.max_steps {
+        // The CLI cannot resume: running out of steps stops the program.
+        vm.limits.pause_on_fuel = false;
+        vm.set_fuel(Some(n));
+    }
+    if let Some(n) = opts.max_memory {
+        // main.rs installs the counting allocator, so this cannot fail.
+        let _ = vm.set_memory_limit(Some(n));
+    }
     if opts.interactive {
         // `:gens` lists live generators; the registry must exist before
         // the first one is created.
@@ -115,7 +128,10 @@ pub fn run_program(
             .insert(Rc::from("__doc__"), Value::str(&**doc));
     }
     crate::interrupt::set_running(true);
-    let r = vm.run_main(code, &module);
+    // `start_frame` (not `run_main`) so that a stop a bare `except:`
+    // swallowed still ends the run (`--max-steps`).
+    let frame = Box::new(covm_vm::frame::Frame::new(code, module.clone()));
+    let r = vm.start_frame(frame);
     crate::interrupt::set_running(false);
     let out = match r {
         Ok(_) => Outcome::Ok,
@@ -151,6 +167,10 @@ pub fn report_uncaught(vm: &mut Vm, exc: &Value) -> Outcome {
     }
     let text = diagnostics::render_runtime_error(vm, exc);
     eprint!("{text}");
+    if let Some(covm_vm::limits::StopReason::Steps(n)) = vm.limits.stopped {
+        eprintln!("covm: stopped: the program ran past --max-steps {n}");
+        return Outcome::Exit(1);
+    }
     // As a shell sees CPython die of SIGINT.
     if vm.is_instance_of(exc, &vm.exc.keyboard_interrupt.clone()) {
         return Outcome::Exit(130);

@@ -159,6 +159,10 @@ impl Vm {
 
     /// Does `exc` match the `except` clause type `typ` (a class or tuple)?
     pub(crate) fn exception_matches(&mut self, exc: &Value, typ: &Value) -> PyResult<bool> {
+        // The host's stop unwinds through every handler (limits.rs).
+        if self.is_stop(exc) {
+            return Ok(false);
+        }
         match typ {
             Value::Class(c) => {
                 if !self.is_subclass(c, &self.exc.base_exception.clone()) {

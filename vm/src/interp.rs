@@ -22,6 +22,8 @@ use crate::vm::Vm;
 /// Why a nested dispatch loop stopped.
 pub enum Exit {
     Return(Value),
+    /// Also `Yield(Undef)` with `limits.paused` set: out of fuel, paused
+    /// at a poll point (only in the loop `Vm::start_frame` runs).
     Yield(Value),
 }
 
@@ -218,12 +220,19 @@ impl Vm {
             ($t:expr) => {{
                 // SAFETY: jump targets are instruction indices in this code.
                 let target = unsafe { ops.add($t as usize) };
-                // A backward jump closes a loop: a place to notice Ctrl-C.
-                if target < ip && self.interrupt.load(std::sync::atomic::Ordering::Relaxed) {
-                    raise!(match self.check_interrupt() {
-                        Err(e) => e,
-                        Ok(()) => unreachable!("interrupt flag was set"),
-                    });
+                // A backward jump closes a loop: a poll point for Ctrl-C and
+                // the limits, every `limits::CHECK_EVERY` steps at most
+                // (limits.rs). A pause resumes at the target.
+                if target < ip {
+                    self.limits.countdown -= 1;
+                    if self.limits.countdown <= 0 {
+                        sync!();
+                        if self.poll_limits()? {
+                            // SAFETY: fp is the top frame (see reload).
+                            unsafe { (*fp).ip = $t as usize };
+                            return Ok(Exit::Yield(Value::Undef));
+                        }
+                    }
                 }
                 ip = target;
             }};
@@ -469,8 +478,12 @@ impl Vm {
                 }
                 Op::Call(n) => {
                     sync!();
-                    if self.interrupt.load(std::sync::atomic::Ordering::Relaxed) {
-                        self.check_interrupt()?;
+                    // Poll point (limits.rs); a pause re-runs this call.
+                    self.limits.countdown -= 1;
+                    if self.limits.countdown <= 0 && self.poll_limits()? {
+                        // SAFETY: fp is the top frame; ip is past this op.
+                        unsafe { (*fp).ip -= 1 };
+                        return Ok(Exit::Yield(Value::Undef));
                     }
                     // SAFETY: the callee is below its n arguments.
                     let first = unsafe { sp.offset_from(locals) } as usize - n as usize - 1;

@@ -25,6 +25,7 @@ pub mod opcode;
 pub mod recursion;
 pub mod resumer;
 pub mod scheduler;
+pub mod sizes;
 pub mod strformat;
 pub mod trace;
 pub mod value;

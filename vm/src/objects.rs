@@ -949,7 +949,7 @@ impl Vm {
             Value::Tuple(t) => t.len(),
             Value::Dict(d) | Value::Set(d) | Value::FrozenSet(d) => d.borrow().len(),
             Value::Range(r) => {
-                let n = crate::limits::range_len(r);
+                let n = crate::sizes::range_len(r);
                 if n > i64::MAX as i128 {
                     return Err(self.overflow_error("Python int too large to convert to C ssize_t"));
                 }

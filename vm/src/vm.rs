@@ -139,6 +139,8 @@ pub struct Vm {
     /// Set from another thread (a Ctrl-C handler) to interrupt the running
     /// program with KeyboardInterrupt at the next loop iteration or call.
     pub interrupt: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Fuel, deadline, host stop and memory cap (limits.rs).
+    pub limits: crate::limits::Limits,
     /// Argument buffer reused by calls to built-in methods.
     pub arg_buf: Vec<Value>,
     /// Finished frames kept for reuse, so a call does not allocate.
@@ -415,6 +417,7 @@ impl Vm {
             frame_pool: Vec::new(),
             arg_buf: Vec::new(),
             interrupt: std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            limits: crate::limits::Limits::new(),
             stack_base: 0,
             max_native_stack: 6 << 20,
             live_generators: None,
@@ -552,13 +555,13 @@ impl Vm {
         }
     }
 
-    /// Raises KeyboardInterrupt if `interrupt` was set (and clears it).
+    /// Raises what the `interrupt` flag stands for, if it is set: the
+    /// host's stop, MemoryError past the memory cap, or KeyboardInterrupt
+    /// (see limits.rs).
     #[inline]
-    pub fn check_interrupt(&self) -> PyResult<()> {
+    pub fn check_interrupt(&mut self) -> PyResult<()> {
         if self.interrupt.load(std::sync::atomic::Ordering::Relaxed) {
-            self.interrupt
-                .store(false, std::sync::atomic::Ordering::Relaxed);
-            return Err(self.new_exc(&self.exc.keyboard_interrupt, ""));
+            return self.interrupted();
         }
         Ok(())
     }

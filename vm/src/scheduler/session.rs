@@ -52,6 +52,26 @@ impl Loop {
         r
     }
 
+    /// One turn of the loop for a host that drives it: runs the jobs ready
+    /// now and the timers due now, once, never sleeping. Returns whether
+    /// anything is still ready or due (false: idle until a timer or a
+    /// future the host completes).
+    pub fn run_step(&self, vm: &mut Vm) -> PyResult<bool> {
+        if self.closed.get() || self.running.get() || self.shared.running_loop().is_some() {
+            return Ok(false);
+        }
+        self.running.set(true);
+        *self.shared.running.borrow_mut() = Some(self.rc());
+        let r = self.run_due(vm);
+        self.running.set(false);
+        let old = self.shared.running.borrow_mut().take();
+        drop(old);
+        r?;
+        let now = self.time(vm) + super::CLOCK_RESOLUTION;
+        let due = self.timers.borrow().peek().is_some_and(|t| t.when < now);
+        Ok(due || !self.ready.borrow().is_empty())
+    }
+
     /// Runs the ready jobs and the due timers until nothing is ready,
     /// never sleeping.
     pub fn run_pending(&self, vm: &mut Vm) -> PyResult<()> {
