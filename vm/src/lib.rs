@@ -15,6 +15,7 @@ pub mod format;
 pub mod frame;
 pub mod generator;
 pub mod interp;
+pub mod iter_methods;
 pub mod objects;
 pub mod opcode;
 pub mod resumer;

@@ -359,15 +359,32 @@ impl Vm {
                     }
                     return self.call(&p.fget, vec![obj.clone()]).map(Some);
                 }
+                if name == "__traceback__" && self.is_exception(obj) {
+                    return Ok(Some(self.traceback_of(obj)));
+                }
                 if let Some(v) = inst.dict.borrow().get(name) {
                     return Ok(Some(v.clone()));
                 }
                 if name == "__dict__" {
                     let d = Rc::new(RefCell::new(dict::Dict::new()));
+                    // An exception's slots live in its dict here; CPython's
+                    // `__dict__` does not show them.
+                    let slots: &[&str] = if self.is_exception(obj) {
+                        &[
+                            "args",
+                            "__traceback__",
+                            "__cause__",
+                            "__context__",
+                            "__suppress_context__",
+                        ]
+                    } else {
+                        &[]
+                    };
                     let items: Vec<(Rc<str>, Value)> = inst
                         .dict
                         .borrow()
                         .iter()
+                        .filter(|(k, _)| !slots.contains(&k.as_ref()))
                         .map(|(k, v)| (k.clone(), v.clone()))
                         .collect();
                     for (k, v) in items {
@@ -727,6 +744,9 @@ impl Vm {
                     && !matches!(sa, Value::Builtin(_))
                 {
                     self.call(&sa, vec![obj.clone(), Value::str(name), v])?;
+                    return Ok(());
+                }
+                if self.is_exception(obj) && self.exc_setattr(obj, name, &v)? {
                     return Ok(());
                 }
                 let old = inst.dict.borrow_mut().insert(Rc::from(name), v);

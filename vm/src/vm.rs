@@ -410,6 +410,7 @@ impl Vm {
         crate::generator::install_methods(&mut vm);
         crate::asyncgen::install_methods(&mut vm);
         crate::exceptions::install_methods(&mut vm);
+        crate::iter_methods::install_methods(&mut vm);
         crate::scheduler::group::install_exception_groups(&vm);
         vm
     }
