@@ -944,7 +944,7 @@ impl Vm {
             Value::Ellipsis => "Ellipsis".into(),
             Value::Bool(b) => if *b { "True" } else { "False" }.into(),
             Value::Int(i) => i.to_string(),
-            Value::BigInt(b) => b.to_string(),
+            Value::BigInt(b) => self.bigint_to_decimal(b)?,
             Value::Float(f) => crate::format::float_repr(*f),
             Value::Str(s) => repr_str(s.as_str()),
             Value::Bytes(b) => repr_bytes(b),
@@ -1880,6 +1880,7 @@ impl Vm {
                     index: 0,
                     kind: DictIterKind::Keys,
                     len_at_start: len,
+                    yielded: 0,
                 })
             }
             Value::Iterator(_) => v.clone(),
@@ -1984,10 +1985,11 @@ impl Vm {
                 index,
                 kind,
                 len_at_start,
+                yielded,
             } => {
                 let db = d.borrow();
                 if db.len() != *len_at_start {
-                    let what = "dictionary";
+                    let what = if db.is_set() { "Set" } else { "dictionary" };
                     drop(db);
                     *len_at_start = usize::MAX;
                     let msg = format!("{what} changed size during iteration");
@@ -1999,6 +2001,14 @@ impl Vm {
                     let i = *index;
                     *index += 1;
                     if let Some(Some(e)) = db.entry_at(i) {
+                        if *yielded == *len_at_start && !db.is_set() {
+                            drop(db);
+                            *len_at_start = usize::MAX;
+                            drop(s);
+                            let msg = "dictionary keys changed during iteration";
+                            return Err(self.runtime_error(msg));
+                        }
+                        *yielded += 1;
                         out = Some(match kind {
                             DictIterKind::Keys => e.key.clone(),
                             DictIterKind::Values => e.value.clone(),

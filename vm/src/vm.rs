@@ -98,6 +98,9 @@ pub struct Vm {
     pub modules: HashMap<Rc<str>, Value>,
     pub native_modules: HashMap<&'static str, ModuleInit>,
     pub recursion_limit: usize,
+    /// `sys.set_int_max_str_digits`: the most decimal digits an int<->str
+    /// conversion may have (0: no limit).
+    pub int_max_str_digits: usize,
     /// Nested dispatch loops (natives calling back into covm code).
     pub native_depth: usize,
     /// Built-in functions running on behalf of covm code; CPython counts
@@ -382,6 +385,7 @@ impl Vm {
             modules: HashMap::new(),
             native_modules: HashMap::new(),
             recursion_limit: 1000,
+            int_max_str_digits: 4300,
             native_depth: 0,
             c_depth: 0,
             out: Box::new(std::io::sink()),
