@@ -73,6 +73,21 @@ impl Vm {
         }
     }
 
+    /// `gen.throw(exc)`: CPython chains `exc` to the exception the
+    /// generator itself was handling where it was suspended (not to its
+    /// caller's).
+    pub(crate) fn chain_thrown(&mut self, exc: &Value) {
+        let Some(ctx) = self.frames.last().and_then(|f| f.handled.last().cloned()) else {
+            return;
+        };
+        if ctx.is(exc) {
+            return;
+        }
+        if let Value::Instance(i) = exc {
+            i.dict.borrow_mut().insert(Rc::from("__context__"), ctx);
+        }
+    }
+
     /// `exc.__traceback__ = tb` and `exc.with_traceback(tb)`.
     pub fn set_traceback(&self, exc: &Value, tb: &Value) -> PyResult<()> {
         let Value::Instance(i) = exc else {

@@ -89,6 +89,8 @@ impl Vm {
                     let thrown = std::mem::take(&mut self.throwing);
                     if !reraise && !thrown {
                         self.set_context(&exc);
+                    } else if thrown {
+                        self.chain_thrown(&exc);
                     }
                     if let Some(exit) = self.unwind(exc, base, !reraise)? {
                         return Ok(exit);
@@ -1150,7 +1152,10 @@ impl Vm {
                     let (shown, line) = (self.trace_repr(&v), top!(self).current_line());
                     self.trace(Kind::Await, here, shown, Some(line), String::new());
                 }
-                let it = self.get_awaitable(v)?;
+                let it = match self.get_awaitable(v.clone()) {
+                    Ok(it) => it,
+                    Err(e) => return Err(self.await_protocol_error(e, &v)),
+                };
                 push!(self, it);
             }
             Op::SetupFinally(t) => {

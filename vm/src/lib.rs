@@ -4,10 +4,12 @@
 
 pub mod arith;
 pub mod asyncgen;
+pub mod await_errors;
 pub mod call;
 pub mod clock;
 pub mod code;
 pub mod compiler;
+pub mod coro_wrapper;
 pub mod dict;
 pub mod dis;
 pub mod exceptions;

@@ -49,6 +49,7 @@ pub struct Types {
     pub dict_values: Rc<Class>,
     pub dict_items: Rc<Class>,
     pub async_gen_asend: Rc<Class>,
+    pub coroutine_wrapper: Rc<Class>,
     pub async_gen_athrow: Rc<Class>,
     pub traceback: Rc<Class>,
 }
@@ -230,6 +231,7 @@ impl Types {
             dict_values: new_class("dict_values", o, Some(B::Iterator)),
             dict_items: new_class("dict_items", o, Some(B::Iterator)),
             async_gen_asend: new_class("async_generator_asend", o, Some(B::Native)),
+            coroutine_wrapper: new_class("coroutine_wrapper", o, Some(B::Native)),
             async_gen_athrow: new_class("async_generator_athrow", o, Some(B::Native)),
             traceback: new_class("traceback", o, Some(B::Native)),
             iterators,
@@ -415,6 +417,7 @@ impl Vm {
         crate::asyncgen::install_methods(&mut vm);
         crate::exceptions::install_methods(&mut vm);
         crate::iter_methods::install_methods(&mut vm);
+        crate::coro_wrapper::install_methods(&mut vm);
         crate::scheduler::group::install_exception_groups(&vm);
         vm
     }

@@ -1,0 +1,82 @@
+//! `coroutine.__await__()`: CPython's `coroutine_wrapper`, an iterator
+//! whose `__next__`/`send`/`throw`/`close` drive the coroutine.
+
+use std::any::Any;
+use std::rc::Rc;
+
+use crate::value::*;
+use crate::vm::Vm;
+
+pub struct CoroWrapper {
+    coro: Value,
+}
+
+impl NativeObject for CoroWrapper {
+    fn class(&self, vm: &Vm) -> Rc<Class> {
+        vm.types.coroutine_wrapper.clone()
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+fn coro_await(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
+    match args.first() {
+        Some(c @ Value::Generator(_)) => {
+            Ok(Value::Native(Rc::new(CoroWrapper { coro: c.clone() })))
+        }
+        _ => Err(vm.type_error("descriptor '__await__' requires a 'coroutine' object")),
+    }
+}
+
+/// Calls the coroutine's own method `name` with the wrapper's arguments.
+fn forward(vm: &mut Vm, name: &str, args: &[Value]) -> PyResult<Value> {
+    let coro = match args.first() {
+        Some(Value::Native(n)) => match n.as_any().downcast_ref::<CoroWrapper>() {
+            Some(w) => w.coro.clone(),
+            None => return Err(vm.type_error("expected a coroutine_wrapper")),
+        },
+        _ => return Err(vm.type_error("expected a coroutine_wrapper")),
+    };
+    let Some(m) = vm.class_lookup(&vm.types.coroutine.clone(), name) else {
+        return Err(vm.type_error("coroutine method missing"));
+    };
+    let mut a = Vec::with_capacity(args.len());
+    a.push(coro);
+    a.extend(args[1..].iter().cloned());
+    vm.call(&m, a)
+}
+
+fn w_iter(_vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
+    Ok(args.first().cloned().unwrap_or(Value::None))
+}
+
+fn w_next(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
+    let mut a = args.to_vec();
+    a.truncate(1);
+    a.push(Value::None);
+    forward(vm, "send", &a)
+}
+
+fn w_send(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
+    forward(vm, "send", args)
+}
+
+fn w_throw(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
+    forward(vm, "throw", args)
+}
+
+fn w_close(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
+    forward(vm, "close", args)
+}
+
+pub(crate) fn install_methods(vm: &mut Vm) {
+    let c = vm.types.coroutine.clone();
+    vm.add_method(&c, "__await__", coro_await);
+    let w = vm.types.coroutine_wrapper.clone();
+    vm.add_method(&w, "__iter__", w_iter);
+    vm.add_method(&w, "__next__", w_next);
+    vm.add_method(&w, "send", w_send);
+    vm.add_method(&w, "throw", w_throw);
+    vm.add_method(&w, "close", w_close);
+}
