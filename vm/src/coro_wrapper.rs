@@ -18,6 +18,11 @@ impl NativeObject for CoroWrapper {
     fn as_any(&self) -> &dyn Any {
         self
     }
+    // Its own repr: object's default `__repr__` would come back here.
+    fn repr(&self, _vm: &mut Vm) -> PyResult<Option<String>> {
+        let addr = self as *const CoroWrapper as usize;
+        Ok(Some(format!("<coroutine_wrapper object at {addr:#x}>")))
+    }
 }
 
 fn coro_await(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {

@@ -76,8 +76,21 @@ impl Vm {
     /// `gen.throw(exc)`: CPython chains `exc` to the exception the
     /// generator itself was handling where it was suspended (not to its
     /// caller's).
+    /// With `yield from`, the throw passes down the delegation chain and
+    /// each generator chains it again on the way out, so the outermost
+    /// one handling something wins.
     pub(crate) fn chain_thrown(&mut self, exc: &Value) {
-        let Some(ctx) = self.frames.last().and_then(|f| f.handled.last().cloned()) else {
+        use crate::frame::{Resume, ReturnTo};
+        let mut found = None;
+        for f in self.frames.iter().rev() {
+            if let Some(h) = f.handled.last() {
+                found = Some(h.clone());
+            }
+            if !matches!(f.ret, ReturnTo::Generator(_, Resume::YieldFrom)) {
+                break;
+            }
+        }
+        let Some(ctx) = found else {
             return;
         };
         if ctx.is(exc) {
