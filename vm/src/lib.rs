@@ -15,6 +15,7 @@ pub mod dis;
 pub mod exceptions;
 pub mod format;
 pub mod frame;
+pub mod frame_object;
 pub mod generator;
 pub mod interp;
 pub mod iter_methods;

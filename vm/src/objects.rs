@@ -535,11 +535,7 @@ impl Vm {
                         .and_then(|f| f.yield_from_target().cloned())
                         .unwrap_or(Value::None),
                 ),
-                "gi_frame" | "cr_frame" => Some(if g.state.get() == GenState::Closed {
-                    Value::None
-                } else {
-                    Value::Code(g.code.clone())
-                }),
+                "gi_frame" | "cr_frame" => Some(self.gen_frame_object(g)),
                 "gi_code" | "cr_code" => Some(Value::Code(g.code.clone())),
                 _ => self
                     .class_lookup(&self.type_of(obj), name)

@@ -50,6 +50,7 @@ pub struct Types {
     pub dict_items: Rc<Class>,
     pub async_gen_asend: Rc<Class>,
     pub coroutine_wrapper: Rc<Class>,
+    pub frame: Rc<Class>,
     pub async_gen_athrow: Rc<Class>,
     pub traceback: Rc<Class>,
 }
@@ -232,6 +233,7 @@ impl Types {
             dict_items: new_class("dict_items", o, Some(B::Iterator)),
             async_gen_asend: new_class("async_generator_asend", o, Some(B::Native)),
             coroutine_wrapper: new_class("coroutine_wrapper", o, Some(B::Native)),
+            frame: new_class("frame", o, Some(B::Native)),
             async_gen_athrow: new_class("async_generator_athrow", o, Some(B::Native)),
             traceback: new_class("traceback", o, Some(B::Native)),
             iterators,
