@@ -25,6 +25,7 @@ pub mod mod_misc;
 pub mod mod_os;
 pub mod mod_sys;
 pub mod mod_time;
+pub mod mod_types;
 pub mod modules;
 
 use covm_vm::Vm;

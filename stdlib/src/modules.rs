@@ -27,6 +27,7 @@ pub fn install(vm: &mut Vm) {
     }
     vm.native_modules
         .insert("asyncio", crate::mod_asyncio::init);
+    vm.native_modules.insert("types", crate::mod_types::init);
     crate::mod_os::install_exception_methods(vm);
     crate::mod_sys::install_exception_methods(vm);
 }

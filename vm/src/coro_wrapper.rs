@@ -85,3 +85,18 @@ pub(crate) fn install_methods(vm: &mut Vm) {
     vm.add_method(&w, "throw", w_throw);
     vm.add_method(&w, "close", w_close);
 }
+
+impl Vm {
+    /// Records a generator made by a `types.coroutine` function.
+    pub fn mark_iterable_coroutine(&mut self, g: &Rc<Generator>) {
+        self.iterable_coroutines.retain(|w| w.strong_count() > 0);
+        self.iterable_coroutines.push(Rc::downgrade(g));
+    }
+
+    /// Whether `await` may use generator `g` as its iterator.
+    pub(crate) fn is_iterable_coroutine(&self, g: &Rc<Generator>) -> bool {
+        self.iterable_coroutines
+            .iter()
+            .any(|w| std::ptr::eq(w.as_ptr(), Rc::as_ptr(g)))
+    }
+}

@@ -669,6 +669,7 @@ impl Vm {
                 }
                 Ok(v)
             }
+            Value::Generator(g) if self.is_iterable_coroutine(g) => Ok(v),
             other => {
                 if let Some(aw) = self.lookup_special(other, "__await__") {
                     let it = self.call(&aw, vec![other.clone()])?;

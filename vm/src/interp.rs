@@ -1196,8 +1196,12 @@ impl Vm {
                 let exit = match self.lookup_special(&mgr, "__exit__") {
                     Some(e) => e,
                     None => {
+                        let missed = match self.lookup_special(&mgr, "__enter__") {
+                            Some(_) => " (missed __exit__ method)",
+                            None => "",
+                        };
                         let msg = format!(
-                            "'{}' object does not support the context manager protocol",
+                            "'{}' object does not support the context manager protocol{missed}",
                             self.type_name(&mgr)
                         );
                         return Err(self.type_error(&msg));
@@ -1234,8 +1238,12 @@ impl Vm {
                     self.lookup_special(&mgr, "__aexit__"),
                     self.lookup_special(&mgr, "__aenter__"),
                 ) else {
+                    let missed = match self.lookup_special(&mgr, "__aenter__") {
+                        Some(_) => " (missed __aexit__ method)",
+                        None => "",
+                    };
                     let msg = format!(
-                        "'{}' object does not support the asynchronous context manager protocol",
+                        "'{}' object does not support the asynchronous context manager protocol{missed}",
                         self.type_name(&mgr)
                     );
                     return Err(self.type_error(&msg));

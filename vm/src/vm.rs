@@ -103,6 +103,9 @@ pub struct Vm {
     /// `sys.set_int_max_str_digits`: the most decimal digits an int<->str
     /// conversion may have (0: no limit).
     pub int_max_str_digits: usize,
+    /// Generators made by a `types.coroutine` function: `await` accepts
+    /// them (CPython's CO_ITERABLE_COROUTINE).
+    pub iterable_coroutines: Vec<std::rc::Weak<Generator>>,
     /// Nested dispatch loops (natives calling back into covm code).
     pub native_depth: usize,
     /// Built-in functions running on behalf of covm code; CPython counts
@@ -390,6 +393,7 @@ impl Vm {
             native_modules: HashMap::new(),
             recursion_limit: 1000,
             int_max_str_digits: 4300,
+            iterable_coroutines: Vec::new(),
             native_depth: 0,
             c_depth: 0,
             out: Box::new(std::io::sink()),

@@ -80,7 +80,7 @@ SKIP = {
     'captured_stderr': 'needs stderr capture', 'sys.settrace': 'needs tracing hooks',
     'sys.getrefcount': 'needs refcounts', 'copy': 'needs copy/pickle of generators',
     'pickle': 'needs pickle', 'unittest': 'needs unittest.mock', 'mock': 'needs unittest.mock',
-    'types.': 'needs the types module', 'inspect': 'needs inspect internals', '_testcapi': 'needs the C API',
+'inspect': 'needs inspect internals', '_testcapi': 'needs the C API',
     'warnings': 'needs the warnings module', 'self.loop': 'needs the test event loop fixture',
     'sys._getframe': 'needs sys._getframe', 'subprocess': 'needs subprocesses', 'exec(': 'needs exec',
     'sys.exc_info': None, 'contextlib': 'needs contextlib', 'asyncio.test': 'needs asyncio test utils',
@@ -137,7 +137,7 @@ def main():
                 continue
             text = textwrap.dedent(text).replace('(self)', '()', 1)
             prog = PRELUDE % {'file': name, 'cls': cls.name, 'name': fn.name}
-            prog += 'import sys\nimport asyncio\n\n' + extra + text + '\n\n'
+            prog += 'import sys\nimport types\nimport asyncio\n\n' + extra + text + '\n\n'
             prog += f'try:\n    {fn.name}()\nexcept Exception as e:\n    print("test raised", type(e).__name__, e)\n'
             with open(os.path.join(out, f'{cls.name}_{fn.name}.co'), 'w') as f:
                 f.write(prog)
