@@ -93,6 +93,15 @@ impl Vm {
         self.iterable_coroutines.push(Rc::downgrade(g));
     }
 
+    /// Whether the running frame is a `types.coroutine` generator's, which
+    /// may `yield from` a coroutine.
+    pub(crate) fn in_iterable_coroutine(&self) -> bool {
+        match self.frames.last().map(|f| &f.ret) {
+            Some(crate::frame::ReturnTo::Generator(g, _)) => self.is_iterable_coroutine(g),
+            _ => false,
+        }
+    }
+
     /// Whether `await` may use generator `g` as its iterator.
     pub(crate) fn is_iterable_coroutine(&self, g: &Rc<Generator>) -> bool {
         self.iterable_coroutines

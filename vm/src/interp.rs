@@ -1128,8 +1128,9 @@ impl Vm {
                 let v = pop!(self);
                 let it = match v {
                     Value::Generator(ref g) if g.kind == GenKind::Coroutine => {
-                        let is_coro_frame =
-                            top!(self).code.flags & crate::code::FLAG_COROUTINE != 0;
+                        let is_coro_frame = top!(self).code.flags & crate::code::FLAG_COROUTINE
+                            != 0
+                            || self.in_iterable_coroutine();
                         if !is_coro_frame {
                             return Err(self.type_error(
                                 "cannot 'yield from' a coroutine object in a non-coroutine generator",
