@@ -16,6 +16,7 @@ pub mod exceptions;
 pub mod format;
 pub mod frame;
 pub mod frame_object;
+pub mod gen_names;
 pub mod generator;
 pub mod interp;
 pub mod iter_methods;

@@ -520,8 +520,8 @@ impl Vm {
                 _ => return self.getattr_opt(&m.func.clone(), name),
             }),
             Value::Generator(g) => Ok(match name {
-                "__name__" => Some(Value::str(&*g.name)),
-                "__qualname__" => Some(Value::str(&*g.qualname)),
+                "__name__" => Some(Value::str(&*self.gen_names(g).0)),
+                "__qualname__" => Some(Value::str(&*self.gen_names(g).1)),
                 "gi_running" | "cr_running" => {
                     Some(Value::Bool(g.state.get() == GenState::Running))
                 }
@@ -783,6 +783,7 @@ impl Vm {
                 m.globals.borrow_mut().insert(Rc::from(name), v);
                 Ok(())
             }
+            Value::Generator(g) if self.set_gen_name(g, name, &v)? => Ok(()),
             _ => {
                 let msg = if self.getattr_opt(obj, name)?.is_some() {
                     format!(
@@ -1084,7 +1085,12 @@ impl Vm {
                     GenKind::Coroutine => "coroutine",
                     GenKind::AsyncGenerator => "async_generator",
                 };
-                format!("<{} object {} at {:#x}>", what, g.qualname, v.addr())
+                format!(
+                    "<{} object {} at {:#x}>",
+                    what,
+                    self.gen_names(g).1,
+                    v.addr()
+                )
             }
             Value::Module(m) => format!("<module '{}' (built-in)>", m.name),
             Value::Iterator(it) => {

@@ -106,6 +106,8 @@ pub struct Vm {
     /// Generators made by a `types.coroutine` function: `await` accepts
     /// them (CPython's CO_ITERABLE_COROUTINE).
     pub iterable_coroutines: Vec<std::rc::Weak<Generator>>,
+    /// Generators whose `__name__`/`__qualname__` were assigned, by id.
+    pub gen_renames: HashMap<u64, (Rc<str>, Rc<str>)>,
     /// Nested dispatch loops (natives calling back into covm code).
     pub native_depth: usize,
     /// Built-in functions running on behalf of covm code; CPython counts
@@ -394,6 +396,7 @@ impl Vm {
             recursion_limit: 1000,
             int_max_str_digits: 4300,
             iterable_coroutines: Vec::new(),
+            gen_renames: HashMap::new(),
             native_depth: 0,
             c_depth: 0,
             out: Box::new(std::io::sink()),
