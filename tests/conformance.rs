@@ -4,11 +4,14 @@
 //! `NAME.code` (exit status, 0 when absent).
 //!
 //! Each program runs in a fresh temporary folder (some write files).
-//! `COVM_CONFORMANCE_FILTER=substring` runs a subset.
+//! One libtest trial per program, named `<feature>/NAME`, so `cargo test`
+//! prints a line per program; `cargo test --test conformance -- SUBSTRING`
+//! (or `COVM_CONFORMANCE_FILTER=substring`) runs a subset.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Mutex;
+
+use libtest_mimic::{Arguments, Failed, Trial};
 
 fn programs(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -90,56 +93,48 @@ fn check(prog: &Path, scratch: &Path) -> Result<(), String> {
     }
 }
 
-#[test]
-fn conformance() {
+fn main() -> std::process::ExitCode {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance");
     let mut all = Vec::new();
     programs(&root, &mut all);
-    if let Ok(f) = std::env::var("COVM_CONFORMANCE_FILTER") {
-        all.retain(|p| p.to_string_lossy().contains(&f));
+    let filtered = std::env::var("COVM_CONFORMANCE_FILTER").ok();
+    if let Some(f) = &filtered {
+        all.retain(|p| p.to_string_lossy().contains(f.as_str()));
     }
-    assert!(
-        all.len() >= 150,
-        "expected the conformance corpus, found {} programs",
-        all.len()
-    );
-    let queue = Mutex::new(all.clone());
-    let failures = Mutex::new(Vec::new());
+    let found = all.len();
+    let mut args = Arguments::from_args();
+    // The programs are subprocesses that mostly wait on I/O and start-up:
+    // four at a time keeps two cores busy.
+    if args.test_threads.is_none() {
+        args.test_threads = Some(4);
+    }
     let tmp = std::env::temp_dir().join(format!("covm-conformance-{}", std::process::id()));
-    std::thread::scope(|s| {
-        for w in 0..4 {
-            let (queue, failures, tmp, root) = (&queue, &failures, &tmp, &root);
-            s.spawn(move || {
-                let mut n = 0;
-                loop {
-                    let next = queue.lock().map(|mut q| q.pop()).unwrap_or(None);
-                    let Some(p) = next else { break };
-                    n += 1;
-                    let scratch = tmp.join(format!("w{w}-{n}"));
-                    if let Err(e) = check(&p, &scratch)
-                        && let Ok(mut f) = failures.lock()
-                    {
-                        {
-                            f.push(format!(
-                                "{}:\n    {e}",
-                                p.strip_prefix(root).unwrap_or(&p).display()
-                            ));
-                        }
-                    }
-                }
-            });
-        }
-    });
+    let trials: Vec<Trial> = all
+        .into_iter()
+        .enumerate()
+        .map(|(n, p)| {
+            let name = p
+                .strip_prefix(&root)
+                .unwrap_or(&p)
+                .with_extension("")
+                .display()
+                .to_string();
+            let scratch = tmp.join(format!("p{n}"));
+            Trial::test(name, move || check(&p, &scratch).map_err(Failed::from))
+        })
+        .collect();
+    // Guards against a moved corpus silently running nothing.
+    let mut trials = trials;
+    if filtered.is_none() {
+        trials.push(Trial::test("corpus_present", move || {
+            if found >= 150 {
+                Ok(())
+            } else {
+                Err(format!("expected the conformance corpus, found {found} programs").into())
+            }
+        }));
+    }
+    let conclusion = libtest_mimic::run(&args, trials);
     let _ = std::fs::remove_dir_all(&tmp);
-    let mut failures = failures.into_inner().unwrap_or_default();
-    failures.sort();
-    let passed = all.len() - failures.len();
-    println!("conformance: {passed} passed, {} failed", failures.len());
-    assert!(
-        failures.is_empty(),
-        "{} of {} conformance programs failed:\n{}",
-        failures.len(),
-        all.len(),
-        failures.join("\n")
-    );
+    conclusion.exit_code()
 }

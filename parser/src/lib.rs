@@ -77,6 +77,16 @@ impl SyntaxError {
 
 /// Parse a whole module (file or REPL input).
 pub fn parse_module(src: &str) -> Result<Vec<Stmt>, SyntaxError> {
+    // CPython refuses the whole source before tokenizing it.
+    if let Some(at) = src.find('\0') {
+        return Err(SyntaxError {
+            kind: "SyntaxError",
+            message: "source code cannot contain null bytes".into(),
+            span: at..at + 1,
+            note: None,
+            incomplete: false,
+        });
+    }
     match run(src, 0, Mode::Module)? {
         Top::Module(m) => Ok(m),
         Top::Expr(e) => Err(errors::internal(e.span)),

@@ -69,46 +69,7 @@ class SimpleNamespace:
         return NotImplemented
 
 
-class _AwaitableGenerator:
-    """What calling a `@types.coroutine` generator function returns: the
-    generator, usable with `await` (and still iterable and sendable)."""
-
-    def __init__(self, gen):
-        self._gen = gen
-
-    def __await__(self):
-        return self._gen
-
-    def __iter__(self):
-        return self._gen
-
-    def __next__(self):
-        return next(self._gen)
-
-    def send(self, value):
-        return self._gen.send(value)
-
-    def throw(self, *args):
-        return self._gen.throw(*args)
-
-    def close(self):
-        return self._gen.close()
-
-
-def coroutine(func):
-    """Makes a generator function's generators awaitable."""
-    if not callable(func):
-        raise TypeError("types.coroutine() expects a callable")
-    import functools
-
-    @functools.wraps(func)
-    def wrapped(*args, **kwargs):
-        r = func(*args, **kwargs)
-        if isinstance(r, GeneratorType):
-            return _AwaitableGenerator(r)
-        return r
-
-    return wrapped
+from _types import coroutine
 
 
 def _type_repr(obj):

@@ -543,6 +543,30 @@ fn dir(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
                 if let Value::Class(_) | Value::Instance(_) = obj {
                     n.extend(["__class__", "__doc__", "__module__"].map(String::from));
                 }
+                // The attributes `getattr` answers for generators without a
+                // class entry.
+                if let Value::Generator(g) = obj {
+                    use covm_vm::value::GenKind;
+                    let own: &[&str] = match g.kind {
+                        GenKind::Generator => &[
+                            "gi_code",
+                            "gi_frame",
+                            "gi_running",
+                            "gi_suspended",
+                            "gi_yieldfrom",
+                        ],
+                        GenKind::Coroutine => &[
+                            "cr_await",
+                            "cr_code",
+                            "cr_frame",
+                            "cr_running",
+                            "cr_suspended",
+                        ],
+                        GenKind::AsyncGenerator => &[],
+                    };
+                    n.extend(own.iter().map(|s| s.to_string()));
+                    n.extend(["__name__", "__qualname__"].map(String::from));
+                }
                 n
             }
         }

@@ -125,7 +125,12 @@ pub fn ascii_digits(s: &str) -> std::borrow::Cow<'_, str> {
 
 fn int_from_text(vm: &mut Vm, text: &str, base: u32, shown: &Value) -> PyResult<Value> {
     match parse_int(&ascii_digits(text), base) {
-        Ok(b) => Ok(Value::from_bigint(b)),
+        Ok(b) => {
+            if text.len() > 640 {
+                vm.check_int_text_digits(text.trim(), base)?;
+            }
+            Ok(Value::from_bigint(b))
+        }
         Err(()) => {
             let r = vm.repr(shown)?;
             Err(vm.value_error(&format!("invalid literal for int() with base {base}: {r}")))

@@ -31,6 +31,7 @@ pub mod mod_re;
 pub mod mod_sys;
 pub mod mod_time;
 pub mod mod_time_struct;
+pub mod mod_types;
 pub mod modules;
 pub mod mt19937;
 pub mod re_translate;

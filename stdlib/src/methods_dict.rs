@@ -135,6 +135,7 @@ impl DictView {
             index: 0,
             kind: self.kind,
             len_at_start: len,
+            yielded: 0,
         })
     }
 }

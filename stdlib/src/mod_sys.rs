@@ -191,6 +191,30 @@ fn sys_setrecursionlimit(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<V
     Ok(Value::None)
 }
 
+fn sys_get_int_max_str_digits(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
+    no_kwargs(vm, "get_int_max_str_digits", kw)?;
+    check_count(vm, "get_int_max_str_digits", args, 0, 0)?;
+    Ok(Value::Int(vm.int_max_str_digits as i64))
+}
+
+fn sys_set_int_max_str_digits(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
+    let arg = match (args, kw) {
+        ([a], []) => a.clone(),
+        ([], [(k, a)]) if k.as_ref() == "maxdigits" => a.clone(),
+        _ => {
+            return Err(
+                vm.type_error("set_int_max_str_digits() takes exactly one argument (maxdigits)")
+            );
+        }
+    };
+    let n = int_arg(vm, &arg)?;
+    if n != 0 && n < 640 {
+        return Err(vm.value_error("maxdigits must be 0 or larger than 640"));
+    }
+    vm.int_max_str_digits = usize::try_from(n).unwrap_or(usize::MAX);
+    Ok(Value::None)
+}
+
 fn sys_exc_info(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     no_kwargs(vm, "exc_info", kw)?;
     check_count(vm, "exc_info", args, 0, 0)?;
@@ -252,6 +276,8 @@ pub fn init(vm: &mut Vm) -> PyResult<Value> {
         ("exit", sys_exit),
         ("getrecursionlimit", sys_getrecursionlimit),
         ("setrecursionlimit", sys_setrecursionlimit),
+        ("get_int_max_str_digits", sys_get_int_max_str_digits),
+        ("set_int_max_str_digits", sys_set_int_max_str_digits),
         ("exc_info", sys_exc_info),
         ("exception", sys_exception),
         ("getsizeof", sys_getsizeof),

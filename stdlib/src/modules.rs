@@ -37,6 +37,7 @@ pub fn install(vm: &mut Vm) {
     for (name, src) in crate::mod_covm::SOURCES {
         vm.add_source_module(name, src);
     }
+    vm.native_modules.insert("_types", crate::mod_types::init);
     crate::mod_os::install_exception_methods(vm);
     crate::mod_sys::install_exception_methods(vm);
 }

@@ -89,13 +89,12 @@ impl Vm {
                     if aw.agen.state.get() == GenState::Closed
                         || (aw.kind == AwaitKind::Close && aw.agen.state.get() == GenState::Created)
                     {
+                        // athrow() on a closed generator finishes with None,
+                        // as aclose() does (CPython 3.11).
+                        drop(first);
                         aw.agen.state.set(GenState::Closed);
                         aw.state.set(AwaitState::Closed);
-                        return Err(if aw.kind == AwaitKind::Close {
-                            self.new_stop_iteration(Value::None)
-                        } else {
-                            first
-                        });
+                        return Err(self.new_stop_iteration(Value::None));
                     }
                     Action::Throw(first)
                 }

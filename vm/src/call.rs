@@ -67,6 +67,9 @@ impl Vm {
         }
         // Built-in types (and classes derived from them) construct natively.
         let mut c = Some(cls.clone());
+        // An exception subclass: BaseException.__new__ sets `args` even when
+        // the class's own `__init__` never calls the base one.
+        let exc_args = self.is_subclass(cls, &self.exc.base_exception.clone());
         while let Some(k) = c {
             if let Some(new) = k.native_new.get() {
                 if !Rc::ptr_eq(&k, cls) && k.builtin != Some(BuiltinType::Object) {
@@ -85,9 +88,13 @@ impl Vm {
             }
             c = k.base.clone();
         }
+        let mut dict = Namespace::default();
+        if exc_args {
+            dict.insert(Rc::from("args"), Value::tuple(args.clone()));
+        }
         let inst = Value::Instance(Rc::new(Instance {
             class: cls.clone(),
-            dict: RefCell::new(Namespace::default()),
+            dict: RefCell::new(dict),
             traceback: RefCell::new(Vec::new()),
         }));
         let init = self.class_lookup(cls, "__init__");

@@ -214,6 +214,10 @@ impl Dict {
             None => self.entries.get(i).map(|e| e.as_ref()),
         }
     }
+    /// Whether this table backs a set (CPython's set messages differ).
+    pub fn is_set(&self) -> bool {
+        self.set_order.is_some()
+    }
     pub fn raw_len(&self) -> usize {
         match &self.set_order {
             Some(o) => o.slots.len(),

@@ -45,14 +45,122 @@ impl NativeObject for Traceback {
 
 impl Vm {
     /// `exc.__traceback__`: None until the exception has been raised.
+    ///
+    /// The object is cached under `__traceback__` in the instance's dict so
+    /// that reading it twice gives the same object; the cache is stale once
+    /// the exception has passed through more frames.
     pub fn traceback_of(&self, exc: &Value) -> Value {
         match exc {
             Value::Instance(i) if !i.traceback.borrow().is_empty() => {
+                let n = i.traceback.borrow().len();
+                if let Some(Value::Native(tb)) = i.dict.borrow().get("__traceback__")
+                    && tb
+                        .as_any()
+                        .downcast_ref::<Traceback>()
+                        .is_some_and(|t| t.entries.len() == n)
+                {
+                    return Value::Native(tb.clone());
+                }
                 let mut entries = i.traceback.borrow().clone();
                 entries.reverse();
-                Value::Native(Rc::new(Traceback { entries }))
+                let tb = Value::Native(Rc::new(Traceback { entries }));
+                i.dict
+                    .borrow_mut()
+                    .insert(Rc::from("__traceback__"), tb.clone());
+                tb
             }
             _ => Value::None,
+        }
+    }
+
+    /// `gen.throw(exc)`: CPython chains `exc` to the exception the
+    /// generator itself was handling where it was suspended (not to its
+    /// caller's).
+    /// With `yield from`, the throw passes down the delegation chain and
+    /// each generator chains it again on the way out, so the outermost
+    /// one handling something wins.
+    pub(crate) fn chain_thrown(&mut self, exc: &Value) {
+        use crate::frame::{Resume, ReturnTo};
+        let mut found = None;
+        for f in self.frames.iter().rev() {
+            if let Some(h) = f.handled.last() {
+                found = Some(h.clone());
+            }
+            if !matches!(f.ret, ReturnTo::Generator(_, Resume::YieldFrom)) {
+                break;
+            }
+        }
+        let Some(ctx) = found else {
+            return;
+        };
+        if ctx.is(exc) {
+            return;
+        }
+        if let Value::Instance(i) = exc {
+            i.dict.borrow_mut().insert(Rc::from("__context__"), ctx);
+        }
+    }
+
+    /// `exc.__traceback__ = tb` and `exc.with_traceback(tb)`.
+    pub fn set_traceback(&self, exc: &Value, tb: &Value) -> PyResult<()> {
+        let Value::Instance(i) = exc else {
+            return Ok(());
+        };
+        match tb {
+            Value::None => {
+                i.traceback.borrow_mut().clear();
+                i.dict.borrow_mut().shift_remove("__traceback__");
+                Ok(())
+            }
+            Value::Native(n) if n.as_any().downcast_ref::<Traceback>().is_some() => {
+                if let Some(t) = n.as_any().downcast_ref::<Traceback>() {
+                    let mut entries = t.entries.clone();
+                    entries.reverse();
+                    *i.traceback.borrow_mut() = entries;
+                }
+                i.dict
+                    .borrow_mut()
+                    .insert(Rc::from("__traceback__"), tb.clone());
+                Ok(())
+            }
+            _ => Err(self.type_error("__traceback__ must be a traceback or None")),
+        }
+    }
+
+    /// Assignments to the attributes CPython type-checks on exceptions
+    /// (`__cause__`, `__context__`, `__traceback__`, `args`). Returns false
+    /// for any other name.
+    pub(crate) fn exc_setattr(&mut self, exc: &Value, name: &str, v: &Value) -> PyResult<bool> {
+        let Value::Instance(i) = exc else {
+            return Ok(false);
+        };
+        match name {
+            "__cause__" | "__context__" => {
+                if !v.is_none() && !self.is_exception(v) {
+                    let what = if name == "__cause__" {
+                        "cause"
+                    } else {
+                        "context"
+                    };
+                    let msg = format!("exception {what} must be None or derive from BaseException");
+                    return Err(self.type_error(&msg));
+                }
+                let mut d = i.dict.borrow_mut();
+                d.insert(Rc::from(name), v.clone());
+                if name == "__cause__" {
+                    d.insert(Rc::from("__suppress_context__"), Value::Bool(true));
+                }
+                Ok(true)
+            }
+            "__traceback__" => self.set_traceback(exc, v).map(|()| true),
+            "args" => {
+                let t = self.collect(v)?;
+                i.dict
+                    .borrow_mut()
+                    .insert(Rc::from("args"), Value::tuple(t));
+                Ok(true)
+            }
+            _ => Ok(false),
         }
     }
 
@@ -299,6 +407,25 @@ impl Vm {
             out.push_str(&format!(". Did you mean: '{s}'?"));
         }
         out.push('\n');
+        // PEP 678: each note on its own line after the message.
+        let notes = match e {
+            Value::Instance(i) => i.dict.borrow().get("__notes__").cloned(),
+            _ => None,
+        };
+        if let Some(Value::List(l)) = notes {
+            let items = l.borrow().clone();
+            for n in items {
+                match &n {
+                    Value::Str(s) => out.push_str(s.as_str()),
+                    other => out.push_str(
+                        &self
+                            .to_str(other)
+                            .unwrap_or_else(|_| "<note str() failed>".into()),
+                    ),
+                }
+                out.push('\n');
+            }
+        }
         out
     }
 
@@ -502,8 +629,32 @@ fn exc_repr(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
     Ok(Value::str(format!("{name}({inner})")))
 }
 
-fn exc_with_traceback(_vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
-    Ok(args.first().cloned().unwrap_or(Value::None))
+fn exc_with_traceback(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
+    let e = args.first().cloned().unwrap_or(Value::None);
+    let tb = args.get(1).cloned().unwrap_or(Value::None);
+    vm.set_traceback(&e, &tb)?;
+    Ok(e)
+}
+
+/// `exc.add_note(note)`: appends to the `__notes__` list, creating it.
+fn exc_add_note(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
+    let (Some(Value::Instance(i)), Some(note)) = (args.first(), args.get(1)) else {
+        return Err(vm.type_error("add_note() takes exactly one argument"));
+    };
+    if !matches!(note, Value::Str(_)) {
+        let msg = format!("note must be a str, not '{}'", vm.type_name(note));
+        return Err(vm.type_error(&msg));
+    }
+    let notes = i.dict.borrow().get("__notes__").cloned();
+    match notes {
+        None => {
+            let l = Value::list(vec![note.clone()]);
+            i.dict.borrow_mut().insert(Rc::from("__notes__"), l);
+        }
+        Some(Value::List(l)) => l.borrow_mut().push(note.clone()),
+        Some(_) => return Err(vm.type_error("Cannot add note: __notes__ is not a list")),
+    }
+    Ok(Value::None)
 }
 
 pub(crate) fn install_methods(vm: &mut Vm) {
@@ -512,4 +663,5 @@ pub(crate) fn install_methods(vm: &mut Vm) {
     vm.add_method(&base, "__str__", exc_str);
     vm.add_method(&base, "__repr__", exc_repr);
     vm.add_method(&base, "with_traceback", exc_with_traceback);
+    vm.add_method(&base, "add_note", exc_add_note);
 }

@@ -1808,3 +1808,38 @@ pub fn parse_format_template(s: &str) -> Result<Vec<FormatPiece>, String> {
         (_, Some(e)) => Err(e),
     }
 }
+
+impl crate::Vm {
+    /// `str()` of a big int, refused past `sys.get_int_max_str_digits()`
+    /// digits (CVE-2020-10735) with CPython's message.
+    pub fn bigint_to_decimal(&self, b: &BigInt) -> crate::PyResult<String> {
+        let s = b.to_string();
+        let digits = s.len() - usize::from(s.starts_with('-'));
+        let limit = self.int_max_str_digits;
+        if limit > 0 && digits > limit {
+            let msg = format!(
+                "Exceeds the limit ({limit} digits) for integer string conversion; \
+                 use sys.set_int_max_str_digits() to increase the limit"
+            );
+            return Err(self.value_error(&msg));
+        }
+        Ok(s)
+    }
+
+    /// The same limit for `int(text)` in a base that is not a power of two.
+    pub fn check_int_text_digits(&self, text: &str, base: u32) -> crate::PyResult<()> {
+        let limit = self.int_max_str_digits;
+        if limit == 0 || base.is_power_of_two() {
+            return Ok(());
+        }
+        let digits = text.chars().filter(|c| c.is_ascii_alphanumeric()).count();
+        if digits > limit {
+            let msg = format!(
+                "Exceeds the limit ({limit} digits) for integer string conversion: \
+                 value has {digits} digits; use sys.set_int_max_str_digits() to increase the limit"
+            );
+            return Err(self.value_error(&msg));
+        }
+        Ok(())
+    }
+}

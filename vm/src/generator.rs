@@ -267,6 +267,10 @@ impl Vm {
     ) -> PyResult<Option<Exit>> {
         match g.state.get() {
             GenState::Running => Err(self.gen_already_running(g)),
+            GenState::Closed if g.kind == GenKind::Coroutine => Err(self.new_exc(
+                &self.exc.runtime_error,
+                "cannot reuse already awaited coroutine",
+            )),
             GenState::Closed => Err(exc),
             GenState::Created | GenState::Suspended => {
                 if self.tracing {
@@ -659,7 +663,18 @@ impl Vm {
     pub(crate) fn get_awaitable(&mut self, v: Value) -> PyResult<Value> {
         match &v {
             // Reusing an awaited coroutine is refused when it is resumed.
-            Value::Generator(g) if g.kind == GenKind::Coroutine => Ok(v),
+            Value::Generator(g) if g.kind == GenKind::Coroutine => {
+                let held = g.state.get() == GenState::Suspended
+                    && g.frame
+                        .borrow()
+                        .as_ref()
+                        .is_some_and(|f| f.yield_from_target().is_some());
+                if held {
+                    return Err(self.runtime_error("coroutine is being awaited already"));
+                }
+                Ok(v)
+            }
+            Value::Generator(g) if self.is_iterable_coroutine(g) => Ok(v),
             other => {
                 if let Some(aw) = self.lookup_special(other, "__await__") {
                     let it = self.call(&aw, vec![other.clone()])?;

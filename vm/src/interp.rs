@@ -91,6 +91,8 @@ impl Vm {
                     let thrown = std::mem::take(&mut self.throwing);
                     if !reraise && !thrown {
                         self.set_context(&exc);
+                    } else if thrown {
+                        self.chain_thrown(&exc);
                     }
                     if let Some(exit) = self.unwind(exc, base, !reraise)? {
                         return Ok(exit);
@@ -1202,8 +1204,9 @@ impl Vm {
                 let v = pop!(self);
                 let it = match v {
                     Value::Generator(ref g) if g.kind == GenKind::Coroutine => {
-                        let is_coro_frame =
-                            top!(self).code.flags & crate::code::FLAG_COROUTINE != 0;
+                        let is_coro_frame = top!(self).code.flags & crate::code::FLAG_COROUTINE
+                            != 0
+                            || self.in_iterable_coroutine();
                         if !is_coro_frame {
                             return Err(self.type_error(
                                 "cannot 'yield from' a coroutine object in a non-coroutine generator",
@@ -1226,7 +1229,10 @@ impl Vm {
                     let (shown, line) = (self.trace_repr(&v), top!(self).current_line());
                     self.trace(Kind::Await, here, shown, Some(line), String::new());
                 }
-                let it = self.get_awaitable(v)?;
+                let it = match self.get_awaitable(v.clone()) {
+                    Ok(it) => it,
+                    Err(e) => return Err(self.await_protocol_error(e, &v)),
+                };
                 push!(self, it);
             }
             Op::Reraise => {
@@ -1247,8 +1253,12 @@ impl Vm {
                 let exit = match self.lookup_special(&mgr, "__exit__") {
                     Some(e) => e,
                     None => {
+                        let missed = match self.lookup_special(&mgr, "__enter__") {
+                            Some(_) => " (missed __exit__ method)",
+                            None => "",
+                        };
                         let msg = format!(
-                            "'{}' object does not support the context manager protocol",
+                            "'{}' object does not support the context manager protocol{missed}",
                             self.type_name(&mgr)
                         );
                         return Err(self.type_error(&msg));
@@ -1285,8 +1295,12 @@ impl Vm {
                     self.lookup_special(&mgr, "__aexit__"),
                     self.lookup_special(&mgr, "__aenter__"),
                 ) else {
+                    let missed = match self.lookup_special(&mgr, "__aenter__") {
+                        Some(_) => " (missed __aexit__ method)",
+                        None => "",
+                    };
                     let msg = format!(
-                        "'{}' object does not support the asynchronous context manager protocol",
+                        "'{}' object does not support the asynchronous context manager protocol{missed}",
                         self.type_name(&mgr)
                     );
                     return Err(self.type_error(&msg));

@@ -4,20 +4,25 @@
 
 pub mod arith;
 pub mod asyncgen;
+pub mod await_errors;
 pub mod call;
 pub mod class_hooks;
 pub mod clock;
 pub mod code;
 pub mod compiler;
+pub mod coro_wrapper;
 pub mod dict;
 pub mod dis;
 pub mod exc_star;
 pub mod exceptions;
 pub mod format;
 pub mod frame;
+pub mod frame_object;
+pub mod gen_names;
 pub mod generator;
 pub mod import;
 pub mod interp;
+pub mod iter_methods;
 pub mod limits;
 pub mod mro;
 pub mod objects;

@@ -357,15 +357,32 @@ impl Vm {
                     }
                     return self.call(&p.fget, vec![obj.clone()]).map(Some);
                 }
+                if name == "__traceback__" && self.is_exception(obj) {
+                    return Ok(Some(self.traceback_of(obj)));
+                }
                 if let Some(v) = inst.dict.borrow().get(name) {
                     return Ok(Some(v.clone()));
                 }
                 if name == "__dict__" {
                     let d = Rc::new(RefCell::new(dict::Dict::new()));
+                    // An exception's slots live in its dict here; CPython's
+                    // `__dict__` does not show them.
+                    let slots: &[&str] = if self.is_exception(obj) {
+                        &[
+                            "args",
+                            "__traceback__",
+                            "__cause__",
+                            "__context__",
+                            "__suppress_context__",
+                        ]
+                    } else {
+                        &[]
+                    };
                     let items: Vec<(Rc<str>, Value)> = inst
                         .dict
                         .borrow()
                         .iter()
+                        .filter(|(k, _)| !slots.contains(&k.as_ref()))
                         .map(|(k, v)| (k.clone(), v.clone()))
                         .collect();
                     for (k, v) in items {
@@ -549,8 +566,8 @@ impl Vm {
                 _ => return self.getattr_opt(&m.func.clone(), name),
             }),
             Value::Generator(g) => Ok(match name {
-                "__name__" => Some(Value::str(&*g.name)),
-                "__qualname__" => Some(Value::str(&*g.qualname)),
+                "__name__" => Some(Value::str(&*self.gen_names(g).0)),
+                "__qualname__" => Some(Value::str(&*self.gen_names(g).1)),
                 "gi_running" | "cr_running" => {
                     Some(Value::Bool(g.state.get() == GenState::Running))
                 }
@@ -564,11 +581,7 @@ impl Vm {
                         .and_then(|f| f.yield_from_target().cloned())
                         .unwrap_or(Value::None),
                 ),
-                "gi_frame" | "cr_frame" => Some(if g.state.get() == GenState::Closed {
-                    Value::None
-                } else {
-                    Value::Code(g.code.clone())
-                }),
+                "gi_frame" | "cr_frame" => Some(self.gen_frame_object(g)),
                 "gi_code" | "cr_code" => Some(Value::Code(g.code.clone())),
                 _ => self
                     .class_lookup(&self.type_of(obj), name)
@@ -775,6 +788,9 @@ impl Vm {
                     self.call(&sa, vec![obj.clone(), Value::str(name), v])?;
                     return Ok(());
                 }
+                if self.is_exception(obj) && self.exc_setattr(obj, name, &v)? {
+                    return Ok(());
+                }
                 let old = inst.dict.borrow_mut().insert(Rc::from(name), v);
                 drop(old);
                 self.run_finalizers()?;
@@ -813,6 +829,7 @@ impl Vm {
                 m.globals.borrow_mut().insert(Rc::from(name), v);
                 Ok(())
             }
+            Value::Generator(g) if self.set_gen_name(g, name, &v)? => Ok(()),
             _ => {
                 let msg = if self.getattr_opt(obj, name)?.is_some() {
                     format!(
@@ -1008,7 +1025,7 @@ impl Vm {
             Value::Ellipsis => "Ellipsis".into(),
             Value::Bool(b) => if *b { "True" } else { "False" }.into(),
             Value::Int(i) => i.to_string(),
-            Value::BigInt(b) => b.to_string(),
+            Value::BigInt(b) => self.bigint_to_decimal(b)?,
             Value::Float(f) => crate::format::float_repr(*f),
             Value::Str(s) => repr_str(s.as_str()),
             Value::Bytes(b) => repr_bytes(b),
@@ -1157,7 +1174,12 @@ impl Vm {
                     GenKind::Coroutine => "coroutine",
                     GenKind::AsyncGenerator => "async_generator",
                 };
-                format!("<{} object {} at {:#x}>", what, g.qualname, v.addr())
+                format!(
+                    "<{} object {} at {:#x}>",
+                    what,
+                    self.gen_names(g).1,
+                    v.addr()
+                )
             }
             Value::Module(m) => match m.globals.borrow().get("__file__") {
                 Some(Value::Str(f)) => format!("<module '{}' from '{}'>", m.name, f.as_str()),
@@ -2060,6 +2082,7 @@ impl Vm {
                     index: 0,
                     kind: DictIterKind::Keys,
                     len_at_start: len,
+                    yielded: 0,
                 })
             }
             Value::Iterator(_) => v.clone(),
@@ -2167,10 +2190,11 @@ impl Vm {
                 index,
                 kind,
                 len_at_start,
+                yielded,
             } => {
                 let db = d.borrow();
                 if db.len() != *len_at_start {
-                    let what = "dictionary";
+                    let what = if db.is_set() { "Set" } else { "dictionary" };
                     drop(db);
                     *len_at_start = usize::MAX;
                     let msg = format!("{what} changed size during iteration");
@@ -2182,6 +2206,14 @@ impl Vm {
                     let i = *index;
                     *index += 1;
                     if let Some(Some(e)) = db.entry_at(i) {
+                        if *yielded == *len_at_start && !db.is_set() {
+                            drop(db);
+                            *len_at_start = usize::MAX;
+                            drop(s);
+                            let msg = "dictionary keys changed during iteration";
+                            return Err(self.runtime_error(msg));
+                        }
+                        *yielded += 1;
                         out = Some(match kind {
                             DictIterKind::Keys => e.key.clone(),
                             DictIterKind::Values => e.value.clone(),

@@ -419,6 +419,9 @@ pub enum IterState {
         index: usize,
         kind: DictIterKind,
         len_at_start: usize,
+        /// Entries produced so far: one more than `len_at_start` means keys
+        /// were deleted and re-added during the loop.
+        yielded: usize,
     },
     Enumerate {
         it: Value,

@@ -49,6 +49,8 @@ pub struct Types {
     pub dict_values: Rc<Class>,
     pub dict_items: Rc<Class>,
     pub async_gen_asend: Rc<Class>,
+    pub coroutine_wrapper: Rc<Class>,
+    pub frame: Rc<Class>,
     pub async_gen_athrow: Rc<Class>,
     pub traceback: Rc<Class>,
 }
@@ -105,6 +107,14 @@ pub struct Vm {
     /// depth covm enforces (`recursion_limit` is capped: frames live on the
     /// heap and a runaway recursion must not take all memory).
     pub recursion_limit_asked: Option<usize>,
+    /// `sys.set_int_max_str_digits`: the most decimal digits an int<->str
+    /// conversion may have (0: no limit).
+    pub int_max_str_digits: usize,
+    /// Generators made by a `types.coroutine` function: `await` accepts
+    /// them (CPython's CO_ITERABLE_COROUTINE).
+    pub iterable_coroutines: Vec<std::rc::Weak<Generator>>,
+    /// Generators whose `__name__`/`__qualname__` were assigned, by id.
+    pub gen_renames: HashMap<u64, (Rc<str>, Rc<str>)>,
     /// Nested dispatch loops (natives calling back into covm code).
     pub native_depth: usize,
     /// Built-in functions running on behalf of covm code; CPython counts
@@ -240,6 +250,8 @@ impl Types {
             dict_values: new_class("dict_values", o, Some(B::Iterator)),
             dict_items: new_class("dict_items", o, Some(B::Iterator)),
             async_gen_asend: new_class("async_generator_asend", o, Some(B::Native)),
+            coroutine_wrapper: new_class("coroutine_wrapper", o, Some(B::Native)),
+            frame: new_class("frame", o, Some(B::Native)),
             async_gen_athrow: new_class("async_generator_athrow", o, Some(B::Native)),
             traceback: new_class("traceback", o, Some(B::Native)),
             iterators,
@@ -397,6 +409,9 @@ impl Vm {
             native_modules: HashMap::new(),
             recursion_limit: 1000,
             recursion_limit_asked: None,
+            int_max_str_digits: 4300,
+            iterable_coroutines: Vec::new(),
+            gen_renames: HashMap::new(),
             native_depth: 0,
             c_depth: 0,
             out: Box::new(std::io::sink()),
@@ -426,6 +441,8 @@ impl Vm {
         crate::generator::install_methods(&mut vm);
         crate::asyncgen::install_methods(&mut vm);
         crate::exceptions::install_methods(&mut vm);
+        crate::iter_methods::install_methods(&mut vm);
+        crate::coro_wrapper::install_methods(&mut vm);
         crate::scheduler::group::install_exception_groups(&vm);
         vm
     }

@@ -692,8 +692,11 @@ fn a_set_event_loop(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value
 }
 
 fn a_iscoroutine(_vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
+    // CPython 3.11 counts plain generators as coroutines here
+    // (`types.GeneratorType` is in `asyncio.coroutines._COROUTINE_TYPES`).
+    let plain = matches!(args.first(), Some(Value::Generator(g)) if g.kind == GenKind::Generator);
     Ok(Value::Bool(
-        args.first().is_some_and(super::coro::is_coroutine),
+        plain || args.first().is_some_and(super::coro::is_coroutine),
     ))
 }
 

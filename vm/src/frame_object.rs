@@ -1,0 +1,94 @@
+//! `gen.gi_frame` / `coro.cr_frame`: a frame object over a generator's
+//! frame, answering `f_code`, `f_lineno`, `f_locals` and `f_back` and
+//! nothing else, from the live frame each time they are read.
+
+use std::any::Any;
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use crate::frame::ReturnTo;
+use crate::value::*;
+use crate::vm::Vm;
+
+pub struct GenFrame {
+    generator: Rc<Generator>,
+}
+
+impl Vm {
+    /// `gi_frame`: None once the generator has finished.
+    pub fn gen_frame_object(&self, g: &Rc<Generator>) -> Value {
+        if g.state.get() == GenState::Closed {
+            return Value::None;
+        }
+        Value::Native(Rc::new(GenFrame {
+            generator: g.clone(),
+        }))
+    }
+}
+
+impl GenFrame {
+    /// Runs `f` on the generator's frame, wherever it is (suspended in the
+    /// generator, or on the VM's stack while running).
+    fn with_frame<R>(&self, vm: &Vm, f: impl FnOnce(&crate::frame::Frame) -> R) -> Option<R> {
+        if let Some(fr) = self.generator.frame.borrow().as_ref() {
+            return Some(f(fr));
+        }
+        vm.frames
+            .iter()
+            .rev()
+            .find(
+                |fr| matches!(&fr.ret, ReturnTo::Generator(g, _) if Rc::ptr_eq(g, &self.generator)),
+            )
+            .map(|fr| f(fr))
+    }
+}
+
+impl NativeObject for GenFrame {
+    fn class(&self, vm: &Vm) -> Rc<Class> {
+        vm.types.frame.clone()
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn repr(&self, _vm: &mut Vm) -> PyResult<Option<String>> {
+        let addr = self as *const GenFrame as usize;
+        Ok(Some(format!(
+            "<frame at {addr:#x}, file '{}', code {}>",
+            self.generator.code.filename, self.generator.code.name
+        )))
+    }
+    fn get_attr(&self, vm: &mut Vm, name: &str) -> PyResult<Option<Value>> {
+        Ok(match name {
+            "f_code" => Some(Value::Code(self.generator.code.clone())),
+            "f_back" => Some(Value::None),
+            "f_lineno" => {
+                let created = self.generator.state.get() == GenState::Created;
+                let line = if created {
+                    Some(self.generator.code.first_line as usize)
+                } else {
+                    self.with_frame(vm, |f| f.current_line())
+                };
+                Some(line.map_or(Value::None, |l| Value::Int(l as i64)))
+            }
+            "f_locals" => {
+                let pairs = self
+                    .with_frame(vm, |f| {
+                        f.code
+                            .varnames
+                            .iter()
+                            .zip(f.stack.iter())
+                            .filter(|(_, v)| !v.is_undef())
+                            .map(|(k, v)| (k.clone(), v.clone()))
+                            .collect::<Vec<_>>()
+                    })
+                    .unwrap_or_default();
+                let d = Rc::new(RefCell::new(crate::dict::Dict::new()));
+                for (k, v) in pairs {
+                    crate::dict::set(vm, &d, Value::str(&*k), v)?;
+                }
+                Some(Value::Dict(d))
+            }
+            _ => None,
+        })
+    }
+}
