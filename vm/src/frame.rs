@@ -98,12 +98,29 @@ impl Frame {
         }
     }
 
+    /// A frame for `code` with room for its locals and stack but nothing
+    /// in them yet (no locals, no cells), as `recycle_frame` leaves one:
+    /// the fast call path fills it.
+    pub fn empty(code: &Rc<Code>, globals: &Rc<Module>) -> Frame {
+        Frame {
+            code: code.clone(),
+            ip: 0,
+            stack: Vec::with_capacity(code.varnames.len() + code.stacksize as usize),
+            cells: Vec::new(),
+            globals: globals.clone(),
+            namespace: None,
+            blocks: Vec::new(),
+            handled: Vec::new(),
+            ret: ReturnTo::Caller,
+        }
+    }
+
     /// Makes a recycled frame ready to run `code` (keeping its vectors'
     /// capacity, which is the point of recycling).
     pub fn reset(&mut self, code: &Rc<Code>, globals: &Rc<Module>) {
         let nlocals = code.varnames.len();
         self.stack.clear();
-        self.stack.reserve(nlocals + code.stacksize as usize);
+        self.stack.reserve_exact(nlocals + code.stacksize as usize);
         self.stack.resize(nlocals, Value::Undef);
         self.cells.clear();
         for _ in 0..code.cellvars.len() {

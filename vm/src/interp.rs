@@ -1512,7 +1512,7 @@ impl Vm {
         }
         let mut frame = match self.frame_pool.pop() {
             Some(fr) => fr,
-            None => Box::new(Frame::new(code.clone(), func.globals.clone())),
+            None => Box::new(Frame::empty(code, &func.globals)),
         };
         // The pooled frame is empty (`recycle_frame`); point it at the callee.
         if !Rc::ptr_eq(&frame.code, code) {
@@ -1523,7 +1523,8 @@ impl Vm {
         }
         frame.ip = 0;
         let nlocals = code.varnames.len();
-        frame.stack.reserve(nlocals + code.stacksize as usize);
+        // The stack is empty here: reserve exactly what the code needs.
+        frame.stack.reserve_exact(nlocals + code.stacksize as usize);
         // SAFETY: the callee's stack is empty with room for its locals; the
         // n arguments are moved (not copied) out of the caller's stack,
         // whose length is cut below them before anything can observe it.
