@@ -1592,7 +1592,11 @@ impl Vm {
         };
         let g = g.clone();
         f.stack.truncate(first);
-        self.resume_frame(&g, sent, crate::frame::Resume::Call)?;
+        if sent.is_none() && g.state.get() == GenState::Suspended && !self.tracing {
+            self.resume_suspended(g, crate::frame::Resume::Call)?;
+        } else {
+            self.resume_frame(&g, sent, crate::frame::Resume::Call)?;
+        }
         Ok(true)
     }
 
