@@ -69,6 +69,21 @@ impl Vm {
         bases: Vec<Rc<Class>>,
         ns: Namespace,
     ) -> PyResult<Rc<Class>> {
+        let cls = self.build_class(name, bases, ns)?;
+        self.class_created(&cls)?;
+        Ok(cls)
+    }
+
+    /// The class object for a class statement or `make_class`: C3 MRO
+    /// (no bases means `object`), `__qualname__`/`__module__` from the
+    /// namespace, linked into its bases' subclass lists. The hooks of
+    /// `class_created` are the caller's to run.
+    pub(crate) fn build_class(
+        &mut self,
+        name: &str,
+        bases: Vec<Rc<Class>>,
+        ns: Namespace,
+    ) -> PyResult<Rc<Class>> {
         let bases = if bases.is_empty() {
             vec![self.types.object.clone()]
         } else {
@@ -99,7 +114,6 @@ impl Vm {
         for b in &cls.bases {
             b.subclasses.borrow_mut().push(Rc::downgrade(&cls));
         }
-        self.class_created(&cls)?;
         Ok(cls)
     }
 

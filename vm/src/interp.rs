@@ -342,7 +342,7 @@ impl Vm {
                         push!(v);
                     } else {
                         sync!();
-                        self.slow_op(op, base)?;
+                        self.slow_op(op)?;
                         reload!();
                     }
                 }
@@ -353,7 +353,7 @@ impl Vm {
                         replace_top_two!(Value::Int(r));
                     } else {
                         sync!();
-                        self.slow_op(op, base)?;
+                        self.slow_op(op)?;
                         reload!();
                     }
                 }
@@ -364,7 +364,7 @@ impl Vm {
                         replace_top_two!(Value::Bool(r));
                     } else {
                         sync!();
-                        self.slow_op(op, base)?;
+                        self.slow_op(op)?;
                         reload!();
                     }
                 }
@@ -414,7 +414,7 @@ impl Vm {
                         *i = r;
                     } else {
                         sync!();
-                        self.slow_op(op, base)?;
+                        self.slow_op(op)?;
                         reload!();
                     }
                 }
@@ -446,7 +446,7 @@ impl Vm {
                         }
                     } else {
                         sync!();
-                        self.slow_op(op, base)?;
+                        self.slow_op(op)?;
                         reload!();
                     }
                 }
@@ -490,7 +490,7 @@ impl Vm {
                     // SAFETY: the callee is below its n arguments.
                     let first = unsafe { sp.offset_from(locals) } as usize - n as usize - 1;
                     if !self.fast_call(n as usize)? && !self.gen_special_call(first)? {
-                        self.slow_op(op, base)?;
+                        self.slow_op(op)?;
                     }
                     reload!();
                 }
@@ -548,7 +548,7 @@ impl Vm {
                     // SAFETY: the method and receiver are below the n arguments.
                     let first = unsafe { sp.offset_from(locals) } as usize - n as usize - 2;
                     if !self.native_method_call(n as usize)? && !self.gen_special_call(first)? {
-                        self.slow_op(op, base)?;
+                        self.slow_op(op)?;
                     }
                     reload!();
                 }
@@ -572,9 +572,7 @@ impl Vm {
                 }
                 _ => {
                     sync!();
-                    if let Some(exit) = self.slow_op(op, base)? {
-                        return Ok(exit);
-                    }
+                    self.slow_op(op)?;
                     reload!();
                 }
             }
@@ -626,9 +624,9 @@ impl Vm {
 
     /// Executes one instruction the fast loop does not handle inline, with
     /// the frame state saved in the frame (`ip` past the instruction, the
-    /// stack length current). `Some(exit)` when the loop must return.
+    /// stack length current).
     #[inline(never)]
-    fn slow_op(&mut self, op: Op, base: usize) -> PyResult<Option<Exit>> {
+    fn slow_op(&mut self, op: Op) -> PyResult<()> {
         match op {
             Op::Nop
             | Op::PopTop
@@ -646,7 +644,12 @@ impl Vm {
             | Op::SetupFinally(_)
             | Op::SetupWith(_)
             | Op::PopBlock
-            | Op::PopExcept => unreachable!("handled in dispatch"),
+            | Op::PopExcept
+            | Op::LoadAttr(_)
+            | Op::LoadMethod(_)
+            | Op::ReturnValue
+            | Op::YieldValue
+            | Op::YieldFrom => unreachable!("handled in dispatch"),
             Op::DupTopTwo => {
                 let f = top!(self);
                 let n = f.stack.len();
@@ -783,7 +786,7 @@ impl Vm {
                 };
                 if let Some(v) = cached {
                     f.stack.push(v);
-                    return Ok(None);
+                    return Ok(());
                 }
                 let name = f.code.names[i as usize].clone();
                 let found = f
@@ -835,12 +838,6 @@ impl Vm {
                 drop(old);
                 self.run_finalizers()?;
             }
-            Op::LoadAttr(i) => {
-                let name = top!(self).code.names[i as usize].clone();
-                let obj = pop!(self);
-                let v = self.getattr(&obj, &name)?;
-                push!(self, v);
-            }
             Op::StoreAttr(i) => {
                 let name = top!(self).code.names[i as usize].clone();
                 let obj = pop!(self);
@@ -851,15 +848,6 @@ impl Vm {
                 let name = top!(self).code.names[i as usize].clone();
                 let obj = pop!(self);
                 self.delattr(&obj, &name)?;
-            }
-            Op::LoadMethod(i) => {
-                let f = top!(self);
-                let code = f.code.clone();
-                let name = code.names[i as usize].clone();
-                let obj = pop!(self);
-                let (m, recv) = self.load_method_cached(obj, &name, &code, i as usize)?;
-                push!(self, m);
-                push!(self, recv);
             }
             Op::BinarySubscr => {
                 let key = pop!(self);
@@ -1092,7 +1080,7 @@ impl Vm {
                     && let Some(r) = i.checked_add(delta as i64)
                 {
                     *i = r;
-                    return Ok(None);
+                    return Ok(());
                 }
                 let cur = slot.clone();
                 if cur.is_undef() {
@@ -1119,7 +1107,7 @@ impl Vm {
             Op::Call(n) => {
                 self.check_interrupt()?;
                 if self.fast_call(n as usize)? {
-                    return Ok(None);
+                    return Ok(());
                 }
                 let f = top!(self);
                 let at = f.stack.len() - n as usize;
@@ -1129,7 +1117,7 @@ impl Vm {
             }
             Op::CallMethod(n) => {
                 if self.native_method_call(n as usize)? {
-                    return Ok(None);
+                    return Ok(());
                 }
                 let f = top!(self);
                 let at = f.stack.len() - n as usize;
@@ -1183,23 +1171,6 @@ impl Vm {
             }
             Op::MakeFunction(flags) => self.op_make_function(flags)?,
             Op::BuildClass(n) => self.op_build_class(n as usize)?,
-            Op::ReturnValue => {
-                let v = pop!(self);
-                if let Some(exit) = self.op_return(v, base)? {
-                    return Ok(Some(exit));
-                }
-            }
-            Op::YieldValue => {
-                let v = pop!(self);
-                if let Some(exit) = self.yield_value(v)? {
-                    return Ok(Some(exit));
-                }
-            }
-            Op::YieldFrom => {
-                if let Some(exit) = self.op_yield_from()? {
-                    return Ok(Some(exit));
-                }
-            }
             Op::GetYieldFromIter => {
                 let v = pop!(self);
                 let it = match v {
@@ -1384,7 +1355,7 @@ impl Vm {
                 }
             }
         }
-        Ok(None)
+        Ok(())
     }
 
     // ---- names -----------------------------------------------------------
@@ -1854,19 +1825,10 @@ impl Vm {
         name: Rc<str>,
         base: Option<Rc<Class>>,
     ) -> PyResult<Value> {
-        let ns = match frame.namespace.take() {
+        let mut ns = match frame.namespace.take() {
             Some(ns) => std::mem::take(&mut *ns.borrow_mut()),
             None => Namespace::default(),
         };
-        let qualname = match ns.get("__qualname__") {
-            Some(Value::Str(s)) => Rc::from(s.as_str()),
-            _ => name.clone(),
-        };
-        let module = match ns.get("__module__") {
-            Some(Value::Str(s)) => Rc::from(s.as_str()),
-            _ => Rc::from("__main__"),
-        };
-        let mut ns = ns;
         let bases = match ns.shift_remove(crate::mro::BASES_KEY) {
             Some(Value::Tuple(t)) => t
                 .iter()
@@ -1875,28 +1837,13 @@ impl Vm {
                     _ => None,
                 })
                 .collect(),
-            _ => vec![base.unwrap_or_else(|| self.types.object.clone())],
-        };
-        let mro = match crate::mro::c3(&bases) {
-            Ok(m) => m,
-            Err(msg) => return Err(self.type_error(&msg)),
+            _ => base.into_iter().collect(),
         };
         // Defining __eq__ without __hash__ makes instances unhashable.
         if ns.contains_key("__eq__") && !ns.contains_key("__hash__") {
             ns.insert(Rc::from("__hash__"), Value::None);
         }
-        let cls = Rc::new(Class {
-            name,
-            qualname,
-            base: bases.first().cloned(),
-            bases,
-            mro,
-            subclasses: Default::default(),
-            dict: ClassDict::new(ns),
-            builtin: None,
-            native_new: std::cell::Cell::new(None),
-            module,
-        });
+        let cls = self.build_class(&name, bases, ns)?;
         // Methods using super() see the class through the __class__ cell.
         if let Some(i) = frame
             .code
@@ -1905,9 +1852,6 @@ impl Vm {
             .position(|n| n.as_ref() == "__class__")
         {
             *frame.cells[i].borrow_mut() = Value::Class(cls.clone());
-        }
-        for b in &cls.bases {
-            b.subclasses.borrow_mut().push(Rc::downgrade(&cls));
         }
         self.class_created(&cls)?;
         Ok(Value::Class(cls))

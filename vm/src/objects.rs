@@ -443,17 +443,8 @@ impl Vm {
                     }
                     "__dict__" => {
                         // A snapshot, where CPython gives a read-only live view.
-                        let items: Vec<(Rc<str>, Value)> = cls
-                            .dict
-                            .borrow()
-                            .iter()
-                            .map(|(k, v)| (k.clone(), v.clone()))
-                            .collect();
-                        let d = Rc::new(RefCell::new(crate::dict::Dict::new()));
-                        for (k, v) in items {
-                            crate::dict::set(self, &d, Value::str(&*k), v)?;
-                        }
-                        return Ok(Some(Value::Dict(d)));
+                        let ns = cls.dict.borrow().clone();
+                        return self.namespace_dict(&ns).map(Some);
                     }
                     "__doc__" => {
                         return Ok(Some(
@@ -497,17 +488,8 @@ impl Vm {
                 }
                 if name == "__dict__" {
                     // A snapshot of the namespace (CPython's is live).
-                    let items: Vec<(Rc<str>, Value)> = m
-                        .globals
-                        .borrow()
-                        .iter()
-                        .map(|(k, v)| (k.clone(), v.clone()))
-                        .collect();
-                    let d = Rc::new(RefCell::new(crate::dict::Dict::new()));
-                    for (k, v) in items {
-                        crate::dict::set(self, &d, Value::str(&*k), v)?;
-                    }
-                    return Ok(Some(Value::Dict(d)));
+                    let ns = m.globals.borrow().clone();
+                    return self.namespace_dict(&ns).map(Some);
                 }
                 Ok(m.globals.borrow().get(name).cloned())
             }
@@ -766,6 +748,16 @@ impl Vm {
         }
         let v = self.getattr(&obj, name)?;
         Ok((v, Value::Undef))
+    }
+
+    /// A dict holding a copy of a namespace (`cls.__dict__`, a module's
+    /// `__dict__`).
+    fn namespace_dict(&mut self, ns: &Namespace) -> PyResult<Value> {
+        let d = Rc::new(RefCell::new(crate::dict::Dict::new()));
+        for (k, v) in ns {
+            crate::dict::set(self, &d, Value::str(&**k), v.clone())?;
+        }
+        Ok(Value::Dict(d))
     }
 
     pub fn setattr(&mut self, obj: &Value, name: &str, v: Value) -> PyResult<()> {
