@@ -518,7 +518,7 @@ fn dict_new(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     for (k, v) in kw {
         dict::set(vm, &d, Value::str(&**k), v.clone())?;
     }
-    Ok(Value::Dict(d))
+    Ok(Value::tracked(Value::Dict(d)))
 }
 
 fn set_from(vm: &mut Vm, src: Option<&Value>) -> PyResult<Rc<RefCell<Dict>>> {
@@ -536,7 +536,7 @@ fn set_new(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     no_kwargs(vm, "set", kw)?;
     let a = rest(args);
     check_positional(vm, "set", a, 0, 1)?;
-    Ok(Value::Set(set_from(vm, a.first())?))
+    Ok(Value::tracked(Value::Set(set_from(vm, a.first())?)))
 }
 
 fn frozenset_new(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
@@ -562,11 +562,11 @@ fn object_new(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     if rest(args).len() + kw.len() > 0 {
         return Err(vm.type_error("object() takes no arguments"));
     }
-    Ok(Value::Instance(Rc::new(Instance {
+    Ok(Value::tracked(Value::Instance(Rc::new(Instance {
         class: vm.types.object.clone(),
         dict: RefCell::new(Namespace::default()),
         traceback: RefCell::new(Vec::new()),
-    })))
+    }))))
 }
 
 /// `object.__init__`: rejects arguments unless a subclass's `__init__`

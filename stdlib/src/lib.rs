@@ -19,6 +19,7 @@ pub mod mod_asyncio;
 pub mod mod_collections;
 pub mod mod_covm;
 pub mod mod_functools;
+pub mod mod_gc;
 pub mod mod_heapq;
 pub mod mod_inspect;
 pub mod mod_itertools;

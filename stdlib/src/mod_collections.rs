@@ -66,6 +66,18 @@ impl Deque {
 }
 
 impl NativeObject for Deque {
+    fn gc_traverse(&self, visit: &mut dyn FnMut(&Value)) -> bool {
+        match self.items.try_borrow() {
+            Ok(items) => items.iter().for_each(visit),
+            Err(_) => return false,
+        }
+        true
+    }
+    fn gc_clear(&self, out: &mut Vec<Value>) {
+        if let Ok(mut items) = self.items.try_borrow_mut() {
+            out.extend(items.drain(..));
+        }
+    }
     fn class(&self, _vm: &Vm) -> Rc<Class> {
         self.cls.clone()
     }
@@ -156,12 +168,12 @@ fn deque_class(vm: &mut Vm) -> Rc<Class> {
 
 fn new_deque(vm: &mut Vm, items: VecDeque<Value>, maxlen: Option<usize>) -> Value {
     let cls = deque_class(vm);
-    Value::Native(Rc::new(Deque {
+    Value::tracked(Value::Native(Rc::new(Deque {
         cls,
         items: RefCell::new(items),
         maxlen,
         state: Cell::new(0),
-    }))
+    })))
 }
 
 fn deque_new(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
@@ -601,6 +613,19 @@ impl DictLike {
 }
 
 impl NativeObject for DictLike {
+    fn gc_traverse(&self, visit: &mut dyn FnMut(&Value)) -> bool {
+        match self.factory.try_borrow() {
+            Ok(f) => visit(&f),
+            Err(_) => return false,
+        }
+        visit(&Value::Dict(self.d.clone()));
+        true
+    }
+    fn gc_clear(&self, out: &mut Vec<Value>) {
+        if let Ok(mut f) = self.factory.try_borrow_mut() {
+            out.push(std::mem::replace(&mut *f, Value::None));
+        }
+    }
     fn class(&self, _vm: &Vm) -> Rc<Class> {
         self.cls.clone()
     }
@@ -731,12 +756,12 @@ fn dict_class(vm: &mut Vm, kind: DictKind) -> Rc<Class> {
 
 fn new_dictlike(vm: &mut Vm, kind: DictKind, factory: Value, d: Dict) -> Value {
     let cls = dict_class(vm, kind);
-    Value::Native(Rc::new(DictLike {
+    Value::tracked(Value::Native(Rc::new(DictLike {
         cls,
         kind,
         factory: RefCell::new(factory),
         d: Rc::new(RefCell::new(d)),
-    }))
+    })))
 }
 
 /// The (key, value) pairs of a mapping or an iterable of pairs.
@@ -1211,6 +1236,10 @@ impl NamedTuple {
 }
 
 impl NativeObject for NamedTuple {
+    fn gc_traverse(&self, visit: &mut dyn FnMut(&Value)) -> bool {
+        visit(&Value::Tuple(self.values.clone()));
+        true
+    }
     fn class(&self, _vm: &Vm) -> Rc<Class> {
         self.cls.clone()
     }

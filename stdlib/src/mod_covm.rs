@@ -40,11 +40,13 @@ fn new_instance(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     no_kwargs(vm, "new_instance", kw)?;
     check_count(vm, "new_instance", args, 1, 1)?;
     match &args[0] {
-        Value::Class(c) if c.builtin.is_none() => Ok(Value::Instance(Rc::new(Instance {
-            class: c.clone(),
-            dict: RefCell::new(Namespace::default()),
-            traceback: RefCell::new(Vec::new()),
-        }))),
+        Value::Class(c) if c.builtin.is_none() => {
+            Ok(Value::tracked(Value::Instance(Rc::new(Instance {
+                class: c.clone(),
+                dict: RefCell::new(Namespace::default()),
+                traceback: RefCell::new(Vec::new()),
+            }))))
+        }
         other => {
             let msg = format!(
                 "new_instance() needs a class, not '{}'",

@@ -111,6 +111,14 @@ pub struct Partial {
 }
 
 impl NativeObject for Partial {
+    fn gc_traverse(&self, visit: &mut dyn FnMut(&Value)) -> bool {
+        visit(&self.func);
+        self.args.iter().for_each(&mut *visit);
+        for (_, v) in &self.kwargs {
+            visit(v);
+        }
+        true
+    }
     fn class(&self, _vm: &Vm) -> Rc<Class> {
         self.cls.clone()
     }
@@ -170,12 +178,12 @@ fn partial_new(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
             None => pkw.push((k.clone(), v.clone())),
         }
     }
-    Ok(Value::Native(Rc::new(Partial {
+    Ok(Value::tracked(Value::Native(Rc::new(Partial {
         cls,
         func,
         args: pargs,
         kwargs: pkw,
-    })))
+    }))))
 }
 
 fn partial_call(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {

@@ -92,11 +92,11 @@ impl Vm {
         if exc_args {
             dict.insert(Rc::from("args"), Value::tuple(args.clone()));
         }
-        let inst = Value::Instance(Rc::new(Instance {
+        let inst = Value::tracked(Value::Instance(Rc::new(Instance {
             class: cls.clone(),
             dict: RefCell::new(dict),
             traceback: RefCell::new(Vec::new()),
-        }));
+        })));
         let init = self.class_lookup(cls, "__init__");
         match init {
             Some(Value::Function(f)) => {

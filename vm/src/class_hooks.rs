@@ -111,6 +111,7 @@ impl Vm {
             native_new: std::cell::Cell::new(None),
             module,
         });
+        crate::gc::track(&Value::Class(cls.clone()));
         for b in &cls.bases {
             b.subclasses.borrow_mut().push(Rc::downgrade(&cls));
         }

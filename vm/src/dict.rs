@@ -224,6 +224,13 @@ impl Dict {
             None => self.entries.len(),
         }
     }
+    /// Empties the table, handing its entries over (the cycle collector
+    /// drops them only after every garbage object is cleared).
+    pub fn take_entries(&mut self) -> Vec<Option<Entry>> {
+        let entries = std::mem::take(&mut self.entries);
+        self.clear();
+        entries
+    }
     pub fn clear(&mut self) {
         self.entries.clear();
         self.index.clear();

@@ -178,11 +178,11 @@ impl Vm {
     pub fn new_exc_args(&self, cls: &Rc<Class>, args: Vec<Value>) -> Value {
         let mut d = Namespace::default();
         d.insert(Rc::from("args"), Value::tuple(args));
-        Value::Instance(Rc::new(Instance {
+        Value::tracked(Value::Instance(Rc::new(Instance {
             class: cls.clone(),
             dict: RefCell::new(d),
             traceback: RefCell::new(Vec::new()),
-        }))
+        })))
     }
 
     pub fn type_error(&self, msg: &str) -> Value {

@@ -56,6 +56,37 @@ impl Drop for Generator {
     }
 }
 
+/// For the cycle collector: when `g` is garbage suspended inside
+/// `try`/`with`, moves its frame to the finaliser queue (as dropping it
+/// would) and closes it, so its cleanup runs exactly once. True if queued.
+pub(crate) fn queue_finalizer(g: &Generator) -> bool {
+    if g.state.get() != GenState::Suspended {
+        return false;
+    }
+    let Ok(mut slot) = g.frame.try_borrow_mut() else {
+        return false;
+    };
+    if slot.as_ref().is_none_or(|f| f.blocks.is_empty()) {
+        return false;
+    }
+    let Some(frame) = slot.take() else {
+        return false;
+    };
+    g.state.set(GenState::Closed);
+    PENDING.with(|p| match p.try_borrow_mut() {
+        Ok(mut q) => {
+            q.push(frame);
+            HAS_PENDING.with(|h| h.set(true));
+            true
+        }
+        Err(_) => {
+            *slot = Some(frame);
+            g.state.set(GenState::Suspended);
+            false
+        }
+    })
+}
+
 /// What to do to a generator.
 pub enum Action {
     Send(Value),
@@ -75,6 +106,7 @@ impl Vm {
         let id = self.next_gen_id.get();
         self.next_gen_id.set(id + 1);
         let g = Rc::new(Generator {
+            tracked: Cell::new(false),
             kind,
             state: Cell::new(GenState::Created),
             frame: RefCell::new(Some(frame)),
@@ -105,6 +137,7 @@ impl Vm {
             };
             let code = frame.code.clone();
             let g = Rc::new(Generator {
+                tracked: Cell::new(false),
                 kind: GenKind::Generator,
                 state: Cell::new(GenState::Suspended),
                 frame: RefCell::new(Some(frame)),
@@ -254,6 +287,7 @@ impl Vm {
             self.c_depth -= 1;
         }
         g.state.set(GenState::Suspended);
+        crate::gc::track_suspended(&g);
         *g.frame.borrow_mut() = Some(frame);
     }
 
@@ -437,6 +471,7 @@ impl Vm {
                 self.trace(Kind::Yield, label, shown, Some(line), note);
             }
             g.state.set(GenState::Suspended);
+            crate::gc::track_suspended(&g);
             *g.frame.borrow_mut() = Some(frame);
             match resume {
                 Resume::Native => return Ok(Some(Exit::Yield(v))),

@@ -909,7 +909,7 @@ impl Vm {
                 for it in items {
                     crate::dict::add(self, &set, it)?;
                 }
-                push!(self, Value::Set(set));
+                push!(self, Value::tracked(Value::Set(set)));
             }
             Op::BuildMap(n) => {
                 let f = top!(self);
@@ -920,7 +920,7 @@ impl Vm {
                 while let (Some(k), Some(v)) = (it.next(), it.next()) {
                     crate::dict::set(self, &d, k, v)?;
                 }
-                push!(self, Value::Dict(d));
+                push!(self, Value::tracked(Value::Dict(d)));
             }
             Op::BuildConstKeyMap(n) => {
                 let keys = pop!(self);
@@ -933,7 +933,7 @@ impl Vm {
                         crate::dict::set(self, &d, k.clone(), v)?;
                     }
                 }
-                push!(self, Value::Dict(d));
+                push!(self, Value::tracked(Value::Dict(d)));
             }
             Op::BuildSlice(n) => {
                 let step = if n == 3 { pop!(self) } else { Value::None };
@@ -1705,7 +1705,7 @@ impl Vm {
                 .borrow_mut()
                 .insert(Rc::from("__doc__"), Value::str(&**d));
         }
-        push!(self, Value::Function(Rc::new(f)));
+        push!(self, Value::tracked(Value::Function(Rc::new(f))));
         Ok(())
     }
 
@@ -1811,6 +1811,11 @@ impl Vm {
                 if self.tracing {
                     let (label, shown) = (Vm::gen_label(&g), self.trace_repr(&v));
                     self.trace(Kind::Return, label, shown, None, String::new());
+                }
+                // The frame's locals are gone: their finalisers run now, as
+                // CPython's do when the frame is released.
+                if crate::generator::finalizers_pending() {
+                    self.run_finalizers()?;
                 }
                 return self.generator_returned(v, resume);
             }

@@ -18,6 +18,7 @@ pub mod exceptions;
 pub mod format;
 pub mod frame;
 pub mod frame_object;
+pub mod gc;
 pub mod gen_names;
 pub mod generator;
 pub mod import;

@@ -244,6 +244,9 @@ impl Vm {
     /// `start_frame`); `Ok(false)`: go on; `Err`: raise (KeyboardInterrupt,
     /// MemoryError or the stop).
     pub fn poll_limits(&mut self) -> PyResult<bool> {
+        if crate::gc::due() {
+            self.gc_auto();
+        }
         self.check_interrupt()?;
         if self.limits.stopped.is_some() {
             // A `finally` block runs during the stop (check_interrupt let

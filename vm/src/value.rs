@@ -3,8 +3,9 @@
 //! Every heap object is reference counted (`Rc`), so an object is freed when
 //! its last reference goes, as in CPython. Reference cycles (a list that
 //! contains itself, an instance whose attribute points back at it, a
-//! generator whose frame holds the generator) are never collected: they leak
-//! until the process exits. See ARCHITECTURE.md.
+//! generator whose frame holds the generator) are found and freed by the
+//! cycle collector (gc.rs), which tracks containers from their creation:
+//! `Value::list`, `Value::dict` and friends register them.
 
 use std::cell::{Cell, RefCell};
 use std::fmt;
@@ -211,6 +212,13 @@ impl ClassDict {
         bump_class_epoch();
         self.map.borrow_mut()
     }
+    pub fn try_borrow(&self) -> Option<std::cell::Ref<'_, Namespace>> {
+        self.map.try_borrow().ok()
+    }
+    pub fn try_borrow_mut(&self) -> Option<std::cell::RefMut<'_, Namespace>> {
+        bump_class_epoch();
+        self.map.try_borrow_mut().ok()
+    }
 }
 
 pub struct Class {
@@ -339,6 +347,11 @@ pub enum GenKind {
 
 pub struct Generator {
     pub kind: GenKind,
+    /// Registered with the cycle collector, which happens when it first
+    /// suspends: one that never suspends holds nothing it did not get at
+    /// its creation, and most never do (an awaited coroutine that returns
+    /// at once), so they cost the collector nothing.
+    pub tracked: Cell<bool>,
     pub state: Cell<GenState>,
     /// The suspended frame. `None` while running (the frame is then on the
     /// VM's frame stack) and once closed.
@@ -491,6 +504,16 @@ pub trait NativeObject: std::any::Any {
     fn get_attr(&self, _vm: &mut Vm, _name: &str) -> PyResult<Option<Value>> {
         Ok(None)
     }
+    /// For the cycle collector (gc.rs): calls `visit` on every value the
+    /// object holds a strong reference to. Visiting a value it does not
+    /// hold is unsound; missing one only keeps cycles through it alive.
+    /// False when the object is busy (borrowed) and cannot be looked into.
+    fn gc_traverse(&self, _visit: &mut dyn FnMut(&Value)) -> bool {
+        true
+    }
+    /// For the cycle collector: drops the object's references (moving them
+    /// into `out`) to break a cycle of garbage.
+    fn gc_clear(&self, _out: &mut Vec<Value>) {}
 }
 
 impl Value {
@@ -501,7 +524,17 @@ impl Value {
         Value::Tuple(v.into())
     }
     pub fn list(v: Vec<Value>) -> Value {
-        Value::List(Rc::new(RefCell::new(v)))
+        Value::tracked(Value::List(Rc::new(RefCell::new(v))))
+    }
+    /// A new dict, tracked by the cycle collector.
+    pub fn dict(d: Dict) -> Value {
+        Value::tracked(Value::Dict(Rc::new(RefCell::new(d))))
+    }
+    /// Registers a new container with the cycle collector and returns it.
+    #[inline]
+    pub fn tracked(v: Value) -> Value {
+        crate::gc::track(&v);
+        v
     }
     pub fn from_bigint(b: BigInt) -> Value {
         use num_traits::ToPrimitive;

@@ -645,6 +645,7 @@ impl Vm {
         let id = self.next_gen_id.get();
         self.next_gen_id.set(id + 1);
         Value::Generator(Rc::new(Generator {
+            tracked: Cell::new(false),
             kind: GenKind::Coroutine,
             state: Cell::new(GenState::Created),
             frame: RefCell::new(Some(frame)),

@@ -73,7 +73,15 @@ pub struct Fut {
 }
 
 impl Fut {
+    /// A new future, tracked by the cycle collector (a task's coroutine
+    /// often holds its own task; a callback often holds its future).
     pub fn new(lp: &Rc<Loop>, kind: FutKind) -> Rc<Fut> {
+        let f = Fut::untracked(lp, kind);
+        crate::gc::track(&Value::Native(f.clone()));
+        f
+    }
+
+    fn untracked(lp: &Rc<Loop>, kind: FutKind) -> Rc<Fut> {
         Rc::new_cyclic(|me| Fut {
             me: me.clone(),
             lp: lp.clone(),
@@ -352,6 +360,65 @@ fn short_repr(vm: &mut Vm, v: &Value) -> PyResult<String> {
 }
 
 impl NativeObject for Fut {
+    fn gc_traverse(&self, visit: &mut dyn FnMut(&Value)) -> bool {
+        let (Ok(value), Ok(msg), Ok(exc), Ok(cbs)) = (
+            self.value.try_borrow(),
+            self.cancel_message.try_borrow(),
+            self.cancelled_exc.try_borrow(),
+            self.callbacks.try_borrow(),
+        ) else {
+            return false;
+        };
+        visit(&value);
+        visit(&msg);
+        visit(&exc);
+        for cb in cbs.iter() {
+            match cb {
+                Callback::Py(v) => visit(v),
+                Callback::Wakeup(f)
+                | Callback::ReleaseWaiter(f)
+                | Callback::ShieldInner(f)
+                | Callback::ShieldOuter(f) => visit(&Value::Native(f.clone())),
+                _ => {}
+            }
+        }
+        if let FutKind::Task(d) = &self.kind {
+            visit(&d.coro);
+            let (Ok(name), Ok(waiter)) = (d.name.try_borrow(), d.fut_waiter.try_borrow()) else {
+                return false;
+            };
+            visit(&name);
+            if let Some(w) = waiter.as_ref() {
+                visit(&Value::Native(w.clone()));
+            }
+        }
+        true
+    }
+    fn gc_clear(&self, out: &mut Vec<Value>) {
+        for cell in [&self.value, &self.cancel_message, &self.cancelled_exc] {
+            if let Ok(mut v) = cell.try_borrow_mut() {
+                out.push(std::mem::replace(&mut *v, Value::None));
+            }
+        }
+        if let Ok(mut cbs) = self.callbacks.try_borrow_mut() {
+            for cb in cbs.drain(..) {
+                match cb {
+                    Callback::Py(v) => out.push(v),
+                    Callback::Wakeup(f)
+                    | Callback::ReleaseWaiter(f)
+                    | Callback::ShieldInner(f)
+                    | Callback::ShieldOuter(f) => out.push(Value::Native(f)),
+                    _ => {}
+                }
+            }
+        }
+        if let FutKind::Task(d) = &self.kind
+            && let Ok(mut w) = d.fut_waiter.try_borrow_mut()
+            && let Some(w) = w.take()
+        {
+            out.push(Value::Native(w));
+        }
+    }
     fn class(&self, _vm: &Vm) -> Rc<Class> {
         let c = &self.lp.shared.cls;
         match self.kind {

@@ -22,7 +22,7 @@ pub struct TaskData {
     pub(crate) slot: Cell<usize>,
     num_cancels: Cell<u32>,
     must_cancel: Cell<bool>,
-    fut_waiter: RefCell<Option<Rc<Fut>>>,
+    pub(crate) fut_waiter: RefCell<Option<Rc<Fut>>>,
 }
 
 impl TaskData {

@@ -1,0 +1,702 @@
+//! The cycle collector.
+//!
+//! Reference counting frees almost everything the moment its last reference
+//! goes (and so finalisation stays deterministic). What it cannot free is a
+//! reference cycle: a list that contains itself, a parent and child that
+//! point at each other, a closure whose cell holds the closure, a generator
+//! whose frame holds the generator. This module finds such cycles the way
+//! CPython's `gc` does, by trial deletion over `Rc` strong counts:
+//!
+//! 1. The *candidates* are the tracked objects of the generations being
+//!    collected, plus every untracked container reachable from them through
+//!    untracked containers (tuples, bound methods, cells, iterators, ...).
+//! 2. Each candidate starts with its strong count; every reference from one
+//!    candidate to another is subtracted. What is left is the number of
+//!    references from outside the candidates: frames, the value stack, the
+//!    VM's tables, Rust locals, older generations.
+//! 3. Candidates with outside references, and everything reachable from
+//!    them, are alive. The rest is garbage that only keeps itself alive.
+//! 4. Garbage generators suspended inside `try`/`with` are finalised first
+//!    (PEP 442: their frame moves to the finaliser queue, exactly as when a
+//!    suspended generator is dropped, so `finally` runs once); then the
+//!    analysis is repeated, since the frames now keep what they hold alive.
+//! 5. The remaining garbage is cleared (lists emptied, dicts emptied, cells
+//!    unset, generator frames dropped): that breaks every cycle, and
+//!    reference counting frees the rest.
+//!
+//! Invariant: `traverse` visits only references the object really holds
+//! (each visit stands for one strong count). Missing a reference is safe
+//! (the target just looks externally referenced); inventing one is not.
+//!
+//! Tracking: containers that programs commonly mutate into cycles (lists,
+//! dicts, sets, instances, functions, classes, native objects) are
+//! registered when created, generators and coroutines when they first
+//! suspend, as a `Weak` in generation 0. Like CPython, survivors move to older generations, which are
+//! collected less often (thresholds 700, 10, 10). A tracked object freed by
+//! reference counting leaves a dead `Weak` behind until its generation is
+//! next collected.
+
+use std::cell::{Cell, RefCell};
+use std::rc::{Rc, Weak};
+
+use rustc_hash::FxHashMap;
+
+use crate::dict::Dict;
+use crate::frame::{Frame, ReturnTo};
+use crate::value::*;
+use crate::vm::Vm;
+
+/// The tracked objects of one generation, by type.
+#[derive(Default)]
+struct Generation {
+    lists: Vec<Weak<RefCell<Vec<Value>>>>,
+    dicts: Vec<Weak<RefCell<Dict>>>,
+    sets: Vec<Weak<RefCell<Dict>>>,
+    instances: Vec<Weak<Instance>>,
+    functions: Vec<Weak<Function>>,
+    classes: Vec<Weak<Class>>,
+    generators: Vec<Weak<Generator>>,
+    natives: Vec<Weak<dyn NativeObject>>,
+}
+
+impl Generation {
+    fn len(&self) -> usize {
+        self.lists.len()
+            + self.dicts.len()
+            + self.sets.len()
+            + self.instances.len()
+            + self.functions.len()
+            + self.classes.len()
+            + self.generators.len()
+            + self.natives.len()
+    }
+
+    /// Moves the live objects out as values (dead entries are dropped,
+    /// which frees what is left of them).
+    fn drain_live(&mut self, out: &mut Vec<Value>) {
+        fn live<T: ?Sized>(v: &mut Vec<Weak<T>>, out: &mut Vec<Value>, wrap: fn(Rc<T>) -> Value) {
+            out.extend(v.drain(..).filter_map(|w| w.upgrade()).map(wrap));
+        }
+        live(&mut self.lists, out, Value::List);
+        live(&mut self.dicts, out, Value::Dict);
+        live(&mut self.sets, out, Value::Set);
+        live(&mut self.instances, out, Value::Instance);
+        live(&mut self.functions, out, Value::Function);
+        live(&mut self.classes, out, Value::Class);
+        live(&mut self.generators, out, Value::Generator);
+        live(&mut self.natives, out, Value::Native);
+    }
+
+    /// Forgets the objects reference counting has freed since.
+    fn prune(&mut self) {
+        fn keep<T: ?Sized>(v: &mut Vec<Weak<T>>) {
+            v.retain(|w| w.strong_count() > 0);
+        }
+        keep(&mut self.lists);
+        keep(&mut self.dicts);
+        keep(&mut self.sets);
+        keep(&mut self.instances);
+        keep(&mut self.functions);
+        keep(&mut self.classes);
+        keep(&mut self.generators);
+        keep(&mut self.natives);
+    }
+
+    /// Registers `v` here; false for values that are never tracked.
+    fn add(&mut self, v: &Value) -> bool {
+        match v {
+            Value::List(r) => self.lists.push(Rc::downgrade(r)),
+            Value::Dict(r) => self.dicts.push(Rc::downgrade(r)),
+            Value::Set(r) => self.sets.push(Rc::downgrade(r)),
+            Value::Instance(r) => self.instances.push(Rc::downgrade(r)),
+            Value::Function(r) => self.functions.push(Rc::downgrade(r)),
+            Value::Class(r) => self.classes.push(Rc::downgrade(r)),
+            Value::Generator(r) => self.generators.push(Rc::downgrade(r)),
+            Value::Native(r) => self.natives.push(Rc::downgrade(r)),
+            _ => return false,
+        }
+        true
+    }
+}
+
+/// CPython's default thresholds (`gc.get_threshold()`).
+pub const DEFAULT_THRESHOLDS: [i64; 3] = [700, 10, 10];
+
+struct Heap {
+    gens: [Generation; 3],
+    /// `gc.get_count()`: registrations since the last collection, then
+    /// collections of the generation below since this one was collected.
+    count: [usize; 3],
+    /// `gc.set_threshold()`'s values (C ints in CPython); a generation-0
+    /// threshold of 0 or less turns automatic collection off.
+    threshold: [i64; 3],
+    enabled: bool,
+    /// Objects that survived a full collection, and those promoted into
+    /// the oldest generation since: a full collection runs only when the
+    /// second is a quarter of the first (CPython's rule, which keeps the
+    /// cost of full collections linear in the allocations).
+    long_lived_total: usize,
+    long_lived_pending: usize,
+}
+
+thread_local! {
+    static HEAP: RefCell<Heap> = const {
+        RefCell::new(Heap {
+            gens: [
+                Generation { lists: Vec::new(), dicts: Vec::new(), sets: Vec::new(), instances: Vec::new(), functions: Vec::new(), classes: Vec::new(), generators: Vec::new(), natives: Vec::new() },
+                Generation { lists: Vec::new(), dicts: Vec::new(), sets: Vec::new(), instances: Vec::new(), functions: Vec::new(), classes: Vec::new(), generators: Vec::new(), natives: Vec::new() },
+                Generation { lists: Vec::new(), dicts: Vec::new(), sets: Vec::new(), instances: Vec::new(), functions: Vec::new(), classes: Vec::new(), generators: Vec::new(), natives: Vec::new() },
+            ],
+            count: [0; 3],
+            threshold: DEFAULT_THRESHOLDS,
+            enabled: true,
+            long_lived_total: 0,
+            long_lived_pending: 0,
+        })
+    };
+    /// Set when generation 0 passed its threshold: the next poll point
+    /// (`Vm::poll_limits`) collects.
+    static DUE: Cell<bool> = const { Cell::new(false) };
+    /// A collection is running (no nested collection starts).
+    static COLLECTING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Tracks a new container object (a list, dict, set, instance, function,
+/// class, generator or native object); other values are ignored.
+#[inline]
+pub fn track(v: &Value) {
+    register(|g| g.add(v));
+}
+
+/// Tracks a generator or coroutine the first time it suspends (see
+/// `Generator::tracked`).
+#[inline]
+pub fn track_suspended(r: &Rc<Generator>) {
+    if !r.tracked.get() {
+        r.tracked.set(true);
+        register(|g| {
+            g.generators.push(Rc::downgrade(r));
+            true
+        });
+    }
+}
+
+#[inline]
+fn register(add: impl FnOnce(&mut Generation) -> bool) {
+    HEAP.with(|h| {
+        let Ok(mut h) = h.try_borrow_mut() else {
+            return;
+        };
+        if add(&mut h.gens[0]) {
+            h.count[0] += 1;
+            if h.count[0] as i64 > h.threshold[0] && h.threshold[0] > 0 && h.enabled {
+                DUE.with(|d| d.set(true));
+            }
+        }
+    });
+}
+
+/// True when an automatic collection should run at the next poll point.
+#[inline]
+pub fn due() -> bool {
+    DUE.with(|d| d.get())
+}
+
+pub fn is_enabled() -> bool {
+    HEAP.with(|h| h.borrow().enabled)
+}
+
+pub fn set_enabled(on: bool) {
+    HEAP.with(|h| h.borrow_mut().enabled = on);
+}
+
+pub fn count() -> [usize; 3] {
+    HEAP.with(|h| h.borrow().count)
+}
+
+pub fn threshold() -> [i64; 3] {
+    HEAP.with(|h| h.borrow().threshold)
+}
+
+pub fn set_threshold(t: [i64; 3]) {
+    HEAP.with(|h| h.borrow_mut().threshold = t);
+}
+
+/// Whether `gc.is_tracked(v)` is true: containers are, atoms are not.
+pub fn is_tracked(v: &Value) -> bool {
+    key(v).is_some()
+}
+
+/// The identity of a container value, or None for values that hold no
+/// references (ints, strings, code, modules: modules and code are treated
+/// as always alive, so a collection never walks a whole module).
+#[inline]
+fn key(v: &Value) -> Option<usize> {
+    if !v.is_heap() {
+        return None;
+    }
+    fn a<T: ?Sized>(r: &Rc<T>) -> usize {
+        Rc::as_ptr(r) as *const u8 as usize
+    }
+    Some(match v {
+        Value::List(r) => a(r),
+        Value::Tuple(r) => {
+            if r.is_empty() {
+                return None;
+            }
+            a(r)
+        }
+        Value::Dict(r) | Value::Set(r) | Value::FrozenSet(r) => a(r),
+        Value::Instance(r) => a(r),
+        Value::Function(r) => a(r),
+        Value::Class(r) => a(r),
+        Value::Generator(r) => a(r),
+        Value::Native(r) => a(r),
+        Value::Cell(r) => a(r),
+        Value::BoundMethod(r) => a(r),
+        Value::Builtin(r) if r.receiver.is_some() => a(r),
+        // Iterators over ranges and strings hold no references.
+        Value::Iterator(r) => match r.try_borrow().as_deref() {
+            Ok(IterState::Range { .. } | IterState::Str { .. } | IterState::Exhausted) => {
+                return None;
+            }
+            _ => a(r),
+        },
+        Value::Property(r) => a(r),
+        Value::StaticMethod(r) | Value::ClassMethod(r) => a(r),
+        Value::Super(r) => a(r),
+        Value::Slice(r) => a(r),
+        _ => return None,
+    })
+}
+
+/// Whether `v`'s object has weak references: for a tracked type, that it
+/// is registered in some generation (the registry holds a `Weak`).
+fn has_weak(v: &Value) -> bool {
+    match v {
+        Value::List(r) => Rc::weak_count(r) > 0,
+        Value::Dict(r) | Value::Set(r) => Rc::weak_count(r) > 0,
+        Value::Instance(r) => Rc::weak_count(r) > 0,
+        Value::Function(r) => Rc::weak_count(r) > 0,
+        Value::Class(r) => Rc::weak_count(r) > 0,
+        Value::Generator(r) => Rc::weak_count(r) > 0,
+        Value::Native(r) => Rc::weak_count(r) > 0,
+        _ => false,
+    }
+}
+
+fn strong_count(v: &Value) -> usize {
+    match v {
+        Value::List(r) => Rc::strong_count(r),
+        Value::Tuple(r) => Rc::strong_count(r),
+        Value::Dict(r) | Value::Set(r) | Value::FrozenSet(r) => Rc::strong_count(r),
+        Value::Instance(r) => Rc::strong_count(r),
+        Value::Function(r) => Rc::strong_count(r),
+        Value::Class(r) => Rc::strong_count(r),
+        Value::Generator(r) => Rc::strong_count(r),
+        Value::Native(r) => Rc::strong_count(r),
+        Value::Cell(r) => Rc::strong_count(r),
+        Value::BoundMethod(r) => Rc::strong_count(r),
+        Value::Builtin(r) => Rc::strong_count(r),
+        Value::Iterator(r) => Rc::strong_count(r),
+        Value::Property(r) => Rc::strong_count(r),
+        Value::StaticMethod(r) | Value::ClassMethod(r) => Rc::strong_count(r),
+        Value::Super(r) => Rc::strong_count(r),
+        Value::Slice(r) => Rc::strong_count(r),
+        _ => usize::MAX,
+    }
+}
+
+fn visit_ns<F: FnMut(&Value)>(ns: &Namespace, visit: &mut F) {
+    for v in ns.values() {
+        visit(v);
+    }
+}
+
+fn visit_dict<F: FnMut(&Value)>(d: &Dict, visit: &mut F) {
+    for e in d.iter() {
+        visit(&e.key);
+        visit(&e.value);
+    }
+}
+
+fn visit_frame<F: FnMut(&Value)>(f: &Frame, visit: &mut F) {
+    f.stack.iter().for_each(&mut *visit);
+    for c in &f.cells {
+        visit(&Value::Cell(c.clone()));
+    }
+    f.handled.iter().for_each(&mut *visit);
+    match &f.ret {
+        ReturnTo::Init(v) => visit(v),
+        ReturnTo::Generator(g, _) => visit(&Value::Generator(g.clone())),
+        _ => {}
+    }
+}
+
+/// Calls `visit` on every reference `v`'s object holds. False when the
+/// object is borrowed right now and could not be looked into (it is then
+/// treated as alive).
+fn traverse<F: FnMut(&Value)>(v: &Value, visit: &mut F) -> bool {
+    match v {
+        Value::List(r) => match r.try_borrow() {
+            Ok(l) => l.iter().for_each(visit),
+            Err(_) => return false,
+        },
+        Value::Tuple(t) => t.iter().for_each(visit),
+        Value::Dict(r) | Value::Set(r) | Value::FrozenSet(r) => match r.try_borrow() {
+            Ok(d) => visit_dict(&d, visit),
+            Err(_) => return false,
+        },
+        Value::Instance(i) => {
+            visit(&Value::Class(i.class.clone()));
+            match i.dict.try_borrow() {
+                Ok(d) => visit_ns(&d, visit),
+                Err(_) => return false,
+            }
+        }
+        Value::Function(f) => {
+            f.defaults.iter().for_each(&mut *visit);
+            for (_, v) in &f.kwdefaults {
+                visit(v);
+            }
+            for c in &f.closure {
+                visit(&Value::Cell(c.clone()));
+            }
+            match f.dict.try_borrow() {
+                Ok(d) => visit_ns(&d, visit),
+                Err(_) => return false,
+            }
+        }
+        Value::Class(c) => {
+            for b in c.bases.iter().chain(c.mro.iter()).chain(c.base.iter()) {
+                visit(&Value::Class(b.clone()));
+            }
+            match c.dict.try_borrow() {
+                Some(d) => visit_ns(&d, visit),
+                None => return false,
+            }
+        }
+        Value::Generator(g) => match g.frame.try_borrow() {
+            Ok(f) => {
+                if let Some(f) = f.as_ref() {
+                    visit_frame(f, visit);
+                }
+            }
+            Err(_) => return false,
+        },
+        Value::Native(n) => return n.gc_traverse(visit),
+        Value::Cell(c) => match c.try_borrow() {
+            Ok(v) => visit(&v),
+            Err(_) => return false,
+        },
+        Value::BoundMethod(m) => {
+            visit(&m.receiver);
+            visit(&m.func);
+        }
+        Value::Builtin(b) => {
+            if let Some(r) = &b.receiver {
+                visit(r);
+            }
+        }
+        Value::Iterator(it) => match it.try_borrow() {
+            Ok(s) => traverse_iter(&s, visit),
+            Err(_) => return false,
+        },
+        Value::Property(p) => {
+            visit(&p.fget);
+            visit(&p.fset);
+            visit(&p.fdel);
+        }
+        Value::StaticMethod(v) | Value::ClassMethod(v) => visit(v),
+        Value::Super(s) => {
+            visit(&Value::Class(s.class.clone()));
+            visit(&s.obj);
+        }
+        Value::Slice(s) => {
+            visit(&s.start);
+            visit(&s.stop);
+            visit(&s.step);
+        }
+        _ => {}
+    }
+    true
+}
+
+fn traverse_iter<F: FnMut(&Value)>(s: &IterState, visit: &mut F) {
+    match s {
+        IterState::Seq { seq, .. } | IterState::Reversed { seq, .. } => visit(seq),
+        IterState::DictIter { dict, .. } => visit(&Value::Dict(dict.clone())),
+        IterState::Enumerate { it, count } => {
+            visit(it);
+            visit(count);
+        }
+        IterState::Zip { its } => its.iter().for_each(visit),
+        IterState::Map { func, its } => {
+            visit(func);
+            its.iter().for_each(visit);
+        }
+        IterState::Filter { func, it } => {
+            visit(func);
+            visit(it);
+        }
+        IterState::SeqProto { obj, .. } => visit(obj),
+        IterState::Callable { func, sentinel } => {
+            visit(func);
+            visit(sentinel);
+        }
+        IterState::Str { .. } | IterState::Range { .. } | IterState::Native(_) => {}
+        IterState::Exhausted => {}
+    }
+}
+
+/// Breaks the references `v`'s object holds, moving them into `garbage`
+/// (dropped once every object is cleared).
+fn clear(v: &Value, garbage: &mut Vec<Box<dyn std::any::Any>>) {
+    match v {
+        Value::List(r) => {
+            if let Ok(mut l) = r.try_borrow_mut() {
+                garbage.push(Box::new(std::mem::take(&mut *l)));
+            }
+        }
+        Value::Dict(r) | Value::Set(r) | Value::FrozenSet(r) => {
+            if let Ok(mut d) = r.try_borrow_mut() {
+                garbage.push(Box::new(d.take_entries()));
+            }
+        }
+        Value::Instance(i) => {
+            if let Ok(mut d) = i.dict.try_borrow_mut() {
+                garbage.push(Box::new(std::mem::take(&mut *d)));
+            }
+        }
+        Value::Function(f) => {
+            if let Ok(mut d) = f.dict.try_borrow_mut() {
+                garbage.push(Box::new(std::mem::take(&mut *d)));
+            }
+        }
+        Value::Class(c) => {
+            if let Some(mut d) = c.dict.try_borrow_mut() {
+                garbage.push(Box::new(std::mem::take(&mut *d)));
+            }
+        }
+        Value::Generator(g) => {
+            if let Ok(mut f) = g.frame.try_borrow_mut() {
+                garbage.push(Box::new(f.take()));
+            }
+        }
+        Value::Native(n) => {
+            let mut out = Vec::new();
+            n.gc_clear(&mut out);
+            garbage.push(Box::new(out));
+        }
+        Value::Cell(c) => {
+            if let Ok(mut c) = c.try_borrow_mut() {
+                garbage.push(Box::new(std::mem::take(&mut *c)));
+            }
+        }
+        Value::Iterator(it) => {
+            if let Ok(mut s) = it.try_borrow_mut() {
+                garbage.push(Box::new(std::mem::replace(&mut *s, IterState::Exhausted)));
+            }
+        }
+        _ => {}
+    }
+}
+
+/// One run of the analysis over a candidate set.
+struct Analysis {
+    cands: Vec<Value>,
+    index: FxHashMap<usize, u32>,
+}
+
+impl Analysis {
+    /// Marks which candidates are alive: referenced from outside the
+    /// candidates, or reachable from one that is. With `discover`, first
+    /// adds every untracked container reachable from the candidates
+    /// (objects tracked in a generation not being collected count as
+    /// outside).
+    fn alive(&mut self, discover: bool) -> Vec<bool> {
+        // One traversal of every candidate subtracts its references to
+        // other candidates, records them as edges (candidates are visited
+        // in order, so candidate i's edges are `edges[start[i]..start[i +
+        // 1]]`), and finds new candidates. The strong counts are added
+        // afterwards, when no temporary clone made by `traverse` is alive.
+        let mut refs: Vec<isize> = vec![0; self.cands.len()];
+        let mut start: Vec<u32> = Vec::with_capacity(self.cands.len() + 1);
+        let mut edges: Vec<u32> = Vec::new();
+        let mut opaque: Vec<bool> = vec![false; self.cands.len()];
+        let mut found = Vec::new();
+        let mut i = 0;
+        while i < self.cands.len() {
+            let base = self.cands.len();
+            let index = &mut self.index;
+            start.push(edges.len() as u32);
+            let ok = traverse(&self.cands[i], &mut |c| {
+                let Some(k) = key(c) else {
+                    return;
+                };
+                if let Some(&j) = index.get(&k) {
+                    refs[j as usize] -= 1;
+                    edges.push(j);
+                } else if discover && !has_weak(c) {
+                    let j = (base + found.len()) as u32;
+                    index.insert(k, j);
+                    found.push(c.clone());
+                    refs.push(-1);
+                    edges.push(j);
+                }
+            });
+            opaque[i] = !ok;
+            if !found.is_empty() {
+                opaque.resize(base + found.len(), false);
+                self.cands.append(&mut found);
+            }
+            i += 1;
+        }
+        start.push(edges.len() as u32);
+        for (r, v) in refs.iter_mut().zip(&self.cands) {
+            *r += strong_count(v) as isize - 1;
+        }
+        let n = self.cands.len();
+        let mut alive = vec![false; n];
+        let mut stack: Vec<u32> = (0..n as u32)
+            .filter(|&i| refs[i as usize] != 0 || opaque[i as usize])
+            .collect();
+        for &i in &stack {
+            alive[i as usize] = true;
+        }
+        while let Some(i) = stack.pop() {
+            let i = i as usize;
+            for &j in &edges[start[i] as usize..start[i + 1] as usize] {
+                if !alive[j as usize] {
+                    alive[j as usize] = true;
+                    stack.push(j);
+                }
+            }
+        }
+        alive
+    }
+}
+
+impl Vm {
+    /// The automatic collection at a poll point: generation 0, or an older
+    /// one when its turn has come. Finalisers run later, from the queue.
+    pub(crate) fn gc_auto(&mut self) {
+        DUE.with(|d| d.set(false));
+        let generation = HEAP.with(|h| {
+            let mut h = h.borrow_mut();
+            if !h.enabled || h.threshold[0] <= 0 {
+                return None;
+            }
+            // CPython counts allocations minus deallocations: objects
+            // already freed by reference counting do not bring a
+            // collection closer.
+            h.gens[0].prune();
+            h.count[0] = h.gens[0].len();
+            if h.count[0] as i64 <= h.threshold[0] {
+                return None;
+            }
+            let mut g = 0;
+            if h.count[1] as i64 >= h.threshold[1] {
+                g = 1;
+                if h.count[2] as i64 >= h.threshold[2]
+                    && h.long_lived_pending > h.long_lived_total / 4
+                {
+                    g = 2;
+                }
+            }
+            Some(g)
+        });
+        if let Some(g) = generation {
+            collect(g);
+        }
+    }
+
+    /// `gc.collect(generation)`: collects, runs the finalisers of the
+    /// garbage generators, and returns the number of unreachable objects.
+    pub fn gc_collect(&mut self, generation: usize) -> PyResult<usize> {
+        let n = collect(generation);
+        self.run_finalizers()?;
+        Ok(n)
+    }
+}
+
+/// Collects generations `0..=generation`; returns how many unreachable
+/// objects were found.
+fn collect(generation: usize) -> usize {
+    if COLLECTING.with(|c| c.replace(true)) {
+        return 0;
+    }
+    let generation = generation.min(2);
+    let mut cands = Vec::new();
+    HEAP.with(|h| {
+        let mut h = h.borrow_mut();
+        for g in 0..=generation {
+            h.gens[g].drain_live(&mut cands);
+        }
+    });
+    let tracked = cands.len();
+    let mut a = Analysis {
+        index: FxHashMap::default(),
+        cands,
+    };
+    a.index.reserve(a.cands.len());
+    for (i, v) in a.cands.iter().enumerate() {
+        if let Some(k) = key(v) {
+            a.index.insert(k, i as u32);
+        }
+    }
+    let mut alive = a.alive(true);
+    let found = alive.iter().filter(|&&x| !x).count();
+    if found > 0 {
+        // PEP 442: garbage generators with cleanup to run are finalised
+        // (their frame queued as when such a generator is dropped); what
+        // their frames hold is alive again until they have run.
+        let mut finalising = false;
+        for (i, v) in a.cands.iter().enumerate() {
+            if !alive[i]
+                && let Value::Generator(g) = v
+                && crate::generator::queue_finalizer(g)
+            {
+                finalising = true;
+            }
+        }
+        if finalising {
+            alive = a.alive(false);
+        }
+        let mut garbage: Vec<Box<dyn std::any::Any>> = Vec::new();
+        for (i, v) in a.cands.iter().enumerate() {
+            if !alive[i] {
+                clear(v, &mut garbage);
+            }
+        }
+        drop(garbage);
+    }
+    // Survivors move one generation up.
+    let next = (generation + 1).min(2);
+    let mut promoted = 0;
+    HEAP.with(|h| {
+        let mut h = h.borrow_mut();
+        for (i, v) in a.cands[..tracked].iter().enumerate() {
+            if alive[i] && h.gens[next].add(v) {
+                promoted += 1;
+            }
+        }
+        for g in 0..=generation {
+            h.count[g] = 0;
+        }
+        if generation < 2 {
+            h.count[generation + 1] += 1;
+        }
+        if generation == 2 {
+            h.long_lived_total = promoted;
+            h.long_lived_pending = 0;
+        } else if next == 2 {
+            h.long_lived_pending += promoted;
+        }
+        // Registrations made while collecting count towards the next run.
+        h.count[0] = h.gens[0].len();
+    });
+    drop(a);
+    COLLECTING.with(|c| c.set(false));
+    found
+}
