@@ -37,6 +37,11 @@ pub fn finalizer_queue() -> Rc<RefCell<Vec<Box<Frame>>>> {
 
 impl Drop for Generator {
     fn drop(&mut self) {
+        if self.state.get() == GenState::Created && self.kind == GenKind::Coroutine {
+            crate::unawaited::queue(self.qualname.clone());
+            HAS_PENDING.with(|h| h.set(true));
+            return;
+        }
         if self.state.get() != GenState::Suspended {
             return;
         }
@@ -98,6 +103,7 @@ impl Vm {
         if !HAS_PENDING.with(|h| h.get()) {
             return Ok(());
         }
+        crate::unawaited::flush(self);
         loop {
             let next = self.pending_finalizers.borrow_mut().pop();
             let Some(frame) = next else {

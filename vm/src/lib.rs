@@ -33,6 +33,7 @@ pub mod scheduler;
 pub mod sizes;
 pub mod strformat;
 pub mod trace;
+pub mod unawaited;
 pub mod value;
 pub mod vm;
 
