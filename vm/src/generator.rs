@@ -31,6 +31,11 @@ pub fn finalizers_pending() -> bool {
     HAS_PENDING.with(|h| h.get())
 }
 
+/// Makes the dispatch loop call `run_finalizers` soon (`drop_reports`).
+pub(crate) fn request_finalizers() {
+    HAS_PENDING.with(|h| h.set(true));
+}
+
 pub fn finalizer_queue() -> Rc<RefCell<Vec<Box<Frame>>>> {
     PENDING.with(|p| p.clone())
 }
@@ -38,8 +43,7 @@ pub fn finalizer_queue() -> Rc<RefCell<Vec<Box<Frame>>>> {
 impl Drop for Generator {
     fn drop(&mut self) {
         if self.state.get() == GenState::Created && self.kind == GenKind::Coroutine {
-            crate::unawaited::queue(self.qualname.clone());
-            HAS_PENDING.with(|h| h.set(true));
+            crate::drop_reports::unawaited(self.qualname.clone());
             return;
         }
         if self.state.get() != GenState::Suspended {
@@ -103,7 +107,7 @@ impl Vm {
         if !HAS_PENDING.with(|h| h.get()) {
             return Ok(());
         }
-        crate::unawaited::flush(self);
+        crate::drop_reports::flush(self);
         loop {
             let next = self.pending_finalizers.borrow_mut().pop();
             let Some(frame) = next else {

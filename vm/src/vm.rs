@@ -666,7 +666,7 @@ impl Vm {
     pub fn shutdown(&mut self, module: &Rc<Module>) {
         // Warnings still queued belong to the program's last frame.
         let _ = self.run_finalizers();
-        crate::unawaited::set_shutting_down(true);
+        crate::drop_reports::set_shutting_down(true);
         // CPython clears `__main__` in two passes: names starting with one
         // underscore first, then the rest, each in insertion order.
         let names: Vec<Rc<str>> = module.globals.borrow().keys().cloned().collect();
@@ -685,7 +685,7 @@ impl Vm {
                 let _ = self.run_finalizers();
             }
         }
-        crate::unawaited::set_shutting_down(false);
+        crate::drop_reports::set_shutting_down(false);
     }
 
     /// Writes text to the program's stdout.

@@ -69,10 +69,34 @@ pub struct Fut {
     cancel_message: RefCell<Value>,
     cancelled_exc: RefCell<Value>,
     pub(crate) blocking: Cell<bool>,
+    /// `__log_traceback`: an exception was set and nobody has asked for it
+    /// yet; dropping the future then reports it (`drop_reports.rs`).
+    pub(crate) log_tb: Cell<bool>,
     pub kind: FutKind,
 }
 
+impl Drop for Fut {
+    /// `Future.__del__`: an exception nobody retrieved is reported.
+    fn drop(&mut self) {
+        if self.log_tb.get() {
+            crate::drop_reports::unretrieved(self);
+        }
+    }
+}
+
 impl Fut {
+    /// A finished copy of a dropped future that never had its exception
+    /// retrieved, so that the report can show it (`__del__` resurrects
+    /// the future the same way). Takes the task data out of `self`.
+    pub(crate) fn resurrect(&mut self) -> Rc<Fut> {
+        let kind = std::mem::replace(&mut self.kind, FutKind::Plain);
+        let f = Fut::new(&self.lp, kind);
+        *f.value.borrow_mut() = std::mem::replace(self.value.get_mut(), Value::None);
+        f.has_exc.set(self.has_exc.get());
+        f.state.set(self.state.get());
+        f
+    }
+
     pub fn new(lp: &Rc<Loop>, kind: FutKind) -> Rc<Fut> {
         Rc::new_cyclic(|me| Fut {
             me: me.clone(),
@@ -84,6 +108,7 @@ impl Fut {
             cancel_message: RefCell::new(Value::None),
             cancelled_exc: RefCell::new(Value::None),
             blocking: Cell::new(false),
+            log_tb: Cell::new(false),
             kind,
         })
     }
@@ -153,6 +178,7 @@ impl Fut {
                 "Result is not set.",
             )),
             FutState::Finished => {
+                self.log_tb.set(false);
                 let v = self.value.borrow().clone();
                 if self.has_exc.get() { Err(v) } else { Ok(v) }
             }
@@ -167,6 +193,7 @@ impl Fut {
                 "Exception is not set.",
             )),
             FutState::Finished => Ok(if self.has_exc.get() {
+                self.log_tb.set(false);
                 self.value.borrow().clone()
             } else {
                 Value::None
@@ -254,6 +281,7 @@ impl Fut {
         }
         *self.value.borrow_mut() = e;
         self.has_exc.set(true);
+        self.log_tb.set(true);
         self.state.set(FutState::Finished);
         self.became_done();
         Ok(())
@@ -388,8 +416,14 @@ pub fn as_fut(v: &Value) -> Option<Rc<Fut>> {
 /// `fut.cancel(msg)`, dispatched on the kind as the subclasses override it.
 pub fn cancel(vm: &mut Vm, f: &Rc<Fut>, msg: Value) -> PyResult<bool> {
     match &f.kind {
-        FutKind::Plain => Ok(f.cancel_base(msg)),
-        FutKind::Task(_) => task::cancel(vm, f, msg),
+        FutKind::Plain => {
+            f.log_tb.set(false);
+            Ok(f.cancel_base(msg))
+        }
+        FutKind::Task(_) => {
+            f.log_tb.set(false);
+            task::cancel(vm, f, msg)
+        }
         FutKind::Gather(st) => {
             let st = st.clone();
             gather_cancel(vm, f, &st, msg)
