@@ -43,6 +43,11 @@ impl NativeObject for Traceback {
     }
 }
 
+/// Whether `v` is a traceback object.
+pub fn is_traceback(v: &Value) -> bool {
+    matches!(v, Value::Native(n) if n.as_any().is::<Traceback>())
+}
+
 impl Vm {
     /// `exc.__traceback__`: None until the exception has been raised.
     ///
@@ -255,7 +260,7 @@ impl Vm {
                     let msg = format!(
                         "calling {} should have returned an instance of BaseException, not {}",
                         self.repr(&v)?,
-                        self.type_name(&e)
+                        self.repr(&Value::Class(self.type_of(&e)))?
                     );
                     Err(self.type_error(&msg))
                 }

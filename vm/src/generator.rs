@@ -598,6 +598,18 @@ impl Vm {
     pub(crate) fn throw_args(&mut self, args: &[Value]) -> PyResult<Value> {
         let typ = args.first().cloned().unwrap_or(Value::None);
         let val = args.get(1).cloned().unwrap_or(Value::None);
+        let tb = args.get(2).cloned().unwrap_or(Value::None);
+        if !tb.is_none() && !crate::exceptions::is_traceback(&tb) {
+            return Err(self.type_error("throw() third argument must be a traceback object"));
+        }
+        let exc = self.throw_value(typ, val)?;
+        if !tb.is_none() {
+            self.set_traceback(&exc, &tb)?;
+        }
+        Ok(exc)
+    }
+
+    fn throw_value(&mut self, typ: Value, val: Value) -> PyResult<Value> {
         match &typ {
             Value::Class(c) => {
                 if !self.is_subclass(c, &self.exc.base_exception.clone()) {
@@ -613,7 +625,21 @@ impl Vm {
                     Value::Tuple(t) => t.to_vec(),
                     v => vec![v],
                 };
-                self.call(&typ, args)
+                // As CPython normalises the exception: what making it
+                // raises is what gets thrown into the generator.
+                let e = match self.call(&typ, args) {
+                    Ok(e) => e,
+                    Err(e) => return Ok(e),
+                };
+                if !self.is_exception(&e) {
+                    let msg = format!(
+                        "calling {} should have returned an instance of BaseException, not {}",
+                        self.repr(&typ)?,
+                        self.type_name(&e)
+                    );
+                    return Ok(self.type_error(&msg));
+                }
+                Ok(e)
             }
             Value::Instance(_) if self.is_exception(&typ) => {
                 if !val.is_none() {

@@ -442,6 +442,7 @@ impl Vm {
         crate::asyncgen::install_methods(&mut vm);
         crate::exceptions::install_methods(&mut vm);
         crate::iter_methods::install_methods(&mut vm);
+        crate::user_new::install_methods(&mut vm);
         crate::coro_wrapper::install_methods(&mut vm);
         crate::scheduler::group::install_exception_groups(&vm);
         vm
