@@ -599,7 +599,7 @@ impl Vm {
         let typ = args.first().cloned().unwrap_or(Value::None);
         let val = args.get(1).cloned().unwrap_or(Value::None);
         let tb = args.get(2).cloned().unwrap_or(Value::None);
-        if !tb.is_none() && !crate::exceptions::is_traceback(&tb) {
+        if !tb.is_none() && !crate::traceback::is_traceback(&tb) {
             return Err(self.type_error("throw() third argument must be a traceback object"));
         }
         let exc = self.throw_value(typ, val)?;

@@ -34,6 +34,7 @@ pub mod scheduler;
 pub mod sizes;
 pub mod strformat;
 pub mod trace;
+pub mod traceback;
 pub mod user_new;
 pub mod value;
 pub mod vm;
