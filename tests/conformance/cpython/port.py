@@ -84,8 +84,6 @@ SKIP = {
     'warnings': 'needs the warnings module', 'self.loop': 'needs the test event loop fixture',
     'sys._getframe': 'needs sys._getframe', 'subprocess': 'needs subprocesses', 'exec(': 'needs exec',
     'sys.exc_info': None, 'contextlib': 'needs contextlib', 'asyncio.test': 'needs asyncio test utils',
-'tb_frame': 'needs frame objects', 'f_back': 'needs frame objects',
-    'gi_frame': 'needs frame objects', 'cr_frame': 'needs frame objects', 'ag_frame': 'needs frame objects',
     'sys.set_coroutine_origin_tracking_depth': 'needs coroutine origin tracking',
     'compile(': 'needs compile()', 'eval(': 'needs eval()', 'dis.': 'needs dis',
 }
