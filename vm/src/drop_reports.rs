@@ -18,6 +18,7 @@ use std::collections::HashSet;
 use std::rc::Rc;
 
 use crate::scheduler::future::Fut;
+use crate::value::Value;
 use crate::vm::Vm;
 
 enum Report {
@@ -102,13 +103,11 @@ fn warn_unawaited(vm: &mut Vm, name: &str) {
     eprintln!("RuntimeWarning: Enable tracemalloc to get the object allocation traceback");
 }
 
-/// `BaseEventLoop.default_exception_handler` as `Future.__del__` calls it.
+/// `Future.__del__`: the loop's exception handler gets the report.
 fn log_unretrieved(vm: &mut Vm, f: &Rc<Fut>) {
     let what = if f.is_task() { "Task" } else { "Future" };
-    let exc = f.exception(vm).unwrap_or(crate::value::Value::None);
-    let shown = vm.repr(&f.value()).unwrap_or_default();
-    let text = vm.format_exception(&exc);
-    eprintln!("{what} exception was never retrieved");
-    eprintln!("future: {shown}");
-    eprint!("{text}");
+    let exc = f.exception(vm).unwrap_or(Value::None);
+    let msg = Value::str(format!("{what} exception was never retrieved"));
+    let ctx = [("message", msg), ("exception", exc), ("future", f.value())];
+    crate::scheduler::handler::report(vm, &f.lp, &ctx);
 }
