@@ -10,6 +10,9 @@
 //!   loop's default exception handler logs "Task exception was never
 //!   retrieved", the future's repr and the exception's traceback.
 //!
+//! - an async generator a loop registered, dropped while suspended: the
+//!   loop closes it as a task (`scheduler::agen_hooks`).
+//!
 //! `Drop` has no VM at hand, so it queues the report here and raises the
 //! finalizer flag; `Vm::run_finalizers` prints what is queued, in order.
 
@@ -26,6 +29,8 @@ enum Report {
     Unawaited(Rc<str>),
     /// A finished copy of a dropped future (see `Fut::resurrect`).
     Unretrieved(Rc<Fut>),
+    /// An async generator its loop closes as a task (`agen_hooks`).
+    AsyncGen(crate::scheduler::agen_hooks::Dropped),
 }
 
 thread_local! {
@@ -54,6 +59,11 @@ pub(crate) fn unretrieved(f: &mut Fut) {
     push(Report::Unretrieved(f.resurrect()));
 }
 
+/// Called by `agen_hooks::dropped`.
+pub(crate) fn agen_finalize(d: crate::scheduler::agen_hooks::Dropped) {
+    push(Report::AsyncGen(d));
+}
+
 /// While set, warnings name `sys:1` (no Python frame is running).
 pub fn set_shutting_down(on: bool) {
     SHUTTING_DOWN.with(|s| s.set(on));
@@ -78,6 +88,11 @@ pub fn flush(vm: &mut Vm) {
             match r {
                 Report::Unawaited(name) => warn_unawaited(vm, &name),
                 Report::Unretrieved(f) => log_unretrieved(vm, &f),
+                Report::AsyncGen(d) => {
+                    if let Err(e) = crate::scheduler::agen_hooks::finalize(vm, d) {
+                        crate::scheduler::report_exception(vm, "Exception ignored in", &e);
+                    }
+                }
             }
         }
     }

@@ -46,6 +46,9 @@ impl Drop for Generator {
             crate::drop_reports::unawaited(self.qualname.clone());
             return;
         }
+        if self.kind == GenKind::AsyncGenerator && crate::scheduler::agen_hooks::dropped(self) {
+            return;
+        }
         if self.state.get() != GenState::Suspended {
             return;
         }
@@ -114,8 +117,16 @@ impl Vm {
                 break;
             };
             let code = frame.code.clone();
+            // The kind only words "... ignored GeneratorExit" and the repr.
+            let kind = if code.flags & FLAG_COROUTINE != 0 {
+                GenKind::Coroutine
+            } else if code.flags & FLAG_ASYNC_GENERATOR != 0 {
+                GenKind::AsyncGenerator
+            } else {
+                GenKind::Generator
+            };
             let g = Rc::new(Generator {
-                kind: GenKind::Generator,
+                kind,
                 state: Cell::new(GenState::Suspended),
                 frame: RefCell::new(Some(frame)),
                 name: code.name.clone(),

@@ -18,6 +18,7 @@
 //! Time comes from `vm.clock`, so under `covm --virtual-time` the loop jumps
 //! the clock to the next timer when nothing is ready.
 
+pub mod agen_hooks;
 pub mod api;
 pub mod coro;
 pub mod future;
@@ -778,6 +779,7 @@ pub fn run(vm: &mut Vm, main: Value) -> PyResult<Value> {
 /// `Runner.close()`.
 fn close_runner(vm: &mut Vm, lp: &Rc<Loop>) -> PyResult<()> {
     let r = cancel_all_tasks(vm, lp).and_then(|()| {
+        agen_hooks::shutdown(vm, lp)?;
         for name in ["shutdown_asyncgens", "shutdown_default_executor"] {
             let c = coro::NativeCoro::immediate(&lp.shared, name, Value::None);
             let t = lp.new_task(vm, c, None)?;
