@@ -562,7 +562,9 @@ fn dir(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
                             "cr_running",
                             "cr_suspended",
                         ],
-                        GenKind::AsyncGenerator => &[],
+                        GenKind::AsyncGenerator => {
+                            &["ag_await", "ag_code", "ag_frame", "ag_running"]
+                        }
                     };
                     n.extend(own.iter().map(|s| s.to_string()));
                     n.extend(["__name__", "__qualname__"].map(String::from));

@@ -58,6 +58,21 @@ impl NativeObject for AsyncGenAwaitable {
     fn as_any(&self) -> &dyn Any {
         self
     }
+    fn repr(&self, vm: &mut Vm) -> PyResult<Option<String>> {
+        let addr = self as *const AsyncGenAwaitable as usize;
+        let name = self.class(vm).name.clone();
+        Ok(Some(format!("<{name} object at {addr:#x}>")))
+    }
+}
+
+impl AsyncGenAwaitable {
+    /// The type's name, for reprs made without a VM.
+    pub fn type_name(&self) -> &'static str {
+        match self.kind {
+            AwaitKind::Send => "async_generator_asend",
+            _ => "async_generator_athrow",
+        }
+    }
 }
 
 fn this(vm: &Vm, args: &[Value]) -> PyResult<Rc<dyn NativeObject>> {
@@ -161,23 +176,27 @@ fn agen_aiter(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
 
 fn agen_anext(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
     let g = agen(vm, args)?;
+    crate::scheduler::agen_hooks::init_hooks(vm, &g);
     Ok(new_awaitable(g, AwaitKind::Send, Value::None))
 }
 
 fn agen_asend(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
     let g = agen(vm, args)?;
+    crate::scheduler::agen_hooks::init_hooks(vm, &g);
     let v = args.get(1).cloned().unwrap_or(Value::None);
     Ok(new_awaitable(g, AwaitKind::Send, v))
 }
 
 fn agen_athrow(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
     let g = agen(vm, args)?;
+    crate::scheduler::agen_hooks::init_hooks(vm, &g);
     let exc = vm.throw_args(&args[1..])?;
     Ok(new_awaitable(g, AwaitKind::Throw, exc))
 }
 
 fn agen_aclose(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
     let g = agen(vm, args)?;
+    crate::scheduler::agen_hooks::init_hooks(vm, &g);
     let exc = vm.new_exc(&vm.exc.generator_exit.clone(), "");
     Ok(new_awaitable(g, AwaitKind::Close, exc))
 }

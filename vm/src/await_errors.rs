@@ -39,9 +39,12 @@ impl Vm {
             }
             _ => return err,
         };
-        // Only the "cannot be awaited" TypeError is reworded.
+        // For `async with` only the "cannot be awaited" TypeError is
+        // reworded; `async for` wraps whatever failed (CPython's GET_ANEXT
+        // raises from the cause).
         let awaitable = self.lookup_special(v, "__await__").is_some();
-        if awaitable || !self.is_instance_of(&err, &self.exc.type_error.clone()) {
+        let type_error = self.is_instance_of(&err, &self.exc.type_error.clone());
+        if !matches!(source, Source::Next) && (awaitable || !type_error) {
             return err;
         }
         let ty = self.type_name(v).to_string();

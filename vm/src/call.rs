@@ -39,10 +39,14 @@ impl Vm {
                 args.insert(0, m.receiver.clone());
                 self.prepare_call(m.func.clone(), args, kwargs)
             }
-            Value::Class(cls) => self.instantiate(&cls, args, kwargs),
+            Value::Class(cls) => {
+                self.tp_call_depth_check()?;
+                self.instantiate(&cls, args, kwargs)
+            }
             Value::StaticMethod(f) => self.prepare_call((*f).clone(), args, kwargs),
             ref other => {
                 if let Some(call) = self.lookup_special(other, "__call__") {
+                    self.tp_call_depth_check()?;
                     args.insert(0, other.clone());
                     return self.prepare_call(call, args, kwargs);
                 }
@@ -50,6 +54,15 @@ impl Vm {
                 Err(self.type_error(&msg))
             }
         }
+    }
+
+    /// CPython calls a class or an instance with `__call__` through
+    /// `tp_call`, whose recursion check words the error its own way.
+    fn tp_call_depth_check(&self) -> PyResult<()> {
+        if self.depth() >= self.recursion_limit {
+            return Err(self.recursion_error(crate::recursion::CALLING));
+        }
+        Ok(())
     }
 
     fn instantiate(
@@ -88,15 +101,27 @@ impl Vm {
             }
             c = k.base.clone();
         }
-        let mut dict = Namespace::default();
-        if exc_args {
-            dict.insert(Rc::from("args"), Value::tuple(args.clone()));
-        }
-        let inst = Value::tracked(Value::Instance(Rc::new(Instance {
-            class: cls.clone(),
-            dict: RefCell::new(dict),
-            traceback: RefCell::new(Vec::new()),
-        })));
+        let user_new = self.user_new(cls);
+        let inst = if let Some(new) = &user_new {
+            let mut a = Vec::with_capacity(args.len() + 1);
+            a.push(Value::Class(cls.clone()));
+            a.extend(args.iter().cloned());
+            let obj = self.call_kw(new, a, kwargs.clone())?;
+            if !self.is_instance_of(&obj, cls) {
+                return Ok(Prepared::Done(obj));
+            }
+            obj
+        } else {
+            let mut dict = Namespace::default();
+            if exc_args {
+                dict.insert(Rc::from("args"), Value::tuple(args.clone()));
+            }
+            Value::tracked(Value::Instance(Rc::new(Instance {
+                class: cls.clone(),
+                dict: RefCell::new(dict),
+                traceback: RefCell::new(Vec::new()),
+            })))
+        };
         let init = self.class_lookup(cls, "__init__");
         match init {
             Some(Value::Function(f)) => {
@@ -119,7 +144,8 @@ impl Vm {
                 Ok(Prepared::Done(inst))
             }
             None => {
-                if !args.is_empty() || !kwargs.is_empty() {
+                // object.__init__ accepts what an overridden __new__ took.
+                if user_new.is_none() && (!args.is_empty() || !kwargs.is_empty()) {
                     let msg = format!("{}() takes no arguments", cls.name);
                     return Err(self.type_error(&msg));
                 }

@@ -7,72 +7,7 @@ use std::rc::Rc;
 use crate::value::*;
 use crate::vm::Vm;
 
-/// A traceback object (`exc.__traceback__`, the third argument of
-/// `__exit__`): outermost entry first, like CPython's linked `tb_next` list.
-pub struct Traceback {
-    entries: Vec<TbEntry>,
-}
-
-impl NativeObject for Traceback {
-    fn class(&self, vm: &Vm) -> Rc<Class> {
-        vm.types.traceback.clone()
-    }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
-    fn get_attr(&self, _vm: &mut Vm, name: &str) -> PyResult<Option<Value>> {
-        let Some(first) = self.entries.first() else {
-            return Ok(None);
-        };
-        Ok(match name {
-            "tb_lineno" => {
-                let span = first.code.span_at(first.ip);
-                Some(Value::Int(first.code.line_of(span.start) as i64))
-            }
-            "tb_lasti" => Some(Value::Int(first.ip as i64 * 2)),
-            "tb_frame" => Some(Value::None),
-            "tb_next" => Some(if self.entries.len() > 1 {
-                Value::Native(Rc::new(Traceback {
-                    entries: self.entries[1..].to_vec(),
-                }))
-            } else {
-                Value::None
-            }),
-            _ => None,
-        })
-    }
-}
-
 impl Vm {
-    /// `exc.__traceback__`: None until the exception has been raised.
-    ///
-    /// The object is cached under `__traceback__` in the instance's dict so
-    /// that reading it twice gives the same object; the cache is stale once
-    /// the exception has passed through more frames.
-    pub fn traceback_of(&self, exc: &Value) -> Value {
-        match exc {
-            Value::Instance(i) if !i.traceback.borrow().is_empty() => {
-                let n = i.traceback.borrow().len();
-                if let Some(Value::Native(tb)) = i.dict.borrow().get("__traceback__")
-                    && tb
-                        .as_any()
-                        .downcast_ref::<Traceback>()
-                        .is_some_and(|t| t.entries.len() == n)
-                {
-                    return Value::Native(tb.clone());
-                }
-                let mut entries = i.traceback.borrow().clone();
-                entries.reverse();
-                let tb = Value::Native(Rc::new(Traceback { entries }));
-                i.dict
-                    .borrow_mut()
-                    .insert(Rc::from("__traceback__"), tb.clone());
-                tb
-            }
-            _ => Value::None,
-        }
-    }
-
     /// `gen.throw(exc)`: CPython chains `exc` to the exception the
     /// generator itself was handling where it was suspended (not to its
     /// caller's).
@@ -98,32 +33,6 @@ impl Vm {
         }
         if let Value::Instance(i) = exc {
             i.dict.borrow_mut().insert(Rc::from("__context__"), ctx);
-        }
-    }
-
-    /// `exc.__traceback__ = tb` and `exc.with_traceback(tb)`.
-    pub fn set_traceback(&self, exc: &Value, tb: &Value) -> PyResult<()> {
-        let Value::Instance(i) = exc else {
-            return Ok(());
-        };
-        match tb {
-            Value::None => {
-                i.traceback.borrow_mut().clear();
-                i.dict.borrow_mut().shift_remove("__traceback__");
-                Ok(())
-            }
-            Value::Native(n) if n.as_any().downcast_ref::<Traceback>().is_some() => {
-                if let Some(t) = n.as_any().downcast_ref::<Traceback>() {
-                    let mut entries = t.entries.clone();
-                    entries.reverse();
-                    *i.traceback.borrow_mut() = entries;
-                }
-                i.dict
-                    .borrow_mut()
-                    .insert(Rc::from("__traceback__"), tb.clone());
-                Ok(())
-            }
-            _ => Err(self.type_error("__traceback__ must be a traceback or None")),
         }
     }
 
@@ -255,7 +164,7 @@ impl Vm {
                     let msg = format!(
                         "calling {} should have returned an instance of BaseException, not {}",
                         self.repr(&v)?,
-                        self.type_name(&e)
+                        self.repr(&Value::Class(self.type_of(&e)))?
                     );
                     Err(self.type_error(&msg))
                 }

@@ -18,7 +18,11 @@ impl Vm {
 
     /// `g.__name__ = v` / `g.__qualname__ = v`; false for other names.
     pub(crate) fn set_gen_name(&mut self, g: &Generator, name: &str, v: &Value) -> PyResult<bool> {
-        const MEMBERS: [&str; 10] = [
+        const MEMBERS: [&str; 14] = [
+            "ag_await",
+            "ag_code",
+            "ag_frame",
+            "ag_running",
             "gi_code",
             "gi_frame",
             "gi_running",
@@ -35,6 +39,10 @@ impl Vm {
             GenKind::Coroutine => ("coroutine", "cr_"),
             GenKind::AsyncGenerator => ("async_generator", "ag_"),
         };
+        // Plain members in CPython, with the generic wording.
+        if g.kind == GenKind::AsyncGenerator && (name == "ag_running" || name == "ag_code") {
+            return Err(self.attribute_error("readonly attribute"));
+        }
         if MEMBERS.contains(&name) && name.starts_with(prefix) {
             let msg = format!("attribute '{name}' of '{kind}' objects is not writable");
             return Err(self.attribute_error(&msg));

@@ -31,12 +31,24 @@ pub fn finalizers_pending() -> bool {
     HAS_PENDING.with(|h| h.get())
 }
 
+/// Makes the dispatch loop call `run_finalizers` soon (`drop_reports`).
+pub(crate) fn request_finalizers() {
+    HAS_PENDING.with(|h| h.set(true));
+}
+
 pub fn finalizer_queue() -> Rc<RefCell<Vec<Box<Frame>>>> {
     PENDING.with(|p| p.clone())
 }
 
 impl Drop for Generator {
     fn drop(&mut self) {
+        if self.state.get() == GenState::Created && self.kind == GenKind::Coroutine {
+            crate::drop_reports::unawaited(self.qualname.clone());
+            return;
+        }
+        if self.kind == GenKind::AsyncGenerator && crate::scheduler::agen_hooks::dropped(self) {
+            return;
+        }
         if self.state.get() != GenState::Suspended {
             return;
         }
@@ -62,6 +74,11 @@ impl Drop for Generator {
 pub(crate) fn queue_finalizer(g: &Generator) -> bool {
     if g.state.get() != GenState::Suspended {
         return false;
+    }
+    // A loop's finalizer hook takes a registered async generator over.
+    if g.kind == GenKind::AsyncGenerator && crate::scheduler::agen_hooks::dropped(g) {
+        g.state.set(GenState::Closed);
+        return true;
     }
     let Ok(mut slot) = g.frame.try_borrow_mut() else {
         return false;
@@ -130,15 +147,24 @@ impl Vm {
         if !HAS_PENDING.with(|h| h.get()) {
             return Ok(());
         }
+        crate::drop_reports::flush(self);
         loop {
             let next = self.pending_finalizers.borrow_mut().pop();
             let Some(frame) = next else {
                 break;
             };
             let code = frame.code.clone();
+            // The kind only words "... ignored GeneratorExit" and the repr.
+            let kind = if code.flags & FLAG_COROUTINE != 0 {
+                GenKind::Coroutine
+            } else if code.flags & FLAG_ASYNC_GENERATOR != 0 {
+                GenKind::AsyncGenerator
+            } else {
+                GenKind::Generator
+            };
             let g = Rc::new(Generator {
                 tracked: Cell::new(false),
-                kind: GenKind::Generator,
+                kind,
                 state: Cell::new(GenState::Suspended),
                 frame: RefCell::new(Some(frame)),
                 name: code.name.clone(),
@@ -623,6 +649,18 @@ impl Vm {
     pub(crate) fn throw_args(&mut self, args: &[Value]) -> PyResult<Value> {
         let typ = args.first().cloned().unwrap_or(Value::None);
         let val = args.get(1).cloned().unwrap_or(Value::None);
+        let tb = args.get(2).cloned().unwrap_or(Value::None);
+        if !tb.is_none() && !crate::traceback::is_traceback(&tb) {
+            return Err(self.type_error("throw() third argument must be a traceback object"));
+        }
+        let exc = self.throw_value(typ, val)?;
+        if !tb.is_none() {
+            self.set_traceback(&exc, &tb)?;
+        }
+        Ok(exc)
+    }
+
+    fn throw_value(&mut self, typ: Value, val: Value) -> PyResult<Value> {
         match &typ {
             Value::Class(c) => {
                 if !self.is_subclass(c, &self.exc.base_exception.clone()) {
@@ -638,7 +676,21 @@ impl Vm {
                     Value::Tuple(t) => t.to_vec(),
                     v => vec![v],
                 };
-                self.call(&typ, args)
+                // As CPython normalises the exception: what making it
+                // raises is what gets thrown into the generator.
+                let e = match self.call(&typ, args) {
+                    Ok(e) => e,
+                    Err(e) => return Ok(e),
+                };
+                if !self.is_exception(&e) {
+                    let msg = format!(
+                        "calling {} should have returned an instance of BaseException, not {}",
+                        self.repr(&typ)?,
+                        self.type_name(&e)
+                    );
+                    return Ok(self.type_error(&msg));
+                }
+                Ok(e)
             }
             Value::Instance(_) if self.is_exception(&typ) => {
                 if !val.is_none() {

@@ -2142,15 +2142,26 @@ impl Vm {
         Ok(())
     }
 
+    /// As CPython's `unpack_iterable`: a TypeError from `iter()` of an
+    /// object with neither `__iter__` nor `__getitem__` is reworded; any
+    /// other error (one `__iter__` raised) passes through.
+    fn unpack_iter_error(&mut self, seq: &Value, e: Value) -> Value {
+        let iterable = matches!(seq, Value::Instance(_))
+            && (self.lookup_special(seq, "__iter__").is_some()
+                || self.lookup_special(seq, "__getitem__").is_some());
+        if iterable || !self.is_instance_of(&e, &self.exc.type_error.clone()) {
+            return e;
+        }
+        let msg = format!("cannot unpack non-iterable {} object", self.type_name(seq));
+        self.type_error(&msg)
+    }
+
     /// Collects at most n + 1 items, so unpacking an infinite generator
     /// into too few names still fails cleanly.
     fn collect_for_unpack(&mut self, seq: &Value, n: usize) -> PyResult<Vec<Value>> {
         let it = match self.get_iter(seq) {
             Ok(it) => it,
-            Err(_) => {
-                let msg = format!("cannot unpack non-iterable {} object", self.type_name(seq));
-                return Err(self.type_error(&msg));
-            }
+            Err(e) => return Err(self.unpack_iter_error(seq, e)),
         };
         let mut out = Vec::new();
         while let Some(v) = self.next(&it)? {
@@ -2165,13 +2176,7 @@ impl Vm {
     fn op_unpack_ex(&mut self, seq: Value, before: usize, after: usize) -> PyResult<()> {
         let items = match self.collect(&seq) {
             Ok(v) => v,
-            Err(e) => {
-                if self.is_instance_of(&e, &self.exc.type_error.clone()) {
-                    let msg = format!("cannot unpack non-iterable {} object", self.type_name(&seq));
-                    return Err(self.type_error(&msg));
-                }
-                return Err(e);
-            }
+            Err(e) => return Err(self.unpack_iter_error(&seq, e)),
         };
         if items.len() < before + after {
             let msg = format!(

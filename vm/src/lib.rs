@@ -13,6 +13,7 @@ pub mod compiler;
 pub mod coro_wrapper;
 pub mod dict;
 pub mod dis;
+pub mod drop_reports;
 pub mod exc_star;
 pub mod exceptions;
 pub mod format;
@@ -34,6 +35,8 @@ pub mod scheduler;
 pub mod sizes;
 pub mod strformat;
 pub mod trace;
+pub mod traceback;
+pub mod user_new;
 pub mod value;
 pub mod vm;
 

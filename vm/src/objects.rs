@@ -556,15 +556,26 @@ impl Vm {
                 "gi_suspended" | "cr_suspended" => {
                     Some(Value::Bool(g.state.get() == GenState::Suspended))
                 }
-                "gi_yieldfrom" | "cr_await" => Some(
+                // CPython's ag_running is true while an asend()/athrow()
+                // awaitable runs it, including while it awaits inside.
+                "ag_running" => Some(Value::Bool(match g.state.get() {
+                    GenState::Running => true,
+                    GenState::Suspended => g
+                        .frame
+                        .borrow()
+                        .as_ref()
+                        .is_some_and(|f| f.yield_from_target().is_some()),
+                    _ => false,
+                })),
+                "gi_yieldfrom" | "cr_await" | "ag_await" => Some(
                     g.frame
                         .borrow()
                         .as_ref()
                         .and_then(|f| f.yield_from_target().cloned())
                         .unwrap_or(Value::None),
                 ),
-                "gi_frame" | "cr_frame" => Some(self.gen_frame_object(g)),
-                "gi_code" | "cr_code" => Some(Value::Code(g.code.clone())),
+                "gi_frame" | "cr_frame" | "ag_frame" => Some(self.gen_frame_object(g)),
+                "gi_code" | "cr_code" | "ag_code" => Some(Value::Code(g.code.clone())),
                 _ => self
                     .class_lookup(&self.type_of(obj), name)
                     .map(|a| self.bind(a, obj)),
@@ -884,6 +895,8 @@ impl Vm {
                 f.dict.borrow_mut().shift_remove(name);
                 Ok(())
             }
+            // Deleting a name or a member is refused as setting a non-string.
+            Value::Generator(g) if self.set_gen_name(g, name, &Value::None)? => Ok(()),
             _ => Err(self.no_attribute(obj, name)),
         }
     }

@@ -10,6 +10,7 @@ use crate::vm::Vm;
 /// Suffixes of CPython's RecursionError messages.
 pub const IN_REPR: &str = " while getting the repr of an object";
 pub const IN_COMPARISON: &str = " in comparison";
+pub const CALLING: &str = " while calling a Python object";
 
 impl Vm {
     /// Runs `f` one native recursion level deeper, or raises RecursionError

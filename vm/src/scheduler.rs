@@ -18,10 +18,12 @@
 //! Time comes from `vm.clock`, so under `covm --virtual-time` the loop jumps
 //! the clock to the next timer when nothing is ready.
 
+pub mod agen_hooks;
 pub mod api;
 pub mod coro;
 pub mod future;
 pub mod group;
+pub mod handler;
 pub mod session;
 pub mod sync;
 pub mod task;
@@ -282,6 +284,8 @@ pub struct Loop {
     main_task: RefCell<Option<Rc<Fut>>>,
     /// Ctrl-Cs the loop has turned into a cancellation of `main_task`.
     interrupts: Cell<u32>,
+    /// `set_exception_handler`'s callable; None for the default handler.
+    pub(crate) exception_handler: RefCell<Value>,
 }
 
 impl Loop {
@@ -301,6 +305,7 @@ impl Loop {
             session_idle: Cell::new(false),
             main_task: RefCell::new(None),
             interrupts: Cell::new(0),
+            exception_handler: RefCell::new(Value::None),
         })
     }
 
@@ -565,6 +570,7 @@ impl Loop {
                 Job::Call(f, _) => Some(f.clone()),
                 _ => None,
             };
+            let handle = r.handle.clone();
             if let Err(e) = self.run_job(vm, r.job) {
                 if is_exit_exception(vm, &e) {
                     return Err(e);
@@ -574,7 +580,12 @@ impl Loop {
                     Some(Value::Builtin(b)) => format!(" {}()", b.name),
                     _ => String::new(),
                 };
-                report_exception(vm, &format!("Exception in callback{what}"), &e);
+                let msg = Value::str(format!("Exception in callback{what}"));
+                let mut ctx = vec![("message", msg), ("exception", e)];
+                if let Some(h) = handle {
+                    ctx.push(("handle", Value::Native(h)));
+                }
+                handler::report(vm, self, &ctx);
             }
         }
         Ok(())
@@ -768,6 +779,7 @@ pub fn run(vm: &mut Vm, main: Value) -> PyResult<Value> {
 /// `Runner.close()`.
 fn close_runner(vm: &mut Vm, lp: &Rc<Loop>) -> PyResult<()> {
     let r = cancel_all_tasks(vm, lp).and_then(|()| {
+        agen_hooks::shutdown(vm, lp)?;
         for name in ["shutdown_asyncgens", "shutdown_default_executor"] {
             let c = coro::NativeCoro::immediate(&lp.shared, name, Value::None);
             let t = lp.new_task(vm, c, None)?;
@@ -797,11 +809,9 @@ fn cancel_all_tasks(vm: &mut Vm, lp: &Rc<Loop>) -> PyResult<()> {
         }
         let exc = t.exception(vm)?;
         if !exc.is_none() {
-            report_exception(
-                vm,
-                "unhandled exception during asyncio.run() shutdown",
-                &exc,
-            );
+            let msg = Value::str("unhandled exception during asyncio.run() shutdown");
+            let ctx = [("message", msg), ("exception", exc), ("task", t.value())];
+            handler::report(vm, lp, &ctx);
         }
     }
     Ok(())

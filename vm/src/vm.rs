@@ -442,6 +442,7 @@ impl Vm {
         crate::asyncgen::install_methods(&mut vm);
         crate::exceptions::install_methods(&mut vm);
         crate::iter_methods::install_methods(&mut vm);
+        crate::user_new::install_methods(&mut vm);
         crate::coro_wrapper::install_methods(&mut vm);
         crate::scheduler::group::install_exception_groups(&vm);
         vm
@@ -665,6 +666,9 @@ impl Vm {
     /// Ends a program run the way CPython's shutdown does: generators the
     /// program still holds are closed, so their `finally` blocks run.
     pub fn shutdown(&mut self, module: &Rc<Module>) {
+        // Warnings still queued belong to the program's last frame.
+        let _ = self.run_finalizers();
+        crate::drop_reports::set_shutting_down(true);
         // CPython clears `__main__` in two passes: names starting with one
         // underscore first, then the rest, each in insertion order.
         let names: Vec<Rc<str>> = module.globals.borrow().keys().cloned().collect();
@@ -683,6 +687,7 @@ impl Vm {
                 let _ = self.run_finalizers();
             }
         }
+        crate::drop_reports::set_shutting_down(false);
     }
 
     /// Writes text to the program's stdout.

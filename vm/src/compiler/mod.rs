@@ -1993,13 +1993,10 @@ impl<'a> Compiler<'a> {
     ) -> CResult {
         let scope = self.scope_for(key(e), &e.span)?;
         let is_async = self.table.scopes[scope].is_async;
-        if is_async {
-            if matches!(kind, CompKind::Gen(_)) {
-                return Err(unsupported(
-                    "asynchronous generator expressions",
-                    e.span.clone(),
-                ));
-            }
+        // An asynchronous generator expression may appear anywhere: calling
+        // it only creates the async generator.
+        let awaited = is_async && !matches!(kind, CompKind::Gen(_));
+        if awaited {
             self.allow_top_level_await();
             if self.unit().flags & (FLAG_COROUTINE | FLAG_ASYNC_GENERATOR) == 0 {
                 return Err(syntax_error(
@@ -2046,7 +2043,7 @@ impl<'a> Compiler<'a> {
             Op::GetIter
         });
         self.emit(Op::Call(1));
-        if is_async {
+        if awaited {
             self.emit_await();
         }
         Ok(())
@@ -2106,6 +2103,9 @@ impl<'a> Compiler<'a> {
                 }
                 CompKind::Gen(elt) => {
                     self.expr(elt)?;
+                    if self.unit().flags & FLAG_ASYNC_GENERATOR != 0 {
+                        self.emit(Op::AsyncGenWrap);
+                    }
                     self.emit(Op::YieldValue);
                     self.emit(Op::PopTop);
                 }

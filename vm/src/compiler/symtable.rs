@@ -486,10 +486,13 @@ impl Builder {
             self.expr(e)?;
         }
         // A comprehension that awaits is itself a coroutine, awaited where
-        // it is evaluated.
+        // it is evaluated; a generator expression that awaits is an
+        // asynchronous generator, which its caller only creates.
         if self.scope().has_await {
             self.scope().is_async = true;
-            self.table.scopes[saved].has_await = true;
+            if !is_genexp {
+                self.table.scopes[saved].has_await = true;
+            }
         }
         self.cur = saved;
         Ok(())

@@ -446,6 +446,9 @@ fn install_loop(vm: &Vm, c: &Classes) {
     ] {
         vm.add_method(&c.event_loop, name, f);
     }
+    for (name, f) in super::handler::methods() {
+        vm.add_method(&c.event_loop, name, f);
+    }
 }
 
 // ---- module functions ------------------------------------------------------------

@@ -252,10 +252,14 @@ impl NativeObject for NativeCoro {
 pub fn is_coroutine(v: &Value) -> bool {
     match v {
         Value::Generator(g) => g.kind == GenKind::Coroutine,
-        Value::Native(n) => n
-            .as_any()
-            .downcast_ref::<NativeCoro>()
-            .is_some_and(|c| c.cls.name.as_ref() != "FutureIter"),
+        // asend()/athrow()/aclose() awaitables are coroutines to
+        // `collections.abc.Coroutine` (send, throw, close, __await__).
+        Value::Native(n) => {
+            n.as_any()
+                .downcast_ref::<NativeCoro>()
+                .is_some_and(|c| c.cls.name.as_ref() != "FutureIter")
+                || n.as_any().is::<crate::asyncgen::AsyncGenAwaitable>()
+        }
         _ => false,
     }
 }

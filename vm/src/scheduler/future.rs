@@ -69,10 +69,34 @@ pub struct Fut {
     cancel_message: RefCell<Value>,
     cancelled_exc: RefCell<Value>,
     pub(crate) blocking: Cell<bool>,
+    /// `__log_traceback`: an exception was set and nobody has asked for it
+    /// yet; dropping the future then reports it (`drop_reports.rs`).
+    pub(crate) log_tb: Cell<bool>,
     pub kind: FutKind,
 }
 
+impl Drop for Fut {
+    /// `Future.__del__`: an exception nobody retrieved is reported.
+    fn drop(&mut self) {
+        if self.log_tb.get() {
+            crate::drop_reports::unretrieved(self);
+        }
+    }
+}
+
 impl Fut {
+    /// A finished copy of a dropped future that never had its exception
+    /// retrieved, so that the report can show it (`__del__` resurrects
+    /// the future the same way). Takes the task data out of `self`.
+    pub(crate) fn resurrect(&mut self) -> Rc<Fut> {
+        let kind = std::mem::replace(&mut self.kind, FutKind::Plain);
+        let f = Fut::untracked(&self.lp, kind);
+        *f.value.borrow_mut() = std::mem::replace(self.value.get_mut(), Value::None);
+        f.has_exc.set(self.has_exc.get());
+        f.state.set(self.state.get());
+        f
+    }
+
     /// A new future, tracked by the cycle collector (a task's coroutine
     /// often holds its own task; a callback often holds its future).
     pub fn new(lp: &Rc<Loop>, kind: FutKind) -> Rc<Fut> {
@@ -92,6 +116,7 @@ impl Fut {
             cancel_message: RefCell::new(Value::None),
             cancelled_exc: RefCell::new(Value::None),
             blocking: Cell::new(false),
+            log_tb: Cell::new(false),
             kind,
         })
     }
@@ -161,6 +186,7 @@ impl Fut {
                 "Result is not set.",
             )),
             FutState::Finished => {
+                self.log_tb.set(false);
                 let v = self.value.borrow().clone();
                 if self.has_exc.get() { Err(v) } else { Ok(v) }
             }
@@ -175,6 +201,7 @@ impl Fut {
                 "Exception is not set.",
             )),
             FutState::Finished => Ok(if self.has_exc.get() {
+                self.log_tb.set(false);
                 self.value.borrow().clone()
             } else {
                 Value::None
@@ -262,6 +289,7 @@ impl Fut {
         }
         *self.value.borrow_mut() = e;
         self.has_exc.set(true);
+        self.log_tb.set(true);
         self.state.set(FutState::Finished);
         self.became_done();
         Ok(())
@@ -395,7 +423,13 @@ impl NativeObject for Fut {
         true
     }
     fn gc_clear(&self, out: &mut Vec<Value>) {
-        for cell in [&self.value, &self.cancel_message, &self.cancelled_exc] {
+        // A failed future nobody retrieved keeps its exception for the
+        // report its drop makes (CPython finalises before clearing).
+        let value = (!self.log_tb.get()).then_some(&self.value);
+        for cell in value
+            .into_iter()
+            .chain([&self.cancel_message, &self.cancelled_exc])
+        {
             if let Ok(mut v) = cell.try_borrow_mut() {
                 out.push(std::mem::replace(&mut *v, Value::None));
             }
@@ -455,8 +489,14 @@ pub fn as_fut(v: &Value) -> Option<Rc<Fut>> {
 /// `fut.cancel(msg)`, dispatched on the kind as the subclasses override it.
 pub fn cancel(vm: &mut Vm, f: &Rc<Fut>, msg: Value) -> PyResult<bool> {
     match &f.kind {
-        FutKind::Plain => Ok(f.cancel_base(msg)),
-        FutKind::Task(_) => task::cancel(vm, f, msg),
+        FutKind::Plain => {
+            f.log_tb.set(false);
+            Ok(f.cancel_base(msg))
+        }
+        FutKind::Task(_) => {
+            f.log_tb.set(false);
+            task::cancel(vm, f, msg)
+        }
         FutKind::Gather(st) => {
             let st = st.clone();
             gather_cancel(vm, f, &st, msg)

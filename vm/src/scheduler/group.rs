@@ -354,7 +354,12 @@ pub(crate) fn tg_on_task_done(vm: &mut Vm, tg: &Rc<TaskGroupObj>, task: &Rc<Fut>
             vm.repr(&task.value())?,
             vm.repr(&parent.value())?
         );
-        super::report_exception(vm, &msg, &exc);
+        let ctx = [
+            ("message", Value::str(msg)),
+            ("exception", exc),
+            ("task", task.value()),
+        ];
+        super::handler::report(vm, &task.lp, &ctx);
         return Ok(());
     }
     if !tg.aborting.get() && !tg.parent_cancel_requested.get() {

@@ -304,7 +304,13 @@ fn format_coro(c: &Value, done: bool) -> String {
         }
         Value::Native(n) => match n.as_any().downcast_ref::<coro::NativeCoro>() {
             Some(nc) => format!("{}() {}", nc.name(), if done { "done" } else { "running" }),
-            None => "<awaitable>".into(),
+            None => match n
+                .as_any()
+                .downcast_ref::<crate::asyncgen::AsyncGenAwaitable>()
+            {
+                Some(a) => format!("<{} without __name__>()", a.type_name()),
+                None => "<awaitable>".into(),
+            },
         },
         _ => "<awaitable>".into(),
     }

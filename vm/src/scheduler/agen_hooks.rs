@@ -1,0 +1,152 @@
+//! The event loop's async generator hooks (`sys.set_asyncgen_hooks` as
+//! `BaseEventLoop.run_forever` installs them):
+//!
+//! - firstiter: the first `asend`/`athrow`/`aclose`/`__anext__` of an
+//!   async generator while a loop runs registers it with that loop;
+//! - finalizer: a registered async generator dropped while suspended is not
+//!   closed on the spot; the loop schedules `create_task(agen.aclose())`,
+//!   so its `finally` runs as a task (after the code that dropped it);
+//! - `shutdown_asyncgens`: when `asyncio.run()` ends, the registered ones
+//!   still alive are closed together, and what their closing raises goes to
+//!   the loop's exception handler.
+
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+use std::rc::{Rc, Weak};
+
+use super::{Job, Loop};
+use crate::value::*;
+use crate::vm::Vm;
+
+/// A registered generator: its loop, and the generator.
+type Registration = (Weak<Loop>, Weak<Generator>);
+
+thread_local! {
+    /// Registered generators by id.
+    static REGISTERED: RefCell<HashMap<u64, Registration>> = RefCell::new(HashMap::new());
+    /// Ids whose firstiter hook has run (CPython's `ag_hooks_inited`).
+    static INITED: RefCell<HashSet<u64>> = RefCell::new(HashSet::new());
+}
+
+/// Runs the firstiter hook once per async generator.
+pub(crate) fn init_hooks(vm: &mut Vm, g: &Rc<Generator>) {
+    if g.id == 0 || !INITED.with(|s| s.borrow_mut().insert(g.id)) {
+        return;
+    }
+    if let Some(lp) = super::shared(vm).running_loop() {
+        REGISTERED.with(|r| {
+            r.borrow_mut()
+                .insert(g.id, (Rc::downgrade(&lp), Rc::downgrade(g)));
+        });
+    }
+}
+
+/// A frame and names taken from a dropped async generator, for the loop to
+/// close it as a task.
+pub(crate) struct Dropped {
+    frame: Box<crate::frame::Frame>,
+    name: Rc<str>,
+    qualname: Rc<str>,
+    code: Rc<crate::code::Code>,
+    lp: Rc<Loop>,
+}
+
+/// The finalizer hook, from `Drop for Generator`: true when the loop takes
+/// the generator over (its frame is then gone from `g`).
+pub(crate) fn dropped(g: &Generator) -> bool {
+    let _ = INITED.with(|s| s.try_borrow_mut().map(|mut s| s.remove(&g.id)));
+    let entry = REGISTERED.with(|r| r.try_borrow_mut().ok().and_then(|mut r| r.remove(&g.id)));
+    let Some((lp, _)) = entry else {
+        return false;
+    };
+    let Some(lp) = lp.upgrade().filter(|l| !l.is_closed()) else {
+        return false;
+    };
+    if g.state.get() != GenState::Suspended {
+        return false;
+    }
+    let Some(frame) = g.frame.try_borrow_mut().ok().and_then(|mut f| f.take()) else {
+        return false;
+    };
+    crate::drop_reports::agen_finalize(Dropped {
+        frame,
+        name: g.name.clone(),
+        qualname: g.qualname.clone(),
+        code: g.code.clone(),
+        lp,
+    });
+    true
+}
+
+/// `BaseEventLoop._asyncgen_finalizer_hook`: `call_soon(create_task,
+/// agen.aclose())` on the generator brought back to life.
+pub(crate) fn finalize(vm: &mut Vm, d: Dropped) -> PyResult<()> {
+    let id = vm.next_gen_id.get();
+    vm.next_gen_id.set(id + 1);
+    INITED.with(|s| s.borrow_mut().insert(id));
+    let g = Value::Generator(Rc::new(Generator {
+        tracked: std::cell::Cell::new(false),
+        kind: GenKind::AsyncGenerator,
+        state: std::cell::Cell::new(GenState::Suspended),
+        frame: RefCell::new(Some(d.frame)),
+        name: d.name,
+        qualname: d.qualname,
+        code: d.code,
+        id,
+    }));
+    let aclose = vm.getattr(&g, "aclose")?;
+    let aw = vm.call(&aclose, vec![])?;
+    let create_task = vm.getattr(&d.lp.value(), "create_task")?;
+    d.lp.call_soon(Job::Call(create_task, vec![aw]));
+    Ok(())
+}
+
+/// `BaseEventLoop.shutdown_asyncgens()`.
+pub(crate) fn shutdown(vm: &mut Vm, lp: &Rc<Loop>) -> PyResult<()> {
+    let mut agens: Vec<(u64, Rc<Generator>)> = REGISTERED.with(|r| {
+        let mut r = r.borrow_mut();
+        let ids: Vec<u64> = r
+            .iter()
+            .filter(|(_, (l, _))| std::ptr::eq(l.as_ptr(), Rc::as_ptr(lp)))
+            .map(|(id, _)| *id)
+            .collect();
+        ids.into_iter()
+            .filter_map(|id| {
+                r.remove(&id)
+                    .and_then(|(_, g)| g.upgrade().map(|g| (id, g)))
+            })
+            .collect()
+    });
+    if agens.is_empty() {
+        return Ok(());
+    }
+    // The weak set's order is CPython's insertion order, in practice.
+    agens.sort_by_key(|(id, _)| *id);
+    let mut closing = Vec::with_capacity(agens.len());
+    for (_, g) in &agens {
+        let aclose = vm.getattr(&Value::Generator(g.clone()), "aclose")?;
+        closing.push(vm.call(&aclose, vec![])?);
+    }
+    let outer = super::future::gather(vm, &closing, true)?;
+    lp.run_until_complete(vm, &outer)?;
+    let results = match outer.result(vm)? {
+        Value::List(l) => l.borrow().clone(),
+        _ => Vec::new(),
+    };
+    for (r, (_, g)) in results.iter().zip(&agens) {
+        if vm.is_instance_of(r, &vm.exc.exception.clone()) {
+            let g = Value::Generator(g.clone());
+            let msg = format!(
+                "an error occurred during closing of asynchronous generator {}",
+                vm.repr(&g)?
+            );
+            let ctx = [
+                ("message", Value::str(msg)),
+                ("exception", r.clone()),
+                ("asyncgen", g),
+            ];
+            super::handler::report(vm, lp, &ctx);
+        }
+    }
+    Ok(())
+}
