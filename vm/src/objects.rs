@@ -681,7 +681,7 @@ impl Vm {
     }
 
     /// `class_lookup` through a `LoadMethod` cache entry.
-    fn class_lookup_cached(
+    pub(crate) fn class_lookup_cached(
         &self,
         cls: &Rc<Class>,
         name: &str,

@@ -555,6 +555,27 @@ impl Vm {
         args: Vec<Value>,
         kwargs: Vec<(Rc<str>, Value)>,
     ) -> PyResult<Value> {
+        // Calling a generator function with positional arguments (an
+        // `__iter__` written as a generator, natives calling a generator
+        // function) only creates the generator: move the arguments
+        // straight into its frame.
+        if let Value::Function(func) = callee
+            && kwargs.is_empty()
+            && func.code.fast_gen_call
+            && Self::fits_fast_call(func, args.len())
+            && self.depth() < self.recursion_limit
+        {
+            let mut args = args;
+            let n = args.len();
+            // SAFETY: fits_fast_call; the frame takes the n values and the
+            // vector forgets them.
+            let frame = unsafe {
+                let frame = self.frame_from_args(func, args.as_ptr(), n);
+                args.set_len(0);
+                frame
+            };
+            return Ok(self.new_generator(func, frame));
+        }
         match self.prepare_call(callee.clone(), args, kwargs)? {
             crate::call::Prepared::Done(v) => Ok(v),
             crate::call::Prepared::Frame(f) => self.run_frame(f),

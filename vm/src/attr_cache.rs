@@ -1,0 +1,45 @@
+//! Inline-cache fast paths for attribute loads (`LoadAttr`).
+//!
+//! An instance attribute load `o.x` normally walks the class's MRO
+//! (hashing the name in every class dict) to check for a property, and
+//! only then looks in the instance dict. The class half of that is
+//! cached per instruction in `Code::method_cache` (the cache `LoadMethod`
+//! uses: same name index, same class lookup, invalidated by the class
+//! epoch), so a hit costs one instance-dict lookup.
+
+use std::rc::Rc;
+
+use crate::code::Code;
+use crate::value::{PyResult, Value};
+use crate::vm::Vm;
+
+impl Vm {
+    /// `LoadAttr` of name `i` of `code` on `obj`.
+    #[inline]
+    pub(crate) fn load_attr_cached(
+        &mut self,
+        obj: &Value,
+        code: &Rc<Code>,
+        i: usize,
+    ) -> PyResult<Value> {
+        let name = &code.names[i];
+        // Dunder names have special cases in `getattr_opt` (`__class__`,
+        // `__dict__`, an exception's `__traceback__`): not cached.
+        if let Value::Instance(inst) = obj
+            && !name.starts_with("__")
+        {
+            let found = self.class_lookup_cached(&inst.class, name, Some((code, i)));
+            // A property wins over the instance dict; anything else in the
+            // class loses to it (the order of `getattr_opt`).
+            if !matches!(found, Some(Value::Property(_))) {
+                if let Some(v) = inst.dict.borrow().get(&**name) {
+                    return Ok(v.clone());
+                }
+                if let Some(a) = found {
+                    return Ok(self.bind(a, obj));
+                }
+            }
+        }
+        self.getattr(obj, name)
+    }
+}
