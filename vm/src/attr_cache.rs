@@ -43,3 +43,46 @@ impl Vm {
         self.getattr(obj, name)
     }
 }
+
+impl Vm {
+    /// `LoadMethod`'s cache hit: the function or builtin that the class of
+    /// `obj` holds under name `i` of `code`, as `load_method_impl` would
+    /// find it (the receiver stays in its slot, no bound method). `None`
+    /// when the cache does not answer for this receiver; the general path
+    /// then fills it.
+    #[inline]
+    pub(crate) fn cached_method(&self, obj: &Value, code: &Code, i: usize) -> Option<Value> {
+        let native_class;
+        let cls: &Rc<crate::value::Class> = match obj {
+            // An instance attribute of that name hides the method.
+            Value::Instance(inst) => {
+                if inst.dict.borrow().contains_key(&*code.names[i]) {
+                    return None;
+                }
+                &inst.class
+            }
+            Value::Native(n) => {
+                native_class = n.class(self);
+                &native_class
+            }
+            Value::List(_) => &self.types.list,
+            Value::Dict(_) => &self.types.dict,
+            Value::Str(_) => &self.types.str_,
+            Value::Generator(g) => match g.kind {
+                crate::value::GenKind::Generator => &self.types.generator,
+                crate::value::GenKind::Coroutine => &self.types.coroutine,
+                crate::value::GenKind::AsyncGenerator => &self.types.async_generator,
+            },
+            _ => return None,
+        };
+        let key = Rc::as_ptr(cls) as usize;
+        match code.method_cache.borrow().get(i) {
+            Some(Some((k, e, Some(m @ (Value::Function(_) | Value::Builtin(_))))))
+                if *k == key && *e == crate::value::class_epoch() =>
+            {
+                Some(m.clone())
+            }
+            _ => None,
+        }
+    }
+}

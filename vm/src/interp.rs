@@ -475,6 +475,20 @@ impl Vm {
                         reload!();
                     }
                 }
+                Op::GetAwaitable => {
+                    // A coroutine that has not started is its own awaitable
+                    // and cannot be awaited elsewhere yet (`get_awaitable`).
+                    if let Value::Generator(g) = &*peek!(1)
+                        && g.kind == GenKind::Coroutine
+                        && g.state.get() == GenState::Created
+                        && !self.tracing
+                    {
+                        continue;
+                    }
+                    sync!();
+                    self.slow_op(op)?;
+                    reload!();
+                }
                 Op::YieldFrom => {
                     sync!();
                     if let Some(exit) = self.op_yield_from()? {
@@ -525,6 +539,15 @@ impl Vm {
                     }
                 }
                 Op::LoadMethod(i) => {
+                    // SAFETY: fp is the live top frame.
+                    let code = unsafe { &(*fp).code };
+                    if let Some(m) = self.cached_method(peek!(1), code, i as usize) {
+                        // [obj] -> [method, obj]
+                        let obj = pop!();
+                        push!(m);
+                        push!(obj);
+                        continue;
+                    }
                     let obj = pop!();
                     sync!();
                     // SAFETY: the frame (and so its code) stays alive while
@@ -1570,6 +1593,7 @@ impl Vm {
     #[inline]
     fn gen_special_call(&mut self, first: usize) -> PyResult<bool> {
         let f = top!(self);
+        let len = f.stack.len();
         let Value::Builtin(b) = &f.stack[first] else {
             return Ok(false);
         };
@@ -1580,21 +1604,38 @@ impl Vm {
         // The arguments as the native would see them: skip an empty
         // receiver slot of `CallMethod`.
         let mut at = first + 1;
-        if at < f.stack.len() && f.stack[at].is_undef() {
+        if at < len && f.stack[at].is_undef() {
             at += 1;
         }
-        let args = &f.stack[at..];
-        let Some(Value::Generator(g)) = args.first() else {
+        let Some(Value::Generator(g)) = f.stack.get(at) else {
             return Ok(false);
         };
-        let sent = match (special, args.len()) {
-            (Special::Next, 1) if g.kind == GenKind::Generator => Value::None,
-            (Special::GenNext, 1) => Value::None,
-            (Special::GenSend, 2) => args[1].clone(),
-            _ => return Ok(false),
+        let ok = match (special, len - at) {
+            (Special::Next, 1) => g.kind == GenKind::Generator,
+            (Special::GenNext, 1) | (Special::GenSend, 2) => true,
+            _ => false,
         };
-        let g = g.clone();
-        f.stack.truncate(first);
+        if !ok {
+            return Ok(false);
+        }
+        // SAFETY: slots first..len are initialised: the builtin, maybe an
+        // empty (Undef) receiver slot, the generator, maybe the sent
+        // value. Each is read out once and the length cut below them.
+        let (g, sent, callee) = unsafe {
+            let base = f.stack.as_mut_ptr();
+            let sent = if len - at == 2 {
+                base.add(at + 1).read()
+            } else {
+                Value::None
+            };
+            let Value::Generator(g) = base.add(at).read() else {
+                unreachable!("checked above")
+            };
+            let callee = base.add(first).read();
+            f.stack.set_len(first);
+            (g, sent, callee)
+        };
+        drop(callee);
         if sent.is_none() && g.state.get() == GenState::Suspended && !self.tracing {
             self.resume_suspended(g, crate::frame::Resume::Call)?;
         } else {
