@@ -1508,9 +1508,15 @@ impl Vm {
         let args = unsafe { f.stack.as_ptr().add(callee_at + 1) };
         let frame = unsafe { self.frame_from_args(func, args, n) };
         let f = top!(self);
-        unsafe { f.stack.set_len(callee_at + 1) };
-        // The callee itself: the frame holds what it needs of it.
-        let callee = f.stack.pop();
+        // The callee itself goes too: the frame holds what it needs of it.
+        // SAFETY: the slot at callee_at holds the function (checked above).
+        let callee: Rc<Function> = unsafe {
+            f.stack.set_len(callee_at);
+            match f.stack.as_ptr().add(callee_at).read() {
+                Value::Function(rc) => rc,
+                _ => unreachable!("checked above"),
+            }
+        };
         if func.code.fast_gen_call {
             let g = self.new_generator(func, frame);
             top!(self).stack.push(g);
@@ -1538,7 +1544,7 @@ impl Vm {
     /// # Safety
     /// `fits_fast_call(func, n)`; `args` points to `n` values that are
     /// moved (not copied): the caller must forget them.
-    #[inline]
+    #[inline(always)]
     pub(crate) unsafe fn frame_from_args(
         &mut self,
         func: &Function,
@@ -1566,7 +1572,14 @@ impl Vm {
         // the caller gives up the n arguments.
         unsafe {
             let dst = frame.stack.as_mut_ptr();
-            std::ptr::copy_nonoverlapping(args, dst, n);
+            // Constant sizes for the usual counts: moves, not a memcpy call.
+            match n {
+                0 => {}
+                1 => std::ptr::copy_nonoverlapping(args, dst, 1),
+                2 => std::ptr::copy_nonoverlapping(args, dst, 2),
+                3 => std::ptr::copy_nonoverlapping(args, dst, 3),
+                _ => std::ptr::copy_nonoverlapping(args, dst, n),
+            }
             for i in n..nlocals {
                 dst.add(i).write(Value::Undef);
             }
