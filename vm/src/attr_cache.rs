@@ -1,4 +1,5 @@
-//! Inline-cache fast paths for attribute loads (`LoadAttr`).
+//! Inline-cache fast paths for attribute loads (`LoadAttr`), method
+//! loads (`LoadMethod`) and `iter()` of instances.
 //!
 //! An instance attribute load `o.x` normally walks the class's MRO
 //! (hashing the name in every class dict) to check for a property, and
@@ -84,5 +85,49 @@ impl Vm {
             }
             _ => None,
         }
+    }
+}
+
+/// The last class whose `__iter__` was looked up by `instance_iter_fast`:
+/// (class address, class epoch, what `lookup_special` found).
+pub(crate) type IterCache = Option<(usize, u64, Option<Value>)>;
+
+impl Vm {
+    /// `iter(obj)` for an instance whose class's `__iter__` is a plain
+    /// generator function taking just `self`: creates the generator
+    /// directly (no argument vector, no binding), which is what calling
+    /// `__iter__` would return. `None` when that does not apply.
+    #[inline]
+    pub(crate) fn instance_iter_fast(&mut self, obj: &Value) -> Option<Value> {
+        let Value::Instance(inst) = obj else {
+            return None;
+        };
+        let key = Rc::as_ptr(&inst.class) as usize;
+        let epoch = crate::value::class_epoch();
+        let found = match &self.iter_cache {
+            Some((k, e, found)) if *k == key && *e == epoch => found.clone(),
+            _ => {
+                let found = self.lookup_special(obj, "__iter__");
+                self.iter_cache = Some((key, epoch, found.clone()));
+                found
+            }
+        };
+        let Some(Value::Function(func)) = found else {
+            return None;
+        };
+        // Only a generator is sure to be an iterator (an `async def
+        // __iter__` must fail the iterator check on the general path).
+        if func.code.flags & crate::code::FLAG_GENERATOR == 0
+            || !func.code.fast_gen_call
+            || !Self::fits_fast_call(&func, 1)
+            || self.depth() >= self.recursion_limit
+        {
+            return None;
+        }
+        let arg = std::mem::ManuallyDrop::new(obj.clone());
+        // SAFETY: fits_fast_call(func, 1); the frame takes over `arg`,
+        // which is never dropped here.
+        let frame = unsafe { self.frame_from_args(&func, &*arg as *const Value, 1) };
+        Some(self.new_generator(&func, frame))
     }
 }

@@ -210,6 +210,18 @@ impl Vm {
                 }
             };
         }
+        // Drops a value popped off the stack.
+        macro_rules! drop_value {
+            ($v:expr) => {{
+                let v = $v;
+                if v.is_heap() {
+                    drop(v);
+                    after_drop!();
+                } else {
+                    std::mem::forget(v);
+                }
+            }};
+        }
         // Two small ints on top were replaced by r (ints own nothing).
         macro_rules! replace_top_two {
             ($r:expr) => {{
@@ -396,6 +408,14 @@ impl Vm {
                     {
                         // SAFETY: two immediates: drop nothing.
                         sp = unsafe { sp.sub(2) };
+                        r
+                    } else if let CmpOp::Is | CmpOp::IsNot = cmp {
+                        // Identity never calls covm code.
+                        let rhs = pop!();
+                        let lhs = pop!();
+                        let r = lhs.is(&rhs) == (cmp == CmpOp::Is);
+                        drop_value!(rhs);
+                        drop_value!(lhs);
                         r
                     } else {
                         let rhs = pop!();

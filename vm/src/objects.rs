@@ -2091,6 +2091,9 @@ impl Vm {
     }
 
     fn iter_via_dunder(&mut self, v: &Value) -> PyResult<Value> {
+        if let Some(g) = self.instance_iter_fast(v) {
+            return Ok(g);
+        }
         if let Some(f) = self.lookup_special(v, "__iter__") {
             let it = self.call(&f, vec![v.clone()])?;
             let ok = matches!(it, Value::Iterator(_) | Value::Generator(_))

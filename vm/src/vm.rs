@@ -153,6 +153,8 @@ pub struct Vm {
     pub limits: crate::limits::Limits,
     /// Argument buffer reused by calls to built-in methods.
     pub arg_buf: Vec<Value>,
+    /// `__iter__` of the class last iterated (`attr_cache.rs`).
+    pub(crate) iter_cache: crate::attr_cache::IterCache,
     /// Finished frames kept for reuse, so a call does not allocate.
     pub frame_pool: Vec<Box<Frame>>,
     /// `covm --trace`: print coroutine events to stderr.
@@ -431,6 +433,7 @@ impl Vm {
             tracing: false,
             frame_pool: Vec::new(),
             arg_buf: Vec::new(),
+            iter_cache: None,
             interrupt: std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
             limits: crate::limits::Limits::new(),
             stack_base: 0,
