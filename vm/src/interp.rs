@@ -1732,15 +1732,11 @@ impl Vm {
         // array; the stack's length is cut below them (and below the
         // method, dropped by the pop) before anything can observe it.
         unsafe {
-            let src = f.stack.as_ptr().add(from);
-            let dst = buf.as_mut_ptr() as *mut Value;
-            // Constant sizes: moves, not a memcpy call.
-            match count {
-                1 => std::ptr::copy_nonoverlapping(src, dst, 1),
-                2 => std::ptr::copy_nonoverlapping(src, dst, 2),
-                3 => std::ptr::copy_nonoverlapping(src, dst, 3),
-                _ => std::ptr::copy_nonoverlapping(src, dst, count),
-            }
+            std::ptr::copy_nonoverlapping(
+                f.stack.as_ptr().add(from),
+                buf.as_mut_ptr() as *mut Value,
+                count,
+            );
             f.stack.set_len(at - 1);
         }
         let method = f.stack.pop();
