@@ -140,7 +140,19 @@ impl Frame {
     /// Empties a finished frame so it can be recycled: no values, no
     /// cells, no blocks, returning to its caller.
     pub fn clear(&mut self) {
-        self.stack.clear();
+        // Most slots hold immediates: drop only the heap values, inline.
+        let n = self.stack.len();
+        // SAFETY: the length is cut first, then each of the n initialised
+        // slots is dropped at most once.
+        unsafe {
+            self.stack.set_len(0);
+            let p = self.stack.as_mut_ptr();
+            for i in 0..n {
+                if (*p.add(i)).is_heap() {
+                    std::ptr::drop_in_place(p.add(i));
+                }
+            }
+        }
         self.cells.clear();
         self.blocks.clear();
         self.handled.clear();

@@ -411,9 +411,13 @@ impl Vm {
     /// level would, but without a dispatch per level.
     fn descend_delegation(&mut self) -> PyResult<()> {
         loop {
+            // Past the limit, the YieldFrom instruction raises it in the
+            // usual place.
+            let room = self.depth() < self.recursion_limit;
             let f = self.top_frame();
             let n = f.stack.len();
-            if n < 2 || !matches!(f.code.ops.get(f.ip), Some(crate::opcode::Op::YieldFrom)) {
+            if !room || n < 2 || !matches!(f.code.ops.get(f.ip), Some(crate::opcode::Op::YieldFrom))
+            {
                 return Ok(());
             }
             let Value::Generator(sub) = &f.stack[n - 2] else {
@@ -422,18 +426,19 @@ impl Vm {
             if sub.state.get() != GenState::Suspended {
                 return Ok(());
             }
-            let sub = sub.clone();
-            if self.depth() >= self.recursion_limit {
-                // Let the YieldFrom instruction raise it in the usual place.
-                return Ok(());
-            }
             let Some(mut frame) = sub.frame.borrow_mut().take() else {
                 return Ok(());
             };
-            let sent = self.top_frame().stack.pop().unwrap_or(Value::None);
-            frame.stack.push(sent);
-            frame.ret = ReturnTo::Generator(sub.clone(), Resume::YieldFrom);
             sub.state.set(GenState::Running);
+            frame.ret = ReturnTo::Generator(sub.clone(), Resume::YieldFrom);
+            // The sent value moves from the delegator's stack top.
+            // SAFETY: n >= 2 values; the top one is read out once and the
+            // length cut below it.
+            let sent = unsafe {
+                f.stack.set_len(n - 1);
+                f.stack.as_ptr().add(n - 1).read()
+            };
+            frame.stack.push(sent);
             self.frames.push(frame);
         }
     }

@@ -19,6 +19,10 @@ use crate::trace::Kind;
 use crate::value::*;
 use crate::vm::Vm;
 
+/// How many values (receiver and arguments) `native_method_call` passes
+/// from an array on the Rust stack rather than a heap buffer.
+const SMALL_ARGS: usize = 4;
+
 /// Why a nested dispatch loop stopped.
 pub enum Exit {
     Return(Value),
@@ -205,6 +209,18 @@ impl Vm {
                     r?;
                 }
             };
+        }
+        // Drops a value popped off the stack.
+        macro_rules! drop_value {
+            ($v:expr) => {{
+                let v = $v;
+                if v.is_heap() {
+                    drop(v);
+                    after_drop!();
+                } else {
+                    std::mem::forget(v);
+                }
+            }};
         }
         // Two small ints on top were replaced by r (ints own nothing).
         macro_rules! replace_top_two {
@@ -393,6 +409,14 @@ impl Vm {
                         // SAFETY: two immediates: drop nothing.
                         sp = unsafe { sp.sub(2) };
                         r
+                    } else if let CmpOp::Is | CmpOp::IsNot = cmp {
+                        // Identity never calls covm code.
+                        let rhs = pop!();
+                        let lhs = pop!();
+                        let r = lhs.is(&rhs) == (cmp == CmpOp::Is);
+                        drop_value!(rhs);
+                        drop_value!(lhs);
+                        r
                     } else {
                         let rhs = pop!();
                         let lhs = pop!();
@@ -471,6 +495,20 @@ impl Vm {
                         reload!();
                     }
                 }
+                Op::GetAwaitable => {
+                    // A coroutine that has not started is its own awaitable
+                    // and cannot be awaited elsewhere yet (`get_awaitable`).
+                    if let Value::Generator(g) = &*peek!(1)
+                        && g.kind == GenKind::Coroutine
+                        && g.state.get() == GenState::Created
+                        && !self.tracing
+                    {
+                        continue;
+                    }
+                    sync!();
+                    self.slow_op(op)?;
+                    reload!();
+                }
                 Op::YieldFrom => {
                     sync!();
                     if let Some(exit) = self.op_yield_from()? {
@@ -521,6 +559,15 @@ impl Vm {
                     }
                 }
                 Op::LoadMethod(i) => {
+                    // SAFETY: fp is the live top frame.
+                    let code = unsafe { &(*fp).code };
+                    if let Some(m) = self.cached_method(peek!(1), code, i as usize) {
+                        // [obj] -> [method, obj]
+                        let obj = pop!();
+                        push!(m);
+                        push!(obj);
+                        continue;
+                    }
                     let obj = pop!();
                     sync!();
                     // SAFETY: the frame (and so its code) stays alive while
@@ -537,7 +584,7 @@ impl Vm {
                     sync!();
                     // SAFETY: as for LoadMethod.
                     let code: &Rc<crate::code::Code> = unsafe { &(*fp).code };
-                    let r = self.getattr(&obj, &code.names[i as usize]);
+                    let r = self.load_attr_cached(&obj, code, i as usize);
                     drop(obj);
                     reload!();
                     push!(r?);
@@ -1467,12 +1514,7 @@ impl Vm {
         // SAFETY: the callee stays in its stack slot (keeping the function
         // alive) until the end, where it is popped.
         let func: &Function = unsafe { &*Rc::as_ptr(func) };
-        let code = &func.code;
-        let argcount = code.argcount as usize;
-        if !(code.fast_call || code.fast_gen_call)
-            || n > argcount
-            || n + func.defaults.len() < argcount
-        {
+        if !Self::fits_fast_call(func, n) {
             return Ok(false);
         }
         if depth >= self.recursion_limit {
@@ -1481,6 +1523,56 @@ impl Vm {
                 "maximum recursion depth exceeded",
             ));
         }
+        // SAFETY: the n arguments above the callee are moved into the
+        // frame; the caller's stack is cut below them at once.
+        let args = unsafe { f.stack.as_ptr().add(callee_at + 1) };
+        let frame = unsafe { self.frame_from_args(func, args, n) };
+        let f = top!(self);
+        // The callee itself goes too: the frame holds what it needs of it.
+        // SAFETY: the slot at callee_at holds the function (checked above).
+        let callee: Rc<Function> = unsafe {
+            f.stack.set_len(callee_at);
+            match f.stack.as_ptr().add(callee_at).read() {
+                Value::Function(rc) => rc,
+                _ => unreachable!("checked above"),
+            }
+        };
+        if func.code.fast_gen_call {
+            let g = self.new_generator(func, frame);
+            top!(self).stack.push(g);
+        } else {
+            self.frames.push(frame);
+        }
+        drop(callee);
+        Ok(true)
+    }
+
+    /// Whether `func` can take `n` positional arguments on the fast path
+    /// (`frame_from_args`).
+    #[inline]
+    pub(crate) fn fits_fast_call(func: &Function, n: usize) -> bool {
+        let code = &func.code;
+        let argcount = code.argcount as usize;
+        (code.fast_call || code.fast_gen_call)
+            && n <= argcount
+            && n + func.defaults.len() >= argcount
+    }
+
+    /// A (recycled) frame running `func` with the `n` values at `args` as
+    /// its first positional arguments, defaults filling the rest.
+    ///
+    /// # Safety
+    /// `fits_fast_call(func, n)`; `args` points to `n` values that are
+    /// moved (not copied): the caller must forget them.
+    #[inline(always)]
+    pub(crate) unsafe fn frame_from_args(
+        &mut self,
+        func: &Function,
+        args: *const Value,
+        n: usize,
+    ) -> Box<Frame> {
+        let code = &func.code;
+        let argcount = code.argcount as usize;
         let mut frame = match self.frame_pool.pop() {
             Some(fr) => fr,
             None => Box::new(Frame::empty(code, &func.globals)),
@@ -1496,17 +1588,22 @@ impl Vm {
         let nlocals = code.varnames.len();
         // The stack is empty here: reserve exactly what the code needs.
         frame.stack.reserve_exact(nlocals + code.stacksize as usize);
-        // SAFETY: the callee's stack is empty with room for its locals; the
-        // n arguments are moved (not copied) out of the caller's stack,
-        // whose length is cut below them before anything can observe it.
+        // SAFETY: the callee's stack is empty with room for its locals;
+        // the caller gives up the n arguments.
         unsafe {
             let dst = frame.stack.as_mut_ptr();
-            std::ptr::copy_nonoverlapping(f.stack.as_ptr().add(callee_at + 1), dst, n);
+            // Constant sizes for the usual counts: moves, not a memcpy call.
+            match n {
+                0 => {}
+                1 => std::ptr::copy_nonoverlapping(args, dst, 1),
+                2 => std::ptr::copy_nonoverlapping(args, dst, 2),
+                3 => std::ptr::copy_nonoverlapping(args, dst, 3),
+                _ => std::ptr::copy_nonoverlapping(args, dst, n),
+            }
             for i in n..nlocals {
                 dst.add(i).write(Value::Undef);
             }
             frame.stack.set_len(nlocals);
-            f.stack.set_len(callee_at + 1);
         }
         if n < argcount {
             let first_default = argcount - func.defaults.len();
@@ -1518,16 +1615,7 @@ impl Vm {
             frame.cells.push(Rc::new(RefCell::new(Value::Undef)));
         }
         frame.cells.extend(func.closure.iter().cloned());
-        // The callee itself: the frame holds what it needs of it.
-        let callee = f.stack.pop();
-        if code.fast_gen_call {
-            let g = self.new_generator(func, frame);
-            top!(self).stack.push(g);
-        } else {
-            self.frames.push(frame);
-        }
-        drop(callee);
-        Ok(true)
+        frame
     }
 
     /// `next(g)`, `g.__next__()` and `g.send(v)` on a generator or
@@ -1538,6 +1626,7 @@ impl Vm {
     #[inline]
     fn gen_special_call(&mut self, first: usize) -> PyResult<bool> {
         let f = top!(self);
+        let len = f.stack.len();
         let Value::Builtin(b) = &f.stack[first] else {
             return Ok(false);
         };
@@ -1548,21 +1637,38 @@ impl Vm {
         // The arguments as the native would see them: skip an empty
         // receiver slot of `CallMethod`.
         let mut at = first + 1;
-        if at < f.stack.len() && f.stack[at].is_undef() {
+        if at < len && f.stack[at].is_undef() {
             at += 1;
         }
-        let args = &f.stack[at..];
-        let Some(Value::Generator(g)) = args.first() else {
+        let Some(Value::Generator(g)) = f.stack.get(at) else {
             return Ok(false);
         };
-        let sent = match (special, args.len()) {
-            (Special::Next, 1) if g.kind == GenKind::Generator => Value::None,
-            (Special::GenNext, 1) => Value::None,
-            (Special::GenSend, 2) => args[1].clone(),
-            _ => return Ok(false),
+        let ok = match (special, len - at) {
+            (Special::Next, 1) => g.kind == GenKind::Generator,
+            (Special::GenNext, 1) | (Special::GenSend, 2) => true,
+            _ => false,
         };
-        let g = g.clone();
-        f.stack.truncate(first);
+        if !ok {
+            return Ok(false);
+        }
+        // SAFETY: slots first..len are initialised: the builtin, maybe an
+        // empty (Undef) receiver slot, the generator, maybe the sent
+        // value. Each is read out once and the length cut below them.
+        let (g, sent, callee) = unsafe {
+            let base = f.stack.as_mut_ptr();
+            let sent = if len - at == 2 {
+                base.add(at + 1).read()
+            } else {
+                Value::None
+            };
+            let Value::Generator(g) = base.add(at).read() else {
+                unreachable!("checked above")
+            };
+            let callee = base.add(first).read();
+            f.stack.set_len(first);
+            (g, sent, callee)
+        };
+        drop(callee);
         if sent.is_none() && g.state.get() == GenState::Suspended && !self.tracing {
             self.resume_suspended(g, crate::frame::Resume::Call)?;
         } else {
@@ -1608,21 +1714,58 @@ impl Vm {
             Value::Builtin(b) if b.special == Special::None && b.receiver.is_none() => b.func,
             _ => return Ok(false),
         };
-        let mut args = std::mem::take(&mut self.arg_buf);
         let f = top!(self);
-        // The receiver (unless the slot is empty) and the arguments move
-        // into the buffer in one copy; the method itself is dropped.
+        // The receiver (unless the slot is empty) and the arguments.
         let from = if f.stack[at - 1].is_undef() {
             at
         } else {
             at - 1
         };
         let count = f.stack.len() - from;
-        args.reserve(count);
+        if count > SMALL_ARGS {
+            return self.native_method_call_vec(func, at, from);
+        }
+        // Few arguments (the common case) move into an array on the Rust
+        // stack: no buffer to take and give back.
+        let mut buf = [const { std::mem::MaybeUninit::<Value>::uninit() }; SMALL_ARGS];
         // SAFETY: `count` values are moved from the stack's tail into the
-        // buffer's spare capacity; the stack's length is cut below them
-        // (and below the method, dropped by the pop) before anything can
-        // observe it.
+        // array; the stack's length is cut below them (and below the
+        // method, dropped by the pop) before anything can observe it.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                f.stack.as_ptr().add(from),
+                buf.as_mut_ptr() as *mut Value,
+                count,
+            );
+            f.stack.set_len(at - 1);
+        }
+        let method = f.stack.pop();
+        // SAFETY: the first `count` slots of `buf` are initialised.
+        let args = unsafe { std::slice::from_raw_parts_mut(buf.as_mut_ptr() as *mut Value, count) };
+        self.c_depth += 1;
+        let r = func(self, args, &[]);
+        self.c_depth -= 1;
+        // SAFETY: the arguments are dropped once, here; `buf` itself
+        // never drops its contents.
+        unsafe { std::ptr::drop_in_place(args) };
+        drop(method);
+        push!(self, r?);
+        if crate::generator::finalizers_pending() {
+            self.run_finalizers()?;
+        }
+        Ok(true)
+    }
+
+    /// `native_method_call` with more than `SMALL_ARGS` values to pass:
+    /// they go into a reused buffer instead of a fresh Vec.
+    #[inline(never)]
+    fn native_method_call_vec(&mut self, func: NativeFn, at: usize, from: usize) -> PyResult<bool> {
+        let mut args = std::mem::take(&mut self.arg_buf);
+        let f = top!(self);
+        let count = f.stack.len() - from;
+        args.reserve(count);
+        // SAFETY: as in `native_method_call`, into the buffer's spare
+        // capacity.
         unsafe {
             std::ptr::copy_nonoverlapping(f.stack.as_ptr().add(from), args.as_mut_ptr(), count);
             args.set_len(count);

@@ -692,7 +692,7 @@ impl Vm {
     }
 
     /// `class_lookup` through a `LoadMethod` cache entry.
-    fn class_lookup_cached(
+    pub(crate) fn class_lookup_cached(
         &self,
         cls: &Rc<Class>,
         name: &str,
@@ -2104,6 +2104,9 @@ impl Vm {
     }
 
     fn iter_via_dunder(&mut self, v: &Value) -> PyResult<Value> {
+        if let Some(g) = self.instance_iter_fast(v) {
+            return Ok(g);
+        }
         if let Some(f) = self.lookup_special(v, "__iter__") {
             let it = self.call(&f, vec![v.clone()])?;
             let ok = matches!(it, Value::Iterator(_) | Value::Generator(_))

@@ -153,6 +153,8 @@ pub struct Vm {
     pub limits: crate::limits::Limits,
     /// Argument buffer reused by calls to built-in methods.
     pub arg_buf: Vec<Value>,
+    /// `__iter__` of the class last iterated (`attr_cache.rs`).
+    pub(crate) iter_cache: crate::attr_cache::IterCache,
     /// Finished frames kept for reuse, so a call does not allocate.
     pub frame_pool: Vec<Box<Frame>>,
     /// `covm --trace`: print coroutine events to stderr.
@@ -431,6 +433,7 @@ impl Vm {
             tracing: false,
             frame_pool: Vec::new(),
             arg_buf: Vec::new(),
+            iter_cache: None,
             interrupt: std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
             limits: crate::limits::Limits::new(),
             stack_base: 0,
@@ -556,6 +559,27 @@ impl Vm {
         args: Vec<Value>,
         kwargs: Vec<(Rc<str>, Value)>,
     ) -> PyResult<Value> {
+        // Calling a generator function with positional arguments (an
+        // `__iter__` written as a generator, natives calling a generator
+        // function) only creates the generator: move the arguments
+        // straight into its frame.
+        if let Value::Function(func) = callee
+            && kwargs.is_empty()
+            && func.code.fast_gen_call
+            && Self::fits_fast_call(func, args.len())
+            && self.depth() < self.recursion_limit
+        {
+            let mut args = args;
+            let n = args.len();
+            // SAFETY: fits_fast_call; the frame takes the n values and the
+            // vector forgets them.
+            let frame = unsafe {
+                let frame = self.frame_from_args(func, args.as_ptr(), n);
+                args.set_len(0);
+                frame
+            };
+            return Ok(self.new_generator(func, frame));
+        }
         match self.prepare_call(callee.clone(), args, kwargs)? {
             crate::call::Prepared::Done(v) => Ok(v),
             crate::call::Prepared::Frame(f) => self.run_frame(f),

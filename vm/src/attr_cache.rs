@@ -1,0 +1,133 @@
+//! Inline-cache fast paths for attribute loads (`LoadAttr`), method
+//! loads (`LoadMethod`) and `iter()` of instances.
+//!
+//! An instance attribute load `o.x` normally walks the class's MRO
+//! (hashing the name in every class dict) to check for a property, and
+//! only then looks in the instance dict. The class half of that is
+//! cached per instruction in `Code::method_cache` (the cache `LoadMethod`
+//! uses: same name index, same class lookup, invalidated by the class
+//! epoch), so a hit costs one instance-dict lookup.
+
+use std::rc::Rc;
+
+use crate::code::Code;
+use crate::value::{PyResult, Value};
+use crate::vm::Vm;
+
+impl Vm {
+    /// `LoadAttr` of name `i` of `code` on `obj`.
+    #[inline]
+    pub(crate) fn load_attr_cached(
+        &mut self,
+        obj: &Value,
+        code: &Rc<Code>,
+        i: usize,
+    ) -> PyResult<Value> {
+        let name = &code.names[i];
+        // Dunder names have special cases in `getattr_opt` (`__class__`,
+        // `__dict__`, an exception's `__traceback__`): not cached.
+        if let Value::Instance(inst) = obj
+            && !name.starts_with("__")
+        {
+            let found = self.class_lookup_cached(&inst.class, name, Some((code, i)));
+            // A property wins over the instance dict; anything else in the
+            // class loses to it (the order of `getattr_opt`).
+            if !matches!(found, Some(Value::Property(_))) {
+                if let Some(v) = inst.dict.borrow().get(&**name) {
+                    return Ok(v.clone());
+                }
+                if let Some(a) = found {
+                    return Ok(self.bind(a, obj));
+                }
+            }
+        }
+        self.getattr(obj, name)
+    }
+}
+
+impl Vm {
+    /// `LoadMethod`'s cache hit: the function or builtin that the class of
+    /// `obj` holds under name `i` of `code`, as `load_method_impl` would
+    /// find it (the receiver stays in its slot, no bound method). `None`
+    /// when the cache does not answer for this receiver; the general path
+    /// then fills it.
+    #[inline]
+    pub(crate) fn cached_method(&self, obj: &Value, code: &Code, i: usize) -> Option<Value> {
+        let native_class;
+        let cls: &Rc<crate::value::Class> = match obj {
+            // An instance attribute of that name hides the method.
+            Value::Instance(inst) => {
+                if inst.dict.borrow().contains_key(&*code.names[i]) {
+                    return None;
+                }
+                &inst.class
+            }
+            Value::Native(n) => {
+                native_class = n.class(self);
+                &native_class
+            }
+            Value::List(_) => &self.types.list,
+            Value::Dict(_) => &self.types.dict,
+            Value::Str(_) => &self.types.str_,
+            Value::Generator(g) => match g.kind {
+                crate::value::GenKind::Generator => &self.types.generator,
+                crate::value::GenKind::Coroutine => &self.types.coroutine,
+                crate::value::GenKind::AsyncGenerator => &self.types.async_generator,
+            },
+            _ => return None,
+        };
+        let key = Rc::as_ptr(cls) as usize;
+        match code.method_cache.borrow().get(i) {
+            Some(Some((k, e, Some(m @ (Value::Function(_) | Value::Builtin(_))))))
+                if *k == key && *e == crate::value::class_epoch() =>
+            {
+                Some(m.clone())
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The last class whose `__iter__` was looked up by `instance_iter_fast`:
+/// (class address, class epoch, what `lookup_special` found).
+pub(crate) type IterCache = Option<(usize, u64, Option<Value>)>;
+
+impl Vm {
+    /// `iter(obj)` for an instance whose class's `__iter__` is a plain
+    /// generator function taking just `self`: creates the generator
+    /// directly (no argument vector, no binding), which is what calling
+    /// `__iter__` would return. `None` when that does not apply.
+    #[inline]
+    pub(crate) fn instance_iter_fast(&mut self, obj: &Value) -> Option<Value> {
+        let Value::Instance(inst) = obj else {
+            return None;
+        };
+        let key = Rc::as_ptr(&inst.class) as usize;
+        let epoch = crate::value::class_epoch();
+        let found = match &self.iter_cache {
+            Some((k, e, found)) if *k == key && *e == epoch => found.clone(),
+            _ => {
+                let found = self.lookup_special(obj, "__iter__");
+                self.iter_cache = Some((key, epoch, found.clone()));
+                found
+            }
+        };
+        let Some(Value::Function(func)) = found else {
+            return None;
+        };
+        // Only a generator is sure to be an iterator (an `async def
+        // __iter__` must fail the iterator check on the general path).
+        if func.code.flags & crate::code::FLAG_GENERATOR == 0
+            || !func.code.fast_gen_call
+            || !Self::fits_fast_call(&func, 1)
+            || self.depth() >= self.recursion_limit
+        {
+            return None;
+        }
+        let arg = std::mem::ManuallyDrop::new(obj.clone());
+        // SAFETY: fits_fast_call(func, 1); the frame takes over `arg`,
+        // which is never dropped here.
+        let frame = unsafe { self.frame_from_args(&func, &*arg as *const Value, 1) };
+        Some(self.new_generator(&func, frame))
+    }
+}
