@@ -52,3 +52,30 @@ fn bad_limit_values_are_refused() {
     let (code, _, err) = covm(&["--max-memory", "lots"], "pass\n");
     assert_eq!(code, 2, "{err}");
 }
+
+/// Under an address-space limit (`ulimit -v`), a list fed from an endless
+/// iterator raises MemoryError, as CPython does, instead of the allocator
+/// aborting the process.
+#[test]
+fn endless_list_under_address_space_limit_raises_memory_error() {
+    let dir = std::env::temp_dir().join(format!("covm-limits-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("endless.co");
+    let src = "import itertools\ntry:\n    list(itertools.count())\nexcept MemoryError:\n    print('list')\ntry:\n    [x for x in itertools.count()]\nexcept MemoryError:\n    print('comprehension')\nxs = []\nfor x in itertools.count():\n    xs.append(x)\n";
+    std::fs::write(&file, src).unwrap();
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -v 600000 && exec \"$0\" \"$1\"")
+        .arg(env!("CARGO_BIN_EXE_covm"))
+        .arg(&file)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run covm");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "list\ncomprehension\n"
+    );
+    assert!(err.ends_with("MemoryError\n"), "{err}");
+}

@@ -51,7 +51,7 @@ fn this(vm: &Vm, args: &[Value], name: &str) -> PyResult<ListRef> {
 fn list_append(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     let l = this(vm, args, "append")?;
     one_arg(vm, "list.append", args, kw)?;
-    l.borrow_mut().push(args[1].clone());
+    vm.push_value(&mut l.borrow_mut(), args[1].clone())?;
     Ok(Value::None)
 }
 

@@ -1004,7 +1004,12 @@ impl Vm {
                 let f = top!(self);
                 let at = f.stack.len() - n as usize;
                 if let Value::List(l) = &f.stack[at] {
-                    l.borrow_mut().push(v);
+                    let mut l = l.borrow_mut();
+                    if l.len() == l.capacity() && l.try_reserve(1).is_err() {
+                        drop(l);
+                        return Err(self.memory_error());
+                    }
+                    l.push(v);
                 }
             }
             Op::SetAdd(n) => {

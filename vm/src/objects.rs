@@ -2388,17 +2388,18 @@ impl Vm {
             Value::Tuple(t) => Ok(t.to_vec()),
             Value::Range(r) => {
                 let n = r.len();
-                if n > 100_000_000 {
-                    return Err(self.new_exc(&self.exc.memory_error.clone(), ""));
-                }
-                Ok((0..n).map(|i| Value::Int(r.get(i))).collect())
+                let mut out = Vec::new();
+                out.try_reserve_exact(n as usize)
+                    .map_err(|_| self.memory_error())?;
+                out.extend((0..n).map(|i| Value::Int(r.get(i))));
+                Ok(out)
             }
             Value::Dict(d) | Value::Set(d) | Value::FrozenSet(d) => Ok(d.borrow().keys()),
             _ => {
                 let it = self.get_iter(v)?;
                 let mut out = Vec::new();
                 while let Some(x) = self.next(&it)? {
-                    out.push(x);
+                    self.push_value(&mut out, x)?;
                 }
                 Ok(out)
             }

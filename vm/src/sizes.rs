@@ -28,6 +28,17 @@ impl Vm {
         let mut v: Vec<T> = Vec::new();
         v.try_reserve_exact(n).map_err(|_| self.memory_error())
     }
+
+    /// `v.push(x)`, with `MemoryError` instead of an abort when `v` is
+    /// full and cannot grow (a list fed from an endless iterator).
+    #[inline]
+    pub fn push_value(&self, v: &mut Vec<Value>, x: Value) -> Result<(), Value> {
+        if v.len() == v.capacity() {
+            v.try_reserve(1).map_err(|_| self.memory_error())?;
+        }
+        v.push(x);
+        Ok(())
+    }
 }
 
 /// The exact length of a range (it may exceed `i64::MAX`).
