@@ -46,6 +46,39 @@ use crate::frame::{Frame, ReturnTo};
 use crate::value::*;
 use crate::vm::Vm;
 
+/// A candidate's position in the running collection, kept inside objects
+/// the collector meets often (generators, futures and tasks) so that
+/// finding them needs no lookup in the index map. A mark is only a hint:
+/// it counts when the candidate at that position is this very object, so
+/// marks left over from earlier collections need no clearing.
+pub struct Mark(Cell<u32>);
+
+impl Default for Mark {
+    fn default() -> Mark {
+        Mark(Cell::new(u32::MAX))
+    }
+}
+
+/// The mark an object carries, if its type has one.
+#[inline]
+fn mark_of(v: &Value) -> Option<&Mark> {
+    match v {
+        Value::Generator(g) => Some(&g.gc_mark),
+        Value::Native(n) => n.gc_mark(),
+        _ => None,
+    }
+}
+
+/// Whether two values are the same object (for values with a mark).
+#[inline]
+fn same_object(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Generator(x), Value::Generator(y)) => Rc::ptr_eq(x, y),
+        (Value::Native(x), Value::Native(y)) => std::ptr::addr_eq(Rc::as_ptr(x), Rc::as_ptr(y)),
+        _ => false,
+    }
+}
+
 /// The tracked objects of one generation, by type.
 #[derive(Default)]
 struct Generation {
@@ -268,6 +301,23 @@ fn key(v: &Value) -> Option<usize> {
         Value::Slice(r) => a(r),
         _ => return None,
     })
+}
+
+/// Whether `v`'s object can hold no references the collector sees (a
+/// native iterator is opaque to it): such an object cannot be on a cycle,
+/// so it is never worth making a candidate.
+#[inline]
+fn leaf(v: &Value) -> bool {
+    match v {
+        Value::Iterator(r) => matches!(
+            r.try_borrow().as_deref(),
+            Ok(IterState::Native(_)
+                | IterState::Range { .. }
+                | IterState::Str { .. }
+                | IterState::Exhausted)
+        ),
+        _ => false,
+    }
 }
 
 /// Whether `v`'s object has weak references: for a tracked type, that it
@@ -505,7 +555,38 @@ fn clear(v: &Value, garbage: &mut Vec<Box<dyn std::any::Any>>) {
 /// One run of the analysis over a candidate set.
 struct Analysis {
     cands: Vec<Value>,
+    /// Candidate positions of the objects without a `Mark`, by address.
     index: FxHashMap<usize, u32>,
+}
+
+/// The position of `v` among the candidates (`cands`, then the ones just
+/// found, which will follow them), if it is one.
+#[inline]
+fn position(
+    cands: &[Value],
+    found: &[Value],
+    index: &FxHashMap<usize, u32>,
+    v: &Value,
+) -> Option<u32> {
+    if let Some(m) = mark_of(v) {
+        let i = m.0.get();
+        let c = match (i as usize).checked_sub(cands.len()) {
+            None => &cands[i as usize],
+            Some(j) => found.get(j)?,
+        };
+        return same_object(c, v).then_some(i);
+    }
+    index.get(&key(v)?).copied()
+}
+
+/// Records that `v` is candidate `i`.
+#[inline]
+fn enter(index: &mut FxHashMap<usize, u32>, v: &Value, i: u32) {
+    if let Some(m) = mark_of(v) {
+        m.0.set(i);
+    } else if let Some(k) = key(v) {
+        index.insert(k, i);
+    }
 }
 
 impl Analysis {
@@ -530,16 +611,17 @@ impl Analysis {
             let base = self.cands.len();
             let index = &mut self.index;
             start.push(edges.len() as u32);
-            let ok = traverse(&self.cands[i], &mut |c| {
-                let Some(k) = key(c) else {
+            let cands = &self.cands;
+            let ok = traverse(&cands[i], &mut |c| {
+                if !c.is_heap() {
                     return;
-                };
-                if let Some(&j) = index.get(&k) {
+                }
+                if let Some(j) = position(cands, &found, index, c) {
                     refs[j as usize] -= 1;
                     edges.push(j);
-                } else if discover && !has_weak(c) {
+                } else if discover && !has_weak(c) && !leaf(c) && key(c).is_some() {
                     let j = (base + found.len()) as u32;
-                    index.insert(k, j);
+                    enter(index, c, j);
                     found.push(c.clone());
                     refs.push(-1);
                     edges.push(j);
@@ -639,11 +721,8 @@ fn collect(generation: usize) -> usize {
         index: FxHashMap::default(),
         cands,
     };
-    a.index.reserve(a.cands.len());
     for (i, v) in a.cands.iter().enumerate() {
-        if let Some(k) = key(v) {
-            a.index.insert(k, i as u32);
-        }
+        enter(&mut a.index, v, i as u32);
     }
     let mut alive = a.alive(true);
     let found = alive.iter().filter(|&&x| !x).count();

@@ -124,6 +124,7 @@ impl Vm {
         self.next_gen_id.set(id + 1);
         let g = Rc::new(Generator {
             tracked: Cell::new(false),
+            gc_mark: Default::default(),
             kind,
             state: Cell::new(GenState::Created),
             frame: RefCell::new(Some(frame)),
@@ -164,6 +165,7 @@ impl Vm {
             };
             let g = Rc::new(Generator {
                 tracked: Cell::new(false),
+                gc_mark: Default::default(),
                 kind,
                 state: Cell::new(GenState::Suspended),
                 frame: RefCell::new(Some(frame)),
@@ -574,6 +576,11 @@ impl Vm {
                 Exit::Yield(v) => Ok(Ok(v)),
                 Exit::Return(v) => Ok(Err(v)),
             };
+        }
+        // Built-in iterator types cannot be changed, so their `__next__`
+        // is always `Vm::next`: no lookup, no call.
+        if let Value::Iterator(_) = it {
+            return Ok(self.next(it)?.ok_or(Value::None));
         }
         match self.lookup_special(it, "__next__") {
             Some(next) => match self.call(&next, vec![it.clone()]) {

@@ -353,6 +353,9 @@ pub struct Generator {
     /// at once), so they cost the collector nothing.
     pub tracked: Cell<bool>,
     pub state: Cell<GenState>,
+    /// The collector's note of where this generator sits in a running
+    /// collection (see `gc::Mark`); it fits in the padding after `state`.
+    pub gc_mark: crate::gc::Mark,
     /// The suspended frame. `None` while running (the frame is then on the
     /// VM's frame stack) and once closed.
     pub frame: RefCell<Option<Box<Frame>>>,
@@ -514,6 +517,11 @@ pub trait NativeObject: std::any::Any {
     /// For the cycle collector: drops the object's references (moving them
     /// into `out`) to break a cycle of garbage.
     fn gc_clear(&self, _out: &mut Vec<Value>) {}
+    /// For the cycle collector: a mark the collector may keep in the
+    /// object (cheaper than its index map for objects it sees often).
+    fn gc_mark(&self) -> Option<&crate::gc::Mark> {
+        None
+    }
 }
 
 impl Value {

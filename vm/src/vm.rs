@@ -1,8 +1,8 @@
 //! The VM: built-in types, the exception hierarchy, modules, and the entry
 //! points an embedder uses (`Vm::new`, `run_source`, `call`).
 
+use rustc_hash::FxHashMap as HashMap;
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::io::Write;
 use std::rc::Rc;
 
@@ -197,7 +197,7 @@ impl Types {
         let object = new_class("object", None, Some(B::Object));
         let o = Some(&object);
         let int = new_class("int", o, Some(B::Int));
-        let mut iterators = HashMap::new();
+        let mut iterators = HashMap::default();
         for name in [
             "list_iterator",
             "tuple_iterator",
@@ -408,18 +408,18 @@ impl Vm {
             builtins,
             modules: Vm::new_modules_dict(),
             import_state: crate::import::ImportState::new(),
-            native_modules: HashMap::new(),
+            native_modules: HashMap::default(),
             recursion_limit: 1000,
             recursion_limit_asked: None,
             int_max_str_digits: 4300,
             iterable_coroutines: Vec::new(),
-            gen_renames: HashMap::new(),
+            gen_renames: HashMap::default(),
             native_depth: 0,
             c_depth: 0,
             out: Box::new(std::io::sink()),
             argv: Vec::new(),
             next_gen_id: Cell::new(1),
-            extensions: HashMap::new(),
+            extensions: HashMap::default(),
             names: Names {
                 init: Rc::from("__init__"),
                 dunder_class: Rc::from("__class__"),
@@ -671,6 +671,7 @@ impl Vm {
         self.next_gen_id.set(id + 1);
         Value::Generator(Rc::new(Generator {
             tracked: Cell::new(false),
+            gc_mark: Default::default(),
             kind: GenKind::Coroutine,
             state: Cell::new(GenState::Created),
             frame: RefCell::new(Some(frame)),

@@ -86,6 +86,7 @@ pub(crate) fn finalize(vm: &mut Vm, d: Dropped) -> PyResult<()> {
     INITED.with(|s| s.borrow_mut().insert(id));
     let g = Value::Generator(Rc::new(Generator {
         tracked: std::cell::Cell::new(false),
+        gc_mark: Default::default(),
         kind: GenKind::AsyncGenerator,
         state: std::cell::Cell::new(GenState::Suspended),
         frame: RefCell::new(Some(d.frame)),

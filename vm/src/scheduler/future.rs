@@ -1,8 +1,8 @@
 //! Futures (`asyncio.Future`, and the future half of tasks and of
 //! `gather`'s outer future), their done-callbacks, `gather` and `shield`.
 
+use rustc_hash::FxHashMap as HashMap;
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 
 use super::task::TaskData;
@@ -72,6 +72,7 @@ pub struct Fut {
     /// `__log_traceback`: an exception was set and nobody has asked for it
     /// yet; dropping the future then reports it (`drop_reports.rs`).
     pub(crate) log_tb: Cell<bool>,
+    gc_mark: crate::gc::Mark,
     pub kind: FutKind,
 }
 
@@ -117,6 +118,7 @@ impl Fut {
             cancelled_exc: RefCell::new(Value::None),
             blocking: Cell::new(false),
             log_tb: Cell::new(false),
+            gc_mark: Default::default(),
             kind,
         })
     }
@@ -422,6 +424,9 @@ impl NativeObject for Fut {
         }
         true
     }
+    fn gc_mark(&self) -> Option<&crate::gc::Mark> {
+        Some(&self.gc_mark)
+    }
     fn gc_clear(&self, out: &mut Vec<Value>) {
         // A failed future nobody retrieved keeps its exception for the
         // report its drop makes (CPython finalises before clearing).
@@ -616,7 +621,7 @@ pub fn gather(vm: &mut Vm, args: &[Value], return_exceptions: bool) -> PyResult<
         return_exceptions,
         cancel_requested: Cell::new(false),
     });
-    let mut seen: HashMap<usize, Rc<Fut>> = HashMap::new();
+    let mut seen: HashMap<usize, Rc<Fut>> = HashMap::default();
     let mut lp: Option<Rc<Loop>> = None;
     for arg in args {
         let key = arg.addr();

@@ -1,8 +1,8 @@
 //! `asyncio.timeout` (`timeouts.py`), `asyncio.TaskGroup`
 //! (`taskgroups.py`) and the exception groups a task group raises.
 
+use rustc_hash::FxHashMap as HashMap;
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use super::coro::{Input, Machine, NativeCoro, Step, set_cause};
@@ -520,7 +520,7 @@ fn tg_new(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
         parent_task: RefCell::new(None),
         parent_cancel_requested: Cell::new(false),
         tasks: RefCell::new(Vec::new()),
-        index: RefCell::new(HashMap::new()),
+        index: RefCell::new(HashMap::default()),
         ntasks: Cell::new(0),
         errors: RefCell::new(Vec::new()),
         base_error: RefCell::new(Value::None),
