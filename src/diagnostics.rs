@@ -216,7 +216,7 @@ fn source_view(vm: &mut Vm, exc: &Value, color: bool) -> Option<String> {
         return None;
     };
     // Outermost first, like the traceback text.
-    let mut tb: Vec<TbEntry> = inst.traceback.borrow().clone();
+    let mut tb: Vec<TbEntry> = inst.traceback.borrow().to_vec();
     tb.reverse();
     if tb.len() < 2 {
         return None;

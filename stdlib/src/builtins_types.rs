@@ -565,7 +565,8 @@ fn object_new(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     Ok(Value::tracked(Value::Instance(Rc::new(Instance {
         class: vm.types.object.clone(),
         dict: RefCell::new(Namespace::default()),
-        traceback: RefCell::new(Vec::new()),
+        traceback: Default::default(),
+        gc_mark: Default::default(),
     }))))
 }
 

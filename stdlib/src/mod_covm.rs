@@ -44,7 +44,8 @@ fn new_instance(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
             Ok(Value::tracked(Value::Instance(Rc::new(Instance {
                 class: c.clone(),
                 dict: RefCell::new(Namespace::default()),
-                traceback: RefCell::new(Vec::new()),
+                traceback: Default::default(),
+                gc_mark: Default::default(),
             }))))
         }
         other => {

@@ -119,7 +119,8 @@ impl Vm {
             Value::tracked(Value::Instance(Rc::new(Instance {
                 class: cls.clone(),
                 dict: RefCell::new(dict),
-                traceback: RefCell::new(Vec::new()),
+                traceback: Default::default(),
+                gc_mark: Default::default(),
             })))
         };
         let init = self.class_lookup(cls, "__init__");

@@ -90,7 +90,8 @@ impl Vm {
         Value::tracked(Value::Instance(Rc::new(Instance {
             class: cls.clone(),
             dict: RefCell::new(d),
-            traceback: RefCell::new(Vec::new()),
+            traceback: Default::default(),
+            gc_mark: Default::default(),
         })))
     }
 

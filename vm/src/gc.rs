@@ -31,10 +31,10 @@
 //! Tracking: containers that programs commonly mutate into cycles (lists,
 //! dicts, sets, instances, functions, classes, native objects) are
 //! registered when created, generators and coroutines when they first
-//! suspend, as a `Weak` in generation 0. Like CPython, survivors move to older generations, which are
-//! collected less often (thresholds 700, 10, 10). A tracked object freed by
-//! reference counting leaves a dead `Weak` behind until its generation is
-//! next collected.
+//! suspend, as a `Weak` in generation 0. Like CPython, survivors move to
+//! older generations, which are collected less often (thresholds 700, 10,
+//! 10). A tracked object freed by reference counting leaves a dead `Weak`
+//! behind until its generation is next collected.
 
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
@@ -47,7 +47,7 @@ use crate::value::*;
 use crate::vm::Vm;
 
 /// A candidate's position in the running collection, kept inside objects
-/// the collector meets often (generators, futures and tasks) so that
+/// the collector meets often (generators, instances, futures and tasks) so that
 /// finding them needs no lookup in the index map. A mark is only a hint:
 /// it counts when the candidate at that position is this very object, so
 /// marks left over from earlier collections need no clearing.
@@ -64,6 +64,7 @@ impl Default for Mark {
 fn mark_of(v: &Value) -> Option<&Mark> {
     match v {
         Value::Generator(g) => Some(&g.gc_mark),
+        Value::Instance(i) => Some(&i.gc_mark),
         Value::Native(n) => n.gc_mark(),
         _ => None,
     }
@@ -74,6 +75,7 @@ fn mark_of(v: &Value) -> Option<&Mark> {
 fn same_object(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Generator(x), Value::Generator(y)) => Rc::ptr_eq(x, y),
+        (Value::Instance(x), Value::Instance(y)) => Rc::ptr_eq(x, y),
         (Value::Native(x), Value::Native(y)) => std::ptr::addr_eq(Rc::as_ptr(x), Rc::as_ptr(y)),
         _ => false,
     }
@@ -301,6 +303,29 @@ fn key(v: &Value) -> Option<usize> {
         Value::Slice(r) => a(r),
         _ => return None,
     })
+}
+
+/// Whether `v` may refer to an object the collector could examine: false
+/// for atoms (numbers, strings, bytes, None), which a `gc_traverse` can skip
+/// without calling its visitor.
+#[inline]
+pub fn may_refer(v: &Value) -> bool {
+    !matches!(
+        v,
+        Value::Undef
+            | Value::None
+            | Value::NotImplemented
+            | Value::Ellipsis
+            | Value::Bool(_)
+            | Value::Int(_)
+            | Value::BigInt(_)
+            | Value::Float(_)
+            | Value::Str(_)
+            | Value::Bytes(_)
+            | Value::Range(_)
+            | Value::Code(_)
+            | Value::Module(_)
+    )
 }
 
 /// Whether `v`'s object can hold no references the collector sees (a
@@ -613,7 +638,7 @@ impl Analysis {
             start.push(edges.len() as u32);
             let cands = &self.cands;
             let ok = traverse(&cands[i], &mut |c| {
-                if !c.is_heap() {
+                if !may_refer(c) {
                     return;
                 }
                 if let Some(j) = position(cands, &found, index, c) {
@@ -718,7 +743,7 @@ fn collect(generation: usize) -> usize {
     });
     let tracked = cands.len();
     let mut a = Analysis {
-        index: FxHashMap::default(),
+        index: FxHashMap::with_capacity_and_hasher(tracked, Default::default()),
         cands,
     };
     for (i, v) in a.cands.iter().enumerate() {
@@ -757,6 +782,19 @@ fn collect(generation: usize) -> usize {
         let mut h = h.borrow_mut();
         for (i, v) in a.cands[..tracked].iter().enumerate() {
             if alive[i] && h.gens[next].add(v) {
+                promoted += 1;
+            }
+        }
+        // A generator found through a tracked object (a task's coroutine
+        // that has not started yet) is registered now, alongside: else it
+        // would be rediscovered by every young collection, and examined
+        // again in generation 0 once it first suspends.
+        for (i, v) in a.cands.iter().enumerate().skip(tracked) {
+            if let Value::Generator(g) = v
+                && alive[i]
+                && !g.tracked.replace(true)
+            {
+                h.gens[next].generators.push(Rc::downgrade(g));
                 promoted += 1;
             }
         }

@@ -174,7 +174,7 @@ impl Vm {
             cur = n.next.clone();
         }
         entries.reverse();
-        *i.traceback.borrow_mut() = entries;
+        *i.traceback.borrow_mut() = entries.into();
         i.dict
             .borrow_mut()
             .insert(Rc::from("__traceback__"), tb.clone());

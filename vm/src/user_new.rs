@@ -60,7 +60,8 @@ fn object_new(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
     Ok(Value::tracked(Value::Instance(Rc::new(Instance {
         class: cls,
         dict: RefCell::new(dict),
-        traceback: RefCell::new(Vec::new()),
+        traceback: Default::default(),
+        gc_mark: Default::default(),
     }))))
 }
 

@@ -315,7 +315,10 @@ pub struct Instance {
     pub class: Rc<Class>,
     pub dict: RefCell<Namespace>,
     /// Traceback entries of an exception instance, innermost first.
-    pub traceback: RefCell<Vec<TbEntry>>,
+    pub traceback: RefCell<thin_vec::ThinVec<TbEntry>>,
+    /// The collector's note of where this instance sits in a running
+    /// collection (see `gc::Mark`).
+    pub gc_mark: crate::gc::Mark,
 }
 
 /// One frame an exception passed through.
@@ -348,7 +351,8 @@ pub enum GenKind {
 pub struct Generator {
     pub kind: GenKind,
     /// Registered with the cycle collector, which happens when it first
-    /// suspends: one that never suspends holds nothing it did not get at
+    /// suspends or when a collection finds it alive through a registered
+    /// object: one that never suspends holds nothing it did not get at
     /// its creation, and most never do (an awaited coroutine that returns
     /// at once), so they cost the collector nothing.
     pub tracked: Cell<bool>,

@@ -399,9 +399,12 @@ impl NativeObject for Fut {
         ) else {
             return false;
         };
-        visit(&value);
-        visit(&msg);
-        visit(&exc);
+        use crate::gc::may_refer;
+        for v in [&*value, &*msg, &*exc] {
+            if may_refer(v) {
+                visit(v);
+            }
+        }
         for cb in cbs.iter() {
             match cb {
                 Callback::Py(v) => visit(v),
@@ -417,7 +420,9 @@ impl NativeObject for Fut {
             let (Ok(name), Ok(waiter)) = (d.name.try_borrow(), d.fut_waiter.try_borrow()) else {
                 return false;
             };
-            visit(&name);
+            if may_refer(&name) {
+                visit(&name);
+            }
             if let Some(w) = waiter.as_ref() {
                 visit(&Value::Native(w.clone()));
             }
