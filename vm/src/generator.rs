@@ -55,8 +55,7 @@ impl Drop for Generator {
         let Some(frame) = self.frame.get_mut().take() else {
             return;
         };
-        // Only a frame inside try/with has cleanup to run on close.
-        if frame.blocks.is_empty() {
+        if !has_cleanup(&frame) {
             return;
         }
         PENDING.with(|p| {
@@ -66,6 +65,18 @@ impl Drop for Generator {
             }
         });
     }
+}
+
+/// Whether closing a suspended frame runs code: a `try`/`with` handler, or
+/// the `close()` of an iterator it delegates to with `yield from` that is
+/// not a generator (a delegate generator is finalised on its own when the
+/// frame drops it).
+fn has_cleanup(f: &Frame) -> bool {
+    !f.blocks.is_empty()
+        || matches!(
+            f.yield_from_target(),
+            Some(Value::Instance(_) | Value::Native(_))
+        )
 }
 
 /// For the cycle collector: when `g` is garbage suspended inside
@@ -83,7 +94,7 @@ pub(crate) fn queue_finalizer(g: &Generator) -> bool {
     let Ok(mut slot) = g.frame.try_borrow_mut() else {
         return false;
     };
-    if slot.as_ref().is_none_or(|f| f.blocks.is_empty()) {
+    if !slot.as_deref().is_some_and(has_cleanup) {
         return false;
     }
     let Some(frame) = slot.take() else {
