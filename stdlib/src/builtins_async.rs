@@ -171,7 +171,7 @@ fn start(vm: &mut Vm, fs: Value, timeout: Option<Value>) -> PyResult<Vec<Value>>
         Some(v) => Some(crate::mod_math::to_f64(vm, v)?),
     };
     let sh = scheduler::shared(vm);
-    let lp = sh.event_loop();
+    let lp = sh.get_event_loop(vm)?;
     let queue = vm.call(&Value::Class(sh.cls.queue.clone()), vec![])?;
     // `set(fs)`: duplicates (by identity) count once.
     let mut items: Vec<Value> = Vec::new();

@@ -77,6 +77,9 @@ pub struct Shared {
     running: RefCell<Option<Rc<Loop>>>,
     /// The loop `get_event_loop()` returns outside a running loop.
     default_loop: RefCell<Option<Rc<Loop>>>,
+    /// The policy's `_set_called`: once a program (or `asyncio.run`) has
+    /// set the current loop, `get_event_loop()` no longer makes one.
+    set_called: Cell<bool>,
 }
 
 const EXT_KEY: &str = "covm.scheduler";
@@ -95,6 +98,7 @@ pub fn shared(vm: &mut Vm) -> Rc<Shared> {
         task_ids: Cell::new(0),
         running: RefCell::new(None),
         default_loop: RefCell::new(None),
+        set_called: Cell::new(false),
     });
     vm.extensions.insert(EXT_KEY, s.clone());
     s
@@ -130,7 +134,27 @@ impl Shared {
         l
     }
     pub fn set_default_loop(&self, l: Option<Rc<Loop>>) {
+        self.set_called.set(true);
         *self.default_loop.borrow_mut() = l;
+    }
+    /// `events._get_event_loop()` (what `get_event_loop()`, and `Future()`,
+    /// `ensure_future`, `gather`, `shield` and `as_completed` without a
+    /// loop use): the running loop, else the policy's current loop, made
+    /// on demand only until one has been set (`asyncio.run` sets one and
+    /// unsets it when done).
+    pub fn get_event_loop(self: &Rc<Self>, vm: &Vm) -> PyResult<Rc<Loop>> {
+        if let Some(l) = self.running_loop() {
+            return Ok(l);
+        }
+        if let Some(l) = self.default_loop.borrow().clone() {
+            return Ok(l);
+        }
+        if self.set_called.get() {
+            return Err(vm.runtime_error("There is no current event loop in thread 'MainThread'."));
+        }
+        let l = Loop::new(self);
+        self.set_default_loop(Some(l.clone()));
+        Ok(l)
     }
 }
 

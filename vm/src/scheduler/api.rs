@@ -173,7 +173,10 @@ fn fut_new(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     }
     let lp = match lp {
         Some(l) if !l.is_none() => this_loop(vm, &[l])?,
-        _ => shared(vm).event_loop(),
+        _ => {
+            let sh = shared(vm);
+            sh.get_event_loop(vm)?
+        }
     };
     Ok(lp.create_future().value())
 }
@@ -270,7 +273,10 @@ fn task_new(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     let name = kwarg(vm, "Task", kw, &["loop", "name", "context"], "name")?;
     let lp = match kwarg(vm, "Task", kw, &["loop", "name", "context"], "loop")? {
         Some(l) if !l.is_none() => this_loop(vm, &[l])?,
-        _ => shared(vm).event_loop(),
+        _ => {
+            let sh = shared(vm);
+            sh.get_event_loop(vm)?
+        }
     };
     Ok(lp.create_task(vm, coro, name)?.value())
 }
@@ -598,16 +604,31 @@ fn a_wait(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     let allowed = ["timeout", "return_when"];
     let timeout = kwarg(vm, "wait", kw, &allowed, "timeout")?;
     let rw = kwarg(vm, "wait", kw, &allowed, "return_when")?;
-    let Some(fs) = args.first() else {
+    let Some(fs) = args.first().cloned() else {
         return Err(missing(vm, "wait", "fs"));
     };
-    if as_fut(fs).is_some() || super::coro::is_coroutine(fs) {
+    // `wait` is a coroutine function: its checks raise when it is awaited.
+    let sh = shared(vm);
+    Ok(NativeCoro::make(
+        &sh,
+        "wait",
+        Machine::Start(Some(Box::new(move |vm| wait_start(vm, fs, timeout, rw)))),
+    ))
+}
+
+fn wait_start(
+    vm: &mut Vm,
+    fs: Value,
+    timeout: Option<Value>,
+    rw: Option<Value>,
+) -> PyResult<Machine> {
+    if as_fut(&fs).is_some() || super::coro::is_coroutine(&fs) {
         return Err(vm.type_error(&format!(
             "expect a list of futures, not {}",
-            vm.type_name(fs)
+            vm.type_of(&fs).name
         )));
     }
-    let items = vm.collect(fs)?;
+    let items = vm.collect(&fs)?;
     if items.is_empty() {
         return Err(vm.value_error("Set of Tasks/Futures is empty."));
     }
@@ -639,12 +660,11 @@ fn a_wait(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
             fs_v.push(f);
         }
     }
-    let sh = shared(vm);
-    Ok(NativeCoro::make(
-        &sh,
-        "wait",
-        Machine::Wait(Box::new(Wait::new(fs_v, timeout, return_when))),
-    ))
+    Ok(Machine::Wait(Box::new(Wait::new(
+        fs_v,
+        timeout,
+        return_when,
+    ))))
 }
 
 fn a_current_task(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
@@ -674,7 +694,11 @@ fn a_get_running_loop(vm: &mut Vm, _args: &[Value], _kw: &KwArgs) -> PyResult<Va
 }
 
 fn a_get_event_loop(vm: &mut Vm, _args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
-    Ok(shared(vm).event_loop().value())
+    Ok({
+        let sh = shared(vm);
+        sh.get_event_loop(vm)?
+    }
+    .value())
 }
 
 fn a_new_event_loop(vm: &mut Vm, _args: &[Value], _kw: &KwArgs) -> PyResult<Value> {

@@ -35,6 +35,7 @@ enum CState {
 }
 
 type Thunk = Box<dyn FnOnce(&mut Vm) -> PyResult<Value>>;
+pub type StartFn = Box<dyn FnOnce(&mut Vm) -> PyResult<Machine>>;
 
 pub enum Machine {
     Done,
@@ -50,6 +51,10 @@ pub enum Machine {
     },
     /// An `async def` whose body never awaits: runs at the first resume.
     Immediate(Option<Thunk>),
+    /// An `async def` that checks its arguments when first resumed (as a
+    /// coroutine function does, not when called) and then becomes the
+    /// machine the checks return.
+    Start(Option<StartFn>),
     /// `Future.__await__`.
     FutIter {
         fut: Rc<Fut>,
@@ -338,6 +343,13 @@ impl Machine {
                 }
                 r.map(Step::Return)
             }
+            Machine::Start(f) => match f.take() {
+                Some(f) => {
+                    *self = f(vm)?;
+                    self.step(vm, true, input)
+                }
+                None => Err(vm.runtime_error("cannot reuse already awaited coroutine")),
+            },
             Machine::Immediate(f) => match f.take() {
                 Some(f) => f(vm).map(Step::Return),
                 None => Err(vm.runtime_error("cannot reuse already awaited coroutine")),

@@ -469,6 +469,56 @@ impl NativeObject for Fut {
     fn as_any(&self) -> &dyn std::any::Any {
         self
     }
+    /// The private attributes CPython's futures and tasks expose (both the C
+    /// and the Python classes have them, and programs and tests read them).
+    fn get_attr(&self, _vm: &mut Vm, name: &str) -> PyResult<Option<Value>> {
+        let task = self.task_data();
+        Ok(Some(match name {
+            "_loop" => self.lp.value(),
+            "_state" => Value::str(self.state.get().name()),
+            "_log_traceback" => Value::Bool(self.log_tb.get()),
+            "_cancel_message" => self.cancel_message(),
+            "_asyncio_future_blocking" => Value::Bool(self.blocking.get()),
+            // The callbacks as CPython lists them, (callback, context)
+            // pairs; the loop's own callbacks, which are not Python
+            // objects here, show as None.
+            "_callbacks" => {
+                let cbs = self.callbacks.borrow();
+                Value::list(
+                    cbs.iter()
+                        .map(|cb| {
+                            let f = match cb {
+                                Callback::Py(v) => v.clone(),
+                                _ => Value::None,
+                            };
+                            Value::tuple(vec![f, Value::None])
+                        })
+                        .collect(),
+                )
+            }
+            "_must_cancel" if task.is_some() => Value::Bool(task.is_some_and(|d| d.must_cancel())),
+            "_fut_waiter" if task.is_some() => task
+                .and_then(|d| d.fut_waiter.borrow().clone())
+                .map(|w| Value::Native(w))
+                .unwrap_or(Value::None),
+            "_coro" if task.is_some() => task.map(|d| d.coro()).unwrap_or(Value::None),
+            _ => return Ok(None),
+        }))
+    }
+    fn set_attr(&self, vm: &mut Vm, name: &str, v: &Value) -> PyResult<bool> {
+        match name {
+            "_log_traceback" => {
+                if vm.truthy(v)? {
+                    return Err(vm.value_error("_log_traceback can only be set to False"));
+                }
+                self.log_tb.set(false);
+            }
+            "_cancel_message" => self.set_cancel_message(v.clone()),
+            "_asyncio_future_blocking" => self.blocking.set(vm.truthy(v)?),
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
     fn repr(&self, vm: &mut Vm) -> PyResult<Option<String>> {
         let info = match &self.kind {
             FutKind::Task(_) => task::repr_info(vm, self)?,
@@ -590,7 +640,10 @@ pub fn ensure_future(vm: &mut Vm, arg: &Value, lp: Option<&Rc<Loop>>) -> PyResul
     };
     let lp = match lp {
         Some(l) => l.clone(),
-        None => super::shared(vm).event_loop(),
+        None => {
+            let sh = super::shared(vm);
+            sh.get_event_loop(vm)?
+        }
     };
     lp.new_task(vm, coro, None)
 }
@@ -608,7 +661,10 @@ pub struct GatherState {
 /// `asyncio.gather(*aws, return_exceptions=...)`.
 pub fn gather(vm: &mut Vm, args: &[Value], return_exceptions: bool) -> PyResult<Rc<Fut>> {
     if args.is_empty() {
-        let lp = super::shared(vm).event_loop();
+        let lp = {
+            let sh = super::shared(vm);
+            sh.get_event_loop(vm)?
+        };
         let outer = lp.create_future();
         outer.set_result(vm, Value::list(vec![]))?;
         return Ok(outer);

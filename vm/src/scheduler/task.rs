@@ -51,6 +51,10 @@ impl TaskData {
         *self.name.borrow_mut() = v;
     }
 
+    pub fn must_cancel(&self) -> bool {
+        self.must_cancel.get()
+    }
+
     pub fn cancelling(&self) -> u32 {
         self.num_cancels.get()
     }
