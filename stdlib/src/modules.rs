@@ -28,6 +28,8 @@ pub fn install(vm: &mut Vm) {
     vm.native_modules
         .insert("asyncio", crate::mod_asyncio::init);
     vm.native_modules.insert("random", crate::mod_random::init);
+    vm.native_modules
+        .insert("contextvars", crate::mod_contextvars::init);
     vm.native_modules.insert("gc", crate::mod_gc::init);
     vm.native_modules.insert("re", crate::mod_re::init);
     vm.native_modules.insert("json", crate::mod_json::init);

@@ -175,8 +175,9 @@ pub enum Job {
     Step(Rc<Fut>, Option<Value>),
     /// A done-callback of a future, called with the future.
     Callback(Callback, Rc<Fut>),
-    /// `loop.call_soon(f, *args)` from a program.
-    Call(Value, Vec<Value>),
+    /// `loop.call_soon(f, *args)` from a program, with the context it runs
+    /// in (None: the current one).
+    Call(Value, Vec<Value>, Option<Rc<crate::contextvars::Context>>),
     /// `futures._set_result_unless_cancelled` (the timer of `sleep`).
     SetResultUnlessCancelled(Rc<Fut>, Value),
     /// `tasks._release_waiter` (the timer of `wait_for` and `wait`).
@@ -482,6 +483,7 @@ impl Loop {
             _ => (Value::Undef, self.shared.next_task_name()),
         };
         let data = task::TaskData::new(coro, name, num, self.shared.next_task_id());
+        *data.context.borrow_mut() = Some(crate::contextvars::copy_context(vm));
         let t = Fut::new(&self.rc(), FutKind::Task(Box::new(data)));
         self.call_soon(Job::Step(t.clone(), None));
         self.register_task(&t);
@@ -591,7 +593,7 @@ impl Loop {
                 continue;
             }
             let callee = match &r.job {
-                Job::Call(f, _) => Some(f.clone()),
+                Job::Call(f, _, _) => Some(f.clone()),
                 _ => None,
             };
             let handle = r.handle.clone();
@@ -648,7 +650,10 @@ impl Loop {
         match job {
             Job::Step(t, exc) => task::step(vm, &t, exc),
             Job::Callback(cb, fut) => future::run_callback(vm, cb, &fut),
-            Job::Call(f, args) => vm.call(&f, args).map(drop),
+            Job::Call(f, args, None) => vm.call(&f, args).map(drop),
+            Job::Call(f, args, Some(ctx)) => {
+                crate::contextvars::run_in(vm, &ctx, |vm| vm.call(&f, args)).map(drop)
+            }
             Job::SetResultUnlessCancelled(f, v) => {
                 if f.cancelled() {
                     return Ok(());

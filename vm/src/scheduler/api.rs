@@ -107,6 +107,33 @@ fn kwarg(
         .map(|(_, v)| v.clone()))
 }
 
+/// A `context=` argument: the Context given, or a copy of the current one.
+pub(crate) fn context_arg(
+    vm: &mut Vm,
+    v: Option<Value>,
+) -> PyResult<Rc<crate::contextvars::Context>> {
+    match v {
+        None | Some(Value::None) => Ok(crate::contextvars::copy_context(vm)),
+        Some(v) => match crate::contextvars::as_native::<crate::contextvars::Context>(&v) {
+            Some(c) => Ok(c),
+            None => Err(vm.type_error(&format!(
+                "an instance of Context was expected, got {}",
+                vm.type_name(&v)
+            ))),
+        },
+    }
+}
+
+/// Gives a new task the `context=` it was created with, if any.
+pub(crate) fn set_task_context(vm: &mut Vm, t: &Rc<Fut>, v: Option<Value>) -> PyResult<()> {
+    if v.as_ref().is_none_or(|v| v.is_none()) {
+        return Ok(());
+    }
+    let ctx = context_arg(vm, v)?;
+    t.set_task_context(ctx);
+    Ok(())
+}
+
 fn number(vm: &Vm, v: &Value) -> PyResult<f64> {
     match v {
         Value::Int(i) => Ok(*i as f64),
@@ -204,11 +231,14 @@ fn fut_cancel(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
 }
 fn fut_add_done_callback(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     let f = this_fut(vm, args, "add_done_callback")?;
-    kwarg(vm, "add_done_callback", kw, &["context"], "context")?;
+    let ctx = context_arg(
+        vm,
+        kwarg(vm, "add_done_callback", kw, &["context"], "context")?,
+    )?;
     let Some(cb) = args.get(1).cloned() else {
         return Err(missing(vm, "add_done_callback", "fn"));
     };
-    f.add_done_callback(Callback::Py(cb));
+    f.add_done_callback(Callback::Py(cb, Some(ctx)));
     Ok(Value::None)
 }
 fn fut_remove_done_callback(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
@@ -222,7 +252,7 @@ fn fut_remove_done_callback(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResu
     for i in 0..n {
         let cb = f.callback_at(i);
         let m = match cb {
-            Some(Callback::Py(v)) => v.is(&target) || vm.eq(&v, &target)?,
+            Some(Callback::Py(v, _)) => v.is(&target) || vm.eq(&v, &target)?,
             _ => false,
         };
         matches.push(m);
@@ -271,6 +301,7 @@ fn task_new(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
         return Err(missing(vm, "Task", "coro"));
     };
     let name = kwarg(vm, "Task", kw, &["loop", "name", "context"], "name")?;
+    let ctx = kwarg(vm, "Task", kw, &["loop", "name", "context"], "context")?;
     let lp = match kwarg(vm, "Task", kw, &["loop", "name", "context"], "loop")? {
         Some(l) if !l.is_none() => this_loop(vm, &[l])?,
         _ => {
@@ -278,7 +309,9 @@ fn task_new(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
             sh.get_event_loop(vm)?
         }
     };
-    Ok(lp.create_task(vm, coro, name)?.value())
+    let t = lp.create_task(vm, coro, name)?;
+    set_task_context(vm, &t, ctx)?;
+    Ok(t.value())
 }
 fn task_get_name(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
     let t = this_task(vm, args, "get_name")?;
@@ -369,33 +402,38 @@ fn l_time(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
 }
 fn l_call_soon(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     let l = this_loop(vm, args)?;
-    kwarg(vm, "call_soon", kw, &["context"], "context")?;
+    let ctx = context_arg(vm, kwarg(vm, "call_soon", kw, &["context"], "context")?)?;
     let Some(cb) = args.get(1).cloned() else {
         return Err(missing(vm, "call_soon", "callback"));
     };
-    let h = l.call_soon_handle(Job::Call(cb.clone(), args[2..].to_vec()), cb);
+    let h = l.call_soon_handle(Job::Call(cb.clone(), args[2..].to_vec(), Some(ctx)), cb);
     Ok(Value::Native(h))
 }
 fn l_call_later(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     let l = this_loop(vm, args)?;
-    kwarg(vm, "call_later", kw, &["context"], "context")?;
+    let ctx = context_arg(vm, kwarg(vm, "call_later", kw, &["context"], "context")?)?;
     if args.len() < 3 {
         return Err(missing(vm, "call_later", "callback"));
     }
     let delay = number(vm, &args[1])?;
     let cb = args[2].clone();
-    let h = l.call_later(vm, delay, Job::Call(cb.clone(), args[3..].to_vec()), cb);
+    let job = Job::Call(cb.clone(), args[3..].to_vec(), Some(ctx));
+    let h = l.call_later(vm, delay, job, cb);
     Ok(Value::Native(h))
 }
 fn l_call_at(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     let l = this_loop(vm, args)?;
-    kwarg(vm, "call_at", kw, &["context"], "context")?;
+    let ctx = context_arg(vm, kwarg(vm, "call_at", kw, &["context"], "context")?)?;
     if args.len() < 3 {
         return Err(missing(vm, "call_at", "callback"));
     }
     let when = number(vm, &args[1])?;
     let cb = args[2].clone();
-    let h = l.call_at(when, Job::Call(cb.clone(), args[3..].to_vec()), cb);
+    let h = l.call_at(
+        when,
+        Job::Call(cb.clone(), args[3..].to_vec(), Some(ctx)),
+        cb,
+    );
     Ok(Value::Native(h))
 }
 fn l_create_future(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
@@ -404,10 +442,13 @@ fn l_create_future(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value>
 fn l_create_task(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     let l = this_loop(vm, args)?;
     let name = kwarg(vm, "create_task", kw, &["name", "context"], "name")?;
+    let ctx = kwarg(vm, "create_task", kw, &["name", "context"], "context")?;
     let Some(coro) = args.get(1).cloned() else {
         return Err(missing(vm, "create_task", "coro"));
     };
-    Ok(l.create_task(vm, coro, name)?.value())
+    let t = l.create_task(vm, coro, name)?;
+    set_task_context(vm, &t, ctx)?;
+    Ok(t.value())
 }
 fn l_run_until_complete(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
     let l = this_loop(vm, args)?;
@@ -514,11 +555,13 @@ fn a_sleep(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
 
 fn a_create_task(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     let name = kwarg(vm, "create_task", kw, &["name", "context"], "name")?;
+    let ctx = kwarg(vm, "create_task", kw, &["name", "context"], "context")?;
     let Some(coro) = args.first().cloned() else {
         return Err(missing(vm, "create_task", "coro"));
     };
     let lp = running_loop(vm)?;
     let t = lp.create_task(vm, coro, None)?;
+    set_task_context(vm, &t, ctx)?;
     if let Some(n) = name
         && !n.is_none()
     {

@@ -40,8 +40,10 @@ pub enum FutKind {
 pub enum Callback {
     /// `Task.__wakeup`.
     Wakeup(Rc<Fut>),
-    /// A callable a program added.
-    Py(Value),
+    /// A callable a program added, with the context it runs in (a copy of
+    /// the current one when it was added, or `add_done_callback`'s
+    /// `context=`); None for the library's own Python-level callbacks.
+    Py(Value, Option<Rc<crate::contextvars::Context>>),
     /// `gather`'s `_done_callback`.
     Gather(Rc<GatherState>),
     /// `functools.partial(_release_waiter, waiter)`.
@@ -132,6 +134,13 @@ impl Fut {
 
     pub fn value(&self) -> Value {
         Value::Native(self.rc())
+    }
+
+    /// A task's `context=`, given after it was made.
+    pub(crate) fn set_task_context(&self, ctx: Rc<crate::contextvars::Context>) {
+        if let Some(d) = self.task_data() {
+            *d.context.borrow_mut() = Some(ctx);
+        }
     }
 
     pub fn task_data(&self) -> Option<&TaskData> {
@@ -336,7 +345,7 @@ impl Fut {
         for cb in &cbs {
             names.push(match cb {
                 Callback::Wakeup(_) => "Task.task_wakeup()".to_string(),
-                Callback::Py(f) => match f {
+                Callback::Py(f, _) => match f {
                     Value::Function(func) => format!("{}()", func.qualname.borrow()),
                     Value::Builtin(b) => format!("{}()", b.name),
                     other => vm.repr(other)?,
@@ -404,7 +413,7 @@ impl NativeObject for Fut {
         visit(&exc);
         for cb in cbs.iter() {
             match cb {
-                Callback::Py(v) => visit(v),
+                Callback::Py(v, _) => visit(v),
                 Callback::Wakeup(f)
                 | Callback::ReleaseWaiter(f)
                 | Callback::ShieldInner(f)
@@ -442,7 +451,7 @@ impl NativeObject for Fut {
         if let Ok(mut cbs) = self.callbacks.try_borrow_mut() {
             for cb in cbs.drain(..) {
                 match cb {
-                    Callback::Py(v) => out.push(v),
+                    Callback::Py(v, _) => out.push(v),
                     Callback::Wakeup(f)
                     | Callback::ReleaseWaiter(f)
                     | Callback::ShieldInner(f)
@@ -488,7 +497,7 @@ impl NativeObject for Fut {
                     cbs.iter()
                         .map(|cb| {
                             let f = match cb {
-                                Callback::Py(v) => v.clone(),
+                                Callback::Py(v, _) => v.clone(),
                                 _ => Value::None,
                             };
                             Value::tuple(vec![f, Value::None])
@@ -563,7 +572,11 @@ pub fn cancel(vm: &mut Vm, f: &Rc<Fut>, msg: Value) -> PyResult<bool> {
 pub(crate) fn run_callback(vm: &mut Vm, cb: Callback, fut: &Rc<Fut>) -> PyResult<()> {
     match cb {
         Callback::Wakeup(t) => task::wakeup(vm, &t, fut),
-        Callback::Py(f) => vm.call(&f, vec![fut.value()]).map(drop),
+        Callback::Py(f, None) => vm.call(&f, vec![fut.value()]).map(drop),
+        Callback::Py(f, Some(ctx)) => {
+            let arg = fut.value();
+            crate::contextvars::run_in(vm, &ctx, |vm| vm.call(&f, vec![arg])).map(drop)
+        }
         Callback::Gather(st) => gather_done(vm, &st, fut),
         Callback::ReleaseWaiter(w) => {
             if !w.done() {

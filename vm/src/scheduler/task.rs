@@ -23,6 +23,9 @@ pub struct TaskData {
     num_cancels: Cell<u32>,
     must_cancel: Cell<bool>,
     pub(crate) fut_waiter: RefCell<Option<Rc<Fut>>>,
+    /// The context every step runs in: a copy of the creator's, or the
+    /// `context=` given.
+    pub(crate) context: RefCell<Option<Rc<crate::contextvars::Context>>>,
 }
 
 impl TaskData {
@@ -36,6 +39,7 @@ impl TaskData {
             num_cancels: Cell::new(0),
             must_cancel: Cell::new(false),
             fut_waiter: RefCell::new(None),
+            context: RefCell::new(None),
         }
     }
 
@@ -158,6 +162,14 @@ fn resume_generic(vm: &mut Vm, it: &Value, input: Input) -> PyResult<Exit> {
 
 /// `Task.__step(exc)`.
 pub(crate) fn step(vm: &mut Vm, t: &Rc<Fut>, exc: Option<Value>) -> PyResult<()> {
+    let ctx = data(t).context.borrow().clone();
+    match ctx {
+        Some(ctx) => crate::contextvars::run_in(vm, &ctx, |vm| step_in_context(vm, t, exc)),
+        None => step_in_context(vm, t, exc),
+    }
+}
+
+fn step_in_context(vm: &mut Vm, t: &Rc<Fut>, exc: Option<Value>) -> PyResult<()> {
     let d = data(t);
     let cls = t.lp.shared.cls.cancelled_error.clone();
     if t.done() {
