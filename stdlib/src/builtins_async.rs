@@ -163,7 +163,7 @@ fn start(vm: &mut Vm, fs: Value, timeout: Option<Value>) -> PyResult<Vec<Value>>
     if future::as_fut(&fs).is_some() || scheduler::coro::is_coroutine(&fs) {
         return Err(vm.type_error(&format!(
             "expect an iterable of futures, not {}",
-            vm.type_name(&fs)
+            vm.type_of(&fs).name
         )));
     }
     let timeout = match &timeout {

@@ -463,7 +463,7 @@ impl Loop {
         if self.closed.get() {
             return Err(vm.runtime_error("Event loop is closed"));
         }
-        if !coro::is_coroutine(&coro) {
+        if !coro::is_asyncio_coroutine(vm, &coro) {
             let r = vm.repr(&coro)?;
             return Err(vm.type_error(&format!("a coroutine was expected, got {r}")));
         }
@@ -730,6 +730,30 @@ impl NativeObject for Loop {
     fn as_any(&self) -> &dyn std::any::Any {
         self
     }
+    /// `loop._ready`, which tests read to run a loop until nothing is
+    /// ready: the ready queue's handles, as a list. The loop's own jobs
+    /// have no handle object; they show as bare `Handle`s.
+    fn get_attr(&self, _vm: &mut Vm, name: &str) -> PyResult<Option<Value>> {
+        if name != "_ready" {
+            return Ok(None);
+        }
+        let ready = self.ready.borrow();
+        let items = ready
+            .iter()
+            .map(|r| match &r.handle {
+                Some(h) => Value::Native(h.clone()),
+                None => Value::Native(Rc::new(Handle {
+                    cls: self.shared.cls.handle.clone(),
+                    lp: self.me.clone(),
+                    when: None,
+                    cancelled: Cell::new(false),
+                    scheduled: Cell::new(false),
+                    callback: Value::None,
+                })),
+            })
+            .collect();
+        Ok(Some(Value::list(items)))
+    }
     fn repr(&self, _vm: &mut Vm) -> PyResult<Option<String>> {
         Ok(Some(format!(
             "<_UnixSelectorEventLoop running={} closed={} debug=False>",
@@ -768,7 +792,7 @@ pub fn run(vm: &mut Vm, main: Value) -> PyResult<Value> {
         }
         return Err(vm.runtime_error("asyncio.run() cannot be called from a running event loop"));
     }
-    if !coro::is_coroutine(&main) {
+    if !coro::is_asyncio_coroutine(vm, &main) {
         let r = vm.repr(&main)?;
         return Err(vm.value_error(&format!("a coroutine was expected, got {r}")));
     }

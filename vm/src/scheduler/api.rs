@@ -761,13 +761,11 @@ fn a_set_event_loop(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value
     Ok(Value::None)
 }
 
-fn a_iscoroutine(_vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
-    // CPython 3.11 counts plain generators as coroutines here
-    // (`types.GeneratorType` is in `asyncio.coroutines._COROUTINE_TYPES`).
-    let plain = matches!(args.first(), Some(Value::Generator(g)) if g.kind == GenKind::Generator);
-    Ok(Value::Bool(
-        plain || args.first().is_some_and(super::coro::is_coroutine),
-    ))
+fn a_iscoroutine(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
+    let Some(v) = args.first() else {
+        return Err(missing(vm, "iscoroutine", "obj"));
+    };
+    Ok(Value::Bool(super::coro::is_asyncio_coroutine(vm, v)))
 }
 
 fn a_iscoroutinefunction(_vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {

@@ -269,6 +269,25 @@ pub fn is_coroutine(v: &Value) -> bool {
     }
 }
 
+/// `asyncio.iscoroutine` (3.11), which decides what a task may drive:
+/// coroutines, plain generators (`types.GeneratorType` is among
+/// `coroutines._COROUTINE_TYPES`; `as_completed`'s native iterator stands
+/// for the generator CPython's is) and whatever `collections.abc.Coroutine`
+/// accepts: instances whose class defines `__await__`, `send`, `throw` and
+/// `close`.
+pub fn is_asyncio_coroutine(vm: &mut Vm, v: &Value) -> bool {
+    match v {
+        Value::Generator(g) => g.kind != GenKind::AsyncGenerator,
+        Value::Instance(_) => {
+            let cls = vm.type_of(v);
+            ["__await__", "send", "throw", "close"]
+                .iter()
+                .all(|m| vm.class_lookup(&cls, m).is_some_and(|f| !f.is_none()))
+        }
+        _ => is_coroutine(v) || vm.type_name(v) == "generator",
+    }
+}
+
 fn blocking(f: &Rc<Fut>) -> Step {
     f.blocking.set(true);
     Step::Yield(f.value())

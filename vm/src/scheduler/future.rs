@@ -644,7 +644,7 @@ pub fn ensure_future(vm: &mut Vm, arg: &Value, lp: Option<&Rc<Loop>>) -> PyResul
         }
         return Ok(f);
     }
-    let coro = if super::coro::is_coroutine(arg) {
+    let coro = if super::coro::is_asyncio_coroutine(vm, arg) {
         arg.clone()
     } else if let Some(aw) = vm.lookup_special(arg, "__await__") {
         vm.call(&aw, vec![arg.clone()])?

@@ -138,6 +138,16 @@ pub(crate) fn resume_any(vm: &mut Vm, c: &Value, input: Input) -> PyResult<Exit>
 fn resume_generic(vm: &mut Vm, it: &Value, input: Input) -> PyResult<Exit> {
     let stop = vm.exc.stop_iteration.clone();
     let r = match input {
+        // A task drives a coroutine-like object that is no iterator (it
+        // only has `send`, as `collections.abc.Coroutine` requires) with
+        // `send(None)`, as `Task.__step` does.
+        Input::Send(v)
+            if v.is_none()
+                && vm.lookup_special(it, "__next__").is_none()
+                && let Some(send) = vm.lookup_special(it, "send") =>
+        {
+            vm.call(&send, vec![it.clone(), v])
+        }
         Input::Send(v) if v.is_none() => {
             return Ok(match vm.next_or_return(it)? {
                 Ok(v) => Exit::Yield(v),
