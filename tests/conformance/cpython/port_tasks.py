@@ -16,7 +16,9 @@ The test case fixtures are mapped onto plain asyncio:
   C and the pure-Python Task/Future; it is ported once.
 - The task factory the fixture installs (`loop.set_task_factory`) is not
   installed: `loop.create_task` makes plain tasks.
-- Other helper methods of a test's class are copied as module functions.
+- Other helper methods of a test's class are copied as module functions;
+  `test_utils.MockCallback` is a small recorder class with
+  `assert_called_once_with`, which prints what it checks.
 
 Usage: python3 tests/conformance/cpython/port_tasks.py OUTDIR
 Prints the left-out tests with their reason.
@@ -49,11 +51,12 @@ SKIP = dict(_ns['SKIP'])
 del SKIP['self.loop']
 del SKIP['asyncio.test']
 del SKIP['copy']  # would match contextvars.copy_context
+del SKIP['support']  # would match "does not support set_result"
+SKIP['support.'] = 'needs test.support'
 SKIP['import copy'] = 'needs copy/pickle of generators'
 SKIP.update({
     'test_utils.TestLoop': 'needs test_utils.TestLoop',
     'new_test_loop(gen)': 'needs test_utils.TestLoop virtual time driven by a generator',
-    'MockCallback': 'needs unittest.mock',
     '_register_task': "needs asyncio's internal task registry",
     '_enter_task': "needs asyncio's internal task registry",
     '_leave_task': "needs asyncio's internal task registry",
@@ -108,6 +111,17 @@ def assertAlmostEqual(a, b, places=7, msg=None, delta=None):
     print("assertAlmostEqual", "ok" if ok else "FAILED: %r != %r" % (a, b))
 def assert_text_contains(text, substr):
     print("assert_text_contains", "ok" if substr in text else "FAILED")
+class MockCallback:
+    # test_utils.MockCallback, a mock.Mock(spec=['__call__']): records calls.
+    def __init__(self, **kw):
+        self.called = False
+        self.call_args_list = []
+    def __call__(self, *args, **kw):
+        self.called = True
+        self.call_args_list.append((args, kw))
+    def assert_called_once_with(self, *args, **kw):
+        ok = self.call_args_list == [(args, kw)]
+        print("assert_called_once_with", "ok" if ok else "FAILED")
 _cleanups = []
 def addCleanup(f, *args):
     _cleanups.append((f, args))
@@ -225,6 +239,7 @@ def main():
         text = re.sub(r'self\.(loop|one_loop|other_loop)\b', r'self_\1', text)
         text = re.sub(r'self\.(Task|Future)\b', r'\1', text)
         text = text.replace('test_utils.run_briefly(', 'run_briefly(')
+        text = text.replace('test_utils.MockCallback(', 'MockCallback(')
         return text
 
     skipped = []
