@@ -45,7 +45,8 @@ def _show(a):
 def assertEqual(a, b, msg=None):
     print("assertEqual", _show(a) if a == b else "FAILED: %%r != %%r" %% (a, b))''').replace(
     '''print("assertRaises", t.__name__ + ":", v)''', '''print("assertRaises", t.__name__ + ":", _where(str(v)))''').replace(
-    'def fail(msg=None):', 'import re\ndef fail(msg=None):').replace('Lib/test/%(file)s.py', 'Lib/test/test_asyncio/%(file)s.py') \
+    'def fail(msg=None):', 'import re\ndef fail(msg=None):').replace(
+    '''print("assertRegex", _mask(repr(text)))''', '''print("assertRegex", _where(repr(text)))''').replace('Lib/test/%(file)s.py', 'Lib/test/test_asyncio/%(file)s.py') \
     .replace('by tests/conformance/cpython/port.py', 'by tests/conformance/cpython/port_tasks.py')
 SKIP = dict(_ns['SKIP'])
 del SKIP['self.loop']
@@ -64,7 +65,7 @@ SKIP.update({
     'run_coroutine_threadsafe': 'needs threads',
     'traceback.': 'needs the traceback module',
     'get_stack': 'needs frame stacks of tasks (Task.get_stack/print_stack)',
-    'set_debug': "needs the loop's debug mode",
+    'set_debug(True)': "needs the loop's debug mode",
     'PYTHONASYNCIODEBUG': "needs the loop's debug mode",
     'tasks._PyTask': 'tests the pure-Python Task class specifically',
     'futures._PyFuture': 'tests the pure-Python Future class specifically',

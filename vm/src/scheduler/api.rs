@@ -476,6 +476,20 @@ fn l_get_debug(_vm: &mut Vm, _args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
     Ok(Value::Bool(false))
 }
 
+/// `loop.set_debug(enabled)`: the loop has no debug mode (slow-callback
+/// warnings, creation tracebacks), so only turning it off is accepted.
+fn l_set_debug(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
+    this_loop(vm, args)?;
+    let Some(v) = args.get(1) else {
+        return Err(missing(vm, "set_debug", "enabled"));
+    };
+    if vm.truthy(v)? {
+        let cls = builtin_exc(vm, "NotImplementedError");
+        return Err(vm.new_exc(&cls, "covm's event loop has no debug mode"));
+    }
+    Ok(Value::None)
+}
+
 fn install_loop(vm: &Vm, c: &Classes) {
     for (name, f) in [
         ("time", l_time as NativeFn),
@@ -490,6 +504,7 @@ fn install_loop(vm: &Vm, c: &Classes) {
         ("is_closed", l_is_closed),
         ("close", l_close),
         ("get_debug", l_get_debug),
+        ("set_debug", l_set_debug),
     ] {
         vm.add_method(&c.event_loop, name, f);
     }
