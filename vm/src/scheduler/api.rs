@@ -35,6 +35,7 @@ pub(crate) fn make_classes(vm: &mut Vm) -> Classes {
     let n = BuiltinType::Native;
     let e = BuiltinType::BaseException;
     let future = class("Future", "_asyncio", &o, n);
+    let event_loop = class("_UnixSelectorEventLoop", "asyncio.unix_events", &o, n);
     let queue = class("Queue", "asyncio.queues", &o, n);
     let semaphore = class("Semaphore", "asyncio.locks", &o, n);
     let base_eg = group_class(vm, "BaseExceptionGroup", &vm.exc.base_exception.clone());
@@ -47,7 +48,8 @@ pub(crate) fn make_classes(vm: &mut Vm) -> Classes {
         future_iter: class("FutureIter", "_asyncio", &o, n),
         handle: class("Handle", "asyncio.events", &o, n),
         timer_handle: class("TimerHandle", "asyncio.events", &o, n),
-        event_loop: class("_UnixSelectorEventLoop", "asyncio.unix_events", &o, n),
+        event_loop: event_loop.clone(),
+        test_loop: class("TestLoop", "test.test_asyncio.utils", &event_loop, n),
         event: class("Event", "asyncio.locks", &o, n),
         lock: class("Lock", "asyncio.locks", &o, n),
         bounded_semaphore: class("BoundedSemaphore", "asyncio.locks", &semaphore, n),
@@ -469,8 +471,37 @@ fn l_is_closed(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
     Ok(Value::Bool(this_loop(vm, args)?.is_closed()))
 }
 fn l_close(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
-    this_loop(vm, args)?.close(vm)?;
+    let l = this_loop(vm, args)?;
+    l.check_test_clock_on_close(vm)?;
+    l.close(vm)?;
     Ok(Value::None)
+}
+
+/// `TestLoop.advance_time(advance)`.
+pub fn test_loop_advance_time(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
+    let l = this_loop(vm, args)?;
+    let Some(v) = args.get(1) else {
+        return Err(missing(vm, "advance_time", "advance"));
+    };
+    if vm.truthy(v)? {
+        let by = number(vm, v)?;
+        l.advance_test_time(by);
+    }
+    Ok(Value::None)
+}
+
+/// `test_utils.TestLoop(gen)`: a loop on a clock of its own that starts at
+/// 0 and moves only by what the time generator answers (see `TestClock`).
+pub fn test_loop_new(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
+    let sh = shared(vm);
+    let time_gen = match args.get(1) {
+        Some(g) if !g.is_none() => Some(vm.call(g, vec![])?),
+        _ => None,
+    };
+    if let Some(g) = &time_gen {
+        vm.call_method(g, "__next__", vec![])?;
+    }
+    Ok(Loop::new_test(&sh, time_gen).value())
 }
 fn l_get_debug(_vm: &mut Vm, _args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
     Ok(Value::Bool(false))
