@@ -7,9 +7,9 @@ The test case fixtures are mapped onto plain asyncio:
 - `self.loop` is a module-level `self_loop` made by `new_test_loop()`: a new
   event loop, with `asyncio.set_event_loop(None)` as test_utils.TestCase
   does, closed after the test. A TestLoop without a time generator never
-  advances its clock, so the tests written for it do not depend on time;
-  the ones that pass a time generator are left out (virtual time driven by
-  the generator's answers has no plain-asyncio counterpart).
+  advances its clock, so the tests written for it do not depend on time
+  and a plain loop stands for it; `new_test_loop(gen)` makes a real
+  `test.test_asyncio.utils.TestLoop(gen)` (covm provides that class).
 - `self.new_task(loop, coro)` is `asyncio.Task(coro, loop=loop, name=...)`,
   `self.new_future(loop)` is `asyncio.Future(loop=loop)`, `self.Task` and
   `self.Future` are asyncio's classes. The test file runs each case for the
