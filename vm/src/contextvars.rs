@@ -238,9 +238,6 @@ impl NativeObject for Context {
     fn len(&self) -> Option<usize> {
         Some(self.vars.borrow().len())
     }
-    fn truthy(&self) -> Option<bool> {
-        Some(true)
-    }
     fn repr(&self, _vm: &mut Vm) -> PyResult<Option<String>> {
         Ok(Some(format!(
             "<_contextvars.Context object at 0x{:x}>",
