@@ -123,7 +123,7 @@ fn on_timeout(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
     let todo: Vec<Rc<Fut>> = std::mem::take(&mut *st.todo.borrow_mut());
     let cb = st.on_completion.borrow().clone();
     for f in todo {
-        f.remove_callbacks(|c| matches!(c, Callback::Py(v) if v.is(&cb)));
+        f.remove_callbacks(|c| matches!(c, Callback::Py(v, _) if v.is(&cb)));
         vm.call_method(&st.queue, "put_nowait", vec![Value::None])?;
     }
     Ok(Value::None)
@@ -163,7 +163,7 @@ fn start(vm: &mut Vm, fs: Value, timeout: Option<Value>) -> PyResult<Vec<Value>>
     if future::as_fut(&fs).is_some() || scheduler::coro::is_coroutine(&fs) {
         return Err(vm.type_error(&format!(
             "expect an iterable of futures, not {}",
-            vm.type_name(&fs)
+            vm.type_of(&fs).name
         )));
     }
     let timeout = match &timeout {
@@ -171,7 +171,7 @@ fn start(vm: &mut Vm, fs: Value, timeout: Option<Value>) -> PyResult<Vec<Value>>
         Some(v) => Some(crate::mod_math::to_f64(vm, v)?),
     };
     let sh = scheduler::shared(vm);
-    let lp = sh.event_loop();
+    let lp = sh.get_event_loop(vm)?;
     let queue = vm.call(&Value::Class(sh.cls.queue.clone()), vec![])?;
     // `set(fs)`: duplicates (by identity) count once.
     let mut items: Vec<Value> = Vec::new();
@@ -198,13 +198,13 @@ fn start(vm: &mut Vm, fs: Value, timeout: Option<Value>) -> PyResult<Vec<Value>>
     let cb = bound_native("_on_completion", on_completion, stv.clone());
     *st.on_completion.borrow_mut() = cb.clone();
     for f in &todo {
-        f.add_done_callback(Callback::Py(cb.clone()));
+        f.add_done_callback(Callback::Py(cb.clone(), None));
     }
     if n > 0
         && let Some(t) = timeout
     {
         let tcb = bound_native("_on_timeout", on_timeout, stv.clone());
-        let h = lp.call_later(vm, t, Job::Call(tcb.clone(), vec![]), tcb);
+        let h = lp.call_later(vm, t, Job::Call(tcb.clone(), vec![], None), tcb);
         *st.timeout_handle.borrow_mut() = Some(h);
     }
     let timeout_error = vm

@@ -17,6 +17,7 @@ pub mod methods_set;
 pub mod methods_str;
 pub mod mod_asyncio;
 pub mod mod_collections;
+pub mod mod_contextvars;
 pub mod mod_covm;
 pub mod mod_functools;
 pub mod mod_gc;

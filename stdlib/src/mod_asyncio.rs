@@ -45,3 +45,36 @@ pub fn init(vm: &mut Vm) -> PyResult<Value> {
     }
     Ok(Value::Module(m))
 }
+
+/// CPython's `test` package, as far as ported tests need it:
+/// `test.test_asyncio.utils.TestLoop`. Found only when no `test` module is
+/// on `sys.path` (`Vm::fallback_modules`).
+pub fn init_test(vm: &mut Vm) -> PyResult<Value> {
+    Ok(Value::Module(package(vm, "test")))
+}
+
+pub fn init_test_asyncio(vm: &mut Vm) -> PyResult<Value> {
+    Ok(Value::Module(package(vm, "test.test_asyncio")))
+}
+
+fn package(vm: &Vm, name: &str) -> Rc<covm_vm::value::Module> {
+    let m = vm.new_module(name);
+    set(&m, "__name__", Value::str(name));
+    set(&m, "__package__", Value::str(name));
+    set(&m, "__path__", Value::list(vec![]));
+    m
+}
+
+pub fn init_test_utils(vm: &mut Vm) -> PyResult<Value> {
+    let sh = scheduler::shared(vm);
+    let m = vm.new_module("test.test_asyncio.utils");
+    set(&m, "__name__", Value::str("test.test_asyncio.utils"));
+    vm.set_native_new(&sh.cls.test_loop, api::test_loop_new);
+    vm.add_method(
+        &sh.cls.test_loop,
+        "advance_time",
+        api::test_loop_advance_time,
+    );
+    set(&m, "TestLoop", Value::Class(sh.cls.test_loop.clone()));
+    Ok(Value::Module(m))
+}

@@ -28,6 +28,21 @@ pub fn install(vm: &mut Vm) {
     vm.native_modules
         .insert("asyncio", crate::mod_asyncio::init);
     vm.native_modules.insert("random", crate::mod_random::init);
+    vm.native_modules
+        .insert("contextvars", crate::mod_contextvars::init);
+    for (name, init) in [
+        (
+            "test",
+            crate::mod_asyncio::init_test as covm_vm::vm::ModuleInit,
+        ),
+        ("test.test_asyncio", crate::mod_asyncio::init_test_asyncio),
+        (
+            "test.test_asyncio.utils",
+            crate::mod_asyncio::init_test_utils,
+        ),
+    ] {
+        vm.fallback_modules.insert(name, init);
+    }
     vm.native_modules.insert("gc", crate::mod_gc::init);
     vm.native_modules.insert("re", crate::mod_re::init);
     vm.native_modules.insert("json", crate::mod_json::init);

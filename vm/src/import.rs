@@ -219,10 +219,17 @@ impl Vm {
                     self.module_set(name, m.clone());
                     m
                 }
-                None => {
-                    let msg = format!("No module named '{name}'");
-                    return Err(self.module_not_found(name, &msg));
-                }
+                None => match self.fallback_modules.get(name).copied() {
+                    Some(init) => {
+                        let m = init(self)?;
+                        self.module_set(name, m.clone());
+                        m
+                    }
+                    None => {
+                        let msg = format!("No module named '{name}'");
+                        return Err(self.module_not_found(name, &msg));
+                    }
+                },
             }
         };
         if let Some(p) = &parent {

@@ -11,6 +11,7 @@ pub mod class_hooks;
 pub mod clock;
 pub mod code;
 pub mod compiler;
+pub mod contextvars;
 pub mod coro_wrapper;
 pub mod dict;
 pub mod dis;

@@ -833,6 +833,7 @@ impl Vm {
                 Ok(())
             }
             Value::Generator(g) if self.set_gen_name(g, name, &v)? => Ok(()),
+            Value::Native(n) if n.clone().set_attr(self, name, &v)? => Ok(()),
             _ => {
                 let msg = if self.getattr_opt(obj, name)?.is_some() {
                     format!(

@@ -49,6 +49,7 @@ pub struct Classes {
     pub handle: Rc<Class>,
     pub timer_handle: Rc<Class>,
     pub event_loop: Rc<Class>,
+    pub test_loop: Rc<Class>,
     pub event: Rc<Class>,
     pub lock: Rc<Class>,
     pub semaphore: Rc<Class>,
@@ -77,6 +78,9 @@ pub struct Shared {
     running: RefCell<Option<Rc<Loop>>>,
     /// The loop `get_event_loop()` returns outside a running loop.
     default_loop: RefCell<Option<Rc<Loop>>>,
+    /// The policy's `_set_called`: once a program (or `asyncio.run`) has
+    /// set the current loop, `get_event_loop()` no longer makes one.
+    set_called: Cell<bool>,
 }
 
 const EXT_KEY: &str = "covm.scheduler";
@@ -95,6 +99,7 @@ pub fn shared(vm: &mut Vm) -> Rc<Shared> {
         task_ids: Cell::new(0),
         running: RefCell::new(None),
         default_loop: RefCell::new(None),
+        set_called: Cell::new(false),
     });
     vm.extensions.insert(EXT_KEY, s.clone());
     s
@@ -130,7 +135,27 @@ impl Shared {
         l
     }
     pub fn set_default_loop(&self, l: Option<Rc<Loop>>) {
+        self.set_called.set(true);
         *self.default_loop.borrow_mut() = l;
+    }
+    /// `events._get_event_loop()` (what `get_event_loop()`, and `Future()`,
+    /// `ensure_future`, `gather`, `shield` and `as_completed` without a
+    /// loop use): the running loop, else the policy's current loop, made
+    /// on demand only until one has been set (`asyncio.run` sets one and
+    /// unsets it when done).
+    pub fn get_event_loop(self: &Rc<Self>, vm: &Vm) -> PyResult<Rc<Loop>> {
+        if let Some(l) = self.running_loop() {
+            return Ok(l);
+        }
+        if let Some(l) = self.default_loop.borrow().clone() {
+            return Ok(l);
+        }
+        if self.set_called.get() {
+            return Err(vm.runtime_error("There is no current event loop in thread 'MainThread'."));
+        }
+        let l = Loop::new(self);
+        self.set_default_loop(Some(l.clone()));
+        Ok(l)
     }
 }
 
@@ -151,8 +176,9 @@ pub enum Job {
     Step(Rc<Fut>, Option<Value>),
     /// A done-callback of a future, called with the future.
     Callback(Callback, Rc<Fut>),
-    /// `loop.call_soon(f, *args)` from a program.
-    Call(Value, Vec<Value>),
+    /// `loop.call_soon(f, *args)` from a program, with the context it runs
+    /// in (None: the current one).
+    Call(Value, Vec<Value>, Option<Rc<crate::contextvars::Context>>),
     /// `futures._set_result_unless_cancelled` (the timer of `sleep`).
     SetResultUnlessCancelled(Rc<Fut>, Value),
     /// `tasks._release_waiter` (the timer of `wait_for` and `wait`).
@@ -286,6 +312,22 @@ pub struct Loop {
     interrupts: Cell<u32>,
     /// `set_exception_handler`'s callable; None for the default handler.
     pub(crate) exception_handler: RefCell<Value>,
+    /// Set for a `test_utils.TestLoop`.
+    test_clock: Option<TestClock>,
+    /// `loop.slow_callback_duration`: kept for programs that set it; the
+    /// loop has no debug mode that would use it.
+    slow_callback_duration: RefCell<Value>,
+}
+
+/// The clock of CPython's `test_utils.TestLoop`: time starts at 0; after
+/// each iteration of the loop the time generator is sent the deadline of
+/// every timer scheduled during it and answers how far to move the clock.
+/// Waiting never sleeps.
+struct TestClock {
+    time: Cell<f64>,
+    /// None: `TestLoop()` without a generator, whose time never moves.
+    time_gen: Option<Value>,
+    pending: RefCell<Vec<f64>>,
 }
 
 impl Loop {
@@ -306,7 +348,104 @@ impl Loop {
             main_task: RefCell::new(None),
             interrupts: Cell::new(0),
             exception_handler: RefCell::new(Value::None),
+            test_clock: None,
+            slow_callback_duration: RefCell::new(Value::Float(0.1)),
         })
+    }
+
+    /// A `test_utils.TestLoop` driven by the started generator `gen`.
+    pub fn new_test(shared: &Rc<Shared>, time_gen: Option<Value>) -> Rc<Loop> {
+        Rc::new_cyclic(|me| Loop {
+            me: me.clone(),
+            shared: shared.clone(),
+            ready: RefCell::new(VecDeque::new()),
+            timers: RefCell::new(BinaryHeap::new()),
+            timer_seq: Cell::new(0),
+            timer_cancelled: Cell::new(0),
+            stopping: Cell::new(false),
+            running: Cell::new(false),
+            closed: Cell::new(false),
+            current: RefCell::new(None),
+            tasks: RefCell::new(Vec::new()),
+            session_idle: Cell::new(false),
+            main_task: RefCell::new(None),
+            interrupts: Cell::new(0),
+            exception_handler: RefCell::new(Value::None),
+            slow_callback_duration: RefCell::new(Value::Float(0.1)),
+            test_clock: Some(TestClock {
+                time: Cell::new(0.0),
+                time_gen,
+                pending: RefCell::new(Vec::new()),
+            }),
+        })
+    }
+
+    /// `TestLoop._run_once`'s second half: the generator is sent each new
+    /// deadline and the clock moves by its answers.
+    fn advance_test_clock(&self, vm: &mut Vm) -> PyResult<()> {
+        let Some(tc) = &self.test_clock else {
+            return Ok(());
+        };
+        let whens = std::mem::take(&mut *tc.pending.borrow_mut());
+        let Some(time_gen) = &tc.time_gen else {
+            return Ok(());
+        };
+        for when in whens {
+            let advance = vm.call_method(time_gen, "send", vec![Value::Float(when)])?;
+            if vm.truthy(&advance)? {
+                let by = match advance {
+                    Value::Int(i) => i as f64,
+                    Value::Float(f) => f,
+                    other => {
+                        let t = vm.type_name(&other);
+                        return Err(vm.type_error(&format!(
+                            "unsupported operand type(s) for +=: 'float' and '{t}'"
+                        )));
+                    }
+                };
+                tc.time.set(tc.time.get() + by);
+            }
+        }
+        Ok(())
+    }
+
+    /// `TestLoop.advance_time(advance)`.
+    pub fn advance_test_time(&self, by: f64) -> bool {
+        match &self.test_clock {
+            Some(tc) => {
+                tc.time.set(tc.time.get() + by);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// `TestLoop.close()`: the time generator must have finished.
+    pub fn check_test_clock_on_close(&self, vm: &mut Vm) -> PyResult<()> {
+        let Some(TestClock {
+            time_gen: Some(time_gen),
+            ..
+        }) = &self.test_clock
+        else {
+            return Ok(());
+        };
+        if self.closed.get() {
+            return Ok(());
+        }
+        let stop = vm.exc.stop_iteration.clone();
+        match vm.call_method(time_gen, "send", vec![Value::Int(0)]) {
+            Err(e) if vm.is_instance_of(&e, &stop) => Ok(()),
+            Err(e) => Err(e),
+            Ok(_) => {
+                let cls = vm
+                    .exc_by_name
+                    .iter()
+                    .find(|(n, _)| *n == "AssertionError")
+                    .map(|(_, c)| c.clone())
+                    .unwrap_or_else(|| vm.exc.exception.clone());
+                Err(vm.new_exc(&cls, "Time generator is not finished"))
+            }
+        }
     }
 
     pub fn rc(&self) -> Rc<Loop> {
@@ -331,6 +470,9 @@ impl Loop {
     }
 
     pub fn time(&self, vm: &Vm) -> f64 {
+        if let Some(tc) = &self.test_clock {
+            return tc.time.get();
+        }
         vm.clock.monotonic()
     }
 
@@ -375,6 +517,9 @@ impl Loop {
             handle: h.clone(),
             job,
         });
+        if let Some(tc) = &self.test_clock {
+            tc.pending.borrow_mut().push(when);
+        }
         h
     }
 
@@ -438,7 +583,7 @@ impl Loop {
         if self.closed.get() {
             return Err(vm.runtime_error("Event loop is closed"));
         }
-        if !coro::is_coroutine(&coro) {
+        if !coro::is_asyncio_coroutine(vm, &coro) {
             let r = vm.repr(&coro)?;
             return Err(vm.type_error(&format!("a coroutine was expected, got {r}")));
         }
@@ -458,6 +603,7 @@ impl Loop {
             _ => (Value::Undef, self.shared.next_task_name()),
         };
         let data = task::TaskData::new(coro, name, num, self.shared.next_task_id());
+        *data.context.borrow_mut() = Some(crate::contextvars::copy_context(vm));
         let t = Fut::new(&self.rc(), FutKind::Task(Box::new(data)));
         self.call_soon(Job::Step(t.clone(), None));
         self.register_task(&t);
@@ -528,6 +674,22 @@ impl Loop {
         if !busy {
             let next = self.timers.borrow().peek().map(|t| t.when);
             match next {
+                // A TestLoop whose generator left the clock before the
+                // next timer would spin for ever (its selector never
+                // waits): refused.
+                Some(when)
+                    if self.test_clock.is_some()
+                        && when >= self.time(vm) + CLOCK_RESOLUTION
+                        && self
+                            .test_clock
+                            .as_ref()
+                            .is_some_and(|t| t.pending.borrow().is_empty()) =>
+                {
+                    return Err(vm.runtime_error(
+                        "TestLoop: the time generator left the clock before the next timer",
+                    ));
+                }
+                Some(_) if self.test_clock.is_some() => {}
                 Some(when) => {
                     self.idle_until(vm, when);
                     self.poll_interrupt(vm)?;
@@ -540,7 +702,8 @@ impl Loop {
                 }
             }
         }
-        self.run_due(vm)
+        self.run_due(vm)?;
+        self.advance_test_clock(vm)
     }
 
     /// Moves the timers that are due to the ready queue and runs the jobs
@@ -567,7 +730,7 @@ impl Loop {
                 continue;
             }
             let callee = match &r.job {
-                Job::Call(f, _) => Some(f.clone()),
+                Job::Call(f, _, _) => Some(f.clone()),
                 _ => None,
             };
             let handle = r.handle.clone();
@@ -624,7 +787,10 @@ impl Loop {
         match job {
             Job::Step(t, exc) => task::step(vm, &t, exc),
             Job::Callback(cb, fut) => future::run_callback(vm, cb, &fut),
-            Job::Call(f, args) => vm.call(&f, args).map(drop),
+            Job::Call(f, args, None) => vm.call(&f, args).map(drop),
+            Job::Call(f, args, Some(ctx)) => {
+                crate::contextvars::run_in(vm, &ctx, |vm| vm.call(&f, args)).map(drop)
+            }
             Job::SetResultUnlessCancelled(f, v) => {
                 if f.cancelled() {
                     return Ok(());
@@ -696,14 +862,56 @@ impl Loop {
 
 impl NativeObject for Loop {
     fn class(&self, _vm: &Vm) -> Rc<Class> {
+        if self.test_clock.is_some() {
+            return self.shared.cls.test_loop.clone();
+        }
         self.shared.cls.event_loop.clone()
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self
     }
+    /// `loop._ready`, which tests read to run a loop until nothing is
+    /// ready: the ready queue's handles, as a list. The loop's own jobs
+    /// have no handle object; they show as bare `Handle`s.
+    fn set_attr(&self, _vm: &mut Vm, name: &str, v: &Value) -> PyResult<bool> {
+        if name != "slow_callback_duration" {
+            return Ok(false);
+        }
+        *self.slow_callback_duration.borrow_mut() = v.clone();
+        Ok(true)
+    }
+    fn get_attr(&self, _vm: &mut Vm, name: &str) -> PyResult<Option<Value>> {
+        if name == "slow_callback_duration" {
+            return Ok(Some(self.slow_callback_duration.borrow().clone()));
+        }
+        if name != "_ready" {
+            return Ok(None);
+        }
+        let ready = self.ready.borrow();
+        let items = ready
+            .iter()
+            .map(|r| match &r.handle {
+                Some(h) => Value::Native(h.clone()),
+                None => Value::Native(Rc::new(Handle {
+                    cls: self.shared.cls.handle.clone(),
+                    lp: self.me.clone(),
+                    when: None,
+                    cancelled: Cell::new(false),
+                    scheduled: Cell::new(false),
+                    callback: Value::None,
+                })),
+            })
+            .collect();
+        Ok(Some(Value::list(items)))
+    }
     fn repr(&self, _vm: &mut Vm) -> PyResult<Option<String>> {
         Ok(Some(format!(
-            "<_UnixSelectorEventLoop running={} closed={} debug=False>",
+            "<{} running={} closed={} debug=False>",
+            if self.test_clock.is_some() {
+                "TestLoop"
+            } else {
+                "_UnixSelectorEventLoop"
+            },
             py_bool(self.running.get()),
             py_bool(self.closed.get())
         )))
@@ -739,7 +947,7 @@ pub fn run(vm: &mut Vm, main: Value) -> PyResult<Value> {
         }
         return Err(vm.runtime_error("asyncio.run() cannot be called from a running event loop"));
     }
-    if !coro::is_coroutine(&main) {
+    if !coro::is_asyncio_coroutine(vm, &main) {
         let r = vm.repr(&main)?;
         return Err(vm.value_error(&format!("a coroutine was expected, got {r}")));
     }

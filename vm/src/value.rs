@@ -511,6 +511,11 @@ pub trait NativeObject: std::any::Any {
     fn get_attr(&self, _vm: &mut Vm, _name: &str) -> PyResult<Option<Value>> {
         Ok(None)
     }
+    /// `obj.name = v` for the attributes the object itself keeps; false
+    /// when it has no such writable attribute.
+    fn set_attr(&self, _vm: &mut Vm, _name: &str, _v: &Value) -> PyResult<bool> {
+        Ok(false)
+    }
     /// For the cycle collector (gc.rs): calls `visit` on every value the
     /// object holds a strong reference to. Visiting a value it does not
     /// hold is unsound; missing one only keeps cycles through it alive.

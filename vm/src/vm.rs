@@ -102,6 +102,10 @@ pub struct Vm {
     /// `sys.path` and the embedded source modules (see `import.rs`).
     pub import_state: crate::import::ImportState,
     pub native_modules: HashMap<&'static str, ModuleInit>,
+    /// Built-in modules found only when no file of that name is on
+    /// `sys.path` (CPython's `test` package: a program's own `test.py`
+    /// comes first, as the script's folder does in CPython).
+    pub fallback_modules: HashMap<&'static str, ModuleInit>,
     pub recursion_limit: usize,
     /// What `sys.setrecursionlimit` was given when that is more than the
     /// depth covm enforces (`recursion_limit` is capped: frames live on the
@@ -409,6 +413,7 @@ impl Vm {
             modules: Vm::new_modules_dict(),
             import_state: crate::import::ImportState::new(),
             native_modules: HashMap::default(),
+            fallback_modules: HashMap::default(),
             recursion_limit: 1000,
             recursion_limit_asked: None,
             int_max_str_digits: 4300,

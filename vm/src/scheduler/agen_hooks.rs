@@ -98,7 +98,7 @@ pub(crate) fn finalize(vm: &mut Vm, d: Dropped) -> PyResult<()> {
     let aclose = vm.getattr(&g, "aclose")?;
     let aw = vm.call(&aclose, vec![])?;
     let create_task = vm.getattr(&d.lp.value(), "create_task")?;
-    d.lp.call_soon(Job::Call(create_task, vec![aw]));
+    d.lp.call_soon(Job::Call(create_task, vec![aw], None));
     Ok(())
 }
 

@@ -35,6 +35,7 @@ pub(crate) fn make_classes(vm: &mut Vm) -> Classes {
     let n = BuiltinType::Native;
     let e = BuiltinType::BaseException;
     let future = class("Future", "_asyncio", &o, n);
+    let event_loop = class("_UnixSelectorEventLoop", "asyncio.unix_events", &o, n);
     let queue = class("Queue", "asyncio.queues", &o, n);
     let semaphore = class("Semaphore", "asyncio.locks", &o, n);
     let base_eg = group_class(vm, "BaseExceptionGroup", &vm.exc.base_exception.clone());
@@ -47,7 +48,8 @@ pub(crate) fn make_classes(vm: &mut Vm) -> Classes {
         future_iter: class("FutureIter", "_asyncio", &o, n),
         handle: class("Handle", "asyncio.events", &o, n),
         timer_handle: class("TimerHandle", "asyncio.events", &o, n),
-        event_loop: class("_UnixSelectorEventLoop", "asyncio.unix_events", &o, n),
+        event_loop: event_loop.clone(),
+        test_loop: class("TestLoop", "test.test_asyncio.utils", &event_loop, n),
         event: class("Event", "asyncio.locks", &o, n),
         lock: class("Lock", "asyncio.locks", &o, n),
         bounded_semaphore: class("BoundedSemaphore", "asyncio.locks", &semaphore, n),
@@ -105,6 +107,33 @@ fn kwarg(
         .iter()
         .find(|(k, _)| k.as_ref() == key)
         .map(|(_, v)| v.clone()))
+}
+
+/// A `context=` argument: the Context given, or a copy of the current one.
+pub(crate) fn context_arg(
+    vm: &mut Vm,
+    v: Option<Value>,
+) -> PyResult<Rc<crate::contextvars::Context>> {
+    match v {
+        None | Some(Value::None) => Ok(crate::contextvars::copy_context(vm)),
+        Some(v) => match crate::contextvars::as_native::<crate::contextvars::Context>(&v) {
+            Some(c) => Ok(c),
+            None => Err(vm.type_error(&format!(
+                "an instance of Context was expected, got {}",
+                vm.type_name(&v)
+            ))),
+        },
+    }
+}
+
+/// Gives a new task the `context=` it was created with, if any.
+pub(crate) fn set_task_context(vm: &mut Vm, t: &Rc<Fut>, v: Option<Value>) -> PyResult<()> {
+    if v.as_ref().is_none_or(|v| v.is_none()) {
+        return Ok(());
+    }
+    let ctx = context_arg(vm, v)?;
+    t.set_task_context(ctx);
+    Ok(())
 }
 
 fn number(vm: &Vm, v: &Value) -> PyResult<f64> {
@@ -173,7 +202,10 @@ fn fut_new(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     }
     let lp = match lp {
         Some(l) if !l.is_none() => this_loop(vm, &[l])?,
-        _ => shared(vm).event_loop(),
+        _ => {
+            let sh = shared(vm);
+            sh.get_event_loop(vm)?
+        }
     };
     Ok(lp.create_future().value())
 }
@@ -201,11 +233,14 @@ fn fut_cancel(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
 }
 fn fut_add_done_callback(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     let f = this_fut(vm, args, "add_done_callback")?;
-    kwarg(vm, "add_done_callback", kw, &["context"], "context")?;
+    let ctx = context_arg(
+        vm,
+        kwarg(vm, "add_done_callback", kw, &["context"], "context")?,
+    )?;
     let Some(cb) = args.get(1).cloned() else {
         return Err(missing(vm, "add_done_callback", "fn"));
     };
-    f.add_done_callback(Callback::Py(cb));
+    f.add_done_callback(Callback::Py(cb, Some(ctx)));
     Ok(Value::None)
 }
 fn fut_remove_done_callback(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
@@ -219,7 +254,7 @@ fn fut_remove_done_callback(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResu
     for i in 0..n {
         let cb = f.callback_at(i);
         let m = match cb {
-            Some(Callback::Py(v)) => v.is(&target) || vm.eq(&v, &target)?,
+            Some(Callback::Py(v, _)) => v.is(&target) || vm.eq(&v, &target)?,
             _ => false,
         };
         matches.push(m);
@@ -268,11 +303,17 @@ fn task_new(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
         return Err(missing(vm, "Task", "coro"));
     };
     let name = kwarg(vm, "Task", kw, &["loop", "name", "context"], "name")?;
+    let ctx = kwarg(vm, "Task", kw, &["loop", "name", "context"], "context")?;
     let lp = match kwarg(vm, "Task", kw, &["loop", "name", "context"], "loop")? {
         Some(l) if !l.is_none() => this_loop(vm, &[l])?,
-        _ => shared(vm).event_loop(),
+        _ => {
+            let sh = shared(vm);
+            sh.get_event_loop(vm)?
+        }
     };
-    Ok(lp.create_task(vm, coro, name)?.value())
+    let t = lp.create_task(vm, coro, name)?;
+    set_task_context(vm, &t, ctx)?;
+    Ok(t.value())
 }
 fn task_get_name(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
     let t = this_task(vm, args, "get_name")?;
@@ -363,33 +404,38 @@ fn l_time(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
 }
 fn l_call_soon(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     let l = this_loop(vm, args)?;
-    kwarg(vm, "call_soon", kw, &["context"], "context")?;
+    let ctx = context_arg(vm, kwarg(vm, "call_soon", kw, &["context"], "context")?)?;
     let Some(cb) = args.get(1).cloned() else {
         return Err(missing(vm, "call_soon", "callback"));
     };
-    let h = l.call_soon_handle(Job::Call(cb.clone(), args[2..].to_vec()), cb);
+    let h = l.call_soon_handle(Job::Call(cb.clone(), args[2..].to_vec(), Some(ctx)), cb);
     Ok(Value::Native(h))
 }
 fn l_call_later(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     let l = this_loop(vm, args)?;
-    kwarg(vm, "call_later", kw, &["context"], "context")?;
+    let ctx = context_arg(vm, kwarg(vm, "call_later", kw, &["context"], "context")?)?;
     if args.len() < 3 {
         return Err(missing(vm, "call_later", "callback"));
     }
     let delay = number(vm, &args[1])?;
     let cb = args[2].clone();
-    let h = l.call_later(vm, delay, Job::Call(cb.clone(), args[3..].to_vec()), cb);
+    let job = Job::Call(cb.clone(), args[3..].to_vec(), Some(ctx));
+    let h = l.call_later(vm, delay, job, cb);
     Ok(Value::Native(h))
 }
 fn l_call_at(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     let l = this_loop(vm, args)?;
-    kwarg(vm, "call_at", kw, &["context"], "context")?;
+    let ctx = context_arg(vm, kwarg(vm, "call_at", kw, &["context"], "context")?)?;
     if args.len() < 3 {
         return Err(missing(vm, "call_at", "callback"));
     }
     let when = number(vm, &args[1])?;
     let cb = args[2].clone();
-    let h = l.call_at(when, Job::Call(cb.clone(), args[3..].to_vec()), cb);
+    let h = l.call_at(
+        when,
+        Job::Call(cb.clone(), args[3..].to_vec(), Some(ctx)),
+        cb,
+    );
     Ok(Value::Native(h))
 }
 fn l_create_future(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
@@ -398,10 +444,13 @@ fn l_create_future(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value>
 fn l_create_task(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     let l = this_loop(vm, args)?;
     let name = kwarg(vm, "create_task", kw, &["name", "context"], "name")?;
+    let ctx = kwarg(vm, "create_task", kw, &["name", "context"], "context")?;
     let Some(coro) = args.get(1).cloned() else {
         return Err(missing(vm, "create_task", "coro"));
     };
-    Ok(l.create_task(vm, coro, name)?.value())
+    let t = l.create_task(vm, coro, name)?;
+    set_task_context(vm, &t, ctx)?;
+    Ok(t.value())
 }
 fn l_run_until_complete(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
     let l = this_loop(vm, args)?;
@@ -422,11 +471,54 @@ fn l_is_closed(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
     Ok(Value::Bool(this_loop(vm, args)?.is_closed()))
 }
 fn l_close(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
-    this_loop(vm, args)?.close(vm)?;
+    let l = this_loop(vm, args)?;
+    l.check_test_clock_on_close(vm)?;
+    l.close(vm)?;
     Ok(Value::None)
+}
+
+/// `TestLoop.advance_time(advance)`.
+pub fn test_loop_advance_time(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
+    let l = this_loop(vm, args)?;
+    let Some(v) = args.get(1) else {
+        return Err(missing(vm, "advance_time", "advance"));
+    };
+    if vm.truthy(v)? {
+        let by = number(vm, v)?;
+        l.advance_test_time(by);
+    }
+    Ok(Value::None)
+}
+
+/// `test_utils.TestLoop(gen)`: a loop on a clock of its own that starts at
+/// 0 and moves only by what the time generator answers (see `TestClock`).
+pub fn test_loop_new(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
+    let sh = shared(vm);
+    let time_gen = match args.get(1) {
+        Some(g) if !g.is_none() => Some(vm.call(g, vec![])?),
+        _ => None,
+    };
+    if let Some(g) = &time_gen {
+        vm.call_method(g, "__next__", vec![])?;
+    }
+    Ok(Loop::new_test(&sh, time_gen).value())
 }
 fn l_get_debug(_vm: &mut Vm, _args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
     Ok(Value::Bool(false))
+}
+
+/// `loop.set_debug(enabled)`: the loop has no debug mode (slow-callback
+/// warnings, creation tracebacks), so only turning it off is accepted.
+fn l_set_debug(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
+    this_loop(vm, args)?;
+    let Some(v) = args.get(1) else {
+        return Err(missing(vm, "set_debug", "enabled"));
+    };
+    if vm.truthy(v)? {
+        let cls = builtin_exc(vm, "NotImplementedError");
+        return Err(vm.new_exc(&cls, "covm's event loop has no debug mode"));
+    }
+    Ok(Value::None)
 }
 
 fn install_loop(vm: &Vm, c: &Classes) {
@@ -443,6 +535,7 @@ fn install_loop(vm: &Vm, c: &Classes) {
         ("is_closed", l_is_closed),
         ("close", l_close),
         ("get_debug", l_get_debug),
+        ("set_debug", l_set_debug),
     ] {
         vm.add_method(&c.event_loop, name, f);
     }
@@ -508,11 +601,13 @@ fn a_sleep(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
 
 fn a_create_task(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     let name = kwarg(vm, "create_task", kw, &["name", "context"], "name")?;
+    let ctx = kwarg(vm, "create_task", kw, &["name", "context"], "context")?;
     let Some(coro) = args.first().cloned() else {
         return Err(missing(vm, "create_task", "coro"));
     };
     let lp = running_loop(vm)?;
     let t = lp.create_task(vm, coro, None)?;
+    set_task_context(vm, &t, ctx)?;
     if let Some(n) = name
         && !n.is_none()
     {
@@ -598,16 +693,31 @@ fn a_wait(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     let allowed = ["timeout", "return_when"];
     let timeout = kwarg(vm, "wait", kw, &allowed, "timeout")?;
     let rw = kwarg(vm, "wait", kw, &allowed, "return_when")?;
-    let Some(fs) = args.first() else {
+    let Some(fs) = args.first().cloned() else {
         return Err(missing(vm, "wait", "fs"));
     };
-    if as_fut(fs).is_some() || super::coro::is_coroutine(fs) {
+    // `wait` is a coroutine function: its checks raise when it is awaited.
+    let sh = shared(vm);
+    Ok(NativeCoro::make(
+        &sh,
+        "wait",
+        Machine::Start(Some(Box::new(move |vm| wait_start(vm, fs, timeout, rw)))),
+    ))
+}
+
+fn wait_start(
+    vm: &mut Vm,
+    fs: Value,
+    timeout: Option<Value>,
+    rw: Option<Value>,
+) -> PyResult<Machine> {
+    if as_fut(&fs).is_some() || super::coro::is_coroutine(&fs) {
         return Err(vm.type_error(&format!(
             "expect a list of futures, not {}",
-            vm.type_name(fs)
+            vm.type_of(&fs).name
         )));
     }
-    let items = vm.collect(fs)?;
+    let items = vm.collect(&fs)?;
     if items.is_empty() {
         return Err(vm.value_error("Set of Tasks/Futures is empty."));
     }
@@ -639,12 +749,11 @@ fn a_wait(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
             fs_v.push(f);
         }
     }
-    let sh = shared(vm);
-    Ok(NativeCoro::make(
-        &sh,
-        "wait",
-        Machine::Wait(Box::new(Wait::new(fs_v, timeout, return_when))),
-    ))
+    Ok(Machine::Wait(Box::new(Wait::new(
+        fs_v,
+        timeout,
+        return_when,
+    ))))
 }
 
 fn a_current_task(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
@@ -674,7 +783,11 @@ fn a_get_running_loop(vm: &mut Vm, _args: &[Value], _kw: &KwArgs) -> PyResult<Va
 }
 
 fn a_get_event_loop(vm: &mut Vm, _args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
-    Ok(shared(vm).event_loop().value())
+    Ok({
+        let sh = shared(vm);
+        sh.get_event_loop(vm)?
+    }
+    .value())
 }
 
 fn a_new_event_loop(vm: &mut Vm, _args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
@@ -694,13 +807,11 @@ fn a_set_event_loop(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value
     Ok(Value::None)
 }
 
-fn a_iscoroutine(_vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
-    // CPython 3.11 counts plain generators as coroutines here
-    // (`types.GeneratorType` is in `asyncio.coroutines._COROUTINE_TYPES`).
-    let plain = matches!(args.first(), Some(Value::Generator(g)) if g.kind == GenKind::Generator);
-    Ok(Value::Bool(
-        plain || args.first().is_some_and(super::coro::is_coroutine),
-    ))
+fn a_iscoroutine(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
+    let Some(v) = args.first() else {
+        return Err(missing(vm, "iscoroutine", "obj"));
+    };
+    Ok(Value::Bool(super::coro::is_asyncio_coroutine(vm, v)))
 }
 
 fn a_iscoroutinefunction(_vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {

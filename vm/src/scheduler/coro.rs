@@ -35,6 +35,7 @@ enum CState {
 }
 
 type Thunk = Box<dyn FnOnce(&mut Vm) -> PyResult<Value>>;
+pub type StartFn = Box<dyn FnOnce(&mut Vm) -> PyResult<Machine>>;
 
 pub enum Machine {
     Done,
@@ -50,6 +51,10 @@ pub enum Machine {
     },
     /// An `async def` whose body never awaits: runs at the first resume.
     Immediate(Option<Thunk>),
+    /// An `async def` that checks its arguments when first resumed (as a
+    /// coroutine function does, not when called) and then becomes the
+    /// machine the checks return.
+    Start(Option<StartFn>),
     /// `Future.__await__`.
     FutIter {
         fut: Rc<Fut>,
@@ -264,6 +269,25 @@ pub fn is_coroutine(v: &Value) -> bool {
     }
 }
 
+/// `asyncio.iscoroutine` (3.11), which decides what a task may drive:
+/// coroutines, plain generators (`types.GeneratorType` is among
+/// `coroutines._COROUTINE_TYPES`; `as_completed`'s native iterator stands
+/// for the generator CPython's is) and whatever `collections.abc.Coroutine`
+/// accepts: instances whose class defines `__await__`, `send`, `throw` and
+/// `close`.
+pub fn is_asyncio_coroutine(vm: &mut Vm, v: &Value) -> bool {
+    match v {
+        Value::Generator(g) => g.kind != GenKind::AsyncGenerator,
+        Value::Instance(_) => {
+            let cls = vm.type_of(v);
+            ["__await__", "send", "throw", "close"]
+                .iter()
+                .all(|m| vm.class_lookup(&cls, m).is_some_and(|f| !f.is_none()))
+        }
+        _ => is_coroutine(v) || vm.type_name(v) == "generator",
+    }
+}
+
 fn blocking(f: &Rc<Fut>) -> Step {
     f.blocking.set(true);
     Step::Yield(f.value())
@@ -338,6 +362,13 @@ impl Machine {
                 }
                 r.map(Step::Return)
             }
+            Machine::Start(f) => match f.take() {
+                Some(f) => {
+                    *self = f(vm)?;
+                    self.step(vm, true, input)
+                }
+                None => Err(vm.runtime_error("cannot reuse already awaited coroutine")),
+            },
             Machine::Immediate(f) => match f.take() {
                 Some(f) => f(vm).map(Step::Return),
                 None => Err(vm.runtime_error("cannot reuse already awaited coroutine")),

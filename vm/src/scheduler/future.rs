@@ -40,8 +40,10 @@ pub enum FutKind {
 pub enum Callback {
     /// `Task.__wakeup`.
     Wakeup(Rc<Fut>),
-    /// A callable a program added.
-    Py(Value),
+    /// A callable a program added, with the context it runs in (a copy of
+    /// the current one when it was added, or `add_done_callback`'s
+    /// `context=`); None for the library's own Python-level callbacks.
+    Py(Value, Option<Rc<crate::contextvars::Context>>),
     /// `gather`'s `_done_callback`.
     Gather(Rc<GatherState>),
     /// `functools.partial(_release_waiter, waiter)`.
@@ -132,6 +134,13 @@ impl Fut {
 
     pub fn value(&self) -> Value {
         Value::Native(self.rc())
+    }
+
+    /// A task's `context=`, given after it was made.
+    pub(crate) fn set_task_context(&self, ctx: Rc<crate::contextvars::Context>) {
+        if let Some(d) = self.task_data() {
+            *d.context.borrow_mut() = Some(ctx);
+        }
     }
 
     pub fn task_data(&self) -> Option<&TaskData> {
@@ -336,7 +345,7 @@ impl Fut {
         for cb in &cbs {
             names.push(match cb {
                 Callback::Wakeup(_) => "Task.task_wakeup()".to_string(),
-                Callback::Py(f) => match f {
+                Callback::Py(f, _) => match f {
                     Value::Function(func) => format!("{}()", func.qualname.borrow()),
                     Value::Builtin(b) => format!("{}()", b.name),
                     other => vm.repr(other)?,
@@ -407,7 +416,7 @@ impl NativeObject for Fut {
         }
         for cb in cbs.iter() {
             match cb {
-                Callback::Py(v) => visit(v),
+                Callback::Py(v, _) => visit(v),
                 Callback::Wakeup(f)
                 | Callback::ReleaseWaiter(f)
                 | Callback::ShieldInner(f)
@@ -447,7 +456,7 @@ impl NativeObject for Fut {
         if let Ok(mut cbs) = self.callbacks.try_borrow_mut() {
             for cb in cbs.drain(..) {
                 match cb {
-                    Callback::Py(v) => out.push(v),
+                    Callback::Py(v, _) => out.push(v),
                     Callback::Wakeup(f)
                     | Callback::ReleaseWaiter(f)
                     | Callback::ShieldInner(f)
@@ -473,6 +482,56 @@ impl NativeObject for Fut {
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self
+    }
+    /// The private attributes CPython's futures and tasks expose (both the C
+    /// and the Python classes have them, and programs and tests read them).
+    fn get_attr(&self, _vm: &mut Vm, name: &str) -> PyResult<Option<Value>> {
+        let task = self.task_data();
+        Ok(Some(match name {
+            "_loop" => self.lp.value(),
+            "_state" => Value::str(self.state.get().name()),
+            "_log_traceback" => Value::Bool(self.log_tb.get()),
+            "_cancel_message" => self.cancel_message(),
+            "_asyncio_future_blocking" => Value::Bool(self.blocking.get()),
+            // The callbacks as CPython lists them, (callback, context)
+            // pairs; the loop's own callbacks, which are not Python
+            // objects here, show as None.
+            "_callbacks" => {
+                let cbs = self.callbacks.borrow();
+                Value::list(
+                    cbs.iter()
+                        .map(|cb| {
+                            let f = match cb {
+                                Callback::Py(v, _) => v.clone(),
+                                _ => Value::None,
+                            };
+                            Value::tuple(vec![f, Value::None])
+                        })
+                        .collect(),
+                )
+            }
+            "_must_cancel" if task.is_some() => Value::Bool(task.is_some_and(|d| d.must_cancel())),
+            "_fut_waiter" if task.is_some() => task
+                .and_then(|d| d.fut_waiter.borrow().clone())
+                .map(|w| Value::Native(w))
+                .unwrap_or(Value::None),
+            "_coro" if task.is_some() => task.map(|d| d.coro()).unwrap_or(Value::None),
+            _ => return Ok(None),
+        }))
+    }
+    fn set_attr(&self, vm: &mut Vm, name: &str, v: &Value) -> PyResult<bool> {
+        match name {
+            "_log_traceback" => {
+                if vm.truthy(v)? {
+                    return Err(vm.value_error("_log_traceback can only be set to False"));
+                }
+                self.log_tb.set(false);
+            }
+            "_cancel_message" => self.set_cancel_message(v.clone()),
+            "_asyncio_future_blocking" => self.blocking.set(vm.truthy(v)?),
+            _ => return Ok(false),
+        }
+        Ok(true)
     }
     fn repr(&self, vm: &mut Vm) -> PyResult<Option<String>> {
         let info = match &self.kind {
@@ -518,7 +577,11 @@ pub fn cancel(vm: &mut Vm, f: &Rc<Fut>, msg: Value) -> PyResult<bool> {
 pub(crate) fn run_callback(vm: &mut Vm, cb: Callback, fut: &Rc<Fut>) -> PyResult<()> {
     match cb {
         Callback::Wakeup(t) => task::wakeup(vm, &t, fut),
-        Callback::Py(f) => vm.call(&f, vec![fut.value()]).map(drop),
+        Callback::Py(f, None) => vm.call(&f, vec![fut.value()]).map(drop),
+        Callback::Py(f, Some(ctx)) => {
+            let arg = fut.value();
+            crate::contextvars::run_in(vm, &ctx, |vm| vm.call(&f, vec![arg])).map(drop)
+        }
         Callback::Gather(st) => gather_done(vm, &st, fut),
         Callback::ReleaseWaiter(w) => {
             if !w.done() {
@@ -586,7 +649,7 @@ pub fn ensure_future(vm: &mut Vm, arg: &Value, lp: Option<&Rc<Loop>>) -> PyResul
         }
         return Ok(f);
     }
-    let coro = if super::coro::is_coroutine(arg) {
+    let coro = if super::coro::is_asyncio_coroutine(vm, arg) {
         arg.clone()
     } else if let Some(aw) = vm.lookup_special(arg, "__await__") {
         vm.call(&aw, vec![arg.clone()])?
@@ -595,7 +658,10 @@ pub fn ensure_future(vm: &mut Vm, arg: &Value, lp: Option<&Rc<Loop>>) -> PyResul
     };
     let lp = match lp {
         Some(l) => l.clone(),
-        None => super::shared(vm).event_loop(),
+        None => {
+            let sh = super::shared(vm);
+            sh.get_event_loop(vm)?
+        }
     };
     lp.new_task(vm, coro, None)
 }
@@ -613,7 +679,10 @@ pub struct GatherState {
 /// `asyncio.gather(*aws, return_exceptions=...)`.
 pub fn gather(vm: &mut Vm, args: &[Value], return_exceptions: bool) -> PyResult<Rc<Fut>> {
     if args.is_empty() {
-        let lp = super::shared(vm).event_loop();
+        let lp = {
+            let sh = super::shared(vm);
+            sh.get_event_loop(vm)?
+        };
         let outer = lp.create_future();
         outer.set_result(vm, Value::list(vec![]))?;
         return Ok(outer);

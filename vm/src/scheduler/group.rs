@@ -582,10 +582,11 @@ fn tg_create_task(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
         );
     };
     let mut name = None;
+    let mut context = None;
     for (k, v) in kw {
         match k.as_ref() {
             "name" => name = Some(v.clone()),
-            "context" => {}
+            "context" => context = Some(v.clone()),
             _ => {
                 return Err(vm.type_error(&format!(
                     "TaskGroup.create_task() got an unexpected keyword argument '{k}'"
@@ -611,6 +612,7 @@ fn tg_create_task(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
         None => running_loop(vm)?,
     };
     let task = lp.create_task(vm, coro, None)?;
+    super::api::set_task_context(vm, &task, context)?;
     if let Some(n) = name
         && !n.is_none()
         && let Some(d) = task.task_data()

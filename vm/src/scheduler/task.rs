@@ -23,6 +23,9 @@ pub struct TaskData {
     num_cancels: Cell<u32>,
     must_cancel: Cell<bool>,
     pub(crate) fut_waiter: RefCell<Option<Rc<Fut>>>,
+    /// The context every step runs in: a copy of the creator's, or the
+    /// `context=` given.
+    pub(crate) context: RefCell<Option<Rc<crate::contextvars::Context>>>,
 }
 
 impl TaskData {
@@ -36,6 +39,7 @@ impl TaskData {
             num_cancels: Cell::new(0),
             must_cancel: Cell::new(false),
             fut_waiter: RefCell::new(None),
+            context: RefCell::new(None),
         }
     }
 
@@ -49,6 +53,10 @@ impl TaskData {
 
     pub fn set_name(&self, v: Value) {
         *self.name.borrow_mut() = v;
+    }
+
+    pub fn must_cancel(&self) -> bool {
+        self.must_cancel.get()
     }
 
     pub fn cancelling(&self) -> u32 {
@@ -130,6 +138,16 @@ pub(crate) fn resume_any(vm: &mut Vm, c: &Value, input: Input) -> PyResult<Exit>
 fn resume_generic(vm: &mut Vm, it: &Value, input: Input) -> PyResult<Exit> {
     let stop = vm.exc.stop_iteration.clone();
     let r = match input {
+        // A task drives a coroutine-like object that is no iterator (it
+        // only has `send`, as `collections.abc.Coroutine` requires) with
+        // `send(None)`, as `Task.__step` does.
+        Input::Send(v)
+            if v.is_none()
+                && vm.lookup_special(it, "__next__").is_none()
+                && let Some(send) = vm.lookup_special(it, "send") =>
+        {
+            vm.call(&send, vec![it.clone(), v])
+        }
         Input::Send(v) if v.is_none() => {
             return Ok(match vm.next_or_return(it)? {
                 Ok(v) => Exit::Yield(v),
@@ -154,6 +172,14 @@ fn resume_generic(vm: &mut Vm, it: &Value, input: Input) -> PyResult<Exit> {
 
 /// `Task.__step(exc)`.
 pub(crate) fn step(vm: &mut Vm, t: &Rc<Fut>, exc: Option<Value>) -> PyResult<()> {
+    let ctx = data(t).context.borrow().clone();
+    match ctx {
+        Some(ctx) => crate::contextvars::run_in(vm, &ctx, |vm| step_in_context(vm, t, exc)),
+        None => step_in_context(vm, t, exc),
+    }
+}
+
+fn step_in_context(vm: &mut Vm, t: &Rc<Fut>, exc: Option<Value>) -> PyResult<()> {
     let d = data(t);
     let cls = t.lp.shared.cls.cancelled_error.clone();
     if t.done() {
