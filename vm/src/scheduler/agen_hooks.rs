@@ -102,8 +102,9 @@ pub(crate) fn finalize(vm: &mut Vm, d: Dropped) -> PyResult<()> {
     Ok(())
 }
 
-/// `BaseEventLoop.shutdown_asyncgens()`.
-pub(crate) fn shutdown(vm: &mut Vm, lp: &Rc<Loop>) -> PyResult<()> {
+/// The async generators registered with `lp` and still alive, in the
+/// order they were registered; they are unregistered.
+fn take_registered(lp: &Rc<Loop>) -> Vec<Rc<Generator>> {
     let mut agens: Vec<(u64, Rc<Generator>)> = REGISTERED.with(|r| {
         let mut r = r.borrow_mut();
         let ids: Vec<u64> = r
@@ -118,23 +119,34 @@ pub(crate) fn shutdown(vm: &mut Vm, lp: &Rc<Loop>) -> PyResult<()> {
             })
             .collect()
     });
-    if agens.is_empty() {
-        return Ok(());
-    }
     // The weak set's order is CPython's insertion order, in practice.
     agens.sort_by_key(|(id, _)| *id);
+    agens.into_iter().map(|(_, g)| g).collect()
+}
+
+/// `gather(*[ag.aclose() for ag in agens], return_exceptions=True)`.
+fn close_all(vm: &mut Vm, agens: &[Rc<Generator>]) -> PyResult<Rc<super::future::Fut>> {
     let mut closing = Vec::with_capacity(agens.len());
-    for (_, g) in &agens {
+    for g in agens {
         let aclose = vm.getattr(&Value::Generator(g.clone()), "aclose")?;
         closing.push(vm.call(&aclose, vec![])?);
     }
-    let outer = super::future::gather(vm, &closing, true)?;
-    lp.run_until_complete(vm, &outer)?;
-    let results = match outer.result(vm)? {
+    super::future::gather(vm, &closing, true)
+}
+
+/// Hands what closing each generator raised to the loop's exception
+/// handler.
+fn report_failures(
+    vm: &mut Vm,
+    lp: &Rc<Loop>,
+    agens: &[Rc<Generator>],
+    results: &Value,
+) -> PyResult<()> {
+    let results = match results {
         Value::List(l) => l.borrow().clone(),
         _ => Vec::new(),
     };
-    for (r, (_, g)) in results.iter().zip(&agens) {
+    for (r, g) in results.iter().zip(agens) {
         if vm.is_instance_of(r, &vm.exc.exception.clone()) {
             let g = Value::Generator(g.clone());
             let msg = format!(
@@ -150,4 +162,38 @@ pub(crate) fn shutdown(vm: &mut Vm, lp: &Rc<Loop>) -> PyResult<()> {
         }
     }
     Ok(())
+}
+
+/// What `asyncio.run()` does when its main coroutine is done: runs
+/// `shutdown_asyncgens()` to completion.
+pub(crate) fn shutdown(vm: &mut Vm, lp: &Rc<Loop>) -> PyResult<()> {
+    let agens = take_registered(lp);
+    if agens.is_empty() {
+        return Ok(());
+    }
+    let outer = close_all(vm, &agens)?;
+    lp.run_until_complete(vm, &outer)?;
+    let results = outer.result(vm)?;
+    report_failures(vm, lp, &agens, &results)
+}
+
+/// `await loop.shutdown_asyncgens()`: the same, as a coroutine of the
+/// running loop.
+pub(crate) fn shutdown_coro(lp: Rc<Loop>) -> super::coro::Machine {
+    use super::coro::Machine;
+    Machine::Start(Some(Box::new(move |vm| {
+        let agens = take_registered(&lp);
+        if agens.is_empty() {
+            return Ok(Machine::Immediate(Some(Box::new(|_| Ok(Value::None)))));
+        }
+        let outer = close_all(vm, &agens)?;
+        Ok(Machine::Then {
+            arg: Value::Native(outer),
+            it: None,
+            then: Some(Box::new(move |vm, outcome| {
+                report_failures(vm, &lp, &agens, &outcome?)?;
+                Ok(Value::None)
+            })),
+        })
+    })))
 }

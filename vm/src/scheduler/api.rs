@@ -438,6 +438,15 @@ fn l_call_at(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     );
     Ok(Value::Native(h))
 }
+fn l_shutdown_asyncgens(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
+    let l = this_loop(vm, args)?;
+    let sh = shared(vm);
+    Ok(NativeCoro::make(
+        &sh,
+        "shutdown_asyncgens",
+        super::agen_hooks::shutdown_coro(l),
+    ))
+}
 fn l_create_future(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
     Ok(this_loop(vm, args)?.create_future().value())
 }
@@ -530,6 +539,7 @@ fn install_loop(vm: &Vm, c: &Classes) {
         ("create_future", l_create_future),
         ("create_task", l_create_task),
         ("run_until_complete", l_run_until_complete),
+        ("shutdown_asyncgens", l_shutdown_asyncgens),
         ("stop", l_stop),
         ("is_running", l_is_running),
         ("is_closed", l_is_closed),
