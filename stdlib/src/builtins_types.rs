@@ -711,6 +711,7 @@ fn property_new(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
         fget: get(0),
         fset: get(1),
         fdel: get(2),
+        name: Default::default(),
     })))
 }
 
@@ -730,7 +731,12 @@ fn property_with(vm: &mut Vm, args: &[Value], which: usize, name: &str) -> PyRes
     let mut parts = [p.fget.clone(), p.fset.clone(), p.fdel.clone()];
     parts[which] = f;
     let [fget, fset, fdel] = parts;
-    Ok(Value::Property(Rc::new(Property { fget, fset, fdel })))
+    Ok(Value::Property(Rc::new(Property {
+        fget,
+        fset,
+        fdel,
+        name: p.name.clone(),
+    })))
 }
 
 fn property_getter(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {

@@ -125,10 +125,14 @@ impl Vm {
             .dict
             .borrow()
             .iter()
-            .filter(|(_, v)| matches!(v, Value::Instance(_)))
+            .filter(|(_, v)| matches!(v, Value::Instance(_) | Value::Property(_)))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         for (name, v) in attrs {
+            if let Value::Property(p) = &v {
+                *p.name.borrow_mut() = Some(name);
+                continue;
+            }
             if let Some(f) = self.lookup_special(&v, "__set_name__") {
                 self.call(
                     &f,

@@ -349,10 +349,7 @@ impl Vm {
                 let cls_attr = self.class_lookup(&inst.class, name);
                 if let Some(Value::Property(p)) = &cls_attr {
                     if p.fget.is_none() {
-                        let msg = format!(
-                            "property '{}' of '{}' object has no getter",
-                            name, inst.class.name
-                        );
+                        let msg = p.missing(&inst.class, "getter");
                         return Err(self.attribute_error(&msg));
                     }
                     return self.call(&p.fget, vec![obj.clone()]).map(Some);
@@ -771,15 +768,42 @@ impl Vm {
         Ok(Value::Dict(d))
     }
 
+    /// Whether a store on an instance of `cls` goes straight to the
+    /// instance dict: not an exception class (those have special
+    /// attributes), no property and no `__setattr__` but object's anywhere
+    /// in the MRO. Cached in the class until any class changes.
+    fn plain_setattr(&self, cls: &Rc<Class>) -> bool {
+        let epoch = crate::value::class_epoch();
+        if let Some(v) = cls.dict.plain_setattr_cached(epoch) {
+            return v;
+        }
+        let no_property = std::iter::once(cls).chain(cls.mro.iter()).all(|k| {
+            !k.dict
+                .borrow()
+                .values()
+                .any(|v| matches!(v, Value::Property(_)))
+        });
+        let plain = no_property
+            && !self.is_subclass(cls, &self.exc.base_exception)
+            && matches!(
+                self.class_lookup(cls, "__setattr__"),
+                None | Some(Value::Builtin(_))
+            );
+        cls.dict.cache_plain_setattr(epoch, plain);
+        plain
+    }
+
     pub fn setattr(&mut self, obj: &Value, name: &str, v: Value) -> PyResult<()> {
         match obj {
+            Value::Instance(inst) if self.plain_setattr(&inst.class) => {
+                let old = inst.dict.borrow_mut().insert(Rc::from(name), v);
+                drop(old);
+                self.run_finalizers()
+            }
             Value::Instance(inst) => {
                 if let Some(Value::Property(p)) = self.class_lookup(&inst.class, name) {
                     if p.fset.is_none() {
-                        let msg = format!(
-                            "property '{}' of '{}' object has no setter",
-                            name, inst.class.name
-                        );
+                        let msg = p.missing(&inst.class, "setter");
                         return Err(self.attribute_error(&msg));
                     }
                     self.call(&p.fset, vec![obj.clone(), v])?;
@@ -870,10 +894,7 @@ impl Vm {
             Value::Instance(inst) => {
                 if let Some(Value::Property(p)) = self.class_lookup(&inst.class, name) {
                     if p.fdel.is_none() {
-                        let msg = format!(
-                            "property '{}' of '{}' object has no deleter",
-                            name, inst.class.name
-                        );
+                        let msg = p.missing(&inst.class, "deleter");
                         return Err(self.attribute_error(&msg));
                     }
                     self.call(&p.fdel, vec![obj.clone()])?;

@@ -194,6 +194,8 @@ fn bump_class_epoch() {
 #[derive(Default)]
 pub struct ClassDict {
     map: RefCell<Namespace>,
+    /// `(class epoch, answer)` of `Vm::plain_setattr` for this class.
+    plain_setattr: Cell<(u64, bool)>,
 }
 
 impl ClassDict {
@@ -201,7 +203,17 @@ impl ClassDict {
         bump_class_epoch();
         ClassDict {
             map: RefCell::new(map),
+            plain_setattr: Cell::new((u64::MAX, false)),
         }
+    }
+    /// The cached `plain_setattr` answer, if no class changed since.
+    #[inline]
+    pub fn plain_setattr_cached(&self, epoch: u64) -> Option<bool> {
+        let (e, v) = self.plain_setattr.get();
+        (e == epoch).then_some(v)
+    }
+    pub fn cache_plain_setattr(&self, epoch: u64, v: bool) {
+        self.plain_setattr.set((epoch, v));
     }
     #[inline]
     pub fn borrow(&self) -> std::cell::Ref<'_, Namespace> {
@@ -410,6 +422,19 @@ pub struct Property {
     pub fget: Value,
     pub fset: Value,
     pub fdel: Value,
+    /// The attribute name `__set_name__` gave it when a class statement
+    /// defined it; errors name the property only then, as CPython's do.
+    pub name: RefCell<Option<Rc<str>>>,
+}
+
+impl Property {
+    /// "property 'x' of 'C' object has no setter", or without the name.
+    pub fn missing(&self, cls: &Class, what: &str) -> String {
+        match &*self.name.borrow() {
+            Some(n) => format!("property '{n}' of '{}' object has no {what}", cls.qualname),
+            None => format!("property of '{}' object has no {what}", cls.qualname),
+        }
+    }
 }
 
 pub struct SuperObj {
