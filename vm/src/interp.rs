@@ -889,7 +889,7 @@ impl Vm {
                 let name = top!(self).code.names[i as usize].clone();
                 let obj = pop!(self);
                 let v = pop!(self);
-                self.setattr(&obj, &name, v)?;
+                self.setattr_interned(&obj, &name, v)?;
             }
             Op::DeleteAttr(i) => {
                 let name = top!(self).code.names[i as usize].clone();

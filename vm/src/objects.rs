@@ -793,6 +793,20 @@ impl Vm {
         plain
     }
 
+    /// `setattr` with the name already interned (`StoreAttr`): a plain
+    /// store shares the name instead of allocating a copy for the key.
+    #[inline]
+    pub fn setattr_interned(&mut self, obj: &Value, name: &Rc<str>, v: Value) -> PyResult<()> {
+        match obj {
+            Value::Instance(inst) if self.plain_setattr(&inst.class) => {
+                let old = inst.dict.borrow_mut().insert(name.clone(), v);
+                drop(old);
+                self.run_finalizers()
+            }
+            _ => self.setattr(obj, name, v),
+        }
+    }
+
     pub fn setattr(&mut self, obj: &Value, name: &str, v: Value) -> PyResult<()> {
         match obj {
             Value::Instance(inst) if self.plain_setattr(&inst.class) => {
