@@ -133,7 +133,7 @@ pub fn gens(vm: &mut Vm, module: &Rc<Module>) -> String {
     let live: Vec<Rc<Generator>> = vm
         .live_generators()
         .into_iter()
-        .filter(|g| g.state.get() != GenState::Closed && g.qualname.as_ref() != "<module>")
+        .filter(|g| g.state.get() != GenState::Closed && g.qualname().as_ref() != "<module>")
         .collect();
     if live.is_empty() {
         return "no live generators or coroutines\n".to_string();

@@ -191,7 +191,7 @@ mod size_tests {
     fn hot_structures_stay_small() {
         assert!(std::mem::size_of::<crate::value::Value>() <= 24);
         assert!(std::mem::size_of::<super::Frame>() <= 160);
-        assert!(std::mem::size_of::<crate::value::Generator>() <= 72);
+        assert!(std::mem::size_of::<crate::value::Generator>() <= 48);
         assert!(std::mem::size_of::<crate::opcode::Op>() <= 8);
     }
 }

@@ -12,7 +12,7 @@ impl Vm {
     pub fn gen_names(&self, g: &Generator) -> (Rc<str>, Rc<str>) {
         match self.gen_renames.get(&g.id) {
             Some(n) if g.id != 0 => n.clone(),
-            _ => (g.name.clone(), g.qualname.clone()),
+            _ => (g.name().clone(), g.qualname().clone()),
         }
     }
 

@@ -43,7 +43,7 @@ pub fn finalizer_queue() -> Rc<RefCell<Vec<Box<Frame>>>> {
 impl Drop for Generator {
     fn drop(&mut self) {
         if self.state.get() == GenState::Created && self.kind == GenKind::Coroutine {
-            crate::drop_reports::unawaited(self.qualname.clone());
+            crate::drop_reports::unawaited(self.qualname().clone());
             return;
         }
         if self.kind == GenKind::AsyncGenerator && crate::scheduler::agen_hooks::dropped(self) {
@@ -139,8 +139,11 @@ impl Vm {
             kind,
             state: Cell::new(GenState::Created),
             frame: RefCell::new(Some(frame)),
-            name: f.name.borrow().clone(),
-            qualname: f.qualname.borrow().clone(),
+            names: Generator::names_for(
+                &code,
+                f.name.borrow().clone(),
+                f.qualname.borrow().clone(),
+            ),
             code,
             id,
         });
@@ -180,8 +183,7 @@ impl Vm {
                 kind,
                 state: Cell::new(GenState::Suspended),
                 frame: RefCell::new(Some(frame)),
-                name: code.name.clone(),
-                qualname: code.qualname.clone(),
+                names: None,
                 code,
                 id: 0,
             });

@@ -375,12 +375,33 @@ pub struct Generator {
     /// The suspended frame. `None` while running (the frame is then on the
     /// VM's frame stack) and once closed.
     pub frame: RefCell<Option<Box<Frame>>>,
-    pub name: Rc<str>,
-    pub qualname: Rc<str>,
+    /// `(__name__, __qualname__)` when they differ from the code's (the
+    /// function was renamed before it was called): rare, so boxed.
+    pub names: Option<Box<(Rc<str>, Rc<str>)>>,
     pub code: Rc<Code>,
     /// Set once a coroutine has been awaited or driven to completion, for
     /// "cannot reuse already awaited coroutine".
     pub id: u64,
+}
+
+impl Generator {
+    /// The `names` field for a generator of `code` created under these
+    /// names.
+    pub fn names_for(
+        code: &Code,
+        name: Rc<str>,
+        qualname: Rc<str>,
+    ) -> Option<Box<(Rc<str>, Rc<str>)>> {
+        (*name != *code.name || *qualname != *code.qualname).then(|| Box::new((name, qualname)))
+    }
+    /// The name it was created with.
+    pub fn name(&self) -> &Rc<str> {
+        self.names.as_ref().map_or(&self.code.name, |n| &n.0)
+    }
+    /// The qualified name it was created with.
+    pub fn qualname(&self) -> &Rc<str> {
+        self.names.as_ref().map_or(&self.code.qualname, |n| &n.1)
+    }
 }
 
 pub struct Module {

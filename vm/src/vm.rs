@@ -656,7 +656,7 @@ impl Vm {
             GenKind::Coroutine => "coroutine",
             GenKind::AsyncGenerator => "async_generator",
         };
-        format!("{kind}#{} {}", g.id, g.qualname)
+        format!("{kind}#{} {}", g.id, g.qualname())
     }
 
     /// Live generators and coroutines (only when `live_generators` is on).
@@ -680,8 +680,7 @@ impl Vm {
             kind: GenKind::Coroutine,
             state: Cell::new(GenState::Created),
             frame: RefCell::new(Some(frame)),
-            name: Rc::from("<module>"),
-            qualname: Rc::from("<module>"),
+            names: Generator::names_for(&code, Rc::from("<module>"), Rc::from("<module>")),
             code,
             id,
         }))

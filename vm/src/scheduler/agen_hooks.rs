@@ -45,8 +45,7 @@ pub(crate) fn init_hooks(vm: &mut Vm, g: &Rc<Generator>) {
 /// close it as a task.
 pub(crate) struct Dropped {
     frame: Box<crate::frame::Frame>,
-    name: Rc<str>,
-    qualname: Rc<str>,
+    names: Option<Box<(Rc<str>, Rc<str>)>>,
     code: Rc<crate::code::Code>,
     lp: Rc<Loop>,
 }
@@ -70,8 +69,7 @@ pub(crate) fn dropped(g: &Generator) -> bool {
     };
     crate::drop_reports::agen_finalize(Dropped {
         frame,
-        name: g.name.clone(),
-        qualname: g.qualname.clone(),
+        names: g.names.clone(),
         code: g.code.clone(),
         lp,
     });
@@ -90,8 +88,7 @@ pub(crate) fn finalize(vm: &mut Vm, d: Dropped) -> PyResult<()> {
         kind: GenKind::AsyncGenerator,
         state: std::cell::Cell::new(GenState::Suspended),
         frame: RefCell::new(Some(d.frame)),
-        name: d.name,
-        qualname: d.qualname,
+        names: d.names,
         code: d.code,
         id,
     }));

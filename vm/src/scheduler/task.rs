@@ -314,10 +314,17 @@ fn format_coro(c: &Value, done: bool) -> String {
             if done || g.state.get() == GenState::Closed {
                 format!(
                     "{}() done, defined at {}:{}",
-                    g.qualname, file, g.code.first_line
+                    g.qualname(),
+                    file,
+                    g.code.first_line
                 )
             } else if g.state.get() == GenState::Created {
-                format!("{}() running at {}:{}", g.qualname, file, g.code.first_line)
+                format!(
+                    "{}() running at {}:{}",
+                    g.qualname(),
+                    file,
+                    g.code.first_line
+                )
             } else {
                 let line = g
                     .frame
@@ -325,7 +332,7 @@ fn format_coro(c: &Value, done: bool) -> String {
                     .ok()
                     .and_then(|f| f.as_ref().map(|f| f.current_line()))
                     .unwrap_or(g.code.first_line as usize);
-                format!("{}() running at {}:{}", g.qualname, file, line)
+                format!("{}() running at {}:{}", g.qualname(), file, line)
             }
         }
         Value::Native(n) => match n.as_any().downcast_ref::<coro::NativeCoro>() {
