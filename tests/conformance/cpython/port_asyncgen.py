@@ -13,6 +13,8 @@ The test case fixtures are mapped onto plain asyncio, as port_tasks.py does:
   module functions named `self_<name>`, so they do not clash with the
   module-level helpers of the same name (`to_list`).
 - `subTest` only prints its arguments (assertions print instead of raising).
+- A test that exec()s a source text and expects a SyntaxError becomes a
+  program whose source is that text (it exits 1 with the SyntaxError).
 - `test.support.gc_collect()` is a fixture function doing what it does
   (`gc.collect()` three times).
 
@@ -67,6 +69,21 @@ def text_of(body):
     return textwrap.dedent(body.split('\n', 1)[1])
 
 
+def exec_syntax_error(fn):
+    # `code = '''...'''` then `with self.assertRaisesRegex(SyntaxError, R):
+    # exec(code, {}, {})`: (the source, R), else None.
+    b = fn.body
+    if not (len(b) == 2 and isinstance(b[0], ast.Assign) and isinstance(b[0].value, ast.Constant)
+            and isinstance(b[1], ast.With) and len(b[1].items) == 1):
+        return None
+    cm = b[1].items[0].context_expr
+    if not (isinstance(cm, ast.Call) and ast.unparse(cm.func) == 'self.assertRaisesRegex'
+            and ast.unparse(cm.args[0]) == 'SyntaxError'
+            and [ast.unparse(x) for x in b[1].body] == ['exec(code, {}, {})']):
+        return None
+    return b[0].value.value, cm.args[1].value
+
+
 def main():
     out = sys.argv[1]
     d = os.path.dirname(__import__('test').__file__)
@@ -111,6 +128,23 @@ def main():
                 continue
             body = ast.get_source_segment(src, fn)
             why = TEST_SKIP.get(f'{cname}.{tname}')
+            exec_code = exec_syntax_error(fn)
+            if why is None and exec_code is not None:
+                # The source the test exec()s, as the whole program: compiling
+                # it raises the SyntaxError the test expects (exit 1, the
+                # error as the last line of stderr).
+                text, regex = exec_code
+                # The text's first line starts at column 0, its body is
+                # indented as the test method's code: re-indented by 4.
+                def_line, rest = text.split('\n', 1)
+                prog = (f'# Ported from CPython 3.11 Lib/test/test_asyncgen.py, {cname}.{tname},\n'
+                        '# by tests/conformance/cpython/port_asyncgen.py: the test exec()s this source\n'
+                        f'# and expects SyntaxError matching {regex!r}.\n' + def_line + '\n'
+                        + textwrap.indent(textwrap.dedent(rest).strip('\n'), '    ').rstrip() + '\n')
+                with open(os.path.join(out, f'{cname}_{tname}.co'), 'w') as f:
+                    f.write(prog)
+                count += 1
+                continue
             if why is None and fn.decorator_list:
                 why = next((r for k, r in SKIP.items() if r and k in ast.unparse(fn.decorator_list[0])),
                            'has a decorator')
