@@ -17,6 +17,7 @@ def _g():
 
 
 GeneratorType = type(_g())
+FrameType = type(_g().gi_frame)
 
 
 async def _c():

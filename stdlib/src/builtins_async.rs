@@ -48,9 +48,8 @@ fn anext(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
         return Ok(aw);
     };
     let sh = scheduler::shared(vm);
-    Ok(NativeCoro::then(
+    Ok(NativeCoro::anext_default(
         &sh,
-        "anext",
         aw,
         Box::new(move |vm, r| match r {
             Err(e) if vm.is_instance_of(&e, &vm.exc.stop_async_iteration.clone()) => Ok(default),

@@ -88,8 +88,10 @@ impl Vm {
         if aw.state.get() == AwaitState::Closed {
             let msg = match aw.kind {
                 AwaitKind::Send => "cannot reuse already awaited __anext__()/asend()",
-                AwaitKind::Throw => "cannot reuse already awaited athrow()",
-                AwaitKind::Close => "cannot reuse already awaited aclose()",
+                // CPython 3.11 words both the same.
+                AwaitKind::Throw | AwaitKind::Close => {
+                    "cannot reuse already awaited aclose()/athrow()"
+                }
             };
             return Err(self.runtime_error(msg));
         }

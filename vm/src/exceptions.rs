@@ -218,6 +218,19 @@ impl Vm {
     pub fn exc_str(&mut self, e: &Value) -> PyResult<String> {
         let args = self.exc_args(e);
         let is_key_error = self.is_instance_of(e, &self.exc.key_error.clone());
+        // SyntaxError's str is its `msg` (the first argument, None when
+        // there is none), whatever other arguments it has.
+        let syntax = self.exc_by_name.iter().find(|(n, _)| *n == "SyntaxError");
+        let is_syntax_error = match syntax.map(|(_, c)| c.clone()) {
+            Some(c) => self.is_instance_of(e, &c),
+            None => false,
+        };
+        if is_syntax_error {
+            return match args.first() {
+                Some(m) => self.to_str(m),
+                None => Ok("None".into()),
+            };
+        }
         match args.len() {
             0 => Ok(String::new()),
             1 if is_key_error => self.repr(&args[0]),

@@ -138,6 +138,13 @@ impl Shared {
         self.set_called.set(true);
         *self.default_loop.borrow_mut() = l;
     }
+    /// `set_event_loop_policy(None)`: a fresh default policy, which has no
+    /// current loop and has not had one set (so `get_event_loop()` makes
+    /// one on demand again).
+    pub fn reset_policy(&self) {
+        self.set_called.set(false);
+        *self.default_loop.borrow_mut() = None;
+    }
     /// `events._get_event_loop()` (what `get_event_loop()`, and `Future()`,
     /// `ensure_future`, `gather`, `shield` and `as_completed` without a
     /// loop use): the running loop, else the policy's current loop, made

@@ -817,6 +817,25 @@ fn a_set_event_loop(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value
     Ok(Value::None)
 }
 
+/// Only `None` (back to the default policy): covm has no policy classes,
+/// so any other argument is CPython's error for a non-policy.
+fn a_set_event_loop_policy(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
+    match args.first() {
+        None => Err(missing(vm, "set_event_loop_policy", "policy")),
+        Some(Value::None) => {
+            shared(vm).reset_policy();
+            Ok(Value::None)
+        }
+        Some(v) => {
+            let msg = format!(
+                "policy must be an instance of AbstractEventLoopPolicy or None, not '{}'",
+                vm.type_name(v)
+            );
+            Err(vm.type_error(&msg))
+        }
+    }
+}
+
 fn a_iscoroutine(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
     let Some(v) = args.first() else {
         return Err(missing(vm, "iscoroutine", "obj"));
@@ -879,6 +898,7 @@ pub const FUNCTIONS: &[(&str, NativeFn)] = &[
     ("get_event_loop", a_get_event_loop),
     ("new_event_loop", a_new_event_loop),
     ("set_event_loop", a_set_event_loop),
+    ("set_event_loop_policy", a_set_event_loop_policy),
     ("iscoroutine", a_iscoroutine),
     ("iscoroutinefunction", a_iscoroutinefunction),
     ("isfuture", a_isfuture),

@@ -110,6 +110,12 @@ pub struct NativeCoro {
     name: &'static str,
     state: Cell<CState>,
     m: RefCell<Machine>,
+    /// For `anext(it, default)`: the `__anext__()` awaitable it wraps.
+    /// CPython's anext_awaitable keeps no state of its own and hands every
+    /// send, throw and close to the wrapped awaitable, so once this
+    /// coroutine is finished a resume goes there (and an asend object
+    /// reports its own "cannot reuse already awaited __anext__()/asend()").
+    proxied: Option<Value>,
 }
 
 impl NativeCoro {
@@ -132,6 +138,23 @@ impl NativeCoro {
             name,
             state: Cell::new(CState::Created),
             m: RefCell::new(m),
+            proxied: None,
+        }))
+    }
+
+    /// `anext(it, default)`: awaits `aw` (the `__anext__()` awaitable) and
+    /// returns `then(outcome)`; after it finishes, resumes go to `aw`.
+    pub fn anext_default(sh: &Shared, aw: Value, then: ThenFn) -> Value {
+        Value::Native(Rc::new(NativeCoro {
+            cls: sh.cls.coroutine.clone(),
+            name: "anext",
+            state: Cell::new(CState::Created),
+            m: RefCell::new(Machine::Then {
+                arg: aw.clone(),
+                it: None,
+                then: Some(then),
+            }),
+            proxied: Some(aw),
         }))
     }
 
@@ -172,6 +195,13 @@ impl NativeCoro {
                 return Err(vm.value_error("coroutine already executing"));
             }
             CState::Closed => {
+                if let Some(aw) = &self.proxied {
+                    let it = vm.get_awaitable(aw.clone())?;
+                    return super::task::resume_any(vm, &it, input).map(|e| match e {
+                        crate::interp::Exit::Yield(v) => Step::Yield(v),
+                        crate::interp::Exit::Return(v) => Step::Return(v),
+                    });
+                }
                 return Err(vm.runtime_error("cannot reuse already awaited coroutine"));
             }
             CState::Created => {
@@ -181,6 +211,9 @@ impl NativeCoro {
                             vm.type_error("can't send non-None value to a just-started coroutine")
                         );
                     }
+                    // anext(it, default) throws into the wrapped awaitable
+                    // even before it has started (its `then` sees the outcome).
+                    Input::Throw(_) if self.proxied.is_some() => {}
                     Input::Throw(e) => {
                         self.finish();
                         return Err(e);
@@ -217,6 +250,11 @@ impl NativeCoro {
         match self.state.get() {
             CState::Created => {
                 self.finish();
+                // anext(it, default) closes the awaitable it wraps.
+                if let Some(aw) = &self.proxied {
+                    let it = vm.get_awaitable(aw.clone())?;
+                    vm.call_method(&it, "close", vec![])?;
+                }
                 Ok(())
             }
             CState::Closed => Ok(()),
@@ -407,10 +445,11 @@ impl Machine {
                 let Some(inner) = it.clone() else {
                     return Err(vm.runtime_error("await resumed before it started"));
                 };
-                let input = if first {
-                    Input::Send(Value::None)
-                } else {
-                    input
+                // The first resume sends None into the awaitable, or throws
+                // what anext(it, default).throw() was given.
+                let input = match input {
+                    Input::Send(_) if first => Input::Send(Value::None),
+                    input => input,
                 };
                 let outcome = match super::task::resume_any(vm, &inner, input) {
                     Ok(crate::interp::Exit::Yield(v)) => return Ok(Step::Yield(v)),
