@@ -53,30 +53,25 @@ impl Vm {
     /// then fills it.
     #[inline]
     pub(crate) fn cached_method(&self, obj: &Value, code: &Code, i: usize) -> Option<Value> {
-        let native_class;
-        let cls: &Rc<crate::value::Class> = match obj {
+        let key = match obj {
             // An instance attribute of that name hides the method.
             Value::Instance(inst) => {
                 if inst.dict.borrow().contains_key(&*code.names[i]) {
                     return None;
                 }
-                &inst.class
+                Rc::as_ptr(&inst.class) as usize
             }
-            Value::Native(n) => {
-                native_class = n.class(self);
-                &native_class
-            }
-            Value::List(_) => &self.types.list,
-            Value::Dict(_) => &self.types.dict,
-            Value::Str(_) => &self.types.str_,
-            Value::Generator(g) => match g.kind {
+            Value::Native(n) => n.class_addr(self),
+            Value::List(_) => Rc::as_ptr(&self.types.list) as usize,
+            Value::Dict(_) => Rc::as_ptr(&self.types.dict) as usize,
+            Value::Str(_) => Rc::as_ptr(&self.types.str_) as usize,
+            Value::Generator(g) => Rc::as_ptr(match g.kind {
                 crate::value::GenKind::Generator => &self.types.generator,
                 crate::value::GenKind::Coroutine => &self.types.coroutine,
                 crate::value::GenKind::AsyncGenerator => &self.types.async_generator,
-            },
+            }) as usize,
             _ => return None,
         };
-        let key = Rc::as_ptr(cls) as usize;
         match code.method_cache.borrow().get(i) {
             Some(Some((k, e, Some(m @ (Value::Function(_) | Value::Builtin(_))))))
                 if *k == key && *e == crate::value::class_epoch() =>

@@ -591,10 +591,58 @@ impl Vm {
                     after_drop!();
                 }
                 Op::CallMethod(n) => {
+                    let n = n as usize;
+                    // A plain built-in method with few arguments
+                    // (`d.append(x)`, `d.popleft()`): the function pointer is
+                    // called straight from here with the receiver and the
+                    // arguments moved into an array on the Rust stack. Same
+                    // steps as `native_method_call`, without re-reading the
+                    // frame.
+                    if n < SMALL_ARGS
+                        && let Value::Builtin(b) = &*peek!(n + 2)
+                        && b.special == Special::None
+                        && b.receiver.is_none()
+                    {
+                        let func = b.func;
+                        // The receiver slot is empty when `LoadMethod` found
+                        // a plain attribute (the builtin takes no self).
+                        let count = if peek!(n + 1).is_undef() { n } else { n + 1 };
+                        let mut buf =
+                            [const { std::mem::MaybeUninit::<Value>::uninit() }; SMALL_ARGS];
+                        // SAFETY: the top `count` values move into `buf`, the
+                        // method is read out of its slot, and the stack is
+                        // cut below the method (an empty receiver slot owns
+                        // nothing) before anything can observe it.
+                        let method = unsafe {
+                            std::ptr::copy_nonoverlapping(
+                                sp.sub(count),
+                                buf.as_mut_ptr() as *mut Value,
+                                count,
+                            );
+                            sp = sp.sub(n + 2);
+                            sp.read()
+                        };
+                        sync!();
+                        // SAFETY: the first `count` slots of `buf` are initialised.
+                        let args = unsafe {
+                            std::slice::from_raw_parts_mut(buf.as_mut_ptr() as *mut Value, count)
+                        };
+                        self.c_depth += 1;
+                        let r = func(self, args, &[]);
+                        self.c_depth -= 1;
+                        // SAFETY: the arguments are dropped once, here; `buf`
+                        // never drops its contents.
+                        unsafe { std::ptr::drop_in_place(args) };
+                        drop(method);
+                        reload!();
+                        push!(r?);
+                        after_drop!();
+                        continue;
+                    }
                     sync!();
                     // SAFETY: the method and receiver are below the n arguments.
-                    let first = unsafe { sp.offset_from(locals) } as usize - n as usize - 2;
-                    if !self.native_method_call(n as usize)? && !self.gen_special_call(first)? {
+                    let first = unsafe { sp.offset_from(locals) } as usize - n - 2;
+                    if !self.native_method_call(n)? && !self.gen_special_call(first)? {
                         self.slow_op(op)?;
                     }
                     reload!();

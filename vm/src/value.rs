@@ -492,6 +492,14 @@ pub trait NativeObject: std::any::Any {
     /// The class `type(obj)` reports; its dict holds the object's methods.
     fn class(&self, vm: &Vm) -> Rc<Class>;
     fn as_any(&self) -> &dyn std::any::Any;
+    /// The address of the class `class` returns, the key of method caches
+    /// (attr_cache.rs). Objects that hold their class override it to skip
+    /// cloning and dropping the `Rc` on every cached method call. (A class
+    /// freed here and another allocated at its address later cannot alias
+    /// in a cache: creating a class bumps the class epoch.)
+    fn class_addr(&self, vm: &Vm) -> usize {
+        Rc::as_ptr(&self.class(vm)) as usize
+    }
     fn repr(&self, _vm: &mut Vm) -> PyResult<Option<String>> {
         Ok(None)
     }
