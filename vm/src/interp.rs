@@ -527,7 +527,36 @@ impl Vm {
                     }
                     // SAFETY: the callee is below its n arguments.
                     let first = unsafe { sp.offset_from(locals) } as usize - n as usize - 1;
-                    if !self.fast_call(n as usize)? && !self.gen_special_call(first)? {
+                    let done = match &*peek!(n as usize + 1) {
+                        Value::Function(_) => self.fast_call(n as usize)?,
+                        // `next(g)` on a suspended generator resumes it from
+                        // here (what `gen_special_call` does, without looking
+                        // the slots up again).
+                        Value::Builtin(b)
+                            if n == 1
+                                && b.special == Special::Next
+                                && b.receiver.is_none()
+                                && let Value::Generator(g) = &*peek!(1)
+                                && g.kind == GenKind::Generator
+                                && g.state.get() == GenState::Suspended
+                                && !self.tracing =>
+                        {
+                            let Value::Generator(g) = pop!() else {
+                                unreachable!("checked above")
+                            };
+                            let callee = pop!();
+                            sync!();
+                            // A builtin without a receiver owns no covm value.
+                            drop(callee);
+                            let r = self.resume_suspended(g, Resume::Call);
+                            reload!();
+                            r?;
+                            continue;
+                        }
+                        Value::Builtin(_) => self.gen_special_call(first)?,
+                        _ => false,
+                    };
+                    if !done {
                         self.slow_op(op)?;
                     }
                     reload!();
@@ -642,7 +671,17 @@ impl Vm {
                     sync!();
                     // SAFETY: the method and receiver are below the n arguments.
                     let first = unsafe { sp.offset_from(locals) } as usize - n - 2;
-                    if !self.native_method_call(n)? && !self.gen_special_call(first)? {
+                    let done = match &*peek!(n + 2) {
+                        // `(method self args*n)` is a call of the method
+                        // with n + 1 positional arguments.
+                        Value::Function(_) if !peek!(n + 1).is_undef() => self.fast_call(n + 1)?,
+                        Value::Builtin(b) if b.special != Special::None => {
+                            self.gen_special_call(first)?
+                        }
+                        Value::Builtin(_) => self.native_method_call(n)?,
+                        _ => false,
+                    };
+                    if !done {
                         self.slow_op(op)?;
                     }
                     reload!();
