@@ -76,7 +76,7 @@ impl Vm {
             Some(Some((k, e, Some(m @ (Value::Function(_) | Value::Builtin(_))))))
                 if *k == key && *e == crate::value::class_epoch() =>
             {
-                Some(m.clone())
+                Some(m.heap_clone())
             }
             _ => None,
         }

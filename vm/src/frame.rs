@@ -153,11 +153,21 @@ impl Frame {
                 }
             }
         }
-        self.cells.clear();
+        // Most frames have no cells, handled exceptions, namespace or
+        // special return: test before running the drop glue.
+        if !self.cells.is_empty() {
+            self.cells.clear();
+        }
         self.blocks.clear();
-        self.handled.clear();
-        self.namespace = None;
-        self.ret = ReturnTo::Caller;
+        if !self.handled.is_empty() {
+            self.handled.clear();
+        }
+        if self.namespace.is_some() {
+            self.namespace = None;
+        }
+        if !matches!(self.ret, ReturnTo::Caller) {
+            self.ret = ReturnTo::Caller;
+        }
     }
 
     /// The fast locals, in `code.varnames` order.

@@ -261,7 +261,7 @@ impl Vm {
                 let i = $i;
                 let v = local!(i);
                 if v.is_heap() {
-                    let v = v.clone();
+                    let v = v.heap_clone();
                     push!(v);
                 } else if v.is_undef() {
                     // SAFETY: fp is the live top frame.
@@ -742,7 +742,7 @@ impl Vm {
                 };
                 ns.borrow()
                     .get_index(*slot as usize)
-                    .map(|(_, v)| v.clone())
+                    .map(|(_, v)| v.fast_clone())
             }
             _ => None,
         }
@@ -1703,10 +1703,13 @@ impl Vm {
                 frame.stack[i] = func.defaults[i - first_default].clone();
             }
         }
-        for _ in 0..code.cellvars.len() {
-            frame.cells.push(Rc::new(RefCell::new(Value::Undef)));
+        // Most functions have no cells: skip the vector's growth checks.
+        if !code.cellvars.is_empty() || !func.closure.is_empty() {
+            for _ in 0..code.cellvars.len() {
+                frame.cells.push(Rc::new(RefCell::new(Value::Undef)));
+            }
+            frame.cells.extend(func.closure.iter().cloned());
         }
-        frame.cells.extend(func.closure.iter().cloned());
         frame
     }
 

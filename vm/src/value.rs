@@ -563,10 +563,27 @@ impl Value {
     #[inline(always)]
     pub fn fast_clone(&self) -> Value {
         if self.is_heap() {
-            self.clone()
+            self.heap_clone()
         } else {
             // SAFETY: immediates own nothing: a bitwise copy is a clone.
             unsafe { std::ptr::read(self) }
+        }
+    }
+
+    /// `clone` of a value that owns a heap object: the reference count of
+    /// the kinds a program passes around most is bumped inline, the rest go
+    /// through the out-of-line `clone`.
+    #[inline(always)]
+    pub fn heap_clone(&self) -> Value {
+        match self {
+            Value::Instance(x) => Value::Instance(Rc::clone(x)),
+            Value::Generator(x) => Value::Generator(Rc::clone(x)),
+            Value::Native(x) => Value::Native(Rc::clone(x)),
+            Value::List(x) => Value::List(Rc::clone(x)),
+            Value::Function(x) => Value::Function(Rc::clone(x)),
+            Value::Builtin(x) => Value::Builtin(Rc::clone(x)),
+            Value::Str(x) => Value::Str(Rc::clone(x)),
+            _ => self.clone(),
         }
     }
 
