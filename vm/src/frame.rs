@@ -149,7 +149,7 @@ impl Frame {
             let p = self.stack.as_mut_ptr();
             for i in 0..n {
                 if (*p.add(i)).is_heap() {
-                    std::ptr::drop_in_place(p.add(i));
+                    p.add(i).read().heap_drop();
                 }
             }
         }

@@ -215,7 +215,7 @@ impl Vm {
             ($v:expr) => {{
                 let v = $v;
                 if v.is_heap() {
-                    drop(v);
+                    v.heap_drop();
                     after_drop!();
                 } else {
                     std::mem::forget(v);
@@ -289,7 +289,7 @@ impl Vm {
             ($i:expr, $v:expr) => {{
                 let old = std::mem::replace(local!($i), $v);
                 if old.is_heap() {
-                    drop(old);
+                    old.heap_drop();
                     after_drop!();
                 } else {
                     std::mem::forget(old);
@@ -321,7 +321,7 @@ impl Vm {
                 Op::PopTop => {
                     let v = pop!();
                     if v.is_heap() {
-                        drop(v);
+                        v.heap_drop();
                         after_drop!();
                     } else {
                         std::mem::forget(v);
@@ -659,10 +659,17 @@ impl Vm {
                         self.c_depth += 1;
                         let r = func(self, args, &[]);
                         self.c_depth -= 1;
-                        // SAFETY: the arguments are dropped once, here; `buf`
-                        // never drops its contents.
-                        unsafe { std::ptr::drop_in_place(args) };
-                        drop(method);
+                        for v in args.iter() {
+                            // SAFETY: the arguments are dropped once, here;
+                            // `buf` never drops its contents.
+                            let v = unsafe { std::ptr::read(v) };
+                            if v.is_heap() {
+                                v.heap_drop();
+                            } else {
+                                std::mem::forget(v);
+                            }
+                        }
+                        method.heap_drop();
                         reload!();
                         push!(r?);
                         after_drop!();

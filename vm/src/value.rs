@@ -587,6 +587,23 @@ impl Value {
         }
     }
 
+    /// Drops a value that owns a heap object: for the kinds `heap_clone`
+    /// bumps inline, the count is decremented inline too and only the
+    /// last reference goes out of line (`Rc`'s `drop_slow`).
+    #[inline(always)]
+    pub fn heap_drop(self) {
+        match self {
+            Value::Instance(x) => drop(x),
+            Value::Generator(x) => drop(x),
+            Value::Native(x) => drop(x),
+            Value::List(x) => drop(x),
+            Value::Function(x) => drop(x),
+            Value::Builtin(x) => drop(x),
+            Value::Str(x) => drop(x),
+            other => drop(other),
+        }
+    }
+
     /// True for values whose drop may free a heap object (and so may
     /// finalize a generator); small ints, floats, bools and None are not.
     #[inline(always)]
