@@ -2209,10 +2209,10 @@ impl Vm {
             if add_tb && let Value::Instance(i) = &exc {
                 let resumed_by = match &f.ret {
                     ReturnTo::Generator(_, how) => Some(match how {
-                        Resume::Call => "next()/send()/throw()".into(),
-                        Resume::ForIter(_) => "a for loop".into(),
-                        Resume::YieldFrom => "yield from/await".into(),
-                        Resume::Native => native.unwrap_or("a built-in".into()).into(),
+                        Resume::Call => ResumedBy::Text("next()/send()/throw()".into()),
+                        Resume::ForIter(_) => ResumedBy::Text("a for loop".into()),
+                        Resume::YieldFrom => ResumedBy::Text("yield from/await".into()),
+                        Resume::Native => native.unwrap_or(ResumedBy::Text("a built-in".into())),
                     }),
                     _ => None,
                 };

@@ -325,7 +325,18 @@ pub struct TbEntry {
     /// The instruction that was executing.
     pub ip: usize,
     /// For a generator or coroutine frame: how it had been resumed.
-    pub resumed_by: Option<std::borrow::Cow<'static, str>>,
+    pub resumed_by: Option<ResumedBy>,
+}
+
+/// How a generator frame in a traceback had been resumed (`resumer.rs`).
+#[derive(Clone)]
+pub enum ResumedBy {
+    /// Known when the exception passed: "a for loop", a task's step.
+    Text(std::borrow::Cow<'static, str>),
+    /// A built-in called by the instruction at `ip` of `code`: its name is
+    /// read from the source only when the traceback is shown, not on every
+    /// exception leaving such a frame.
+    Call { code: Rc<Code>, ip: usize },
 }
 
 /// The state of a generator or coroutine. It is kept in one place, the
