@@ -80,7 +80,9 @@ pub(crate) fn native_class(
 #[inline]
 pub(crate) fn downcast<T: 'static>(v: &Value) -> Option<&T> {
     match v {
-        Value::Native(n) => n.as_any().downcast_ref::<T>(),
+        // Upcast rather than `as_any()`: one virtual call, not two (every
+        // `as_any` returns `self`).
+        Value::Native(n) => (&**n as &dyn std::any::Any).downcast_ref::<T>(),
         _ => None,
     }
 }
