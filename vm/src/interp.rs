@@ -389,12 +389,28 @@ impl Vm {
                     let jump_on = matches!(op, Op::PopJumpIfTrue(_));
                     let b = match pop!() {
                         Value::Bool(b) => b,
+                        Value::None => false,
+                        Value::Int(i) => i != 0,
                         other => {
-                            sync!();
-                            let r = self.truthy(&other);
-                            drop(other);
-                            reload!();
-                            r?
+                            // Lists and natives that know their truth (a
+                            // deque's length) answer without the protocol,
+                            // as `truthy` would.
+                            let known = match &other {
+                                Value::List(l) => Some(!l.borrow().is_empty()),
+                                Value::Native(n) => n.truthy(),
+                                _ => None,
+                            };
+                            if let Some(b) = known {
+                                other.heap_drop();
+                                after_drop!();
+                                b
+                            } else {
+                                sync!();
+                                let r = self.truthy(&other);
+                                drop(other);
+                                reload!();
+                                r?
+                            }
                         }
                     };
                     if b == jump_on {
