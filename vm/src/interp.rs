@@ -715,8 +715,9 @@ impl Vm {
                     if let ReturnTo::Caller = f.ret {
                         let v = pop!();
                         sync!();
-                        self.return_to_caller(v);
+                        self.return_to_caller();
                         reload!();
+                        push!(v);
                         after_drop!();
                     } else {
                         let v = pop!();
@@ -1796,14 +1797,14 @@ impl Vm {
     }
 
     /// `ReturnValue` from a frame whose caller takes the result: the frame
-    /// goes back to the pool and `v` onto the caller's stack.
+    /// goes back to the pool (the loop pushes the result on the caller's
+    /// stack).
     #[inline]
-    fn return_to_caller(&mut self, v: Value) {
+    fn return_to_caller(&mut self) {
         let Some(frame) = self.frames.pop() else {
             unreachable!("return with no frame")
         };
         self.recycle_frame(frame);
-        top!(self).stack.push(v);
     }
 
     /// A frame for `code`, recycled when one is available.
