@@ -1619,7 +1619,8 @@ impl Vm {
     /// `Call` of a plain covm function with positional arguments: the
     /// arguments move from the caller's stack into a recycled frame's
     /// locals. Returns false when the callee needs the general path.
-    #[inline]
+    /// (Inlined into the loop's two call sites: the hottest path of calls.)
+    #[inline(always)]
     fn fast_call(&mut self, n: usize) -> PyResult<bool> {
         let depth = self.frames.len() + self.c_depth;
         let f = top!(self);
