@@ -256,7 +256,8 @@ fn source_view(vm: &mut Vm, exc: &Value, color: bool) -> Option<String> {
         } else {
             let next = &tb[k + 1];
             let callee = frame_name(&next.code.name);
-            match next.resumed_by.as_deref() {
+            let how = next.resumed_by.as_ref().map(covm_vm::resumer::describe);
+            match how.as_deref() {
                 // A module body entered from another file: an import.
                 None if &*next.code.name == "<module>" => {
                     format!("{name} imports {}", next.code.filename)

@@ -46,6 +46,8 @@ pub(crate) fn add_staticmethod(
 
 /// The error for a method called on the wrong kind of receiver
 /// (`str.upper(1)`).
+#[cold]
+#[inline(never)]
 pub(crate) fn descriptor_error(vm: &Vm, ty: &str, name: &str, args: &[Value]) -> Value {
     match args.first() {
         Some(v) => vm.type_error(&format!(
@@ -57,27 +59,33 @@ pub(crate) fn descriptor_error(vm: &Vm, ty: &str, name: &str, args: &[Value]) ->
 }
 
 /// `qual() takes no arguments (N given)` for a method without parameters.
+#[inline]
 pub(crate) fn no_args(vm: &Vm, qual: &str, args: &[Value], kw: &KwArgs) -> PyResult<()> {
-    if !kw.is_empty() {
-        return Err(vm.type_error(&format!("{qual}() takes no keyword arguments")));
+    if kw.is_empty() && args.len() <= 1 {
+        return Ok(());
     }
-    let n = args.len().saturating_sub(1);
-    if n != 0 {
-        return Err(vm.type_error(&format!("{qual}() takes no arguments ({n} given)")));
-    }
-    Ok(())
+    Err(arg_count_error(vm, qual, args, kw, "no arguments"))
 }
 
 /// `qual() takes exactly one argument (N given)`.
+#[inline]
 pub(crate) fn one_arg(vm: &Vm, qual: &str, args: &[Value], kw: &KwArgs) -> PyResult<()> {
+    if kw.is_empty() && args.len() == 2 {
+        return Ok(());
+    }
+    Err(arg_count_error(vm, qual, args, kw, "exactly one argument"))
+}
+
+/// The errors of `no_args` and `one_arg`, out of line: the checks inline
+/// into every method, the formatting does not.
+#[cold]
+#[inline(never)]
+fn arg_count_error(vm: &Vm, qual: &str, args: &[Value], kw: &KwArgs, takes: &str) -> Value {
     if !kw.is_empty() {
-        return Err(vm.type_error(&format!("{qual}() takes no keyword arguments")));
+        return vm.type_error(&format!("{qual}() takes no keyword arguments"));
     }
     let n = args.len().saturating_sub(1);
-    if n != 1 {
-        return Err(vm.type_error(&format!("{qual}() takes exactly one argument ({n} given)")));
-    }
-    Ok(())
+    vm.type_error(&format!("{qual}() takes {takes} ({n} given)"))
 }
 
 /// Argument-clinic style count check: `name expected at least 1 argument,

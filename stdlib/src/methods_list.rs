@@ -41,6 +41,7 @@ pub fn install(vm: &mut Vm) {
 
 type ListRef = Rc<RefCell<Vec<Value>>>;
 
+#[inline]
 fn this(vm: &Vm, args: &[Value], name: &str) -> PyResult<ListRef> {
     match args.first() {
         Some(Value::List(l)) => Ok(l.clone()),

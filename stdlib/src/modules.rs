@@ -92,9 +92,12 @@ pub(crate) fn native_class(
 }
 
 /// The Rust object behind a native value, if it is a `T`.
+#[inline]
 pub(crate) fn downcast<T: 'static>(v: &Value) -> Option<&T> {
     match v {
-        Value::Native(n) => n.as_any().downcast_ref::<T>(),
+        // Upcast rather than `as_any()`: one virtual call, not two (every
+        // `as_any` returns `self`).
+        Value::Native(n) => (&**n as &dyn std::any::Any).downcast_ref::<T>(),
         _ => None,
     }
 }
@@ -122,6 +125,7 @@ pub(crate) fn add_cmp_method(vm: &Vm, cls: &Rc<Class>, name: &str, f: NativeFn) 
 
 /// The receiver of a method call, downcast to `T`, or CPython's
 /// "descriptor requires" TypeError.
+#[inline]
 pub(crate) fn this<'a, T: 'static>(
     vm: &Vm,
     args: &'a [Value],
@@ -130,13 +134,20 @@ pub(crate) fn this<'a, T: 'static>(
 ) -> PyResult<&'a T> {
     match args.first().and_then(|v| downcast::<T>(v)) {
         Some(t) => Ok(t),
-        None => Err(vm.type_error(&format!(
-            "descriptor '{method}' requires a '{what}' object but received '{}'",
-            args.first()
-                .map(|v| vm.type_name(v))
-                .unwrap_or_else(|| "nothing".into())
-        ))),
+        None => Err(this_error(vm, args, what, method)),
     }
+}
+
+/// `this`'s error, out of line: every native method inlines the check.
+#[cold]
+#[inline(never)]
+fn this_error(vm: &Vm, args: &[Value], what: &str, method: &str) -> Value {
+    vm.type_error(&format!(
+        "descriptor '{method}' requires a '{what}' object but received '{}'",
+        args.first()
+            .map(|v| vm.type_name(v))
+            .unwrap_or_else(|| "nothing".into())
+    ))
 }
 
 /// `a + b` for the built-in types natives combine (ints, floats, strs,

@@ -7,7 +7,16 @@
 //! cached per instruction in `Code::method_cache` (the cache `LoadMethod`
 //! uses: same name index, same class lookup, invalidated by the class
 //! epoch), so a hit costs one instance-dict lookup.
+//!
+//! Lookups by class and name from anywhere else (instantiation's
+//! `__init__`/`__new__`, special methods, attribute misses) go through a
+//! VM-wide table, CPython's type attribute cache: a slot chosen by the
+//! class's address and the name's hash, valid while the class epoch is
+//! unchanged, so a hit does not walk the MRO hashing the name in each
+//! class.
 
+use std::cell::RefCell;
+use std::hash::{Hash, Hasher};
 use std::rc::Rc;
 
 use crate::code::Code;
@@ -53,35 +62,30 @@ impl Vm {
     /// then fills it.
     #[inline]
     pub(crate) fn cached_method(&self, obj: &Value, code: &Code, i: usize) -> Option<Value> {
-        let native_class;
-        let cls: &Rc<crate::value::Class> = match obj {
+        let key = match obj {
             // An instance attribute of that name hides the method.
             Value::Instance(inst) => {
                 if inst.dict.borrow().contains_key(&*code.names[i]) {
                     return None;
                 }
-                &inst.class
+                Rc::as_ptr(&inst.class) as usize
             }
-            Value::Native(n) => {
-                native_class = n.class(self);
-                &native_class
-            }
-            Value::List(_) => &self.types.list,
-            Value::Dict(_) => &self.types.dict,
-            Value::Str(_) => &self.types.str_,
-            Value::Generator(g) => match g.kind {
+            Value::Native(n) => n.class_addr(self),
+            Value::List(_) => Rc::as_ptr(&self.types.list) as usize,
+            Value::Dict(_) => Rc::as_ptr(&self.types.dict) as usize,
+            Value::Str(_) => Rc::as_ptr(&self.types.str_) as usize,
+            Value::Generator(g) => Rc::as_ptr(match g.kind {
                 crate::value::GenKind::Generator => &self.types.generator,
                 crate::value::GenKind::Coroutine => &self.types.coroutine,
                 crate::value::GenKind::AsyncGenerator => &self.types.async_generator,
-            },
+            }) as usize,
             _ => return None,
         };
-        let key = Rc::as_ptr(cls) as usize;
         match code.method_cache.borrow().get(i) {
             Some(Some((k, e, Some(m @ (Value::Function(_) | Value::Builtin(_))))))
                 if *k == key && *e == crate::value::class_epoch() =>
             {
-                Some(m.clone())
+                Some(m.heap_clone())
             }
             _ => None,
         }
@@ -129,5 +133,79 @@ impl Vm {
         // which is never dropped here.
         let frame = unsafe { self.frame_from_args(&func, &*arg as *const Value, 1) };
         Some(self.new_generator(&func, frame))
+    }
+}
+
+/// Slots in the type cache (a power of two).
+const TYPE_CACHE_SLOTS: usize = 512;
+/// Names up to this length are cached (every dunder name fits).
+const TYPE_CACHE_NAME: usize = 23;
+
+/// One type-cache slot: what `class_lookup_uncached(cls, name)` returned
+/// while the class epoch was `epoch`.
+#[derive(Clone, Default)]
+struct TypeCacheEntry {
+    cls: usize,
+    epoch: u64,
+    len: u8,
+    name: [u8; TYPE_CACHE_NAME],
+    found: Option<Value>,
+}
+
+/// The VM-wide class-lookup cache (see the module comment). A stale slot
+/// keeps its value alive until it is overwritten, as the per-instruction
+/// caches do.
+#[derive(Default)]
+pub(crate) struct TypeCache {
+    slots: RefCell<Vec<TypeCacheEntry>>,
+}
+
+impl TypeCache {
+    /// The cached lookup of `name` in `cls`, or `miss()`'s answer, cached.
+    #[inline]
+    pub(crate) fn lookup(
+        &self,
+        cls: &Rc<crate::value::Class>,
+        name: &str,
+        miss: impl FnOnce() -> Option<Value>,
+    ) -> Option<Value> {
+        if name.len() > TYPE_CACHE_NAME {
+            return miss();
+        }
+        let key = Rc::as_ptr(cls) as usize;
+        let epoch = crate::value::class_epoch();
+        let mut h = rustc_hash::FxHasher::default();
+        name.hash(&mut h);
+        let slot = ((h.finish() ^ (key as u64 >> 4)) as usize) & (TYPE_CACHE_SLOTS - 1);
+        if let Ok(slots) = self.slots.try_borrow()
+            && let Some(e) = slots.get(slot)
+            && e.cls == key
+            && e.epoch == epoch
+            && &e.name[..e.len as usize] == name.as_bytes()
+        {
+            return e.found.clone();
+        }
+        // The lookup may run no covm code, but keep the table unborrowed
+        // while it runs all the same.
+        let found = miss();
+        if let Ok(mut slots) = self.slots.try_borrow_mut() {
+            if slots.is_empty() {
+                slots.resize(TYPE_CACHE_SLOTS, TypeCacheEntry::default());
+            }
+            let mut entry = TypeCacheEntry {
+                cls: key,
+                epoch,
+                len: name.len() as u8,
+                name: [0; TYPE_CACHE_NAME],
+                found: found.clone(),
+            };
+            entry.name[..name.len()].copy_from_slice(name.as_bytes());
+            // The old entry is dropped after the borrow ends: its value's
+            // drop may run arbitrary finalisation.
+            let old = std::mem::replace(&mut slots[slot], entry);
+            drop(slots);
+            drop(old);
+        }
+        found
     }
 }

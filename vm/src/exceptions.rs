@@ -443,6 +443,7 @@ pub fn format_tb_entry(entry: &TbEntry) -> String {
         }
     }
     if let Some(how) = &entry.resumed_by {
+        let how = crate::resumer::describe(how);
         out.push_str(&format!(
             "    (this generator frame was resumed by {how})\n"
         ));

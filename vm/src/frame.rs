@@ -149,15 +149,25 @@ impl Frame {
             let p = self.stack.as_mut_ptr();
             for i in 0..n {
                 if (*p.add(i)).is_heap() {
-                    std::ptr::drop_in_place(p.add(i));
+                    p.add(i).read().heap_drop();
                 }
             }
         }
-        self.cells.clear();
+        // Most frames have no cells, handled exceptions, namespace or
+        // special return: test before running the drop glue.
+        if !self.cells.is_empty() {
+            self.cells.clear();
+        }
         self.blocks.clear();
-        self.handled.clear();
-        self.namespace = None;
-        self.ret = ReturnTo::Caller;
+        if !self.handled.is_empty() {
+            self.handled.clear();
+        }
+        if self.namespace.is_some() {
+            self.namespace = None;
+        }
+        if !matches!(self.ret, ReturnTo::Caller) {
+            self.ret = ReturnTo::Caller;
+        }
     }
 
     /// The fast locals, in `code.varnames` order.

@@ -215,7 +215,7 @@ impl Vm {
             ($v:expr) => {{
                 let v = $v;
                 if v.is_heap() {
-                    drop(v);
+                    v.heap_drop();
                     after_drop!();
                 } else {
                     std::mem::forget(v);
@@ -261,7 +261,7 @@ impl Vm {
                 let i = $i;
                 let v = local!(i);
                 if v.is_heap() {
-                    let v = v.clone();
+                    let v = v.heap_clone();
                     push!(v);
                 } else if v.is_undef() {
                     // SAFETY: fp is the live top frame.
@@ -289,7 +289,7 @@ impl Vm {
             ($i:expr, $v:expr) => {{
                 let old = std::mem::replace(local!($i), $v);
                 if old.is_heap() {
-                    drop(old);
+                    old.heap_drop();
                     after_drop!();
                 } else {
                     std::mem::forget(old);
@@ -321,7 +321,7 @@ impl Vm {
                 Op::PopTop => {
                     let v = pop!();
                     if v.is_heap() {
-                        drop(v);
+                        v.heap_drop();
                         after_drop!();
                     } else {
                         std::mem::forget(v);
@@ -389,12 +389,28 @@ impl Vm {
                     let jump_on = matches!(op, Op::PopJumpIfTrue(_));
                     let b = match pop!() {
                         Value::Bool(b) => b,
+                        Value::None => false,
+                        Value::Int(i) => i != 0,
                         other => {
-                            sync!();
-                            let r = self.truthy(&other);
-                            drop(other);
-                            reload!();
-                            r?
+                            // Lists and natives that know their truth (a
+                            // deque's length) answer without the protocol,
+                            // as `truthy` would.
+                            let known = match &other {
+                                Value::List(l) => Some(!l.borrow().is_empty()),
+                                Value::Native(n) => n.truthy(),
+                                _ => None,
+                            };
+                            if let Some(b) = known {
+                                other.heap_drop();
+                                after_drop!();
+                                b
+                            } else {
+                                sync!();
+                                let r = self.truthy(&other);
+                                drop(other);
+                                reload!();
+                                r?
+                            }
                         }
                     };
                     if b == jump_on {
@@ -527,7 +543,36 @@ impl Vm {
                     }
                     // SAFETY: the callee is below its n arguments.
                     let first = unsafe { sp.offset_from(locals) } as usize - n as usize - 1;
-                    if !self.fast_call(n as usize)? && !self.gen_special_call(first)? {
+                    let done = match &*peek!(n as usize + 1) {
+                        Value::Function(_) => self.fast_call(n as usize)?,
+                        // `next(g)` on a suspended generator resumes it from
+                        // here (what `gen_special_call` does, without looking
+                        // the slots up again).
+                        Value::Builtin(b)
+                            if n == 1
+                                && b.special == Special::Next
+                                && b.receiver.is_none()
+                                && let Value::Generator(g) = &*peek!(1)
+                                && g.kind == GenKind::Generator
+                                && g.state.get() == GenState::Suspended
+                                && !self.tracing =>
+                        {
+                            let Value::Generator(g) = pop!() else {
+                                unreachable!("checked above")
+                            };
+                            let callee = pop!();
+                            sync!();
+                            // A builtin without a receiver owns no covm value.
+                            drop(callee);
+                            let r = self.resume_suspended(g, Resume::Call);
+                            reload!();
+                            r?;
+                            continue;
+                        }
+                        Value::Builtin(_) => self.gen_special_call(first)?,
+                        _ => false,
+                    };
+                    if !done {
                         self.slow_op(op)?;
                     }
                     reload!();
@@ -591,10 +636,75 @@ impl Vm {
                     after_drop!();
                 }
                 Op::CallMethod(n) => {
+                    let n = n as usize;
+                    // A plain built-in method with few arguments
+                    // (`d.append(x)`, `d.popleft()`): the function pointer is
+                    // called straight from here with the receiver and the
+                    // arguments moved into an array on the Rust stack. Same
+                    // steps as `native_method_call`, without re-reading the
+                    // frame.
+                    if n < SMALL_ARGS
+                        && let Value::Builtin(b) = &*peek!(n + 2)
+                        && b.special == Special::None
+                        && b.receiver.is_none()
+                    {
+                        let func = b.func;
+                        // The receiver slot is empty when `LoadMethod` found
+                        // a plain attribute (the builtin takes no self).
+                        let count = if peek!(n + 1).is_undef() { n } else { n + 1 };
+                        let mut buf =
+                            [const { std::mem::MaybeUninit::<Value>::uninit() }; SMALL_ARGS];
+                        // SAFETY: the top `count` values move into `buf`, the
+                        // method is read out of its slot, and the stack is
+                        // cut below the method (an empty receiver slot owns
+                        // nothing) before anything can observe it.
+                        let method = unsafe {
+                            std::ptr::copy_nonoverlapping(
+                                sp.sub(count),
+                                buf.as_mut_ptr() as *mut Value,
+                                count,
+                            );
+                            sp = sp.sub(n + 2);
+                            sp.read()
+                        };
+                        sync!();
+                        // SAFETY: the first `count` slots of `buf` are initialised.
+                        let args = unsafe {
+                            std::slice::from_raw_parts_mut(buf.as_mut_ptr() as *mut Value, count)
+                        };
+                        self.c_depth += 1;
+                        let r = func(self, args, &[]);
+                        self.c_depth -= 1;
+                        for v in args.iter() {
+                            // SAFETY: the arguments are dropped once, here;
+                            // `buf` never drops its contents.
+                            let v = unsafe { std::ptr::read(v) };
+                            if v.is_heap() {
+                                v.heap_drop();
+                            } else {
+                                std::mem::forget(v);
+                            }
+                        }
+                        method.heap_drop();
+                        reload!();
+                        push!(r?);
+                        after_drop!();
+                        continue;
+                    }
                     sync!();
                     // SAFETY: the method and receiver are below the n arguments.
-                    let first = unsafe { sp.offset_from(locals) } as usize - n as usize - 2;
-                    if !self.native_method_call(n as usize)? && !self.gen_special_call(first)? {
+                    let first = unsafe { sp.offset_from(locals) } as usize - n - 2;
+                    let done = match &*peek!(n + 2) {
+                        // `(method self args*n)` is a call of the method
+                        // with n + 1 positional arguments.
+                        Value::Function(_) if !peek!(n + 1).is_undef() => self.fast_call(n + 1)?,
+                        Value::Builtin(b) if b.special != Special::None => {
+                            self.gen_special_call(first)?
+                        }
+                        Value::Builtin(_) => self.native_method_call(n)?,
+                        _ => false,
+                    };
+                    if !done {
                         self.slow_op(op)?;
                     }
                     reload!();
@@ -605,8 +715,9 @@ impl Vm {
                     if let ReturnTo::Caller = f.ret {
                         let v = pop!();
                         sync!();
-                        self.return_to_caller(v);
+                        self.return_to_caller();
                         reload!();
+                        push!(v);
                         after_drop!();
                     } else {
                         let v = pop!();
@@ -655,7 +766,7 @@ impl Vm {
                 };
                 ns.borrow()
                     .get_index(*slot as usize)
-                    .map(|(_, v)| v.clone())
+                    .map(|(_, v)| v.fast_clone())
             }
             _ => None,
         }
@@ -1508,7 +1619,8 @@ impl Vm {
     /// `Call` of a plain covm function with positional arguments: the
     /// arguments move from the caller's stack into a recycled frame's
     /// locals. Returns false when the callee needs the general path.
-    #[inline]
+    /// (Inlined into the loop's two call sites: the hottest path of calls.)
+    #[inline(always)]
     fn fast_call(&mut self, n: usize) -> PyResult<bool> {
         let depth = self.frames.len() + self.c_depth;
         let f = top!(self);
@@ -1616,10 +1728,13 @@ impl Vm {
                 frame.stack[i] = func.defaults[i - first_default].clone();
             }
         }
-        for _ in 0..code.cellvars.len() {
-            frame.cells.push(Rc::new(RefCell::new(Value::Undef)));
+        // Most functions have no cells: skip the vector's growth checks.
+        if !code.cellvars.is_empty() || !func.closure.is_empty() {
+            for _ in 0..code.cellvars.len() {
+                frame.cells.push(Rc::new(RefCell::new(Value::Undef)));
+            }
+            frame.cells.extend(func.closure.iter().cloned());
         }
-        frame.cells.extend(func.closure.iter().cloned());
         frame
     }
 
@@ -1683,14 +1798,14 @@ impl Vm {
     }
 
     /// `ReturnValue` from a frame whose caller takes the result: the frame
-    /// goes back to the pool and `v` onto the caller's stack.
+    /// goes back to the pool (the loop pushes the result on the caller's
+    /// stack).
     #[inline]
-    fn return_to_caller(&mut self, v: Value) {
+    fn return_to_caller(&mut self) {
         let Some(frame) = self.frames.pop() else {
             unreachable!("return with no frame")
         };
         self.recycle_frame(frame);
-        top!(self).stack.push(v);
     }
 
     /// A frame for `code`, recycled when one is available.
@@ -2112,10 +2227,10 @@ impl Vm {
             if add_tb && let Value::Instance(i) = &exc {
                 let resumed_by = match &f.ret {
                     ReturnTo::Generator(_, how) => Some(match how {
-                        Resume::Call => "next()/send()/throw()".into(),
-                        Resume::ForIter(_) => "a for loop".into(),
-                        Resume::YieldFrom => "yield from/await".into(),
-                        Resume::Native => native.unwrap_or("a built-in".into()).into(),
+                        Resume::Call => ResumedBy::Text("next()/send()/throw()".into()),
+                        Resume::ForIter(_) => ResumedBy::Text("a for loop".into()),
+                        Resume::YieldFrom => ResumedBy::Text("yield from/await".into()),
+                        Resume::Native => native.unwrap_or(ResumedBy::Text("a built-in".into())),
                     }),
                     _ => None,
                 };

@@ -270,6 +270,13 @@ impl Vm {
 
     /// Looks `name` up along the class chain.
     pub fn class_lookup(&self, cls: &Rc<Class>, name: &str) -> Option<Value> {
+        self.type_cache
+            .lookup(cls, name, || self.class_lookup_uncached(cls, name))
+    }
+
+    /// `class_lookup` without the type cache: the class's dict, then its
+    /// MRO's.
+    pub(crate) fn class_lookup_uncached(&self, cls: &Rc<Class>, name: &str) -> Option<Value> {
         if let Some(v) = cls.dict.borrow().get(name) {
             return Some(v.clone());
         }

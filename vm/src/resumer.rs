@@ -1,34 +1,54 @@
 //! Who resumed a generator from native code, for tracebacks: "resumed by
 //! list()" or "resumed by Task-1 (main)'s step". Worked out only when an
 //! exception leaves such a frame, from what the VM already knows: the
-//! running task, and the call the frame below was executing.
+//! running task, and the call the frame below was executing (whose name
+//! is read from the source only when a traceback shows it).
 
+use std::borrow::Cow;
 use std::rc::Rc;
 
-use crate::value::Generator;
+use crate::value::{Generator, ResumedBy};
 use crate::vm::Vm;
 
 /// The built-in or task step that resumed `g` (the top frame's generator).
-pub fn native_resumer(vm: &Vm, g: &Rc<Generator>) -> String {
-    resumer_of(vm, g, 2)
+pub fn native_resumer(vm: &Vm, g: &Rc<Generator>) -> ResumedBy {
+    resumer_at(vm, g, 2)
 }
 
-/// The same, with the caller's frame `depth` frames from the top (1 while
-/// `g`'s own frame is not pushed yet).
+/// The same as text, with the caller's frame `depth` frames from the top
+/// (1 while `g`'s own frame is not pushed yet).
 pub fn resumer_of(vm: &Vm, g: &Rc<Generator>, depth: usize) -> String {
+    describe(&resumer_at(vm, g, depth)).into_owned()
+}
+
+/// The task step, or the call site of the frame `depth` from the top: the
+/// name of the built-in is only read from the source by `describe`.
+fn resumer_at(vm: &Vm, g: &Rc<Generator>, depth: usize) -> ResumedBy {
     if let Some(label) = crate::scheduler::task::stepping_task(vm, g) {
-        return format!("{label}'s step");
+        return ResumedBy::Text(format!("{label}'s step").into());
     }
     let n = vm.frames.len();
     let Some(caller) = n.checked_sub(depth).and_then(|i| vm.frames.get(i)) else {
-        return "a built-in".to_string();
+        return ResumedBy::Text("a built-in".into());
     };
-    let code = &caller.code;
-    let span = code.span_at(caller.ip.saturating_sub(1));
-    let text = code.source.get(span).unwrap_or_default();
-    match callee_name(text) {
-        Some(name) => format!("{name}()"),
-        None => "a built-in".to_string(),
+    ResumedBy::Call {
+        code: caller.code.clone(),
+        ip: caller.ip.saturating_sub(1),
+    }
+}
+
+/// "list()", "Task-1 (main)'s step", "a for loop", ...
+pub fn describe(how: &ResumedBy) -> Cow<'_, str> {
+    match how {
+        ResumedBy::Text(t) => Cow::Borrowed(t),
+        ResumedBy::Call { code, ip } => {
+            let span = code.span_at(*ip);
+            let text = code.source.get(span).unwrap_or_default();
+            match callee_name(text) {
+                Some(name) => Cow::Owned(format!("{name}()")),
+                None => Cow::Borrowed("a built-in"),
+            }
+        }
     }
 }
 

@@ -340,7 +340,18 @@ pub struct TbEntry {
     /// The instruction that was executing.
     pub ip: usize,
     /// For a generator or coroutine frame: how it had been resumed.
-    pub resumed_by: Option<std::borrow::Cow<'static, str>>,
+    pub resumed_by: Option<ResumedBy>,
+}
+
+/// How a generator frame in a traceback had been resumed (`resumer.rs`).
+#[derive(Clone)]
+pub enum ResumedBy {
+    /// Known when the exception passed: "a for loop", a task's step.
+    Text(std::borrow::Cow<'static, str>),
+    /// A built-in called by the instruction at `ip` of `code`: its name is
+    /// read from the source only when the traceback is shown, not on every
+    /// exception leaving such a frame.
+    Call { code: Rc<Code>, ip: usize },
 }
 
 /// The state of a generator or coroutine. It is kept in one place, the
@@ -542,6 +553,14 @@ pub trait NativeObject: std::any::Any {
     /// The class `type(obj)` reports; its dict holds the object's methods.
     fn class(&self, vm: &Vm) -> Rc<Class>;
     fn as_any(&self) -> &dyn std::any::Any;
+    /// The address of the class `class` returns, the key of method caches
+    /// (attr_cache.rs). Objects that hold their class override it to skip
+    /// cloning and dropping the `Rc` on every cached method call. (A class
+    /// freed here and another allocated at its address later cannot alias
+    /// in a cache: creating a class bumps the class epoch.)
+    fn class_addr(&self, vm: &Vm) -> usize {
+        Rc::as_ptr(&self.class(vm)) as usize
+    }
     fn repr(&self, _vm: &mut Vm) -> PyResult<Option<String>> {
         Ok(None)
     }
@@ -610,10 +629,44 @@ impl Value {
     #[inline(always)]
     pub fn fast_clone(&self) -> Value {
         if self.is_heap() {
-            self.clone()
+            self.heap_clone()
         } else {
             // SAFETY: immediates own nothing: a bitwise copy is a clone.
             unsafe { std::ptr::read(self) }
+        }
+    }
+
+    /// `clone` of a value that owns a heap object: the reference count of
+    /// the kinds a program passes around most is bumped inline, the rest go
+    /// through the out-of-line `clone`.
+    #[inline(always)]
+    pub fn heap_clone(&self) -> Value {
+        match self {
+            Value::Instance(x) => Value::Instance(Rc::clone(x)),
+            Value::Generator(x) => Value::Generator(Rc::clone(x)),
+            Value::Native(x) => Value::Native(Rc::clone(x)),
+            Value::List(x) => Value::List(Rc::clone(x)),
+            Value::Function(x) => Value::Function(Rc::clone(x)),
+            Value::Builtin(x) => Value::Builtin(Rc::clone(x)),
+            Value::Str(x) => Value::Str(Rc::clone(x)),
+            _ => self.clone(),
+        }
+    }
+
+    /// Drops a value that owns a heap object: for the kinds `heap_clone`
+    /// bumps inline, the count is decremented inline too and only the
+    /// last reference goes out of line (`Rc`'s `drop_slow`).
+    #[inline(always)]
+    pub fn heap_drop(self) {
+        match self {
+            Value::Instance(x) => drop(x),
+            Value::Generator(x) => drop(x),
+            Value::Native(x) => drop(x),
+            Value::List(x) => drop(x),
+            Value::Function(x) => drop(x),
+            Value::Builtin(x) => drop(x),
+            Value::Str(x) => drop(x),
+            other => drop(other),
         }
     }
 

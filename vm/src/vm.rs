@@ -159,6 +159,8 @@ pub struct Vm {
     pub arg_buf: Vec<Value>,
     /// `__iter__` of the class last iterated (`attr_cache.rs`).
     pub(crate) iter_cache: crate::attr_cache::IterCache,
+    /// Class lookups by class and name, VM-wide (`attr_cache.rs`).
+    pub(crate) type_cache: crate::attr_cache::TypeCache,
     /// Finished frames kept for reuse, so a call does not allocate.
     pub frame_pool: Vec<Box<Frame>>,
     /// `covm --trace`: print coroutine events to stderr.
@@ -439,6 +441,7 @@ impl Vm {
             frame_pool: Vec::new(),
             arg_buf: Vec::new(),
             iter_cache: None,
+            type_cache: Default::default(),
             interrupt: std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
             limits: crate::limits::Limits::new(),
             stack_base: 0,
