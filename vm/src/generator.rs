@@ -139,11 +139,7 @@ impl Vm {
             kind,
             state: Cell::new(GenState::Created),
             frame: RefCell::new(Some(frame)),
-            names: Generator::names_for(
-                &code,
-                f.name.borrow().clone(),
-                f.qualname.borrow().clone(),
-            ),
+            names: Generator::names_for(&code, &f.name.borrow(), &f.qualname.borrow()),
             code,
             id,
         });

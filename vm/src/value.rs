@@ -400,10 +400,13 @@ impl Generator {
     /// names.
     pub fn names_for(
         code: &Code,
-        name: Rc<str>,
-        qualname: Rc<str>,
+        name: &Rc<str>,
+        qualname: &Rc<str>,
     ) -> Option<Box<(Rc<str>, Rc<str>)>> {
-        (*name != *code.name || *qualname != *code.qualname).then(|| Box::new((name, qualname)))
+        // A function shares its code's name strings until renamed.
+        let same = |a: &Rc<str>, b: &Rc<str>| Rc::ptr_eq(a, b) || **a == **b;
+        (!same(name, &code.name) || !same(qualname, &code.qualname))
+            .then(|| Box::new((name.clone(), qualname.clone())))
     }
     /// The name it was created with.
     pub fn name(&self) -> &Rc<str> {

@@ -683,7 +683,7 @@ impl Vm {
             kind: GenKind::Coroutine,
             state: Cell::new(GenState::Created),
             frame: RefCell::new(Some(frame)),
-            names: Generator::names_for(&code, Rc::from("<module>"), Rc::from("<module>")),
+            names: Generator::names_for(&code, &Rc::from("<module>"), &Rc::from("<module>")),
             code,
             id,
         }))
