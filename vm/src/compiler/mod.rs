@@ -34,14 +34,17 @@ pub fn compile(
     filename: Rc<str>,
     mode: Mode,
 ) -> Result<Rc<Code>, SyntaxError> {
-    let table = symtable::build(module).map_err(|e| syntax_error(e.message, e.span))?;
+    // The future imports are checked first, as CPython does.
+    let future_annotations = annotations::future_annotations(module)?;
+    let table =
+        symtable::build(module, future_annotations).map_err(|e| syntax_error(e.message, e.span))?;
     let mut c = Compiler {
         table,
         units: Vec::new(),
         source,
         filename,
         mode,
-        future_annotations: annotations::future_annotations(module)?,
+        future_annotations,
     };
     c.push_unit(0, "<module>", "<module>", 1);
     c.unit().doc = docstring(module);
