@@ -465,6 +465,8 @@ fn unrecognized(
         match &a[0].1 {
             Tok::Star | Tok::DoubleStar => return syntax("invalid syntax", span),
             Tok::Yield => return syntax("invalid syntax", a[0].0..span.end),
+            // `f(await=1)`: `await` is a keyword wanting an operand, not a name.
+            Tok::Await if a.len() == 1 => return syntax("invalid syntax", span),
             Tok::True | Tok::False | Tok::None if a.len() == 1 => {
                 let what = match a[0].1 {
                     Tok::True => "True",

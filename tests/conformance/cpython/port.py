@@ -8,6 +8,12 @@ Usage: python3 tests/conformance/cpython/port.py test_yield_from OUTDIR
 Writes OUTDIR/<Class>_<test>.co for every test method that does not use a
 name from SKIP (out of scope: threads, gc, weakref, C API, test.support…),
 and prints the skipped ones with their reason.
+
+Helper methods of a test's class the test calls (`self.check_x(...)`) are
+copied as module functions named `self_<name>`, as port_asyncgen.py does.
+A test that compile()s source texts expecting SyntaxError becomes one
+program per text, whose source is that text (<Class>_<test>_<n>.co; it
+exits 1 with the SyntaxError as the last stderr line).
 """
 import ast, os, re, sys, textwrap
 
@@ -93,13 +99,52 @@ SKIP = {
     'captured_stderr': 'needs stderr capture', 'sys.settrace': 'needs tracing hooks',
     'sys.getrefcount': 'needs refcounts', 'copy': 'needs copy/pickle of generators',
     'pickle': 'needs pickle', 'unittest': 'needs unittest.mock', 'mock': 'needs unittest.mock',
-'inspect': 'needs inspect internals', '_testcapi': 'needs the C API',
+'_testcapi': 'needs the C API',
     'warnings': 'needs the warnings module', 'self.loop': 'needs the test event loop fixture',
     'sys._getframe': 'needs sys._getframe', 'subprocess': 'needs subprocesses', 'exec(': 'needs exec',
-    'sys.exc_info': None, 'contextlib': 'needs contextlib', 'asyncio.test': 'needs asyncio test utils',
+    'sys.exc_info': None, 'asyncio.test': 'needs asyncio test utils',
     'sys.set_coroutine_origin_tracking_depth': 'needs coroutine origin tracking',
     'compile(': 'needs compile()', 'eval(': 'needs eval()', 'dis.': 'needs dis',
 }
+
+
+def outer_self(tree):
+    # Whether `self` is used outside the functions that take it as their own
+    # argument (the methods of classes a test defines).
+    found = False
+
+    def visit(n, bound):
+        nonlocal found
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            bound = bound or any(a.arg == 'self' for a in n.args.args)
+        if isinstance(n, ast.Name) and n.id == 'self' and not bound:
+            found = True
+        for c in ast.iter_child_nodes(n):
+            visit(c, bound)
+    visit(tree, False)
+    return found
+
+
+def compile_syntax_errors(fn):
+    # The source texts a test compile()s expecting SyntaxError, else None:
+    # `with self.assertRaises(SyntaxError): compile("...", "<test>", "exec")`
+    # or `samples = [...]` then `for code in samples: with self.subTest(...),
+    # self.assertRaises(SyntaxError): compile(code, "<test>", "exec")`.
+    b = fn.body
+    def raises_syntax(w):
+        return (isinstance(w, ast.With) and len(w.body) == 1
+                and ast.unparse(w.items[-1].context_expr) == 'self.assertRaises(SyntaxError)'
+                and isinstance(w.body[0], ast.Expr) and isinstance(w.body[0].value, ast.Call)
+                and ast.unparse(w.body[0].value.func) == 'compile')
+    if len(b) == 1 and raises_syntax(b[0]):
+        arg = b[0].body[0].value.args[0]
+        return [arg.value] if isinstance(arg, ast.Constant) else None
+    if (len(b) == 2 and isinstance(b[0], ast.Assign) and isinstance(b[0].value, ast.List)
+            and all(isinstance(e, ast.Constant) for e in b[0].value.elts)
+            and isinstance(b[1], ast.For) and len(b[1].body) == 1 and raises_syntax(b[1].body[0])
+            and ast.unparse(b[1].body[0].body[0].value.args[0]) == ast.unparse(b[1].target)):
+        return [e.value for e in b[0].value.elts]
+    return None
 
 
 def main():
@@ -128,18 +173,57 @@ def main():
     for cls in tree.body:
         if not isinstance(cls, ast.ClassDef):
             continue
+        ms = {m.name: m for m in cls.body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))}
         for fn in cls.body:
             if not (isinstance(fn, ast.FunctionDef) and fn.name.startswith('test')):
                 continue
+            sources = compile_syntax_errors(fn)
+            if sources is not None:
+                # Each text as a whole program: compiling it raises the
+                # SyntaxError the test expects. The text is kept as is (its
+                # first line at column 0, the others as indented in the test).
+                for i, code in enumerate(sources, 1):
+                    prog = (f'# Ported from CPython 3.11 Lib/test/{name}.py, {cls.name}.{fn.name}, text {i},\n'
+                            '# by tests/conformance/cpython/port.py: the test compile()s this source\n'
+                            '# and expects SyntaxError.\n' + code + ('' if code.endswith('\n') else '\n'))
+                    with open(os.path.join(out, f'{cls.name}_{fn.name}_{i:02d}.co'), 'w') as f:
+                        f.write(prog)
+                continue
             body = ast.get_source_segment(src, fn)
+            # Helper methods of the class this test calls, transitively.
+            used, todo = [], [body]
+            while todo:
+                t = todo.pop()
+                for m in re.findall(r'self\.(\w+)\(', t):
+                    if m in ms and not m.startswith('test') and m not in used and m not in (
+                            'setUp', 'tearDown'):
+                        used.append(m)
+                        todo.append(ast.get_source_segment(src, ms[m]))
+            meth_text = ''
+            for m in used:
+                mt = textwrap.dedent(ast.get_source_segment(src, ms[m]))
+                mt = re.sub(r'def (\w+)\(self,\s*', r'def self_\1(', mt, count=1)
+                mt = re.sub(r'def (\w+)\(self\)', r'def self_\1()', mt, count=1)
+                meth_text += mt + '\n\n'
+            for m in used:
+                body = body.replace(f'self.{m}(', f'self_{m}(')
+                meth_text = meth_text.replace(f'self.{m}(', f'self_{m}(')
+            meth_text = re.sub(r'self\.(assert\w+|fail)\(', r'\1(', meth_text)
             extra = ''.join(''.join('@' + ast.unparse(d) + '\n' for d in helpers[h].decorator_list)
-                            + ast.get_source_segment(src, helpers[h]) + '\n\n' for h in needed(fn))
+                            + ast.get_source_segment(src, helpers[h]) + '\n\n'
+                            for h in needed(ast.parse(meth_text + textwrap.dedent(body))))
+            extra += meth_text
+            body = body.replace("asyncio = import_helper.import_module('asyncio')", 'import asyncio')
             body_all = extra + body
-            why = next((r for k, r in SKIP.items() if r and k in body_all), None)
+            # The SKIP words are looked for in the code without its comments
+            # ("without thread support" needs no test.support).
+            code = ast.unparse(ast.parse(extra + textwrap.dedent(body)))
+            why = next((r for k, r in SKIP.items() if r and k in code), None)
             text = re.sub(r'self\.(assert\w+|fail)\(', r'\1(', body)
             if why is None and 'assert_python_ok' in text:
                 why = 'runs a child interpreter'
-            if why is None and 'self.' in text.split('\n', 1)[1]:
+            if why is None and outer_self(ast.parse(textwrap.dedent(meth_text)
+                                                    + textwrap.dedent(text.split('\n', 1)[1]))):
                 why = 'uses a helper of its TestCase'
             if why is None and any(isinstance(n, ast.AsyncFunctionDef) and n is fn for n in [fn]):
                 why = 'async test method'
@@ -148,7 +232,9 @@ def main():
                 continue
             text = textwrap.dedent(text).replace('(self)', '()', 1)
             prog = PRELUDE % {'file': name, 'cls': cls.name, 'name': fn.name}
-            prog += 'import sys\nimport types\nimport asyncio\n\n' + extra + text + '\n\n'
+            prog += 'import sys\nimport types\nimport asyncio\n'
+            prog += ''.join(f'import {m}\n' for m in ('contextlib', 'inspect') if m + '.' in body_all)
+            prog += '\n' + extra + text + '\n\n'
             prog += f'try:\n    {fn.name}()\nexcept Exception as e:\n    print("test raised", type(e).__name__, e)\n'
             with open(os.path.join(out, f'{cls.name}_{fn.name}.co'), 'w') as f:
                 f.write(prog)

@@ -34,14 +34,17 @@ pub fn compile(
     filename: Rc<str>,
     mode: Mode,
 ) -> Result<Rc<Code>, SyntaxError> {
-    let table = symtable::build(module).map_err(|e| syntax_error(e.message, e.span))?;
+    // The future imports are checked first, as CPython does.
+    let future_annotations = annotations::future_annotations(module)?;
+    let table =
+        symtable::build(module, future_annotations).map_err(|e| syntax_error(e.message, e.span))?;
     let mut c = Compiler {
         table,
         units: Vec::new(),
         source,
         filename,
         mode,
-        future_annotations: annotations::future_annotations(module)?,
+        future_annotations,
     };
     c.push_unit(0, "<module>", "<module>", 1);
     c.unit().doc = docstring(module);
@@ -1165,13 +1168,39 @@ impl<'a> Compiler<'a> {
         let scope = self.scope_for(key(f), span)?;
         let qualname = self.child_qualname(&f.name.name);
         let line = self.line_of(span.start);
-        self.make_function(scope, &f.name.name, &qualname, Some(&f.params), line, |c| {
+        let sig = (Some(&f.params), f.returns.as_ref());
+        self.make_function(scope, &f.name.name, &qualname, sig, line, |c| {
             c.docstring_skip_and_body(&f.body)
         })?;
         for _ in &f.decorators {
             self.emit(Op::Call(1));
         }
         self.store_name(&f.name.name);
+        Ok(())
+    }
+
+    /// The annotations of a function's parameters and return, evaluated in
+    /// CPython's order (after the defaults) for their effects and errors
+    /// (`await` in one is outside the function) and dropped: covm keeps no
+    /// `__annotations__` for functions. Not evaluated under
+    /// `from __future__ import annotations`.
+    fn evaluate_annotations(&mut self, params: &'a Params, returns: Option<&'a Expr>) -> CResult {
+        if self.future_annotations {
+            return Ok(());
+        }
+        let all = params
+            .args
+            .iter()
+            .chain(&params.posonly)
+            .chain(&params.vararg)
+            .chain(&params.kwonly)
+            .chain(&params.kwarg)
+            .filter_map(|p| p.annotation.as_ref())
+            .chain(returns);
+        for a in all {
+            self.expr(a)?;
+            self.emit(Op::PopTop);
+        }
         Ok(())
     }
 
@@ -1211,17 +1240,19 @@ impl<'a> Compiler<'a> {
         }
     }
 
-    /// Compiles defaults, the body (via `body`) and the closure, leaving the
+    /// Compiles defaults, the annotations (`sig`: the parameters and the
+    /// return annotation), the body (via `body`) and the closure, leaving the
     /// new function on the stack.
     fn make_function(
         &mut self,
         scope: ScopeId,
         name: &str,
         qualname: &str,
-        params: Option<&'a Params>,
+        sig: (Option<&'a Params>, Option<&'a Expr>),
         line: u32,
         body: impl FnOnce(&mut Self) -> CResult,
     ) -> CResult {
+        let (params, returns) = sig;
         let mut flags = 0u32;
         // Comprehensions take one positional argument, the iterator; class
         // bodies take none.
@@ -1253,6 +1284,7 @@ impl<'a> Compiler<'a> {
             self.emit(Op::BuildMap(kwdefaults.len() as u32));
             flags |= 2;
         }
+        self.evaluate_annotations(params, returns)?;
         self.push_unit(scope, name, qualname, line);
         {
             let u = self.unit();
@@ -1310,7 +1342,7 @@ impl<'a> Compiler<'a> {
         let qualname = self.child_qualname(&c.name.name);
         let line = self.line_of(span.start);
         let qn = qualname.clone();
-        self.make_function(scope, &c.name.name, &qualname, None, line, |cc| {
+        self.make_function(scope, &c.name.name, &qualname, (None, None), line, |cc| {
             cc.emit_const(Value::str(qn.as_str()));
             let i = cc.name_idx("__qualname__");
             cc.emit(Op::StoreName(i));
@@ -1743,11 +1775,18 @@ impl<'a> Compiler<'a> {
                 let scope = self.scope_for(key(e), &e.span)?;
                 let qualname = self.child_qualname("<lambda>");
                 let line = self.line_of(e.span.start);
-                self.make_function(scope, "<lambda>", &qualname, Some(params), line, |c| {
-                    c.expr(body)?;
-                    c.emit(Op::ReturnValue);
-                    Ok(())
-                })?;
+                self.make_function(
+                    scope,
+                    "<lambda>",
+                    &qualname,
+                    (Some(params), None),
+                    line,
+                    |c| {
+                        c.expr(body)?;
+                        c.emit(Op::ReturnValue);
+                        Ok(())
+                    },
+                )?;
             }
             ExprKind::ListComp { elt, generators } => {
                 self.comprehension(e, generators, CompKind::List(elt))?
@@ -2013,7 +2052,7 @@ impl<'a> Compiler<'a> {
         };
         let qualname = self.child_qualname(name);
         let line = self.line_of(e.span.start);
-        self.make_function(scope, name, &qualname, None, line, |c| {
+        self.make_function(scope, name, &qualname, (None, None), line, |c| {
             match kind {
                 CompKind::List(_) => {
                     c.emit(Op::BuildList(0));

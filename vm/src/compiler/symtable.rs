@@ -117,13 +117,17 @@ fn node_key<T>(node: &T) -> usize {
     node as *const T as usize
 }
 
-pub fn build(module: &[Stmt]) -> Result<SymbolTable, SymError> {
+/// `future_annotations`: `from __future__ import annotations` is in effect,
+/// so annotations are kept as text and may not hold `await`, `yield` or `:=`.
+pub fn build(module: &[Stmt], future_annotations: bool) -> Result<SymbolTable, SymError> {
     let mut b = Builder {
         table: SymbolTable {
             scopes: vec![Scope::new(ScopeKind::Module, "<module>", None)],
             by_node: HashMap::new(),
         },
         cur: 0,
+        future_annotations,
+        in_annotation: false,
     };
     b.stmts(module)?;
     b.analyze()?;
@@ -133,9 +137,35 @@ pub fn build(module: &[Stmt]) -> Result<SymbolTable, SymError> {
 struct Builder {
     table: SymbolTable,
     cur: ScopeId,
+    future_annotations: bool,
+    /// Visiting an annotation under `future_annotations` (CPython's
+    /// annotation block; a lambda inside one is a function block again).
+    in_annotation: bool,
 }
 
 impl Builder {
+    /// Visits an annotation: under `from __future__ import annotations`,
+    /// in an annotation block.
+    fn annotation(&mut self, a: &Expr) -> Result<(), SymError> {
+        let saved = self.in_annotation;
+        self.in_annotation = self.future_annotations;
+        let r = self.expr(a);
+        self.in_annotation = saved;
+        r
+    }
+
+    /// CPython's error for `what` (`'await expression'`, ...) inside an
+    /// annotation kept as text.
+    fn not_in_annotation(&self, what: &str, e: &Expr) -> Result<(), SymError> {
+        if self.in_annotation {
+            return Err(SymError {
+                message: format!("{what} can not be used within an annotation"),
+                span: e.span.clone(),
+            });
+        }
+        Ok(())
+    }
+
     fn scope(&mut self) -> &mut Scope {
         &mut self.table.scopes[self.cur]
     }
@@ -180,7 +210,7 @@ impl Builder {
             .chain(&p.kwarg)
         {
             if let Some(a) = &param.annotation {
-                self.expr(a)?;
+                self.annotation(a)?;
             }
         }
         Ok(())
@@ -221,7 +251,7 @@ impl Builder {
                 }
                 self.params_defaults(&f.params)?;
                 if let Some(r) = &f.returns {
-                    self.expr(r)?;
+                    self.annotation(r)?;
                 }
                 self.bind(&f.name.name);
                 let saved = self.cur;
@@ -278,7 +308,7 @@ impl Builder {
                 if let Some(v) = value {
                     self.expr(v)?;
                 }
-                self.expr(annotation)?;
+                self.annotation(annotation)?;
                 self.target(target)?;
             }
             StmtKind::For {
@@ -467,6 +497,9 @@ impl Builder {
             _ => "<genexpr>",
         };
         self.push_scope(ScopeKind::Comprehension, name, node_key(node));
+        // A comprehension is a block of its own, not an annotation one (an
+        // error below ends the build, so it needs no restoring).
+        let saved_annotation = std::mem::replace(&mut self.in_annotation, false);
         self.scope().add(".0", PARAM);
         self.scope().params = vec![".0".to_string()];
         self.scope().is_generator = is_genexp;
@@ -494,6 +527,7 @@ impl Builder {
                 self.table.scopes[saved].has_await = true;
             }
         }
+        self.in_annotation = saved_annotation;
         self.cur = saved;
         Ok(())
     }
@@ -506,6 +540,7 @@ impl Builder {
                 }
             }
             ExprKind::NamedExpr { target, value } => {
+                self.not_in_annotation("'named expression'", e)?;
                 self.expr(value)?;
                 // The target binds in the nearest non-comprehension scope.
                 let mut id = self.cur;
@@ -531,9 +566,13 @@ impl Builder {
             ExprKind::Lambda { params, body } => {
                 self.params_defaults(params)?;
                 let saved = self.cur;
+                // A lambda is a function block, not an annotation one (an
+                // error ends the build, so it needs no restoring).
+                let saved_annotation = std::mem::replace(&mut self.in_annotation, false);
                 self.push_scope(ScopeKind::Function, "<lambda>", node_key(e));
                 self.declare_params(params);
                 self.expr(body)?;
+                self.in_annotation = saved_annotation;
                 self.cur = saved;
             }
             ExprKind::IfExp { test, body, orelse } => {
@@ -568,16 +607,19 @@ impl Builder {
                 self.comprehension(e, generators, &[key, value], false)?;
             }
             ExprKind::Await(v) => {
+                self.not_in_annotation("'await expression'", e)?;
                 self.scope().has_await = true;
                 self.expr(v)?;
             }
             ExprKind::Yield(v) => {
+                self.not_in_annotation("'yield expression'", e)?;
                 self.check_yield(e)?;
                 if let Some(v) = v {
                     self.expr(v)?;
                 }
             }
             ExprKind::YieldFrom(v) => {
+                self.not_in_annotation("'yield expression'", e)?;
                 self.check_yield(e)?;
                 if self.scope().is_async {
                     return Err(SymError {
