@@ -21,13 +21,64 @@ use super::{Loop, shared};
 use crate::value::*;
 use crate::vm::Vm;
 
-fn arg(vm: &Vm, args: &[Value], i: usize, fname: &str, what: &str) -> PyResult<Value> {
-    args.get(i).cloned().ok_or_else(|| {
-        vm.type_error(&format!(
-            "{fname}() missing required argument '{what}' (pos {})",
-            i + 1
-        ))
-    })
+/// The arguments `names` of `fname`, given by position or by keyword.
+fn params(
+    vm: &Vm,
+    args: &[Value],
+    kw: &KwArgs,
+    fname: &str,
+    names: &[&str],
+) -> PyResult<Vec<Value>> {
+    if args.len() > names.len() {
+        return Err(vm.type_error(&format!(
+            "{fname}() takes at most {} arguments ({} given)",
+            names.len(),
+            args.len() + kw.len()
+        )));
+    }
+    let mut out: Vec<Option<Value>> = args.iter().cloned().map(Some).collect();
+    out.resize(names.len(), None);
+    for (k, v) in kw {
+        match names.iter().position(|n| *n == k.as_ref()) {
+            Some(i) if out[i].is_none() => out[i] = Some(v.clone()),
+            Some(_) => {
+                return Err(vm.type_error(&format!(
+                    "argument for {fname}() given by name ('{k}') and position"
+                )));
+            }
+            None => {
+                return Err(vm.type_error(&format!(
+                    "{fname}() got an unexpected keyword argument '{k}'"
+                )));
+            }
+        }
+    }
+    out.into_iter()
+        .zip(names)
+        .enumerate()
+        .map(|(i, (v, n))| {
+            v.ok_or_else(|| {
+                vm.type_error(&format!(
+                    "{fname}() missing required argument '{n}' (pos {})",
+                    i + 1
+                ))
+            })
+        })
+        .collect()
+}
+
+// `params` returns exactly as many values as names.
+fn one(v: Vec<Value>) -> [Value; 1] {
+    let mut it = v.into_iter();
+    [it.next().unwrap_or(Value::None)]
+}
+
+fn two(v: Vec<Value>) -> [Value; 2] {
+    let mut it = v.into_iter();
+    [
+        it.next().unwrap_or(Value::None),
+        it.next().unwrap_or(Value::None),
+    ]
 }
 
 /// The native loop `v` is, if it is one.
@@ -89,8 +140,8 @@ fn refuse(vm: &Vm, fname: &str, what: &str) -> Value {
     vm.type_error(&format!("covm does not support {fname}() on {what} yet"))
 }
 
-fn a_register_task(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
-    let t = arg(vm, args, 0, "_register_task", "task")?;
+fn a_register_task(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
+    let [t] = one(params(vm, args, kw, "_register_task", &["task"])?);
     // A native task is registered with its loop until it is done.
     if as_fut(&t).is_some_and(|f| f.is_task()) {
         return Ok(Value::None);
@@ -103,8 +154,8 @@ fn a_register_task(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value>
     Ok(Value::None)
 }
 
-fn a_unregister_task(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
-    let t = arg(vm, args, 0, "_unregister_task", "task")?;
+fn a_unregister_task(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
+    let [t] = one(params(vm, args, kw, "_unregister_task", &["task"])?);
     if let Some(f) = as_fut(&t)
         && f.is_task()
     {
@@ -118,9 +169,8 @@ fn a_unregister_task(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Valu
     Ok(Value::None)
 }
 
-fn a_enter_task(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
-    let lp = arg(vm, args, 0, "_enter_task", "loop")?;
-    let t = arg(vm, args, 1, "_enter_task", "task")?;
+fn a_enter_task(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
+    let [lp, t] = two(params(vm, args, kw, "_enter_task", &["loop", "task"])?);
     let cur = current_of(vm, &lp);
     if !cur.is_none() {
         let (tr, cr) = (vm.repr(&t)?, vm.repr(&cur)?);
@@ -135,9 +185,8 @@ fn a_enter_task(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
     Ok(Value::None)
 }
 
-fn a_leave_task(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
-    let lp = arg(vm, args, 0, "_leave_task", "loop")?;
-    let t = arg(vm, args, 1, "_leave_task", "task")?;
+fn a_leave_task(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
+    let [lp, t] = two(params(vm, args, kw, "_leave_task", &["loop", "task"])?);
     let cur = current_of(vm, &lp);
     if !cur.is(&t) {
         let (tr, cr) = (vm.repr(&t)?, vm.repr(&cur)?);
