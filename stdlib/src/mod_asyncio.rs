@@ -13,7 +13,7 @@ use crate::modules::{func, set};
 pub fn init(vm: &mut Vm) -> PyResult<Value> {
     let sh = scheduler::shared(vm);
     let m = vm.new_module("asyncio");
-    for (name, f) in api::FUNCTIONS {
+    for (name, f) in api::FUNCTIONS.iter().chain(scheduler::registry::FUNCTIONS) {
         func(vm, &m, name, *f);
     }
     for (name, cls) in api::exported_classes(&sh.cls) {

@@ -24,6 +24,7 @@ pub mod coro;
 pub mod future;
 pub mod group;
 pub mod handler;
+pub mod registry;
 pub mod session;
 pub mod sync;
 pub mod task;
@@ -81,6 +82,12 @@ pub struct Shared {
     /// The policy's `_set_called`: once a program (or `asyncio.run`) has
     /// set the current loop, `get_event_loop()` no longer makes one.
     set_called: Cell<bool>,
+    /// Task-like objects that are not native tasks, registered by
+    /// `asyncio._register_task` (native tasks live in `Loop::tasks`).
+    pub(crate) foreign_tasks: RefCell<Vec<Value>>,
+    /// `(loop, task)` set by `asyncio._enter_task` for loops that are not
+    /// native ones (a native loop keeps its own in `Loop::current`).
+    pub(crate) foreign_current: RefCell<Vec<(Value, Value)>>,
 }
 
 const EXT_KEY: &str = "covm.scheduler";
@@ -100,6 +107,8 @@ pub fn shared(vm: &mut Vm) -> Rc<Shared> {
         running: RefCell::new(None),
         default_loop: RefCell::new(None),
         set_called: Cell::new(false),
+        foreign_tasks: RefCell::new(Vec::new()),
+        foreign_current: RefCell::new(Vec::new()),
     });
     vm.extensions.insert(EXT_KEY, s.clone());
     s

@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use super::coro::{Machine, NativeCoro, Wait, WaitFor};
 use super::future::{self, Callback, Fut, ReturnWhen, as_fut};
-use super::{Classes, Handle, Job, Loop, group, running_loop, shared, sync};
+use super::{Classes, Handle, Job, Loop, group, registry, running_loop, shared, sync};
 use crate::value::*;
 use crate::vm::Vm;
 
@@ -769,7 +769,10 @@ fn wait_start(
 fn a_current_task(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     let lp = kwarg(vm, "current_task", kw, &["loop"], "loop")?.or(args.first().cloned());
     let lp = match lp {
-        Some(l) if !l.is_none() => this_loop(vm, &[l])?,
+        Some(l) if !l.is_none() => match registry::native_loop(&l) {
+            Some(n) => n,
+            None => return Ok(registry::foreign_current(vm, &l)),
+        },
         _ => running_loop(vm)?,
     };
     Ok(lp.current_task().map(|t| t.value()).unwrap_or(Value::None))
@@ -777,11 +780,23 @@ fn a_current_task(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
 
 fn a_all_tasks(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     let lp = kwarg(vm, "all_tasks", kw, &["loop"], "loop")?.or(args.first().cloned());
-    let lp = match lp {
-        Some(l) if !l.is_none() => this_loop(vm, &[l])?,
-        _ => running_loop(vm)?,
+    let (lp, lpv) = match lp {
+        Some(l) if !l.is_none() => match registry::native_loop(&l) {
+            Some(n) => (Some(n), l),
+            None => (None, l),
+        },
+        _ => {
+            let n = running_loop(vm)?;
+            let v = n.value();
+            (Some(n), v)
+        }
     };
-    let items: Vec<Value> = lp.all_tasks().iter().map(|t| t.value()).collect();
+    // Native tasks first (creation order), then those `_register_task` added.
+    let mut items: Vec<Value> = match &lp {
+        Some(n) => n.all_tasks().iter().map(|t| t.value()).collect(),
+        None => Vec::new(),
+    };
+    items.extend(registry::foreign_tasks_of(vm, &lpv)?);
     vm.call(
         &Value::Class(vm.types.set.clone()),
         vec![Value::list(items)],
