@@ -78,6 +78,12 @@ impl Vm {
             a.insert(0, Value::Class(cls.clone()));
             return self.call_kw(&f, a, kwargs).map(Prepared::Done);
         }
+        let mut args = args;
+        if kwargs.is_empty()
+            && let Some(e) = self.plain_exception_new(cls, &mut args)
+        {
+            return Ok(Prepared::Done(e));
+        }
         // Built-in types (and classes derived from them) construct natively.
         let mut c = Some(cls.clone());
         // An exception subclass: BaseException.__new__ sets `args` even when
@@ -114,7 +120,7 @@ impl Vm {
         } else {
             let mut dict = Namespace::default();
             if exc_args {
-                dict.insert(Rc::from("args"), Value::tuple(args.clone()));
+                dict.insert(crate::exceptions::args_key(), Value::tuple(args.clone()));
             }
             Value::tracked(Value::Instance(Rc::new(Instance {
                 class: cls.clone(),

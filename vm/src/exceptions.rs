@@ -64,9 +64,7 @@ impl Vm {
             "__traceback__" => self.set_traceback(exc, v).map(|()| true),
             "args" => {
                 let t = self.collect(v)?;
-                i.dict
-                    .borrow_mut()
-                    .insert(Rc::from("args"), Value::tuple(t));
+                i.dict.borrow_mut().insert(args_key(), Value::tuple(t));
                 Ok(true)
             }
             _ => Ok(false),
@@ -86,7 +84,7 @@ impl Vm {
 
     pub fn new_exc_args(&self, cls: &Rc<Class>, args: Vec<Value>) -> Value {
         let mut d = Namespace::default();
-        d.insert(Rc::from("args"), Value::tuple(args));
+        d.insert(args_key(), Value::tuple(args));
         Value::tracked(Value::Instance(Rc::new(Instance {
             class: cls.clone(),
             dict: RefCell::new(d),
@@ -515,20 +513,76 @@ fn best_match(wrong: &str, candidates: &[String]) -> Option<String> {
     best.map(|(_, c)| c.clone())
 }
 
-fn exc_init(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
+thread_local! {
+    /// The one `"args"` key every exception instance's dict shares, so
+    /// creating an exception allocates no key string.
+    static ARGS_KEY: Rc<str> = Rc::from("args");
+}
+
+pub(crate) fn args_key() -> Rc<str> {
+    ARGS_KEY.with(Rc::clone)
+}
+
+fn exc_init(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     if let Some(Value::Instance(i)) = args.first() {
-        let rest = args[1..].to_vec();
-        if i.class.name.as_ref() == "StopIteration"
-            || vm.is_subclass(&i.class, &vm.exc.stop_iteration.clone())
-        {
-            let v = rest.first().cloned().unwrap_or(Value::None);
-            i.dict.borrow_mut().insert(Rc::from("value"), v);
+        if !kw.is_empty() {
+            let msg = format!("{}() takes no keyword arguments", i.class.name);
+            return Err(vm.type_error(&msg));
         }
-        i.dict
-            .borrow_mut()
-            .insert(Rc::from("args"), Value::tuple(rest));
+        vm.exc_fill(i, args[1..].to_vec());
     }
     Ok(Value::None)
+}
+
+impl Vm {
+    /// What `BaseException.__init__` does to instance `i`: sets `args`
+    /// (and `value` on a StopIteration). `args` is set before `value` so a
+    /// fresh instance's dict order matches one that already held `args`.
+    pub(crate) fn exc_fill(&self, i: &Instance, rest: Vec<Value>) {
+        let value = if i.class.name.as_ref() == "StopIteration"
+            || self.is_subclass(&i.class, &self.exc.stop_iteration)
+        {
+            Some(rest.first().cloned().unwrap_or(Value::None))
+        } else {
+            None
+        };
+        let mut d = i.dict.borrow_mut();
+        d.insert(args_key(), Value::tuple(rest));
+        if let Some(v) = value {
+            d.insert(Rc::from("value"), v);
+        }
+    }
+
+    /// `cls(*args)` for an exception class whose `__init__` is
+    /// `BaseException.__init__` and with no user `__new__` in its MRO: the
+    /// instance is built directly, without the general call machinery.
+    /// None when the class does not qualify (the caller takes the general
+    /// path).
+    pub(crate) fn plain_exception_new(
+        &self,
+        cls: &Rc<Class>,
+        args: &mut Vec<Value>,
+    ) -> Option<Value> {
+        let base = &self.exc.base_exception;
+        if !self.is_subclass(cls, base) || self.user_new(cls).is_some() {
+            return None;
+        }
+        let Some(Value::Builtin(init)) = self.class_lookup(cls, "__init__") else {
+            return None;
+        };
+        match base.dict.borrow().get("__init__") {
+            Some(Value::Builtin(b)) if Rc::ptr_eq(b, &init) => {}
+            _ => return None,
+        }
+        let inst = Rc::new(Instance {
+            class: cls.clone(),
+            dict: RefCell::new(Namespace::default()),
+            traceback: Default::default(),
+            gc_mark: Default::default(),
+        });
+        self.exc_fill(&inst, std::mem::take(args));
+        Some(Value::tracked(Value::Instance(inst)))
+    }
 }
 
 fn exc_str(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {

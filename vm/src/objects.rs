@@ -371,7 +371,18 @@ impl Vm {
                     let d = Rc::new(RefCell::new(dict::Dict::new()));
                     // An exception's slots live in its dict here; CPython's
                     // `__dict__` does not show them.
-                    let slots: &[&str] = if self.is_exception(obj) {
+                    let slots: &[&str] = if self.is_subclass(&inst.class, &self.exc.stop_iteration)
+                    {
+                        // StopIteration's `value` is a member slot too.
+                        &[
+                            "args",
+                            "__traceback__",
+                            "__cause__",
+                            "__context__",
+                            "__suppress_context__",
+                            "value",
+                        ]
+                    } else if self.is_exception(obj) {
                         &[
                             "args",
                             "__traceback__",
