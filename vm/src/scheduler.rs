@@ -348,29 +348,22 @@ struct TestClock {
 
 impl Loop {
     pub fn new(shared: &Rc<Shared>) -> Rc<Loop> {
-        Rc::new_cyclic(|me| Loop {
-            me: me.clone(),
-            shared: shared.clone(),
-            ready: RefCell::new(VecDeque::new()),
-            timers: RefCell::new(BinaryHeap::new()),
-            timer_seq: Cell::new(0),
-            timer_cancelled: Cell::new(0),
-            stopping: Cell::new(false),
-            running: Cell::new(false),
-            closed: Cell::new(false),
-            current: RefCell::new(None),
-            tasks: RefCell::new(Vec::new()),
-            session_idle: Cell::new(false),
-            main_task: RefCell::new(None),
-            interrupts: Cell::new(0),
-            exception_handler: RefCell::new(Value::None),
-            test_clock: None,
-            slow_callback_duration: RefCell::new(Value::Float(0.1)),
-        })
+        Loop::with_clock(shared, None)
     }
 
     /// A `test_utils.TestLoop` driven by the started generator `gen`.
     pub fn new_test(shared: &Rc<Shared>, time_gen: Option<Value>) -> Rc<Loop> {
+        Loop::with_clock(
+            shared,
+            Some(TestClock {
+                time: Cell::new(0.0),
+                time_gen,
+                pending: RefCell::new(Vec::new()),
+            }),
+        )
+    }
+
+    fn with_clock(shared: &Rc<Shared>, test_clock: Option<TestClock>) -> Rc<Loop> {
         Rc::new_cyclic(|me| Loop {
             me: me.clone(),
             shared: shared.clone(),
@@ -387,12 +380,8 @@ impl Loop {
             main_task: RefCell::new(None),
             interrupts: Cell::new(0),
             exception_handler: RefCell::new(Value::None),
+            test_clock,
             slow_callback_duration: RefCell::new(Value::Float(0.1)),
-            test_clock: Some(TestClock {
-                time: Cell::new(0.0),
-                time_gen,
-                pending: RefCell::new(Vec::new()),
-            }),
         })
     }
 

@@ -17,6 +17,9 @@ exits 1 with the SyntaxError as the last stderr line).
 """
 import ast, os, re, sys, textwrap
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from port_common import inline_self_methods, needed_helpers, outer_self  # noqa: E402
+
 PRELUDE = '''\
 # Ported from CPython 3.11 Lib/test/%(file)s.py, %(cls)s.%(name)s,
 # by tests/conformance/cpython/port.py: each assertion prints what it checks.
@@ -108,23 +111,6 @@ SKIP = {
 }
 
 
-def outer_self(tree):
-    # Whether `self` is used outside the functions that take it as their own
-    # argument (the methods of classes a test defines).
-    found = False
-
-    def visit(n, bound):
-        nonlocal found
-        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
-            bound = bound or any(a.arg == 'self' for a in n.args.args)
-        if isinstance(n, ast.Name) and n.id == 'self' and not bound:
-            found = True
-        for c in ast.iter_child_nodes(n):
-            visit(c, bound)
-    visit(tree, False)
-    return found
-
-
 def compile_syntax_errors(fn):
     # The source texts a test compile()s expecting SyntaxError, else None:
     # `with self.assertRaises(SyntaxError): compile("...", "<test>", "exec")`
@@ -162,14 +148,7 @@ def main():
             helpers[node.name] = node
 
     def needed(fn):
-        want, todo = [], [fn]
-        while todo:
-            n = todo.pop()
-            for sub in ast.walk(n):
-                if isinstance(sub, ast.Name) and sub.id in helpers and sub.id not in want:
-                    want.append(sub.id)
-                    todo.append(helpers[sub.id])
-        return [h for h in helpers if h in want]
+        return needed_helpers(helpers, fn)
     for cls in tree.body:
         if not isinstance(cls, ast.ClassDef):
             continue
@@ -191,23 +170,7 @@ def main():
                 continue
             body = ast.get_source_segment(src, fn)
             # Helper methods of the class this test calls, transitively.
-            used, todo = [], [body]
-            while todo:
-                t = todo.pop()
-                for m in re.findall(r'self\.(\w+)\(', t):
-                    if m in ms and not m.startswith('test') and m not in used and m not in (
-                            'setUp', 'tearDown'):
-                        used.append(m)
-                        todo.append(ast.get_source_segment(src, ms[m]))
-            meth_text = ''
-            for m in used:
-                mt = textwrap.dedent(ast.get_source_segment(src, ms[m]))
-                mt = re.sub(r'def (\w+)\(self,\s*', r'def self_\1(', mt, count=1)
-                mt = re.sub(r'def (\w+)\(self\)', r'def self_\1()', mt, count=1)
-                meth_text += mt + '\n\n'
-            for m in used:
-                body = body.replace(f'self.{m}(', f'self_{m}(')
-                meth_text = meth_text.replace(f'self.{m}(', f'self_{m}(')
+            body, meth_text = inline_self_methods(src, ms, body)
             meth_text = re.sub(r'self\.(assert\w+|fail)\(', r'\1(', meth_text)
             extra = ''.join(''.join('@' + ast.unparse(d) + '\n' for d in helpers[h].decorator_list)
                             + ast.get_source_segment(src, helpers[h]) + '\n\n'

@@ -23,6 +23,9 @@ Prints the left-out tests with their reason.
 """
 import ast, os, re, sys, textwrap
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from port_common import inline_self_methods, needed_helpers, outer_self  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 # port_tasks.py's prelude, fixture and SKIP words (its module body without
 # the final main() call).
@@ -35,8 +38,8 @@ PRELUDE = _ns['PRELUDE'].replace('Lib/test/test_asyncio/%(file)s.py', 'Lib/test/
     .replace('by tests/conformance/cpython/port_tasks.py', 'by tests/conformance/cpython/port_asyncgen.py')
 FIXTURE = _ns['FIXTURE']
 SKIP = dict(_ns['SKIP'])
-del SKIP['contextlib']  # contextlib.closing is all the tests use
-del SKIP['inspect']
+SKIP.pop('contextlib', None)  # contextlib.closing is all the tests use
+SKIP.pop('inspect', None)
 # test.support.gc_collect() is gc.collect() three times: the fixture has it.
 del SKIP['gc_collect']
 del SKIP['gc']
@@ -104,14 +107,7 @@ def main():
             helpers[node.targets[0].id] = node
 
     def needed(text):
-        want, todo = [], [ast.parse(textwrap.dedent(text))]
-        while todo:
-            n = todo.pop()
-            for sub in ast.walk(n):
-                if isinstance(sub, ast.Name) and sub.id in helpers and sub.id not in want:
-                    want.append(sub.id)
-                    todo.append(helpers[sub.id])
-        return [h for h in helpers if h in want]
+        return needed_helpers(helpers, ast.parse(textwrap.dedent(text)))
 
     def rewrite(text):
         text = re.sub(r'self\.(assert\w+|fail)\(', r'\1(', text)
@@ -149,23 +145,7 @@ def main():
                 why = next((r for k, r in SKIP.items() if r and k in ast.unparse(fn.decorator_list[0])),
                            'has a decorator')
             # Helper methods of the class used by this test, transitively.
-            used, todo = [], [body]
-            while todo:
-                t = todo.pop()
-                for m in re.findall(r'self\.(\w+)\(', t):
-                    if m in ms and not m.startswith('test') and m not in used and m not in (
-                            'setUp', 'tearDown'):
-                        used.append(m)
-                        todo.append(ast.get_source_segment(src, ms[m]))
-            meth_text = ''
-            for m in used:
-                mt = textwrap.dedent(ast.get_source_segment(src, ms[m]))
-                mt = re.sub(r'def (\w+)\(self,\s*', r'def self_\1(', mt, count=1)
-                mt = re.sub(r'def (\w+)\(self\)', r'def self_\1()', mt, count=1)
-                meth_text += mt + '\n\n'
-            for m in used:
-                body = body.replace(f'self.{m}(', f'self_{m}(')
-                meth_text = meth_text.replace(f'self.{m}(', f'self_{m}(')
+            body, meth_text = inline_self_methods(src, ms, body)
             body, meth_text = rewrite(body), rewrite(meth_text)
             extra = ''.join(''.join('@' + ast.unparse(dd) + '\n' for dd in getattr(helpers[h], 'decorator_list', []))
                             + ast.get_source_segment(src, helpers[h]) + '\n\n'
@@ -176,7 +156,7 @@ def main():
             code = ast.unparse(ast.parse(extra + meth_text + textwrap.dedent(body)))
             if why is None:
                 why = next((r for k, r in SKIP.items() if r and k in code), None)
-            if why is None and _ns['outer_self'](ast.parse(textwrap.dedent(meth_text + text_of(body)))):
+            if why is None and outer_self(ast.parse(textwrap.dedent(meth_text + text_of(body)))):
                 why = 'uses a helper of its TestCase'
             if why is None and isinstance(fn, ast.AsyncFunctionDef):
                 why = 'async test method'

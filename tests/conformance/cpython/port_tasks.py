@@ -25,6 +25,9 @@ Prints the left-out tests with their reason.
 """
 import ast, os, re, sys, textwrap
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from port_common import inline_self_methods, needed_helpers, outer_self  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 # The assertion prelude and the SKIP words are port.py's.
 _port = ast.parse(open(os.path.join(HERE, 'port.py')).read())
@@ -207,23 +210,6 @@ def text_of(body):
     return textwrap.dedent(body.split('\n', 1)[1])
 
 
-def outer_self(tree):
-    # Whether `self` is used outside the functions that take it as their own
-    # argument (the methods of classes a test defines).
-    found = False
-
-    def visit(n, bound):
-        nonlocal found
-        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
-            bound = bound or any(a.arg == 'self' for a in n.args.args)
-        if isinstance(n, ast.Name) and n.id == 'self' and not bound:
-            found = True
-        for c in ast.iter_child_nodes(n):
-            visit(c, bound)
-    visit(tree, False)
-    return found
-
-
 def main():
     out = sys.argv[1]
     d = os.path.dirname(__import__('test').__file__)
@@ -238,14 +224,7 @@ def main():
             helpers[node.name] = node
 
     def needed(text):
-        want, todo = [], [ast.parse(textwrap.dedent(text))]
-        while todo:
-            n = todo.pop()
-            for sub in ast.walk(n):
-                if isinstance(sub, ast.Name) and sub.id in helpers and sub.id not in want:
-                    want.append(sub.id)
-                    todo.append(helpers[sub.id])
-        return [h for h in helpers if h in want]
+        return needed_helpers(helpers, ast.parse(textwrap.dedent(text)))
 
     def methods(names):
         ms = {}
