@@ -42,7 +42,7 @@ impl Vm {
             // A property wins over the instance dict; anything else in the
             // class loses to it (the order of `getattr_opt`).
             if !matches!(found, Some(Value::Property(_))) {
-                if let Some(v) = inst.dict.borrow().get(&**name) {
+                if let Some(v) = inst.dict.borrow().get(&crate::value::NameKey(name)) {
                     return Ok(v.clone());
                 }
                 if let Some(a) = found {
@@ -65,7 +65,11 @@ impl Vm {
         let key = match obj {
             // An instance attribute of that name hides the method.
             Value::Instance(inst) => {
-                if inst.dict.borrow().contains_key(&*code.names[i]) {
+                if inst
+                    .dict
+                    .borrow()
+                    .contains_key(&crate::value::NameKey(&code.names[i]))
+                {
                     return None;
                 }
                 Rc::as_ptr(&inst.class) as usize

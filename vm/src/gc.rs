@@ -172,7 +172,14 @@ struct Heap {
     /// cost of full collections linear in the allocations).
     long_lived_total: usize,
     long_lived_pending: usize,
+    /// Generation 0's length at which dead entries are pruned between
+    /// collections. With collection disabled (`gc.disable()`) nothing else
+    /// drops them, and each keeps its object's freed allocation alive.
+    prune_at: usize,
 }
+
+/// The least `Heap::prune_at`.
+const PRUNE_MIN: usize = 4096;
 
 thread_local! {
     static HEAP: RefCell<Heap> = const {
@@ -187,6 +194,7 @@ thread_local! {
             enabled: true,
             long_lived_total: 0,
             long_lived_pending: 0,
+            prune_at: PRUNE_MIN,
         })
     };
     /// Set when generation 0 passed its threshold: the next poll point
@@ -223,6 +231,12 @@ fn register(add: impl FnOnce(&mut Generation) -> bool) {
             return;
         };
         if add(&mut h.gens[0]) {
+            if h.gens[0].len() > h.prune_at {
+                // Amortised O(1): the next prune waits for as many new
+                // entries as there are live ones.
+                h.gens[0].prune();
+                h.prune_at = (2 * h.gens[0].len()).max(PRUNE_MIN);
+            }
             h.count[0] += 1;
             if h.count[0] as i64 > h.threshold[0] && h.threshold[0] > 0 && h.enabled {
                 DUE.with(|d| d.set(true));
@@ -816,4 +830,24 @@ fn collect(generation: usize) -> usize {
     drop(a);
     COLLECTING.with(|c| c.set(false));
     found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// With collection off, objects freed by reference counting must not
+    /// pile up in generation 0 (each dead entry keeps its allocation).
+    #[test]
+    fn dead_entries_are_pruned_while_disabled() {
+        set_enabled(false);
+        for _ in 0..10 * PRUNE_MIN {
+            track(&Value::List(Rc::new(RefCell::new(Vec::new()))));
+        }
+        let live = Value::List(Rc::new(RefCell::new(Vec::new())));
+        track(&live);
+        let len = HEAP.with(|h| h.borrow().gens[0].len());
+        set_enabled(true);
+        assert!(len <= PRUNE_MIN + 1, "generation 0 holds {len} entries");
+    }
 }

@@ -30,6 +30,26 @@ pub type NativeFn = fn(&mut Vm, &[Value], &KwArgs) -> PyResult<Value>;
 /// A name → value namespace (module globals, instance and class attributes).
 pub type Namespace = indexmap::IndexMap<Rc<str>, Value, rustc_hash::FxBuildHasher>;
 
+/// A namespace lookup key for a name the compiler interned (`code.names`):
+/// hashes as the `str` does, and compares the address before the bytes, so
+/// a hit on a key stored under the same interned name costs no `memcmp`.
+pub struct NameKey<'a>(pub &'a Rc<str>);
+
+impl std::hash::Hash for NameKey<'_> {
+    #[inline]
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        // Must equal `Rc<str>`'s hash, which is the `str`'s.
+        (**self.0).hash(state)
+    }
+}
+
+impl indexmap::Equivalent<Rc<str>> for NameKey<'_> {
+    #[inline]
+    fn equivalent(&self, key: &Rc<str>) -> bool {
+        Rc::ptr_eq(self.0, key) || **self.0 == **key
+    }
+}
+
 #[derive(Clone, Default)]
 pub enum Value {
     /// Not a Python value: marks an unbound local and the empty slot of a

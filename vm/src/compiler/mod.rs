@@ -45,6 +45,7 @@ pub fn compile(
         filename,
         mode,
         future_annotations,
+        interned: std::collections::HashSet::new(),
     };
     c.push_unit(0, "<module>", "<module>", 1);
     c.unit().doc = docstring(module);
@@ -135,6 +136,11 @@ struct Compiler<'a> {
     mode: Mode,
     /// `from __future__ import annotations`: annotations stay source text.
     future_annotations: bool,
+    /// One `Rc<str>` per distinct name across the module's code objects:
+    /// the attribute `__init__` stores and the one a method loads are then
+    /// the same pointer, and namespace lookups (`NameKey`) compare the
+    /// address before the bytes.
+    interned: std::collections::HashSet<Rc<str>>,
 }
 
 fn key<T>(node: &T) -> usize {
@@ -345,7 +351,15 @@ impl<'a> Compiler<'a> {
         if let Some(&i) = u.name_index.get(name) {
             return i;
         }
-        let rc: Rc<str> = Rc::from(name);
+        let rc = match self.interned.get(name) {
+            Some(rc) => rc.clone(),
+            None => {
+                let rc: Rc<str> = Rc::from(name);
+                self.interned.insert(rc.clone());
+                rc
+            }
+        };
+        let u = self.unit();
         u.names.push(rc.clone());
         let i = u.names.len() as u32 - 1;
         u.name_index.insert(rc, i);
