@@ -21,7 +21,10 @@ impl Vm {
             if let Some(h) = f.handled.last() {
                 found = Some(h.clone());
             }
-            if !matches!(f.ret, ReturnTo::Generator(_, Resume::YieldFrom)) {
+            if !matches!(
+                f.ret,
+                ReturnTo::Generator(_, Resume::YieldFrom) | ReturnTo::Await(_)
+            ) {
                 break;
             }
         }

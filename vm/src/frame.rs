@@ -49,6 +49,13 @@ pub enum ReturnTo {
     },
     /// A running generator; its frame goes back to it on yield.
     Generator(Rc<Generator>, Resume),
+    /// A coroutine called by `await f(...)` and entered at once, without
+    /// its coroutine object: the caller sits on its `YieldFrom` with an
+    /// `Undef` where the object would be. A return delivers the value as
+    /// `Generator(_, Resume::YieldFrom)` would; the object is made only if
+    /// the coroutine suspends (`Vm::yield_value`), with these names when
+    /// they differ from the code's (see `Generator::names`).
+    Await(Option<Box<(Rc<str>, Rc<str>)>>),
     /// Return to the Rust code that started this frame.
     Native,
 }

@@ -153,6 +153,50 @@ impl Vm {
         Value::Generator(g)
     }
 
+    /// `yield_value` reached a frame that is not a generator's: a
+    /// coroutine entered at once by `await f(...)` suspends and needs its
+    /// object now, in the slot its caller kept for it (anything else is a
+    /// yield outside a generator).
+    #[cold]
+    #[inline(never)]
+    fn suspending_without_object(
+        &mut self,
+        frame: &Frame,
+        ret: ReturnTo,
+    ) -> PyResult<Rc<Generator>> {
+        let ReturnTo::Await(names) = ret else {
+            return Err(self.new_exc(&self.exc.runtime_error, "yield outside a generator"));
+        };
+        let g = self.awaited_object(&frame.code, names);
+        if let Some(slot) = self.top_frame().stack.last_mut() {
+            *slot = Value::Generator(g.clone());
+        }
+        Ok(g)
+    }
+
+    /// The object of a coroutine entered at once by `await f(...)`
+    /// (`ReturnTo::Await`), made when it first suspends: running, its frame
+    /// still on the VM's stack, as `new_generator` and a resume would have
+    /// left it.
+    fn awaited_object(
+        &mut self,
+        code: &Rc<Code>,
+        names: Option<Box<(Rc<str>, Rc<str>)>>,
+    ) -> Rc<Generator> {
+        let id = self.next_gen_id.get();
+        self.next_gen_id.set(id + 1);
+        Rc::new(Generator {
+            tracked: Cell::new(false),
+            gc_mark: Default::default(),
+            kind: GenKind::Coroutine,
+            state: Cell::new(GenState::Running),
+            frame: RefCell::new(None),
+            names,
+            code: code.clone(),
+            id,
+        })
+    }
+
     /// Runs the `finally` blocks of generators dropped while suspended.
     pub(crate) fn run_finalizers(&mut self) -> PyResult<()> {
         if !HAS_PENDING.with(|h| h.get()) {
@@ -498,10 +542,12 @@ impl Vm {
             let Some(mut frame) = self.frames.pop() else {
                 unreachable!("yield with no frame")
             };
-            let ReturnTo::Generator(g, resume) =
-                std::mem::replace(&mut frame.ret, ReturnTo::Caller)
-            else {
-                return Err(self.new_exc(&self.exc.runtime_error, "yield outside a generator"));
+            let (g, resume) = match std::mem::replace(&mut frame.ret, ReturnTo::Caller) {
+                ReturnTo::Generator(g, resume) => (g, resume),
+                other => (
+                    self.suspending_without_object(&frame, other)?,
+                    Resume::YieldFrom,
+                ),
             };
             if self.tracing {
                 let line = frame.current_line();

@@ -1655,13 +1655,53 @@ impl Vm {
             }
         };
         if func.code.fast_gen_call {
-            let g = self.new_generator(func, frame);
-            top!(self).stack.push(g);
+            if func.code.flags & crate::code::FLAG_COROUTINE != 0 && self.awaited_at_once() {
+                self.enter_awaited(func, frame);
+            } else {
+                let g = self.new_generator(func, frame);
+                top!(self).stack.push(g);
+            }
         } else {
             self.frames.push(frame);
         }
         drop(callee);
         Ok(true)
+    }
+
+    /// Whether the top frame's next instructions await the value its call
+    /// just made (`GetAwaitable; LoadConst None; YieldFrom`, what `await
+    /// f(...)` compiles to), so a coroutine it made could be entered at once
+    /// (`enter_awaited`). Not while tracing or listing generators, which
+    /// name every coroutine object from its creation.
+    #[inline(never)]
+    fn awaited_at_once(&mut self) -> bool {
+        if self.tracing || self.live_generators.is_some() {
+            return false;
+        }
+        let f = top!(self);
+        let ops = &f.code.ops;
+        matches!(
+            (ops.get(f.ip), ops.get(f.ip + 1), ops.get(f.ip + 2)),
+            (Some(Op::GetAwaitable), Some(Op::LoadConst(k)), Some(Op::YieldFrom))
+                if matches!(f.code.consts.get(*k as usize), Some(Value::None))
+        )
+    }
+
+    /// `await f(...)` of a coroutine function: runs `frame` at once, as
+    /// `YieldFrom` would run the new coroutine, without making the object
+    /// (`ReturnTo::Await`). The caller moves onto its `YieldFrom` with an
+    /// `Undef` in the object's slot.
+    #[inline(never)]
+    fn enter_awaited(&mut self, func: &Function, mut frame: Box<Frame>) {
+        let f = top!(self);
+        f.stack.push(Value::Undef);
+        f.ip += 2;
+        frame.ret = ReturnTo::Await(Generator::names_for(
+            &func.code,
+            &func.name.borrow(),
+            &func.qualname.borrow(),
+        ));
+        self.frames.push(frame);
     }
 
     /// Whether `func` can take `n` positional arguments on the fast path
@@ -2065,6 +2105,13 @@ impl Vm {
                 drop(frame);
                 push!(self, cls);
             }
+            ReturnTo::Await(_) => {
+                self.recycle_frame(frame);
+                if crate::generator::finalizers_pending() {
+                    self.run_finalizers()?;
+                }
+                return self.generator_returned(v, Resume::YieldFrom);
+            }
             ReturnTo::Generator(g, resume) => {
                 g.state.set(GenState::Closed);
                 self.recycle_frame(frame);
@@ -2232,6 +2279,7 @@ impl Vm {
                         Resume::YieldFrom => ResumedBy::Text("yield from/await".into()),
                         Resume::Native => native.unwrap_or(ResumedBy::Text("a built-in".into())),
                     }),
+                    ReturnTo::Await(_) => Some(ResumedBy::Text("yield from/await".into())),
                     _ => None,
                 };
                 i.traceback.borrow_mut().push(TbEntry {
@@ -2280,6 +2328,10 @@ impl Vm {
                     if resume == Resume::Native {
                         return Err(exc);
                     }
+                }
+                ReturnTo::Await(_) => {
+                    drop(frame);
+                    exc = self.pep479(exc, GenKind::Coroutine);
                 }
                 _ => drop(frame),
             }
