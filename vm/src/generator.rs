@@ -338,12 +338,20 @@ impl Vm {
         let Some(mut frame) = g.frame.borrow_mut().take() else {
             return Err(self.gen_already_running(&g));
         };
-        frame.stack.push(Value::None);
+        // The None sent in goes on the frame's stack, except where the
+        // next instruction would drop it at once (`yield` as a statement):
+        // skipping both saves a push and a dispatch per resumption.
+        let parked = match frame.code.ops.get(frame.ip) {
+            Some(crate::opcode::Op::PopTop) => {
+                frame.ip += 1;
+                false
+            }
+            next => {
+                frame.stack.push(Value::None);
+                matches!(next, Some(crate::opcode::Op::YieldFrom))
+            }
+        };
         g.state.set(GenState::Running);
-        let parked = matches!(
-            frame.code.ops.get(frame.ip),
-            Some(crate::opcode::Op::YieldFrom)
-        );
         frame.ret = ReturnTo::Generator(g, resume);
         self.push_generator_frame(frame, resume);
         if parked {

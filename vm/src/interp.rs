@@ -719,6 +719,21 @@ impl Vm {
                         reload!();
                         push!(v);
                         after_drop!();
+                    } else if let ReturnTo::Await(None) = f.ret {
+                        let v = pop!();
+                        sync!();
+                        self.return_to_caller();
+                        reload!();
+                        // The caller sits on its `YieldFrom` with the `Undef`
+                        // it kept for the coroutine object: the result takes
+                        // that slot and the caller moves past the await.
+                        // SAFETY: the slot holds an immediate (nothing to
+                        // drop); ip points at the YieldFrom.
+                        unsafe {
+                            sp.sub(1).write(v);
+                            ip = ip.add(1);
+                        }
+                        after_drop!();
                     } else {
                         let v = pop!();
                         sync!();
