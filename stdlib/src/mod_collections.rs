@@ -254,7 +254,7 @@ fn arg_count_error(vm: &Vm, name: &str, takes: &str, args: &[Value]) -> Value {
 fn d_append(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
     let d = deq(vm, args, "append")?;
     let v = one(vm, "append", args)?;
-    d.push_back(v.clone());
+    d.push_back(v.fast_clone());
     Ok(Value::None)
 }
 

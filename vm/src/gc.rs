@@ -245,6 +245,30 @@ fn register(add: impl FnOnce(&mut Generation) -> bool) {
     });
 }
 
+/// A tracked generator is being freed by reference counting. Its entry
+/// is usually among the last few of generation 0 (nested generators are
+/// tracked and freed in nearly opposite orders): removing it now lets the
+/// allocator reuse the memory at once, where a dead entry would keep the
+/// allocation until the next prune.
+pub fn generator_freed(g: *const Generator) {
+    HEAP.with(|h| {
+        let Ok(mut h) = h.try_borrow_mut() else {
+            return;
+        };
+        let v = &mut h.gens[0].generators;
+        let n = v.len();
+        if let Some(i) = (n.saturating_sub(8)..n)
+            .rev()
+            .find(|&i| std::ptr::eq(v[i].as_ptr(), g))
+        {
+            // `remove`, not `swap_remove`: collections see the entries
+            // in the order they were tracked.
+            drop(v.remove(i));
+            h.count[0] = h.count[0].saturating_sub(1);
+        }
+    });
+}
+
 /// True when an automatic collection should run at the next poll point.
 #[inline]
 pub fn due() -> bool {

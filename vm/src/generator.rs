@@ -42,6 +42,9 @@ pub fn finalizer_queue() -> Rc<RefCell<Vec<Box<Frame>>>> {
 
 impl Drop for Generator {
     fn drop(&mut self) {
+        if self.tracked.get() {
+            crate::gc::generator_freed(self);
+        }
         if self.state.get() == GenState::Created && self.kind == GenKind::Coroutine {
             crate::drop_reports::unawaited(self.qualname().clone());
             return;

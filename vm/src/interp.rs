@@ -23,6 +23,36 @@ use crate::vm::Vm;
 /// from an array on the Rust stack rather than a heap buffer.
 const SMALL_ARGS: usize = 4;
 
+/// Moves `n` values from `src` to `dst` (non-overlapping). The usual
+/// counts (a call's few arguments) are moved one by one: a plain
+/// `copy_nonoverlapping` of a run-time count compiles to a `memcpy` call,
+/// which costs more than the values it moves.
+///
+/// # Safety
+/// As `std::ptr::copy_nonoverlapping(src, dst, n)`.
+#[inline(always)]
+unsafe fn move_values(src: *const Value, dst: *mut Value, n: usize) {
+    // SAFETY: the caller's contract; each slot below `n` is read once.
+    unsafe {
+        if n > 4 {
+            std::ptr::copy_nonoverlapping(src, dst, n);
+            return;
+        }
+        if n > 0 {
+            dst.write(src.read());
+        }
+        if n > 1 {
+            dst.add(1).write(src.add(1).read());
+        }
+        if n > 2 {
+            dst.add(2).write(src.add(2).read());
+        }
+        if n > 3 {
+            dst.add(3).write(src.add(3).read());
+        }
+    }
+}
+
 /// Why a nested dispatch loop stopped.
 pub enum Exit {
     Return(Value),
@@ -659,11 +689,7 @@ impl Vm {
                         // cut below the method (an empty receiver slot owns
                         // nothing) before anything can observe it.
                         let method = unsafe {
-                            std::ptr::copy_nonoverlapping(
-                                sp.sub(count),
-                                buf.as_mut_ptr() as *mut Value,
-                                count,
-                            );
+                            move_values(sp.sub(count), buf.as_mut_ptr() as *mut Value, count);
                             sp = sp.sub(n + 2);
                             sp.read()
                         };
@@ -1764,14 +1790,7 @@ impl Vm {
         // the caller gives up the n arguments.
         unsafe {
             let dst = frame.stack.as_mut_ptr();
-            // Constant sizes for the usual counts: moves, not a memcpy call.
-            match n {
-                0 => {}
-                1 => std::ptr::copy_nonoverlapping(args, dst, 1),
-                2 => std::ptr::copy_nonoverlapping(args, dst, 2),
-                3 => std::ptr::copy_nonoverlapping(args, dst, 3),
-                _ => std::ptr::copy_nonoverlapping(args, dst, n),
-            }
+            move_values(args, dst, n);
             for i in n..nlocals {
                 dst.add(i).write(Value::Undef);
             }
