@@ -2261,14 +2261,17 @@ impl Vm {
             };
             let ret = std::mem::replace(&mut frame.ret, ReturnTo::Caller);
             let at_base = self.frames.len() < base + 1;
+            // A frame left by an exception is recycled as a returning one
+            // is: its values go as its drop would drop them, and the next
+            // call (or generator) reuses its allocations.
             match ret {
                 ReturnTo::Native => {
-                    drop(frame);
+                    self.recycle_frame(frame);
                     return Err(exc);
                 }
                 ReturnTo::Generator(g, resume) => {
                     g.state.set(GenState::Closed);
-                    drop(frame);
+                    self.recycle_frame(frame);
                     if resume == Resume::Call {
                         self.c_depth -= 1;
                     }
@@ -2281,7 +2284,7 @@ impl Vm {
                         return Err(exc);
                     }
                 }
-                _ => drop(frame),
+                _ => self.recycle_frame(frame),
             }
             if at_base || self.frames.is_empty() {
                 return Err(exc);
