@@ -715,7 +715,8 @@ impl Vm {
                         "exceptions must be classes or instances deriving from BaseException, not type",
                     ));
                 }
-                if self.is_instance_of(&val, &c.clone()) {
+                // (None, the usual value, is never an exception.)
+                if !val.is_none() && self.is_instance_of(&val, &c.clone()) {
                     return Ok(val);
                 }
                 let args = match val {
@@ -885,7 +886,12 @@ fn kind_name(k: GenKind) -> &'static str {
 fn gen_throw(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
     let g = gen_arg(vm, args, "throw")?;
     if args.len() < 2 || args.len() > 4 {
-        let msg = format!("throw expected at least 1 argument, got {}", args.len() - 1);
+        let bound = if args.len() < 2 {
+            "at least 1 argument"
+        } else {
+            "at most 3 arguments"
+        };
+        let msg = format!("throw expected {bound}, got {}", args.len() - 1);
         return Err(vm.type_error(&msg));
     }
     let exc = vm.throw_args(&args[1..])?;
