@@ -1,7 +1,7 @@
 //! Exception objects: creation, matching, `args`, and the text of an
 //! uncaught exception's traceback.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use crate::value::*;
@@ -86,14 +86,7 @@ impl Vm {
     }
 
     pub fn new_exc_args(&self, cls: &Rc<Class>, args: Vec<Value>) -> Value {
-        let mut d = Namespace::default();
-        d.insert(args_key(), Value::tuple(args));
-        Value::tracked(Value::Instance(Rc::new(Instance {
-            class: cls.clone(),
-            dict: RefCell::new(d),
-            traceback: Default::default(),
-            gc_mark: Default::default(),
-        })))
+        exc_instance(cls, args, None)
     }
 
     pub fn type_error(&self, msg: &str) -> Value {
@@ -124,11 +117,7 @@ impl Vm {
     /// `StopIteration(v)`, with `.value`.
     pub fn new_stop_iteration(&self, v: Value) -> Value {
         let args = if v.is_none() { vec![] } else { vec![v.clone()] };
-        let e = self.new_exc_args(&self.exc.stop_iteration, args);
-        if let Value::Instance(i) = &e {
-            i.dict.borrow_mut().insert(Rc::from("value"), v);
-        }
-        e
+        exc_instance(&self.exc.stop_iteration, args, Some(v))
     }
 
     pub fn stop_iteration_value(&self, e: &Value) -> Value {
@@ -159,7 +148,7 @@ impl Vm {
     pub(crate) fn make_exception(&mut self, v: Value) -> PyResult<Value> {
         match &v {
             Value::Class(c) if self.is_subclass(c, &self.exc.base_exception.clone()) => {
-                let e = self.call(&v, vec![])?;
+                let e = self.construct_exception(c, vec![])?;
                 if self.is_exception(&e) {
                     Ok(e)
                 } else {
@@ -520,11 +509,56 @@ thread_local! {
     /// The one `"args"` key every exception instance's dict shares, so
     /// creating an exception allocates no key string.
     static ARGS_KEY: Rc<str> = Rc::from("args");
+    /// The same for StopIteration's `"value"`.
+    static VALUE_KEY: Rc<str> = Rc::from("value");
+    /// The `args` of every exception made without arguments. CPython's
+    /// empty tuple is a singleton too (`Exception().args is ()`).
+    static EMPTY_ARGS: Value = Value::tuple(Vec::new());
 }
 
 pub(crate) fn args_key() -> Rc<str> {
     ARGS_KEY.with(Rc::clone)
 }
+
+/// `args` as the exception's `args` tuple: no allocation when empty.
+pub(crate) fn args_tuple(args: Vec<Value>) -> Value {
+    if args.is_empty() {
+        EMPTY_ARGS.with(Value::clone)
+    } else {
+        Value::tuple(args)
+    }
+}
+
+/// Room for `args` and the one or two keys an exception usually gains
+/// (`value`, `__context__`, `__traceback__`), so its dict is allocated
+/// once at its final size instead of growing from empty.
+const EXC_DICT_CAPACITY: usize = 3;
+
+/// A new exception instance of `cls` holding `args` (and StopIteration's
+/// `value`, inserted after `args` as `BaseException.__init__` does).
+fn exc_instance(cls: &Rc<Class>, args: Vec<Value>, value: Option<Value>) -> Value {
+    let mut d = Namespace::with_capacity_and_hasher(EXC_DICT_CAPACITY, Default::default());
+    d.insert(args_key(), args_tuple(args));
+    if let Some(v) = value {
+        d.insert(VALUE_KEY.with(Rc::clone), v);
+    }
+    Value::tracked(Value::Instance(Rc::new(Instance {
+        class: cls.clone(),
+        dict: RefCell::new(d),
+        traceback: Default::default(),
+        gc_mark: Default::default(),
+    })))
+}
+
+/// Which classes `Vm::is_plain_exception` said yes or no to, each entry
+/// `(class address, class epoch, answer)`. An entry is valid only in the
+/// epoch it was made in: changing any class dict or creating a class bumps
+/// the epoch, so neither a changed MRO dict nor a new class reusing a
+/// freed one's address can be answered from a stale entry.
+#[derive(Default)]
+pub(crate) struct PlainExcCache(Cell<[(usize, u64, bool); PLAIN_EXC_SLOTS]>);
+
+const PLAIN_EXC_SLOTS: usize = 4;
 
 fn exc_init(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     if let Some(Value::Instance(i)) = args.first() {
@@ -542,18 +576,18 @@ impl Vm {
     /// (and `value` on a StopIteration). `args` is set before `value` so a
     /// fresh instance's dict order matches one that already held `args`.
     pub(crate) fn exc_fill(&self, i: &Instance, rest: Vec<Value>) {
-        let value = if i.class.name.as_ref() == "StopIteration"
-            || self.is_subclass(&i.class, &self.exc.stop_iteration)
-        {
-            Some(rest.first().cloned().unwrap_or(Value::None))
-        } else {
-            None
-        };
+        let value = self
+            .is_stop_iteration_class(&i.class)
+            .then(|| rest.first().cloned().unwrap_or(Value::None));
         let mut d = i.dict.borrow_mut();
-        d.insert(args_key(), Value::tuple(rest));
+        d.insert(args_key(), args_tuple(rest));
         if let Some(v) = value {
-            d.insert(Rc::from("value"), v);
+            d.insert(VALUE_KEY.with(Rc::clone), v);
         }
+    }
+
+    fn is_stop_iteration_class(&self, cls: &Rc<Class>) -> bool {
+        cls.name.as_ref() == "StopIteration" || self.is_subclass(cls, &self.exc.stop_iteration)
     }
 
     /// `cls(*args)` for an exception class whose `__init__` is
@@ -566,25 +600,66 @@ impl Vm {
         cls: &Rc<Class>,
         args: &mut Vec<Value>,
     ) -> Option<Value> {
+        if !self.is_plain_exception(cls) {
+            return None;
+        }
+        let args = std::mem::take(args);
+        let value = self
+            .is_stop_iteration_class(cls)
+            .then(|| args.first().cloned().unwrap_or(Value::None));
+        Some(exc_instance(cls, args, value))
+    }
+
+    /// Whether calling `cls` does nothing but what `BaseException`'s
+    /// `__new__` and `__init__` do: an exception class with no user
+    /// `__new__`, no class-level `__class_call__` hook and
+    /// `BaseException.__init__` as its `__init__`. Memoised per class for
+    /// the current class epoch (`PlainExcCache`).
+    pub(crate) fn is_plain_exception(&self, cls: &Rc<Class>) -> bool {
+        let key = Rc::as_ptr(cls) as usize;
+        let epoch = crate::value::class_epoch();
+        // Classes are at least 8-byte aligned: skip the always-zero bits.
+        let slot = (key >> 4) % PLAIN_EXC_SLOTS;
+        let mut memo = self.plain_exc_cache.0.get();
+        let (k, e, answer) = memo[slot];
+        if k == key && e == epoch {
+            return answer;
+        }
+        let answer = self.is_plain_exception_uncached(cls);
+        memo[slot] = (key, epoch, answer);
+        self.plain_exc_cache.0.set(memo);
+        answer
+    }
+
+    fn is_plain_exception_uncached(&self, cls: &Rc<Class>) -> bool {
         let base = &self.exc.base_exception;
         if !self.is_subclass(cls, base) || self.user_new(cls).is_some() {
-            return None;
+            return false;
+        }
+        if cls.builtin.is_none() && self.class_hook(cls, "__class_call__").is_some() {
+            return false;
         }
         let Some(Value::Builtin(init)) = self.class_lookup(cls, "__init__") else {
-            return None;
+            return false;
         };
-        match base.dict.borrow().get("__init__") {
-            Some(Value::Builtin(b)) if Rc::ptr_eq(b, &init) => {}
-            _ => return None,
+        matches!(base.dict.borrow().get("__init__"), Some(Value::Builtin(b)) if Rc::ptr_eq(b, &init))
+    }
+
+    /// `cls(*args)` for an exception class `cls`: built directly when the
+    /// class is plain (`is_plain_exception`), else through the general
+    /// call (a user `__new__`/`__init__` runs). The direct path is only
+    /// taken below the recursion limit, where the call would not refuse.
+    pub(crate) fn construct_exception(
+        &mut self,
+        cls: &Rc<Class>,
+        mut args: Vec<Value>,
+    ) -> PyResult<Value> {
+        if self.depth() < self.recursion_limit
+            && let Some(e) = self.plain_exception_new(cls, &mut args)
+        {
+            return Ok(e);
         }
-        let inst = Rc::new(Instance {
-            class: cls.clone(),
-            dict: RefCell::new(Namespace::default()),
-            traceback: Default::default(),
-            gc_mark: Default::default(),
-        });
-        self.exc_fill(&inst, std::mem::take(args));
-        Some(Value::tracked(Value::Instance(inst)))
+        self.call(&Value::Class(cls.clone()), args)
     }
 }
 

@@ -1812,11 +1812,12 @@ impl Vm {
         frame
     }
 
-    /// `next(g)`, `g.__next__()` and `g.send(v)` on a generator or
-    /// coroutine, called by `Call` (`first` = the callee's slot) or
-    /// `CallMethod` (`first` = the method's slot, then the receiver): the
-    /// generator resumes straight from the stack slots, with no argument
-    /// vector. Returns false when the call is not one of these.
+    /// `next(g)`, `g.__next__()`, `g.send(v)` and `g.throw(exc)` on a
+    /// generator or coroutine, called by `Call` (`first` = the callee's
+    /// slot) or `CallMethod` (`first` = the method's slot, then the
+    /// receiver): the generator resumes straight from the stack slots,
+    /// with no argument vector. Returns false when the call is not one of
+    /// these.
     #[inline]
     fn gen_special_call(&mut self, first: usize) -> PyResult<bool> {
         let f = top!(self);
@@ -1843,6 +1844,9 @@ impl Vm {
             _ => false,
         };
         if !ok {
+            if special == Special::GenThrow && len - at == 2 {
+                return self.gen_throw_call(first, at);
+            }
             return Ok(false);
         }
         // SAFETY: slots first..len are initialised: the builtin, maybe an
@@ -1868,6 +1872,22 @@ impl Vm {
         } else {
             self.resume_frame(&g, sent, crate::frame::Resume::Call)?;
         }
+        Ok(true)
+    }
+
+    /// `gen_special_call` for `g.throw(exc)`: slot `at` holds the
+    /// generator, `at + 1` the exception (the top of the stack), `first`
+    /// the callee. Kept out of line so `next`/`send` stay lean.
+    #[inline(never)]
+    fn gen_throw_call(&mut self, first: usize, at: usize) -> PyResult<bool> {
+        let f = top!(self);
+        let (Some(exc), Some(Value::Generator(g))) = (f.stack.pop(), f.stack.get(at).cloned())
+        else {
+            unreachable!("checked by gen_special_call")
+        };
+        f.stack.truncate(first);
+        let exc = self.throw_args(std::slice::from_ref(&exc))?;
+        self.throw_in_loop(&g, exc, crate::frame::Resume::Call)?;
         Ok(true)
     }
 
@@ -2343,14 +2363,17 @@ impl Vm {
             };
             let ret = std::mem::replace(&mut frame.ret, ReturnTo::Caller);
             let at_base = self.frames.len() < base + 1;
+            // A frame left by an exception is recycled as a returning one
+            // is: its values go as its drop would drop them, and the next
+            // call (or generator) reuses its allocations.
             match ret {
                 ReturnTo::Native => {
-                    drop(frame);
+                    self.recycle_frame(frame);
                     return Err(exc);
                 }
                 ReturnTo::Generator(g, resume) => {
                     g.state.set(GenState::Closed);
-                    drop(frame);
+                    self.recycle_frame(frame);
                     if resume == Resume::Call {
                         self.c_depth -= 1;
                     }
@@ -2364,10 +2387,10 @@ impl Vm {
                     }
                 }
                 ReturnTo::Await(_) => {
-                    drop(frame);
+                    self.recycle_frame(frame);
                     exc = self.pep479(exc, GenKind::Coroutine);
                 }
-                _ => drop(frame),
+                _ => self.recycle_frame(frame),
             }
             if at_base || self.frames.is_empty() {
                 return Err(exc);

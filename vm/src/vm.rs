@@ -161,6 +161,9 @@ pub struct Vm {
     pub(crate) iter_cache: crate::attr_cache::IterCache,
     /// Class lookups by class and name, VM-wide (`attr_cache.rs`).
     pub(crate) type_cache: crate::attr_cache::TypeCache,
+    /// Exception classes constructed without the call machinery
+    /// (`exceptions.rs`).
+    pub(crate) plain_exc_cache: crate::exceptions::PlainExcCache,
     /// Finished frames kept for reuse, so a call does not allocate.
     pub frame_pool: Vec<Box<Frame>>,
     /// `covm --trace`: print coroutine events to stderr.
@@ -442,6 +445,7 @@ impl Vm {
             arg_buf: Vec::new(),
             iter_cache: None,
             type_cache: Default::default(),
+            plain_exc_cache: Default::default(),
             interrupt: std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
             limits: crate::limits::Limits::new(),
             stack_base: 0,
