@@ -116,6 +116,12 @@ fn describe(code: &Code, op: &Op) -> (String, String) {
         | Op::ImportName(i)
         | Op::ImportFrom(i) => format!("{i} ({})", name_of(&code.names, i)),
         Op::Binary(b) | Op::Inplace(b) => format!("({})", b.symbol()),
+        Op::BinaryStoreFast { op, local } | Op::InplaceStoreFast { op, local } => format!(
+            "({}) {} ({}; skips the next)",
+            op.symbol(),
+            local,
+            name_of(&code.varnames, local as u32)
+        ),
         Op::Compare(c) => format!("({})", c.symbol()),
         Op::CompareJumpIfFalse(c, t) | Op::CompareJumpIfTrue(c, t) => {
             format!("({}) to {t}", c.symbol())

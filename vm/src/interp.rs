@@ -53,6 +53,17 @@ unsafe fn move_values(src: *const Value, dst: *mut Value, n: usize) {
     }
 }
 
+/// The plain instruction a `BinaryStoreFast`/`InplaceStoreFast` fuses
+/// with the `StoreFast` after it.
+#[cold]
+fn unfused(op: Op) -> Op {
+    match op {
+        Op::BinaryStoreFast { op, .. } => Op::Binary(op),
+        Op::InplaceStoreFast { op, .. } => Op::Inplace(op),
+        other => other,
+    }
+}
+
 /// Why a nested dispatch loop stopped.
 pub enum Exit {
     Return(Value),
@@ -400,6 +411,32 @@ impl Vm {
                     } else {
                         sync!();
                         self.slow_op(op)?;
+                        reload!();
+                    }
+                }
+                Op::BinaryStoreFast { op: bop, local }
+                | Op::InplaceStoreFast { op: bop, local } => {
+                    if let (Value::Int(a), Value::Int(b)) = (&*peek!(2), &*peek!(1))
+                        && let Some(r) = int_binop(bop, *a, *b)
+                    {
+                        let slot = local!(local);
+                        if slot.is_heap() {
+                            // The `StoreFast` drops what the local held.
+                            replace_top_two!(Value::Int(r));
+                        } else {
+                            // SAFETY: two immediates popped and an immediate
+                            // overwritten: nothing to drop; the skipped
+                            // `StoreFast local` follows.
+                            unsafe {
+                                sp = sp.sub(2);
+                                std::ptr::write(slot, Value::Int(r));
+                                ip = ip.add(1);
+                            }
+                        }
+                    } else {
+                        // The unfused instruction; the `StoreFast` then runs.
+                        sync!();
+                        self.slow_op(unfused(op))?;
                         reload!();
                     }
                 }
@@ -840,6 +877,8 @@ impl Vm {
             | Op::PopJumpIfTrue(_)
             | Op::CompareJumpIfFalse(..)
             | Op::CompareJumpIfTrue(..)
+            | Op::BinaryStoreFast { .. }
+            | Op::InplaceStoreFast { .. }
             | Op::SetupFinally(_)
             | Op::SetupWith(_)
             | Op::PopBlock

@@ -82,6 +82,15 @@ pub enum Op {
     Binary(BinOp),
     /// `(a b -- a op= b)`: tries `__iop__` first, mutates lists in place.
     Inplace(BinOp),
+    /// `(a b -- )` `Binary(op)` with the result stored into
+    /// `locals[local]`: written over the first of a `Binary; StoreFast`
+    /// pair, which stays in place (a jump may land on it) and is skipped.
+    /// Off the small-int path it runs as `Binary` and lets the `StoreFast`
+    /// run.
+    BinaryStoreFast { op: BinOp, local: u16 },
+    /// `(a b -- )` `Inplace(op)` then `StoreFast`, as `BinaryStoreFast`
+    /// (`total += x` on locals).
+    InplaceStoreFast { op: BinOp, local: u16 },
     /// `(v -- op v)`
     Unary(UnaryOp),
     /// `(a b -- a op b)` for every comparison, `is`, `in`.

@@ -2236,6 +2236,14 @@ fn fuse_superinstructions(ops: &mut [Op]) {
         {
             ops[i] = Op::LoadFastLoadFast { a, b };
         }
+        if let (Op::Binary(op) | Op::Inplace(op), Op::StoreFast(local)) = (ops[i], ops[i + 1])
+            && let Ok(local) = u16::try_from(local)
+        {
+            ops[i] = match ops[i] {
+                Op::Binary(_) => Op::BinaryStoreFast { op, local },
+                _ => Op::InplaceStoreFast { op, local },
+            };
+        }
     }
 }
 

@@ -45,9 +45,26 @@ fn effect(op: Op) -> Effect {
         | CheckExcMatch
         | GetAIter
         | AsyncGenWrap => fall(0),
-        PopTop | StoreFast(_) | StoreDeref(_) | StoreName(_) | StoreGlobal(_) | DeleteAttr(_)
-        | BinarySubscr | Binary(_) | Inplace(_) | Compare(_) | ListAppend(_) | SetAdd(_)
-        | ListExtend(_) | SetUpdate(_) | DictUpdate(_) | DictMerge(_) | YieldFrom | ImportStar
+        PopTop
+        | StoreFast(_)
+        | StoreDeref(_)
+        | StoreName(_)
+        | StoreGlobal(_)
+        | DeleteAttr(_)
+        | BinarySubscr
+        | Binary(_)
+        | Inplace(_)
+        | BinaryStoreFast { .. }
+        | InplaceStoreFast { .. }
+        | Compare(_)
+        | ListAppend(_)
+        | SetAdd(_)
+        | ListExtend(_)
+        | SetUpdate(_)
+        | DictUpdate(_)
+        | DictMerge(_)
+        | YieldFrom
+        | ImportStar
         | PrintExpr => fall(-1),
         DupTop | LoadConst(_) | LoadFast(_) | LoadDeref(_) | LoadClosure(_) | LoadClassDeref(_)
         | LoadName(_) | LoadGlobal(_) | LoadMethod(_) | BeforeWith | WithExceptStart
