@@ -1176,6 +1176,12 @@ impl<'a> Compiler<'a> {
     }
 
     fn function_def(&mut self, f: &'a FunctionDef, span: &Span) -> CResult {
+        // Instances are freed by reference counting and the cycle
+        // collector without calling finalizers: refuse a class that
+        // relies on one rather than silently never calling it.
+        if f.name.name == "__del__" && self.scope_kind() == ScopeKind::Class {
+            return Err(unsupported("__del__ finalizers", f.name.span.clone()));
+        }
         for d in &f.decorators {
             self.expr(d)?;
         }
