@@ -451,7 +451,7 @@ fn locals(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     let Some(f) = vm.frames.last() else {
         return Ok(Value::Dict(Rc::new(RefCell::new(Dict::new()))));
     };
-    if let Some(ns) = &f.namespace {
+    if let Some(ns) = f.namespace() {
         let ns = ns.borrow().clone();
         return namespace_dict(vm, &ns);
     }
@@ -473,7 +473,7 @@ fn locals(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
         .chain(f.code.freevars.iter())
         .enumerate()
     {
-        if let Some(c) = f.cells.get(i) {
+        if let Some(c) = f.cells().get(i) {
             let v = c.borrow().clone();
             if !v.is_undef() && (i < ncell || !items.iter().any(|(k, _)| k == n)) {
                 items.push((n.clone(), v));

@@ -179,10 +179,10 @@ impl Vm {
         let mut frame = self.alloc_frame(&code, &f.globals);
         let nlocals = frame.code.varnames.len();
         self.bind_args(f, &mut frame.stack[..nlocals], args, kwargs)?;
-        frame.cells.extend(f.closure.iter().cloned());
+        frame.cells_mut().extend(f.closure.iter().cloned());
         for &(cell, local) in &code.cell_params {
             let v = std::mem::take(&mut frame.stack[local as usize]);
-            *frame.cells[cell as usize].borrow_mut() = v;
+            *frame.cells()[cell as usize].borrow_mut() = v;
         }
         if code.is_generator() {
             return Ok(Prepared::Done(self.new_generator(f, frame)));

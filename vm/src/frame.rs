@@ -67,16 +67,25 @@ pub struct Frame {
     /// The fast locals (`code.varnames`) in the first slots, then the
     /// value stack: one allocation for both.
     pub stack: Vec<Value>,
-    /// Cell variables, then free variables.
-    pub cells: Vec<Rc<RefCell<Value>>>,
     pub globals: Rc<Module>,
-    /// The class-body namespace (module frames use `globals`).
-    pub namespace: Option<Rc<RefCell<Namespace>>>,
     pub blocks: Vec<Block>,
+    pub ret: ReturnTo,
+    /// What most frames never have (cells, a class namespace, handled
+    /// exceptions), out of line so that a frame, and so a suspended
+    /// generator, stays small. Kept (emptied) when the frame is recycled.
+    rare: Option<Box<FrameRare>>,
+}
+
+/// The rarely used parts of a `Frame`.
+#[derive(Default)]
+struct FrameRare {
+    /// Cell variables, then free variables.
+    cells: Vec<Rc<RefCell<Value>>>,
+    /// The class-body namespace (module frames use `globals`).
+    namespace: Option<Rc<RefCell<Namespace>>>,
     /// Exceptions being handled by this frame's `except`/`finally`
     /// handlers, innermost last. Travels with a suspended generator.
-    pub handled: Vec<Value>,
-    pub ret: ReturnTo,
+    handled: Vec<Value>,
 }
 
 impl Frame {
@@ -84,25 +93,23 @@ impl Frame {
         let nlocals = code.varnames.len();
         let nslots = nlocals + code.stacksize as usize;
         let ncells = code.cellvars.len();
-        let mut cells = Vec::with_capacity(ncells + code.freevars.len());
-        for _ in 0..ncells {
-            cells.push(Rc::new(RefCell::new(Value::Undef)));
-        }
-        Frame {
-            code,
+        let mut frame = Frame {
             ip: 0,
             stack: {
                 let mut v = Vec::with_capacity(nslots);
                 v.resize(nlocals, Value::Undef);
                 v
             },
-            cells,
             globals,
-            namespace: None,
             blocks: Vec::new(),
-            handled: Vec::new(),
             ret: ReturnTo::Caller,
+            rare: None,
+            code,
+        };
+        for _ in 0..ncells {
+            frame.cells_mut().push(Rc::new(RefCell::new(Value::Undef)));
         }
+        frame
     }
 
     /// A frame for `code` with room for its locals and stack but nothing
@@ -113,12 +120,10 @@ impl Frame {
             code: code.clone(),
             ip: 0,
             stack: Vec::with_capacity(code.varnames.len() + code.stacksize as usize),
-            cells: Vec::new(),
             globals: globals.clone(),
-            namespace: None,
             blocks: Vec::new(),
-            handled: Vec::new(),
             ret: ReturnTo::Caller,
+            rare: None,
         }
     }
 
@@ -129,9 +134,12 @@ impl Frame {
         self.stack.clear();
         self.stack.reserve_exact(nlocals + code.stacksize as usize);
         self.stack.resize(nlocals, Value::Undef);
-        self.cells.clear();
+        if let Some(r) = &mut self.rare {
+            r.cells.clear();
+            r.namespace = None;
+        }
         for _ in 0..code.cellvars.len() {
-            self.cells.push(Rc::new(RefCell::new(Value::Undef)));
+            self.cells_mut().push(Rc::new(RefCell::new(Value::Undef)));
         }
         if !Rc::ptr_eq(&self.code, code) {
             self.code = code.clone();
@@ -140,7 +148,6 @@ impl Frame {
             self.globals = globals.clone();
         }
         self.ip = 0;
-        self.namespace = None;
         self.ret = ReturnTo::Caller;
     }
 
@@ -162,19 +169,65 @@ impl Frame {
         }
         // Most frames have no cells, handled exceptions, namespace or
         // special return: test before running the drop glue.
-        if !self.cells.is_empty() {
-            self.cells.clear();
+        if let Some(r) = &mut self.rare {
+            if !r.cells.is_empty() {
+                r.cells.clear();
+            }
+            if !r.handled.is_empty() {
+                r.handled.clear();
+            }
+            if r.namespace.is_some() {
+                r.namespace = None;
+            }
         }
         self.blocks.clear();
-        if !self.handled.is_empty() {
-            self.handled.clear();
-        }
-        if self.namespace.is_some() {
-            self.namespace = None;
-        }
         if !matches!(self.ret, ReturnTo::Caller) {
             self.ret = ReturnTo::Caller;
         }
+    }
+
+    fn rare_mut(&mut self) -> &mut FrameRare {
+        self.rare.get_or_insert_with(Default::default)
+    }
+
+    /// Cell variables, then free variables.
+    #[inline]
+    pub fn cells(&self) -> &[Rc<RefCell<Value>>] {
+        self.rare.as_ref().map_or(&[], |r| &r.cells)
+    }
+
+    pub fn cells_mut(&mut self) -> &mut Vec<Rc<RefCell<Value>>> {
+        &mut self.rare_mut().cells
+    }
+
+    /// The class-body namespace (module frames use `globals`).
+    #[inline]
+    pub fn namespace(&self) -> Option<&Rc<RefCell<Namespace>>> {
+        self.rare.as_ref().and_then(|r| r.namespace.as_ref())
+    }
+
+    pub fn set_namespace(&mut self, ns: Rc<RefCell<Namespace>>) {
+        self.rare_mut().namespace = Some(ns);
+    }
+
+    pub fn take_namespace(&mut self) -> Option<Rc<RefCell<Namespace>>> {
+        self.rare.as_mut().and_then(|r| r.namespace.take())
+    }
+
+    /// Exceptions being handled by this frame's `except`/`finally`
+    /// handlers, innermost last.
+    #[inline]
+    pub fn handled(&self) -> &[Value] {
+        self.rare.as_ref().map_or(&[], |r| &r.handled)
+    }
+
+    pub fn push_handled(&mut self, exc: Value) {
+        self.rare_mut().handled.push(exc);
+    }
+
+    #[inline]
+    pub fn pop_handled(&mut self) -> Option<Value> {
+        self.rare.as_mut().and_then(|r| r.handled.pop())
     }
 
     /// The fast locals, in `code.varnames` order.
@@ -207,7 +260,7 @@ mod size_tests {
     #[test]
     fn hot_structures_stay_small() {
         assert!(std::mem::size_of::<crate::value::Value>() <= 24);
-        assert!(std::mem::size_of::<super::Frame>() <= 160);
+        assert!(std::mem::size_of::<super::Frame>() <= 112);
         assert!(std::mem::size_of::<crate::value::Generator>() <= 48);
         assert!(std::mem::size_of::<crate::opcode::Op>() <= 8);
     }

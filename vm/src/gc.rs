@@ -435,10 +435,10 @@ fn visit_dict<F: FnMut(&Value)>(d: &Dict, visit: &mut F) {
 
 fn visit_frame<F: FnMut(&Value)>(f: &Frame, visit: &mut F) {
     f.stack.iter().for_each(&mut *visit);
-    for c in &f.cells {
+    for c in f.cells() {
         visit(&Value::Cell(c.clone()));
     }
-    f.handled.iter().for_each(&mut *visit);
+    f.handled().iter().for_each(&mut *visit);
     match &f.ret {
         ReturnTo::Init(v) => visit(v),
         ReturnTo::Generator(g, _) => visit(&Value::Generator(g.clone())),

@@ -665,7 +665,7 @@ impl Vm {
                     if let Some(Block::ExceptHandler) = f.blocks.last() {
                         f.blocks.pop();
                     }
-                    if let Some(exc) = f.handled.pop() {
+                    if let Some(exc) = f.pop_handled() {
                         drop(exc);
                         after_drop!();
                     }
@@ -920,7 +920,7 @@ impl Vm {
             }
             Op::LoadDeref(i) => {
                 let f = top!(self);
-                let v = f.cells[i as usize].borrow().clone();
+                let v = f.cells()[i as usize].borrow().clone();
                 if v.is_undef() {
                     return Err(self.unbound_deref(i as usize));
                 }
@@ -929,33 +929,30 @@ impl Vm {
             Op::StoreDeref(i) => {
                 let v = pop!(self);
                 let f = top!(self);
-                let old = std::mem::replace(&mut *f.cells[i as usize].borrow_mut(), v);
+                let old = std::mem::replace(&mut *f.cells()[i as usize].borrow_mut(), v);
                 drop(old);
             }
             Op::DeleteDeref(i) => {
                 let f = top!(self);
-                let old = std::mem::take(&mut *f.cells[i as usize].borrow_mut());
+                let old = std::mem::take(&mut *f.cells()[i as usize].borrow_mut());
                 if old.is_undef() {
                     return Err(self.unbound_deref(i as usize));
                 }
             }
             Op::LoadClosure(i) => {
                 let f = top!(self);
-                let c = f.cells[i as usize].clone();
+                let c = f.cells()[i as usize].clone();
                 f.stack.push(Value::Cell(c));
             }
             Op::LoadClassDeref(arg) => {
                 let f = top!(self);
                 let cell = (arg & 0xffff) as usize;
                 let name = f.code.names[(arg >> 16) as usize].clone();
-                let found = f
-                    .namespace
-                    .as_ref()
-                    .and_then(|ns| ns.borrow().get(&name).cloned());
+                let found = f.namespace().and_then(|ns| ns.borrow().get(&name).cloned());
                 let v = match found {
                     Some(v) => v,
                     None => {
-                        let v = f.cells[cell].borrow().clone();
+                        let v = f.cells()[cell].borrow().clone();
                         if v.is_undef() {
                             return Err(self.unbound_deref(cell));
                         }
@@ -967,10 +964,7 @@ impl Vm {
             Op::LoadName(i) => {
                 let f = top!(self);
                 let name = &f.code.names[i as usize];
-                let found = f
-                    .namespace
-                    .as_ref()
-                    .and_then(|ns| ns.borrow().get(name).cloned());
+                let found = f.namespace().and_then(|ns| ns.borrow().get(name).cloned());
                 let v = match found {
                     Some(v) => v,
                     None => {
@@ -984,7 +978,7 @@ impl Vm {
                 let v = pop!(self);
                 let f = top!(self);
                 let name = f.code.names[i as usize].clone();
-                match &f.namespace {
+                match f.namespace() {
                     Some(ns) => {
                         ns.borrow_mut().insert(name, v);
                     }
@@ -998,7 +992,7 @@ impl Vm {
             Op::DeleteName(i) => {
                 let f = top!(self);
                 let name = f.code.names[i as usize].clone();
-                let removed = match &f.namespace {
+                let removed = match f.namespace() {
                     Some(ns) => ns.borrow_mut().shift_remove(&name),
                     None => f.globals.globals.borrow_mut().shift_remove(&name),
                 };
@@ -1556,7 +1550,7 @@ impl Vm {
                     if let Some(Block::ExceptHandler) = f.blocks.last() {
                         f.blocks.pop();
                     }
-                    f.handled.pop();
+                    f.pop_handled();
                     f.stack.pop();
                 } else {
                     self.reraising = true;
@@ -1844,9 +1838,9 @@ impl Vm {
         // Most functions have no cells: skip the vector's growth checks.
         if !code.cellvars.is_empty() || !func.closure.is_empty() {
             for _ in 0..code.cellvars.len() {
-                frame.cells.push(Rc::new(RefCell::new(Value::Undef)));
+                frame.cells_mut().push(Rc::new(RefCell::new(Value::Undef)));
             }
-            frame.cells.extend(func.closure.iter().cloned());
+            frame.cells_mut().extend(func.closure.iter().cloned());
         }
         frame
     }
@@ -2127,7 +2121,7 @@ impl Vm {
             return Err(self.type_error("class body is not a function"));
         };
         let mut frame = Box::new(Frame::new(func.code.clone(), func.globals.clone()));
-        frame.cells.extend(func.closure.iter().cloned());
+        frame.cells_mut().extend(func.closure.iter().cloned());
         let ns = Rc::new(RefCell::new(Namespace::default()));
         ns.borrow_mut().insert(
             Rc::from("__module__"),
@@ -2149,7 +2143,7 @@ impl Vm {
             ns.borrow_mut()
                 .insert(Rc::from(crate::mro::BASES_KEY), Value::tuple(t));
         }
-        frame.namespace = Some(ns);
+        frame.set_namespace(ns);
         frame.ret = ReturnTo::ClassBody { name, base };
         if self.depth() >= self.recursion_limit {
             return Err(self.new_exc(
@@ -2233,7 +2227,7 @@ impl Vm {
         name: Rc<str>,
         base: Option<Rc<Class>>,
     ) -> PyResult<Value> {
-        let mut ns = match frame.namespace.take() {
+        let mut ns = match frame.take_namespace() {
             Some(ns) => std::mem::take(&mut *ns.borrow_mut()),
             None => Namespace::default(),
         };
@@ -2259,7 +2253,7 @@ impl Vm {
             .iter()
             .position(|n| n.as_ref() == "__class__")
         {
-            *frame.cells[i].borrow_mut() = Value::Class(cls.clone());
+            *frame.cells()[i].borrow_mut() = Value::Class(cls.clone());
         }
         self.class_created(&cls)?;
         Ok(Value::Class(cls))
@@ -2315,7 +2309,7 @@ impl Vm {
         self.frames
             .iter()
             .rev()
-            .find_map(|f| f.handled.last().cloned())
+            .find_map(|f| f.handled().last().cloned())
     }
 
     /// Sets `__context__` of a newly raised exception to the one being
@@ -2385,12 +2379,12 @@ impl Vm {
             while let Some(block) = f.blocks.pop() {
                 match block {
                     Block::ExceptHandler => {
-                        f.handled.pop();
+                        f.pop_handled();
                     }
                     Block::Setup { handler, level } => {
                         f.stack.truncate(level as usize);
                         f.blocks.push(Block::ExceptHandler);
-                        f.handled.push(exc.clone());
+                        f.push_handled(exc.clone());
                         f.stack.push(exc);
                         f.ip = handler as usize;
                         return Ok(None);

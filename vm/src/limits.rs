@@ -372,7 +372,7 @@ impl Vm {
             return false;
         };
         self.frames.iter().any(|f| {
-            f.handled
+            f.handled()
                 .iter()
                 .any(|h| matches!(h, Value::Instance(i) if Rc::ptr_eq(i, s)))
         })
