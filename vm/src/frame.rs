@@ -106,8 +106,8 @@ impl Frame {
             rare: None,
             code,
         };
-        for _ in 0..ncells {
-            frame.cells_mut().push(Rc::new(RefCell::new(Value::Undef)));
+        if ncells > 0 {
+            frame.add_cells(ncells, &[]);
         }
         frame
     }
@@ -128,18 +128,15 @@ impl Frame {
     }
 
     /// Makes a recycled frame ready to run `code` (keeping its vectors'
-    /// capacity, which is the point of recycling).
+    /// capacity, which is the point of recycling). The frame is empty, as
+    /// `clear` leaves it: no cells, no namespace.
     pub fn reset(&mut self, code: &Rc<Code>, globals: &Rc<Module>) {
         let nlocals = code.varnames.len();
         self.stack.clear();
         self.stack.reserve_exact(nlocals + code.stacksize as usize);
         self.stack.resize(nlocals, Value::Undef);
-        if let Some(r) = &mut self.rare {
-            r.cells.clear();
-            r.namespace = None;
-        }
-        for _ in 0..code.cellvars.len() {
-            self.cells_mut().push(Rc::new(RefCell::new(Value::Undef)));
+        if !code.cellvars.is_empty() {
+            self.add_cells(code.cellvars.len(), &[]);
         }
         if !Rc::ptr_eq(&self.code, code) {
             self.code = code.clone();
@@ -198,6 +195,14 @@ impl Frame {
 
     pub fn cells_mut(&mut self) -> &mut Vec<Rc<RefCell<Value>>> {
         &mut self.rare_mut().cells
+    }
+
+    /// Appends `ncellvars` fresh (unbound) cell variables, then the
+    /// function's `closure` cells as free variables.
+    pub fn add_cells(&mut self, ncellvars: usize, closure: &[Rc<RefCell<Value>>]) {
+        let cells = self.cells_mut();
+        cells.extend((0..ncellvars).map(|_| Rc::new(RefCell::new(Value::Undef))));
+        cells.extend(closure.iter().cloned());
     }
 
     /// The class-body namespace (module frames use `globals`).

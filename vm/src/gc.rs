@@ -34,7 +34,10 @@
 //! suspend, as a `Weak` in generation 0. Like CPython, survivors move to
 //! older generations, which are collected less often (thresholds 700, 10,
 //! 10). A tracked object freed by reference counting leaves a dead `Weak`
-//! behind until its generation is next collected.
+//! behind (keeping its allocation) until its generation is next collected
+//! or generation 0 grows past `Heap::prune_at`; a freed generator removes
+//! its own entry at once when it is among generation 0's last few
+//! (`generator_freed`).
 
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};

@@ -127,25 +127,16 @@ pub enum Action {
 impl Vm {
     pub(crate) fn new_generator(&mut self, f: &Function, frame: Box<Frame>) -> Value {
         let code = f.code.clone();
-        let kind = if code.flags & FLAG_COROUTINE != 0 {
-            GenKind::Coroutine
-        } else if code.flags & FLAG_ASYNC_GENERATOR != 0 {
-            GenKind::AsyncGenerator
-        } else {
-            GenKind::Generator
-        };
         let id = self.next_gen_id.get();
         self.next_gen_id.set(id + 1);
-        let g = Rc::new(Generator {
-            tracked: Cell::new(false),
-            gc_mark: Default::default(),
-            kind,
-            state: Cell::new(GenState::Created),
-            frame: RefCell::new(Some(frame)),
-            names: Generator::names_for(&code, &f.name.borrow(), &f.qualname.borrow()),
+        let g = Rc::new(Generator::new(
+            GenKind::of(&code),
+            GenState::Created,
+            Some(frame),
+            Generator::names_for(&code, &f.name.borrow(), &f.qualname.borrow()),
             code,
             id,
-        });
+        ));
         if let Some(list) = &mut self.live_generators {
             list.push(Rc::downgrade(&g));
         }
@@ -188,16 +179,14 @@ impl Vm {
     ) -> Rc<Generator> {
         let id = self.next_gen_id.get();
         self.next_gen_id.set(id + 1);
-        Rc::new(Generator {
-            tracked: Cell::new(false),
-            gc_mark: Default::default(),
-            kind: GenKind::Coroutine,
-            state: Cell::new(GenState::Running),
-            frame: RefCell::new(None),
+        Rc::new(Generator::new(
+            GenKind::Coroutine,
+            GenState::Running,
+            None,
             names,
-            code: code.clone(),
+            code.clone(),
             id,
-        })
+        ))
     }
 
     /// Runs the `finally` blocks of generators dropped while suspended.
@@ -213,23 +202,15 @@ impl Vm {
             };
             let code = frame.code.clone();
             // The kind only words "... ignored GeneratorExit" and the repr.
-            let kind = if code.flags & FLAG_COROUTINE != 0 {
-                GenKind::Coroutine
-            } else if code.flags & FLAG_ASYNC_GENERATOR != 0 {
-                GenKind::AsyncGenerator
-            } else {
-                GenKind::Generator
-            };
-            let g = Rc::new(Generator {
-                tracked: Cell::new(false),
-                gc_mark: Default::default(),
+            let kind = GenKind::of(&code);
+            let g = Rc::new(Generator::new(
                 kind,
-                state: Cell::new(GenState::Suspended),
-                frame: RefCell::new(Some(frame)),
-                names: None,
+                GenState::Suspended,
+                Some(frame),
+                None,
                 code,
-                id: 0,
-            });
+                0,
+            ));
             if let Err(e) = self.gen_close(&g) {
                 self.report_unraisable(&e, &Value::Generator(g.clone()));
             }

@@ -1837,10 +1837,7 @@ impl Vm {
         }
         // Most functions have no cells: skip the vector's growth checks.
         if !code.cellvars.is_empty() || !func.closure.is_empty() {
-            for _ in 0..code.cellvars.len() {
-                frame.cells_mut().push(Rc::new(RefCell::new(Value::Undef)));
-            }
-            frame.cells_mut().extend(func.closure.iter().cloned());
+            frame.add_cells(code.cellvars.len(), &func.closure);
         }
         frame
     }

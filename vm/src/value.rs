@@ -415,7 +415,43 @@ pub struct Generator {
     pub id: u64,
 }
 
+impl GenKind {
+    /// The kind of object calling a function with this code makes.
+    pub fn of(code: &Code) -> GenKind {
+        if code.flags & crate::code::FLAG_COROUTINE != 0 {
+            GenKind::Coroutine
+        } else if code.flags & crate::code::FLAG_ASYNC_GENERATOR != 0 {
+            GenKind::AsyncGenerator
+        } else {
+            GenKind::Generator
+        }
+    }
+}
+
 impl Generator {
+    /// A generator, coroutine or async generator object in `state`, not yet
+    /// tracked by the collector. `frame` is `None` only for one whose frame
+    /// is running on the VM's stack.
+    pub fn new(
+        kind: GenKind,
+        state: GenState,
+        frame: Option<Box<Frame>>,
+        names: Option<Box<(Rc<str>, Rc<str>)>>,
+        code: Rc<Code>,
+        id: u64,
+    ) -> Generator {
+        Generator {
+            kind,
+            tracked: Cell::new(false),
+            state: Cell::new(state),
+            gc_mark: Default::default(),
+            frame: RefCell::new(frame),
+            names,
+            code,
+            id,
+        }
+    }
+
     /// The `names` field for a generator of `code` created under these
     /// names.
     pub fn names_for(

@@ -681,16 +681,15 @@ impl Vm {
         let frame = Box::new(Frame::new(code.clone(), module.clone()));
         let id = self.next_gen_id.get();
         self.next_gen_id.set(id + 1);
-        Value::Generator(Rc::new(Generator {
-            tracked: Cell::new(false),
-            gc_mark: Default::default(),
-            kind: GenKind::Coroutine,
-            state: Cell::new(GenState::Created),
-            frame: RefCell::new(Some(frame)),
-            names: Generator::names_for(&code, &Rc::from("<module>"), &Rc::from("<module>")),
+        let names = Generator::names_for(&code, &Rc::from("<module>"), &Rc::from("<module>"));
+        Value::Generator(Rc::new(Generator::new(
+            GenKind::Coroutine,
+            GenState::Created,
+            Some(frame),
+            names,
             code,
             id,
-        }))
+        )))
     }
 
     /// Continues a nested run with `exc` raised in the top frame.

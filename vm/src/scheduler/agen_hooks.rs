@@ -82,16 +82,14 @@ pub(crate) fn finalize(vm: &mut Vm, d: Dropped) -> PyResult<()> {
     let id = vm.next_gen_id.get();
     vm.next_gen_id.set(id + 1);
     INITED.with(|s| s.borrow_mut().insert(id));
-    let g = Value::Generator(Rc::new(Generator {
-        tracked: std::cell::Cell::new(false),
-        gc_mark: Default::default(),
-        kind: GenKind::AsyncGenerator,
-        state: std::cell::Cell::new(GenState::Suspended),
-        frame: RefCell::new(Some(d.frame)),
-        names: d.names,
-        code: d.code,
+    let g = Value::Generator(Rc::new(Generator::new(
+        GenKind::AsyncGenerator,
+        GenState::Suspended,
+        Some(d.frame),
+        d.names,
+        d.code,
         id,
-    }));
+    )));
     let aclose = vm.getattr(&g, "aclose")?;
     let aw = vm.call(&aclose, vec![])?;
     let create_task = vm.getattr(&d.lp.value(), "create_task")?;
