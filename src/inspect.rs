@@ -88,19 +88,16 @@ pub fn describe_state(g: &Generator) -> String {
         ),
         GenState::Running => "running".to_string(),
         GenState::Closed => "closed".to_string(),
-        GenState::Suspended => {
-            let frame = g.frame.borrow();
-            match frame.as_ref() {
-                Some(f) => {
-                    let line = f.current_line();
-                    format!(
-                        "suspended at line {line}: {}",
-                        source_line(&f.code.source, line)
-                    )
-                }
-                None => "suspended".to_string(),
+        GenState::Suspended => g.peek_frame(|frame| match frame {
+            Some(f) => {
+                let line = f.current_line();
+                format!(
+                    "suspended at line {line}: {}",
+                    source_line(&f.code.source, line)
+                )
             }
-        }
+            None => "suspended".to_string(),
+        }),
     }
 }
 
@@ -110,8 +107,7 @@ fn delegate(g: &Generator) -> Option<Value> {
     if g.state.get() != GenState::Suspended {
         return None;
     }
-    let frame = g.frame.borrow();
-    frame.as_ref()?.yield_from_target().cloned()
+    g.peek_frame(|f| f?.yield_from_target().cloned())
 }
 
 /// Global names bound to this generator, for orientation (`(g)`).

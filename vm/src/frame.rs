@@ -68,7 +68,9 @@ pub struct Frame {
     /// value stack: one allocation for both.
     pub stack: Vec<Value>,
     pub globals: Rc<Module>,
-    pub blocks: Vec<Block>,
+    /// Active `try`/`with` blocks and running handlers, innermost last; a
+    /// thin vector, one word in the frame, since most frames have none.
+    pub blocks: thin_vec::ThinVec<Block>,
     pub ret: ReturnTo,
     /// What most frames never have (cells, a class namespace, handled
     /// exceptions), out of line so that a frame, and so a suspended
@@ -101,7 +103,7 @@ impl Frame {
                 v
             },
             globals,
-            blocks: Vec::new(),
+            blocks: thin_vec::ThinVec::new(),
             ret: ReturnTo::Caller,
             rare: None,
             code,
@@ -121,7 +123,7 @@ impl Frame {
             ip: 0,
             stack: Vec::with_capacity(code.varnames.len() + code.stacksize as usize),
             globals: globals.clone(),
-            blocks: Vec::new(),
+            blocks: thin_vec::ThinVec::new(),
             ret: ReturnTo::Caller,
             rare: None,
         }
@@ -265,8 +267,8 @@ mod size_tests {
     #[test]
     fn hot_structures_stay_small() {
         assert!(std::mem::size_of::<crate::value::Value>() <= 24);
-        assert!(std::mem::size_of::<super::Frame>() <= 112);
-        assert!(std::mem::size_of::<crate::value::Generator>() <= 48);
+        assert!(std::mem::size_of::<super::Frame>() <= 96);
+        assert!(std::mem::size_of::<crate::value::Generator>() <= 40);
         assert!(std::mem::size_of::<crate::opcode::Op>() <= 8);
     }
 }

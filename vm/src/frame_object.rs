@@ -30,8 +30,9 @@ impl GenFrame {
     /// Runs `f` on the generator's frame, wherever it is (suspended in the
     /// generator, or on the VM's stack while running).
     fn with_frame<R>(&self, vm: &Vm, f: impl FnOnce(&crate::frame::Frame) -> R) -> Option<R> {
-        if let Some(fr) = self.generator.frame.borrow().as_ref() {
-            return Some(f(fr));
+        // Suspended: the frame is in the generator (`f` only looks).
+        if self.generator.peek_frame(|fr| fr.is_some()) {
+            return self.generator.peek_frame(|fr| fr.map(f));
         }
         vm.frames
             .iter()

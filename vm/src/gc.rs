@@ -492,14 +492,11 @@ fn traverse<F: FnMut(&Value)>(v: &Value, visit: &mut F) -> bool {
                 None => return false,
             }
         }
-        Value::Generator(g) => match g.frame.try_borrow() {
-            Ok(f) => {
-                if let Some(f) = f.as_ref() {
-                    visit_frame(f, visit);
-                }
+        Value::Generator(g) => g.peek_frame(|f| {
+            if let Some(f) = f {
+                visit_frame(f, visit);
             }
-            Err(_) => return false,
-        },
+        }),
         Value::Native(n) => return n.gc_traverse(visit),
         Value::Cell(c) => match c.try_borrow() {
             Ok(v) => visit(&v),
@@ -595,9 +592,7 @@ fn clear(v: &Value, garbage: &mut Vec<Box<dyn std::any::Any>>) {
             }
         }
         Value::Generator(g) => {
-            if let Ok(mut f) = g.frame.try_borrow_mut() {
-                garbage.push(Box::new(f.take()));
-            }
+            garbage.push(Box::new(g.take_frame()));
         }
         Value::Native(n) => {
             let mut out = Vec::new();

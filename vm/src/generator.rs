@@ -55,7 +55,7 @@ impl Drop for Generator {
         if self.state.get() != GenState::Suspended {
             return;
         }
-        let Some(frame) = self.frame.get_mut().take() else {
+        let Some(frame) = self.take_frame() else {
             return;
         };
         if !has_cleanup(&frame) {
@@ -94,13 +94,10 @@ pub(crate) fn queue_finalizer(g: &Generator) -> bool {
         g.state.set(GenState::Closed);
         return true;
     }
-    let Ok(mut slot) = g.frame.try_borrow_mut() else {
-        return false;
-    };
-    if !slot.as_deref().is_some_and(has_cleanup) {
+    if !g.peek_frame(|f| f.is_some_and(has_cleanup)) {
         return false;
     }
-    let Some(frame) = slot.take() else {
+    let Some(frame) = g.take_frame() else {
         return false;
     };
     g.state.set(GenState::Closed);
@@ -111,7 +108,7 @@ pub(crate) fn queue_finalizer(g: &Generator) -> bool {
             true
         }
         Err(_) => {
-            *slot = Some(frame);
+            g.put_frame(frame);
             g.state.set(GenState::Suspended);
             false
         }
@@ -217,7 +214,7 @@ impl Vm {
             // A generator that ignored GeneratorExit is cleared without
             // running its handlers again (found by tools/difffuzz).
             g.state.set(GenState::Closed);
-            let frame = g.frame.borrow_mut().take();
+            let frame = g.take_frame();
             drop(frame);
         }
         HAS_PENDING.with(|h| h.set(false));
@@ -279,7 +276,7 @@ impl Vm {
                         "maximum recursion depth exceeded",
                     ));
                 }
-                let Some(mut frame) = g.frame.borrow_mut().take() else {
+                let Some(mut frame) = g.take_frame() else {
                     return Err(self.gen_already_running(g));
                 };
                 if self.tracing {
@@ -319,7 +316,7 @@ impl Vm {
         if self.frames.len() + self.c_depth >= self.recursion_limit {
             return self.resume_frame(&g, Value::None, resume).map(|_| ());
         }
-        let Some(mut frame) = g.frame.borrow_mut().take() else {
+        let Some(mut frame) = g.take_frame() else {
             return Err(self.gen_already_running(&g));
         };
         // The None sent in goes on the frame's stack, except where the
@@ -361,7 +358,7 @@ impl Vm {
         }
         g.state.set(GenState::Suspended);
         crate::gc::track_suspended(&g);
-        *g.frame.borrow_mut() = Some(frame);
+        g.put_frame(frame);
     }
 
     /// Throws `exc` into `g` from the dispatch loop. On success the frame
@@ -384,7 +381,7 @@ impl Vm {
                     let (label, v) = (Vm::gen_label(g), self.trace_repr(&exc));
                     self.trace(Kind::Throw, label, v, None, String::new());
                 }
-                let Some(mut frame) = g.frame.borrow_mut().take() else {
+                let Some(mut frame) = g.take_frame() else {
                     return Err(self.gen_already_running(g));
                 };
                 frame.ret = ReturnTo::Generator(g.clone(), resume);
@@ -473,7 +470,7 @@ impl Vm {
             if sub.state.get() != GenState::Suspended {
                 return Ok(());
             }
-            let Some(mut frame) = sub.frame.borrow_mut().take() else {
+            let Some(mut frame) = sub.take_frame() else {
                 return Ok(());
             };
             sub.state.set(GenState::Running);
@@ -552,7 +549,7 @@ impl Vm {
             }
             g.state.set(GenState::Suspended);
             crate::gc::track_suspended(&g);
-            *g.frame.borrow_mut() = Some(frame);
+            g.put_frame(frame);
             match resume {
                 Resume::Native => return Ok(Some(Exit::Yield(v))),
                 Resume::Call | Resume::ForIter(_) => {
@@ -672,7 +669,7 @@ impl Vm {
         match g.state.get() {
             GenState::Created => {
                 g.state.set(GenState::Closed);
-                let f = g.frame.borrow_mut().take();
+                let f = g.take_frame();
                 drop(f);
                 Ok(())
             }
@@ -712,19 +709,14 @@ impl Vm {
     /// does; nothing observable differs. False (and nothing done)
     /// otherwise.
     fn close_without_running(&mut self, g: &Generator) -> bool {
-        let Ok(mut slot) = g.frame.try_borrow_mut() else {
-            return false;
-        };
-        let idle = slot
-            .as_deref()
-            .is_some_and(|f| f.blocks.is_empty() && f.yield_from_target().is_none());
+        let idle = g.peek_frame(|f| {
+            f.is_some_and(|f| f.blocks.is_empty() && f.yield_from_target().is_none())
+        });
         if !idle {
             return false;
         }
         g.state.set(GenState::Closed);
-        let frame = slot.take();
-        drop(slot);
-        if let Some(frame) = frame {
+        if let Some(frame) = g.take_frame() {
             self.recycle_frame(frame);
         }
         true
@@ -838,10 +830,7 @@ impl Vm {
             // Reusing an awaited coroutine is refused when it is resumed.
             Value::Generator(g) if g.kind == GenKind::Coroutine => {
                 let held = g.state.get() == GenState::Suspended
-                    && g.frame
-                        .borrow()
-                        .as_ref()
-                        .is_some_and(|f| f.yield_from_target().is_some());
+                    && g.peek_frame(|f| f.is_some_and(|f| f.yield_from_target().is_some()));
                 if held {
                     return Err(self.runtime_error("coroutine is being awaited already"));
                 }

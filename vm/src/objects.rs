@@ -575,18 +575,13 @@ impl Vm {
                 // awaitable runs it, including while it awaits inside.
                 "ag_running" => Some(Value::Bool(match g.state.get() {
                     GenState::Running => true,
-                    GenState::Suspended => g
-                        .frame
-                        .borrow()
-                        .as_ref()
-                        .is_some_and(|f| f.yield_from_target().is_some()),
+                    GenState::Suspended => {
+                        g.peek_frame(|f| f.is_some_and(|f| f.yield_from_target().is_some()))
+                    }
                     _ => false,
                 })),
                 "gi_yieldfrom" | "cr_await" | "ag_await" => Some(
-                    g.frame
-                        .borrow()
-                        .as_ref()
-                        .and_then(|f| f.yield_from_target().cloned())
+                    g.peek_frame(|f| f.and_then(|f| f.yield_from_target().cloned()))
                         .unwrap_or(Value::None),
                 ),
                 "gi_frame" | "cr_frame" | "ag_frame" => Some(self.gen_frame_object(g)),

@@ -404,8 +404,11 @@ pub struct Generator {
     /// collection (see `gc::Mark`); it fits in the padding after `state`.
     pub gc_mark: crate::gc::Mark,
     /// The suspended frame. `None` while running (the frame is then on the
-    /// VM's frame stack) and once closed.
-    pub frame: RefCell<Option<Box<Frame>>>,
+    /// VM's frame stack) and once closed. A `Cell`, not a `RefCell`: the
+    /// frame only ever moves in and out whole (`take_frame`, `put_frame`)
+    /// or is lent for a look (`peek_frame`), and the borrow flag would
+    /// cost every generator a word.
+    frame: Cell<Option<Box<Frame>>>,
     /// `(__name__, __qualname__)` when they differ from the code's (the
     /// function was renamed before it was called): rare, so boxed.
     pub names: Option<Box<(Rc<str>, Rc<str>)>>,
@@ -445,11 +448,35 @@ impl Generator {
             tracked: Cell::new(false),
             state: Cell::new(state),
             gc_mark: Default::default(),
-            frame: RefCell::new(frame),
+            frame: Cell::new(frame),
             names,
             code,
             id,
         }
+    }
+
+    /// Moves the suspended frame out (`None` while it runs, once closed).
+    #[inline]
+    pub fn take_frame(&self) -> Option<Box<Frame>> {
+        self.frame.take()
+    }
+
+    /// Gives the generator its frame back as it suspends.
+    #[inline]
+    pub fn put_frame(&self, frame: Box<Frame>) {
+        let old = self.frame.replace(Some(frame));
+        debug_assert!(old.is_none(), "a generator with two frames");
+    }
+
+    /// Runs `f` on the suspended frame, if there is one. The frame is out
+    /// of the generator meanwhile, so `f` must not resume it (nothing that
+    /// only looks at a frame does).
+    pub fn peek_frame<R>(&self, f: impl FnOnce(Option<&Frame>) -> R) -> R {
+        let frame = self.frame.take();
+        let r = f(frame.as_deref());
+        let old = self.frame.replace(frame);
+        debug_assert!(old.is_none(), "a generator resumed while lent");
+        r
     }
 
     /// The `names` field for a generator of `code` created under these

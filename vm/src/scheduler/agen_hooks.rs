@@ -64,7 +64,7 @@ pub(crate) fn dropped(g: &Generator) -> bool {
     if g.state.get() != GenState::Suspended {
         return false;
     }
-    let Some(frame) = g.frame.try_borrow_mut().ok().and_then(|mut f| f.take()) else {
+    let Some(frame) = g.take_frame() else {
         return false;
     };
     crate::drop_reports::agen_finalize(Dropped {

@@ -327,10 +327,7 @@ fn format_coro(c: &Value, done: bool) -> String {
                 )
             } else {
                 let line = g
-                    .frame
-                    .try_borrow()
-                    .ok()
-                    .and_then(|f| f.as_ref().map(|f| f.current_line()))
+                    .peek_frame(|f| f.map(|f| f.current_line()))
                     .unwrap_or(g.code.first_line as usize);
                 format!("{}() running at {}:{}", g.qualname(), file, line)
             }
