@@ -38,6 +38,37 @@ impl Vm {
         if let Value::Instance(inst) = obj
             && !name.starts_with("__")
         {
+            let key = Rc::as_ptr(&inst.class) as usize;
+            let cache = code.method_cache.borrow();
+            if let Some(Some((k, e, found, hint))) = cache.get(i)
+                && *k == key
+                && *e == crate::value::class_epoch()
+            {
+                // A hit: the same steps as below, reading the class's half
+                // in place (no clone), and trying the instance dict at the
+                // slot the name had last time before hashing it.
+                if !matches!(found, Some(Value::Property(_))) {
+                    let dict = inst.dict.borrow();
+                    if let Some((k, v)) = dict.get_index(hint.get() as usize)
+                        && Rc::ptr_eq(k, name)
+                    {
+                        return Ok(v.clone());
+                    }
+                    if let Some((at, _, v)) = dict.get_full(&crate::value::NameKey(name)) {
+                        hint.set(at as u32);
+                        return Ok(v.clone());
+                    }
+                    if let Some(a) = found {
+                        let a = a.clone();
+                        drop(dict);
+                        drop(cache);
+                        return Ok(self.bind(a, obj));
+                    }
+                }
+                drop(cache);
+                return self.getattr(obj, name);
+            }
+            drop(cache);
             let found = self.class_lookup_cached(&inst.class, name, Some((code, i)));
             // A property wins over the instance dict; anything else in the
             // class loses to it (the order of `getattr_opt`).
@@ -86,7 +117,7 @@ impl Vm {
             _ => return None,
         };
         match code.method_cache.borrow().get(i) {
-            Some(Some((k, e, Some(m @ (Value::Function(_) | Value::Builtin(_))))))
+            Some(Some((k, e, Some(m @ (Value::Function(_) | Value::Builtin(_))), _)))
                 if *k == key && *e == crate::value::class_epoch() =>
             {
                 Some(m.heap_clone())

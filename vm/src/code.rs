@@ -19,8 +19,11 @@ pub const FLAG_NAMESPACE: u32 = 32;
 /// in the builtins, slot index).
 pub type GlobalSlot = (u64, u64, bool, u32);
 
-/// A cached class lookup: (class address, class epoch, what was found).
-pub type MethodSlot = (usize, u64, Option<Value>);
+/// A cached class lookup: (class address, class epoch, what was found,
+/// and for `LoadAttr` the slot the name had in the last instance dict
+/// read through it: instances of a class made by one `__init__` hold
+/// their attributes in the same order).
+pub type MethodSlot = (usize, u64, Option<Value>, std::cell::Cell<u32>);
 
 pub struct Code {
     pub name: Rc<str>,

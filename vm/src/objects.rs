@@ -713,7 +713,7 @@ impl Vm {
         };
         let key = Rc::as_ptr(cls) as usize;
         let epoch = class_epoch();
-        if let Some(Some((k, e, found))) = code.method_cache.borrow().get(index)
+        if let Some(Some((k, e, found, _))) = code.method_cache.borrow().get(index)
             && *k == key
             && *e == epoch
         {
@@ -724,7 +724,7 @@ impl Vm {
         if c.len() <= index {
             c.resize(code.names.len().max(index + 1), None);
         }
-        c[index] = Some((key, epoch, found.clone()));
+        c[index] = Some((key, epoch, found.clone(), Default::default()));
         found
     }
 
