@@ -39,14 +39,20 @@ impl Vm {
             && !name.starts_with("__")
         {
             let key = Rc::as_ptr(&inst.class) as usize;
-            let cache = code.method_cache.borrow();
-            if let Some(Some((k, e, found, hint))) = cache.get(i)
-                && *k == key
-                && *e == crate::value::class_epoch()
-            {
-                // A hit: the same steps as below, reading the class's half
-                // in place (no clone), and trying the instance dict at the
-                // slot the name had last time before hashing it.
+            let mut cache = code.method_cache.borrow();
+            let fresh = matches!(cache.get(i), Some(Some((k, e, _, _)))
+                if *k == key && *e == crate::value::class_epoch());
+            if !fresh {
+                // Fills the slot with the class's half of the lookup.
+                drop(cache);
+                self.class_lookup_cached(&inst.class, name, Some((code, i)));
+                cache = code.method_cache.borrow();
+            }
+            if let Some(Some((_, _, found, hint))) = cache.get(i) {
+                // A property wins over the instance dict; anything else in
+                // the class loses to it (the order of `getattr_opt`). The
+                // dict is tried at the slot the name had last time before
+                // it is hashed.
                 if !matches!(found, Some(Value::Property(_))) {
                     let dict = inst.dict.borrow();
                     if let Some((k, v)) = dict.get_index(hint.get() as usize)
@@ -64,20 +70,6 @@ impl Vm {
                         drop(cache);
                         return Ok(self.bind(a, obj));
                     }
-                }
-                drop(cache);
-                return self.getattr(obj, name);
-            }
-            drop(cache);
-            let found = self.class_lookup_cached(&inst.class, name, Some((code, i)));
-            // A property wins over the instance dict; anything else in the
-            // class loses to it (the order of `getattr_opt`).
-            if !matches!(found, Some(Value::Property(_))) {
-                if let Some(v) = inst.dict.borrow().get(&crate::value::NameKey(name)) {
-                    return Ok(v.clone());
-                }
-                if let Some(a) = found {
-                    return Ok(self.bind(a, obj));
                 }
             }
         }
