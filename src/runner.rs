@@ -130,7 +130,7 @@ pub fn run_program(
     crate::interrupt::set_running(true);
     // `start_frame` (not `run_main`) so that a stop a bare `except:`
     // swallowed still ends the run (`--max-steps`).
-    let frame = Box::new(covm_vm::frame::Frame::new(code, module.clone()));
+    let frame = covm_vm::frame::Frame::new(code, module.clone());
     let r = vm.start_frame(frame);
     crate::interrupt::set_running(false);
     let out = match r {

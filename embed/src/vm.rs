@@ -210,7 +210,7 @@ impl Vm {
     /// call [`Vm::resume`] to go on exactly where it stopped.
     pub fn start(&mut self, source: &str, name: &str) -> Result<Run> {
         let code = self.compile(source, name)?;
-        let frame = Box::new(Frame::new(code, self.main.clone()));
+        let frame = Frame::new(code, self.main.clone());
         let r = self.raw.start_frame(frame);
         self.finish(r)
     }

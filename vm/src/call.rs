@@ -9,15 +9,15 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use crate::code::*;
-use crate::frame::{Frame, ReturnTo};
+use crate::frame::{FrameBox, ReturnTo};
 use crate::value::*;
 use crate::vm::Vm;
 
 pub enum Prepared {
     Done(Value),
-    Frame(Box<Frame>),
+    Frame(FrameBox),
     /// An `__init__` frame and the instance it initialises.
-    Init(Box<Frame>, Value),
+    Init(FrameBox, Value),
 }
 
 impl Vm {

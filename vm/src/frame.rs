@@ -1,7 +1,25 @@
-//! Heap frames. A call from covm code to covm code pushes a `Box<Frame>`
+//! Heap frames. A call from covm code to covm code pushes a `FrameBox`
 //! onto the VM's frame stack and the same dispatch loop carries on; a
-//! suspended generator keeps its `Box<Frame>` and resuming it moves the box
+//! suspended generator keeps its `FrameBox` and resuming it moves the box
 //! back onto the stack. Nothing is copied.
+//!
+//! A `FrameBox` is one allocation: the `Frame` header, then its value
+//! slots (the fast locals, then the value stack), sized by the compiler's
+//! `stacksize`:
+//!
+//! ```text
+//!   FrameBox ──► ┌──────────────────────────────┐
+//!                │ code, ip, globals, blocks,   │ Frame (header)
+//!                │ ret, rare                    │
+//!                │ stack: Slots { len, cap }    │ its last field
+//!                ├──────────────────────────────┤
+//!                │ local 0 … local n-1          │ cap values
+//!                │ stack 0 … (up to len)        │
+//!                │ spare, up to cap             │
+//!                └──────────────────────────────┘
+//! ```
+//!
+//! so a suspended generator's frame is one block, not a frame and a vector.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -60,13 +78,13 @@ pub enum ReturnTo {
     Native,
 }
 
+/// `repr(C)` with `stack` last: the slots' values start right after the
+/// header (see `Slots`).
+#[repr(C)]
 pub struct Frame {
     pub code: Rc<Code>,
     /// Index of the next instruction.
     pub ip: usize,
-    /// The fast locals (`code.varnames`) in the first slots, then the
-    /// value stack: one allocation for both.
-    pub stack: Vec<Value>,
     pub globals: Rc<Module>,
     /// Active `try`/`with` blocks and running handlers, innermost last; a
     /// thin vector, one word in the frame, since most frames have none.
@@ -76,6 +94,9 @@ pub struct Frame {
     /// exceptions), out of line so that a frame, and so a suspended
     /// generator, stays small. Kept (emptied) when the frame is recycled.
     rare: Option<Box<FrameRare>>,
+    /// The fast locals (`code.varnames`) in the first slots, then the
+    /// value stack, stored after the header in the same allocation.
+    pub stack: Slots,
 }
 
 /// The rarely used parts of a `Frame`.
@@ -91,23 +112,13 @@ struct FrameRare {
 }
 
 impl Frame {
-    pub fn new(code: Rc<Code>, globals: Rc<Module>) -> Frame {
-        let nlocals = code.varnames.len();
-        let nslots = nlocals + code.stacksize as usize;
-        let ncells = code.cellvars.len();
-        let mut frame = Frame {
-            ip: 0,
-            stack: {
-                let mut v = Vec::with_capacity(nslots);
-                v.resize(nlocals, Value::Undef);
-                v
-            },
-            globals,
-            blocks: thin_vec::ThinVec::new(),
-            ret: ReturnTo::Caller,
-            rare: None,
-            code,
-        };
+    /// A frame for `code` with its locals unbound (and its cells made).
+    #[allow(clippy::new_ret_no_self)]
+    pub fn new(code: Rc<Code>, globals: Rc<Module>) -> FrameBox {
+        let cap = code.varnames.len() + code.stacksize as usize;
+        let mut frame = FrameBox::alloc(code, globals, cap);
+        frame.fill_locals();
+        let ncells = frame.code.cellvars.len();
         if ncells > 0 {
             frame.add_cells(ncells, &[]);
         }
@@ -117,37 +128,24 @@ impl Frame {
     /// A frame for `code` with room for its locals and stack but nothing
     /// in them yet (no locals, no cells), as `recycle_frame` leaves one:
     /// the fast call path fills it.
-    pub fn empty(code: &Rc<Code>, globals: &Rc<Module>) -> Frame {
-        Frame {
-            code: code.clone(),
-            ip: 0,
-            stack: Vec::with_capacity(code.varnames.len() + code.stacksize as usize),
-            globals: globals.clone(),
-            blocks: thin_vec::ThinVec::new(),
-            ret: ReturnTo::Caller,
-            rare: None,
-        }
+    pub fn empty(code: &Rc<Code>, globals: &Rc<Module>) -> FrameBox {
+        let cap = code.varnames.len() + code.stacksize as usize;
+        FrameBox::alloc(code.clone(), globals.clone(), cap)
     }
 
-    /// Makes a recycled frame ready to run `code` (keeping its vectors'
-    /// capacity, which is the point of recycling). The frame is empty, as
-    /// `clear` leaves it: no cells, no namespace.
-    pub fn reset(&mut self, code: &Rc<Code>, globals: &Rc<Module>) {
-        let nlocals = code.varnames.len();
-        self.stack.clear();
-        self.stack.reserve_exact(nlocals + code.stacksize as usize);
-        self.stack.resize(nlocals, Value::Undef);
-        if !code.cellvars.is_empty() {
-            self.add_cells(code.cellvars.len(), &[]);
+    /// Unbinds all the locals of an empty frame with room for them.
+    fn fill_locals(&mut self) {
+        let nlocals = self.code.varnames.len();
+        debug_assert!(self.stack.is_empty() && nlocals <= self.stack.capacity());
+        // SAFETY: the slots below nlocals are spare capacity; each is
+        // written once before the length covers it.
+        unsafe {
+            let p = self.stack.as_mut_ptr();
+            for i in 0..nlocals {
+                p.add(i).write(Value::Undef);
+            }
+            self.stack.set_len(nlocals);
         }
-        if !Rc::ptr_eq(&self.code, code) {
-            self.code = code.clone();
-        }
-        if !Rc::ptr_eq(&self.globals, globals) {
-            self.globals = globals.clone();
-        }
-        self.ip = 0;
-        self.ret = ReturnTo::Caller;
     }
 
     /// Empties a finished frame so it can be recycled: no values, no
@@ -258,6 +256,332 @@ impl Frame {
     }
 }
 
+/// The value slots of a frame: `len` initialised values with room for
+/// `cap`, stored right after the `Frame` header in its `FrameBox`.
+///
+/// Invariant: a `Slots` only exists as the last field of a `Frame` inside
+/// a `FrameBox` allocated with room for `cap` values after the header.
+/// Nothing else can make a `Frame` (its fields are not all public), and a
+/// frame is never moved out of its box (no `mem::swap` of two frames: the
+/// values would stay behind).
+pub struct Slots {
+    len: u32,
+    cap: u32,
+}
+
+// The values start exactly at the end of the header.
+const _: () = {
+    assert!(
+        std::mem::offset_of!(Frame, stack) + std::mem::size_of::<Slots>()
+            == std::mem::size_of::<Frame>()
+    );
+    assert!(std::mem::align_of::<Value>() <= std::mem::align_of::<Frame>());
+    assert!(std::mem::size_of::<Frame>().is_multiple_of(std::mem::align_of::<Value>()));
+};
+
+impl Slots {
+    #[inline(always)]
+    pub fn len(&self) -> usize {
+        self.len as usize
+    }
+
+    #[inline(always)]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    #[inline(always)]
+    pub fn capacity(&self) -> usize {
+        self.cap as usize
+    }
+
+    /// The first slot: the locals, then the stack, then spare room.
+    #[inline(always)]
+    pub fn as_ptr(&self) -> *const Value {
+        // SAFETY: by the type's invariant the values follow `self`.
+        unsafe { (self as *const Slots).add(1) as *const Value }
+    }
+
+    #[inline(always)]
+    pub fn as_mut_ptr(&mut self) -> *mut Value {
+        // SAFETY: as for `as_ptr`.
+        unsafe { (self as *mut Slots).add(1) as *mut Value }
+    }
+
+    /// # Safety
+    /// `n <= capacity()`, the first `n` slots are initialised, and values
+    /// cut off are forgotten or moved out by the caller.
+    #[inline(always)]
+    pub unsafe fn set_len(&mut self, n: usize) {
+        debug_assert!(n <= self.capacity());
+        self.len = n as u32;
+    }
+
+    /// Pushes `v` when there is room; the `FrameBox` grows when there is
+    /// not (`FrameBox::push`).
+    #[inline(always)]
+    fn push_within(&mut self, v: Value) {
+        debug_assert!(self.len < self.cap);
+        // SAFETY: len < cap: a spare slot.
+        unsafe {
+            self.as_mut_ptr().add(self.len()).write(v);
+        }
+        self.len += 1;
+    }
+
+    #[inline]
+    pub fn pop(&mut self) -> Option<Value> {
+        if self.len == 0 {
+            return None;
+        }
+        self.len -= 1;
+        // SAFETY: the slot was initialised and the length no longer covers it.
+        Some(unsafe { self.as_mut_ptr().add(self.len()).read() })
+    }
+
+    /// Drops the values from slot `n` on.
+    pub fn truncate(&mut self, n: usize) {
+        let len = self.len();
+        if n >= len {
+            return;
+        }
+        // SAFETY: slots n..len are initialised; the length is cut first so
+        // a panicking drop cannot see them twice.
+        unsafe {
+            self.len = n as u32;
+            let tail = std::ptr::slice_from_raw_parts_mut(self.as_mut_ptr().add(n), len - n);
+            std::ptr::drop_in_place(tail);
+        }
+    }
+
+    pub fn clear(&mut self) {
+        self.truncate(0);
+    }
+
+    /// Moves the values from slot `from` on out, in order, as `Vec::drain`.
+    pub fn drain(&mut self, from: std::ops::RangeFrom<usize>) -> Drain<'_> {
+        let len = self.len();
+        let start = from.start.min(len);
+        // SAFETY: the length no longer covers start..len, which the
+        // iterator reads out (and drops the rest of when dropped).
+        unsafe {
+            self.len = start as u32;
+            Drain {
+                next: self.as_mut_ptr().add(start),
+                end: self.as_mut_ptr().add(len),
+                _slots: std::marker::PhantomData,
+            }
+        }
+    }
+}
+
+impl std::ops::Deref for Slots {
+    type Target = [Value];
+    #[inline(always)]
+    fn deref(&self) -> &[Value] {
+        // SAFETY: the first len slots are initialised.
+        unsafe { std::slice::from_raw_parts(self.as_ptr(), self.len()) }
+    }
+}
+
+impl std::ops::DerefMut for Slots {
+    #[inline(always)]
+    fn deref_mut(&mut self) -> &mut [Value] {
+        // SAFETY: as for `deref`.
+        unsafe { std::slice::from_raw_parts_mut(self.as_mut_ptr(), self.len()) }
+    }
+}
+
+impl Drop for Slots {
+    fn drop(&mut self) {
+        self.clear();
+    }
+}
+
+/// `Slots::drain`'s iterator.
+pub struct Drain<'a> {
+    next: *mut Value,
+    end: *mut Value,
+    _slots: std::marker::PhantomData<&'a mut Slots>,
+}
+
+impl Iterator for Drain<'_> {
+    type Item = Value;
+    #[inline]
+    fn next(&mut self) -> Option<Value> {
+        if self.next == self.end {
+            return None;
+        }
+        // SAFETY: next < end: an initialised slot no one else reads.
+        unsafe {
+            let v = self.next.read();
+            self.next = self.next.add(1);
+            Some(v)
+        }
+    }
+
+    #[inline]
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        // SAFETY: both point into the same slots, next <= end.
+        let n = unsafe { self.end.offset_from(self.next) } as usize;
+        (n, Some(n))
+    }
+}
+
+impl ExactSizeIterator for Drain<'_> {}
+
+impl Drop for Drain<'_> {
+    fn drop(&mut self) {
+        // SAFETY: the values not taken are still owned here.
+        unsafe {
+            let n = self.end.offset_from(self.next) as usize;
+            std::ptr::drop_in_place(std::ptr::slice_from_raw_parts_mut(self.next, n));
+        }
+    }
+}
+
+/// An owned frame: one allocation holding the `Frame` header and its
+/// value slots (see the module's picture).
+pub struct FrameBox(std::ptr::NonNull<Frame>);
+
+impl FrameBox {
+    fn layout(cap: usize) -> std::alloc::Layout {
+        let size = std::mem::size_of::<Value>()
+            .checked_mul(cap)
+            .and_then(|n| n.checked_add(std::mem::size_of::<Frame>()));
+        match size.map(|n| std::alloc::Layout::from_size_align(n, std::mem::align_of::<Frame>())) {
+            Some(Ok(l)) => l,
+            _ => std::alloc::handle_alloc_error(std::alloc::Layout::new::<Frame>()),
+        }
+    }
+
+    /// A frame for `code` with room for `cap` values and none in them.
+    pub(crate) fn alloc(code: Rc<Code>, globals: Rc<Module>, cap: usize) -> FrameBox {
+        let cap = u32::try_from(cap).unwrap_or(u32::MAX);
+        let layout = Self::layout(cap as usize);
+        // SAFETY: the layout is never zero-sized (it holds the header).
+        let p = unsafe { std::alloc::alloc(layout) } as *mut Frame;
+        let Some(p) = std::ptr::NonNull::new(p) else {
+            std::alloc::handle_alloc_error(layout)
+        };
+        // SAFETY: fresh memory for a header and `cap` values.
+        unsafe {
+            p.as_ptr().write(Frame {
+                code,
+                ip: 0,
+                globals,
+                blocks: thin_vec::ThinVec::new(),
+                ret: ReturnTo::Caller,
+                rare: None,
+                stack: Slots { len: 0, cap },
+            });
+        }
+        FrameBox(p)
+    }
+
+    /// Makes room for at least `n` values (a recycled frame meeting a
+    /// bigger function, a stack deeper than its code said).
+    #[inline]
+    pub fn ensure_capacity(&mut self, n: usize) {
+        if n > self.stack.capacity() {
+            self.grow(n);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self, n: usize) {
+        let old = Self::layout(self.stack.capacity());
+        let cap = u32::try_from(n).unwrap_or(u32::MAX);
+        let new = Self::layout(cap as usize);
+        // SAFETY: the block was allocated with `old`; the header and the
+        // values move bitwise with it (nothing points into a frame).
+        let p = unsafe { std::alloc::realloc(self.0.as_ptr() as *mut u8, old, new.size()) };
+        let Some(p) = std::ptr::NonNull::new(p as *mut Frame) else {
+            std::alloc::handle_alloc_error(new)
+        };
+        self.0 = p;
+        self.stack.cap = cap;
+    }
+
+    /// Pushes on the value stack, growing the frame if it is full.
+    #[inline]
+    pub fn push(&mut self, v: Value) {
+        if self.stack.len == self.stack.cap {
+            self.grow(self.stack.capacity() + 8);
+        }
+        self.stack.push_within(v);
+    }
+
+    pub fn insert(&mut self, at: usize, v: Value) {
+        self.ensure_capacity(self.stack.len() + 1);
+        let len = self.stack.len();
+        assert!(at <= len, "insert past the stack's top");
+        // SAFETY: room for one more; the tail moves up one slot.
+        unsafe {
+            let p = self.stack.as_mut_ptr().add(at);
+            std::ptr::copy(p, p.add(1), len - at);
+            p.write(v);
+            self.stack.set_len(len + 1);
+        }
+    }
+
+    pub fn extend(&mut self, items: impl IntoIterator<Item = Value>) {
+        for v in items {
+            self.push(v);
+        }
+    }
+
+    /// Makes a recycled frame ready to run `code` (keeping its room for
+    /// values, which is the point of recycling). The frame is empty, as
+    /// `clear` leaves it: no cells, no namespace.
+    pub fn reset(&mut self, code: &Rc<Code>, globals: &Rc<Module>) {
+        self.stack.clear();
+        self.ensure_capacity(code.varnames.len() + code.stacksize as usize);
+        if !Rc::ptr_eq(&self.code, code) {
+            self.code = code.clone();
+        }
+        if !Rc::ptr_eq(&self.globals, globals) {
+            self.globals = globals.clone();
+        }
+        self.fill_locals();
+        if !code.cellvars.is_empty() {
+            self.add_cells(code.cellvars.len(), &[]);
+        }
+        self.ip = 0;
+        self.ret = ReturnTo::Caller;
+    }
+}
+
+impl std::ops::Deref for FrameBox {
+    type Target = Frame;
+    #[inline(always)]
+    fn deref(&self) -> &Frame {
+        // SAFETY: the box owns a live frame.
+        unsafe { self.0.as_ref() }
+    }
+}
+
+impl std::ops::DerefMut for FrameBox {
+    #[inline(always)]
+    fn deref_mut(&mut self) -> &mut Frame {
+        // SAFETY: the box owns a live frame, uniquely.
+        unsafe { self.0.as_mut() }
+    }
+}
+
+impl Drop for FrameBox {
+    fn drop(&mut self) {
+        let layout = Self::layout(self.stack.capacity());
+        // SAFETY: the frame is dropped once (its slots drop their values),
+        // then its block is freed with the layout it was allocated with.
+        unsafe {
+            std::ptr::drop_in_place(self.0.as_ptr());
+            std::alloc::dealloc(self.0.as_ptr() as *mut u8, layout);
+        }
+    }
+}
+
 #[cfg(test)]
 mod size_tests {
     /// Frames and values are the VM's hottest data: growing them costs
@@ -267,7 +591,7 @@ mod size_tests {
     #[test]
     fn hot_structures_stay_small() {
         assert!(std::mem::size_of::<crate::value::Value>() <= 24);
-        assert!(std::mem::size_of::<super::Frame>() <= 96);
+        assert!(std::mem::size_of::<super::Frame>() <= 80);
         assert!(std::mem::size_of::<crate::value::Generator>() <= 40);
         assert!(std::mem::size_of::<crate::opcode::Op>() <= 8);
     }

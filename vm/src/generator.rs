@@ -1,6 +1,6 @@
 //! Generators and coroutines as native VM operations.
 //!
-//! A generator owns its `Box<Frame>` while suspended. Resuming moves the box
+//! A generator owns its `FrameBox` while suspended. Resuming moves the box
 //! onto the VM's frame stack with `ReturnTo::Generator(gen, how)`; `yield`
 //! moves it back and hands the value to the resumer as `how` says. A
 //! delegating generator (`yield from`, `await`) stays on its `YieldFrom`
@@ -11,7 +11,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use crate::code::*;
-use crate::frame::{Frame, Resume, ReturnTo};
+use crate::frame::{Frame, FrameBox, Resume, ReturnTo};
 use crate::interp::Exit;
 use crate::trace::Kind;
 use crate::value::*;
@@ -20,7 +20,7 @@ use crate::vm::Vm;
 thread_local! {
     /// Frames of generators dropped while suspended inside `try`/`with`.
     #[allow(clippy::vec_box)]
-    static PENDING: Rc<RefCell<Vec<Box<Frame>>>> = Rc::new(RefCell::new(Vec::new()));
+    static PENDING: Rc<RefCell<Vec<FrameBox>>> = Rc::new(RefCell::new(Vec::new()));
     static HAS_PENDING: Cell<bool> = const { Cell::new(false) };
 }
 
@@ -36,7 +36,7 @@ pub(crate) fn request_finalizers() {
     HAS_PENDING.with(|h| h.set(true));
 }
 
-pub fn finalizer_queue() -> Rc<RefCell<Vec<Box<Frame>>>> {
+pub fn finalizer_queue() -> Rc<RefCell<Vec<FrameBox>>> {
     PENDING.with(|p| p.clone())
 }
 
@@ -122,7 +122,7 @@ pub enum Action {
 }
 
 impl Vm {
-    pub(crate) fn new_generator(&mut self, f: &Function, frame: Box<Frame>) -> Value {
+    pub(crate) fn new_generator(&mut self, f: &Function, frame: FrameBox) -> Value {
         let code = f.code.clone();
         let id = self.next_gen_id.get();
         self.next_gen_id.set(id + 1);
@@ -296,7 +296,7 @@ impl Vm {
                     self.trace(Kind::Send, label, v, Some(line), note);
                 }
                 if started {
-                    frame.stack.push(sent);
+                    frame.push(sent);
                 }
                 frame.ret = ReturnTo::Generator(g.clone(), resume);
                 g.state.set(GenState::Running);
@@ -322,13 +322,14 @@ impl Vm {
         // The None sent in goes on the frame's stack, except where the
         // next instruction would drop it at once (`yield` as a statement):
         // skipping both saves a push and a dispatch per resumption.
-        let parked = match frame.code.ops.get(frame.ip) {
+        let next = frame.code.ops.get(frame.ip).copied();
+        let parked = match next {
             Some(crate::opcode::Op::PopTop) => {
                 frame.ip += 1;
                 false
             }
             next => {
-                frame.stack.push(Value::None);
+                frame.push(Value::None);
                 matches!(next, Some(crate::opcode::Op::YieldFrom))
             }
         };
@@ -430,7 +431,7 @@ impl Vm {
                             let v = self.stop_iteration_value(&e);
                             let f = self.top_frame();
                             f.stack.pop();
-                            f.stack.push(v);
+                            f.push(v);
                             f.ip += 1;
                             Ok(None)
                         } else {
@@ -442,7 +443,7 @@ impl Vm {
         }
     }
 
-    pub(crate) fn top_frame(&mut self) -> &mut Frame {
+    pub(crate) fn top_frame(&mut self) -> &mut FrameBox {
         match self.frames.last_mut() {
             Some(f) => f,
             None => unreachable!("no frame"),
@@ -482,7 +483,7 @@ impl Vm {
                 f.stack.set_len(n - 1);
                 f.stack.as_ptr().add(n - 1).read()
             };
-            frame.stack.push(sent);
+            frame.push(sent);
             self.frames.push(frame);
         }
     }
@@ -490,7 +491,7 @@ impl Vm {
     /// A generator resumed by a `next()`/`send()`/`throw()` call counts
     /// one extra level of recursion while it runs, as the C call does in
     /// CPython.
-    fn push_generator_frame(&mut self, frame: Box<Frame>, resume: Resume) {
+    fn push_generator_frame(&mut self, frame: FrameBox, resume: Resume) {
         if resume == Resume::Call {
             self.c_depth += 1;
         }
@@ -517,7 +518,7 @@ impl Vm {
             Resume::YieldFrom => {
                 let f = self.top_frame();
                 f.stack.pop();
-                f.stack.push(v);
+                f.push(v);
                 f.ip += 1;
                 Ok(None)
             }
@@ -556,7 +557,7 @@ impl Vm {
                     if resume == Resume::Call {
                         self.c_depth -= 1;
                     }
-                    self.top_frame().stack.push(v);
+                    self.top_frame().push(v);
                     // If that was the last reference to the generator (a
                     // temporary), its finalization runs now.
                     drop(g);
@@ -602,7 +603,7 @@ impl Vm {
                     Err(result) => {
                         let f = self.top_frame();
                         f.stack.pop();
-                        f.stack.push(result);
+                        f.push(result);
                         f.ip += 1;
                         Ok(None)
                     }

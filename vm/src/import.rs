@@ -418,7 +418,7 @@ impl Vm {
         self.module_set(name, mv.clone());
         let key: Rc<str> = Rc::from(name);
         self.import_state.initializing.insert(key.clone());
-        let frame = Box::new(Frame::new(code, m));
+        let frame = Frame::new(code, m);
         let r = self.run_frame(frame);
         self.import_state.initializing.remove(&key);
         if let Err(e) = r {

@@ -13,7 +13,7 @@ use std::rc::Rc;
 use covm_parser::ast::CmpOp;
 
 use crate::call::Prepared;
-use crate::frame::{Block, Frame, Resume, ReturnTo};
+use crate::frame::{Block, Frame, FrameBox, Resume, ReturnTo};
 use crate::opcode::Op;
 use crate::trace::Kind;
 use crate::value::*;
@@ -93,7 +93,7 @@ macro_rules! pop {
 macro_rules! push {
     ($vm:expr, $v:expr) => {{
         let v = $v;
-        top!($vm).stack.push(v)
+        top!($vm).push(v)
     }};
 }
 
@@ -827,7 +827,7 @@ impl Vm {
             f.code.qualname,
             f.code.stacksize
         );
-        f.stack.reserve(8);
+        f.ensure_capacity(f.stack.len() + 8);
     }
 
     /// `LoadGlobal`'s cache hit: the value in the slot cached for name `i`
@@ -893,20 +893,20 @@ impl Vm {
                 let n = f.stack.len();
                 let a = f.stack[n - 2].clone();
                 let b = f.stack[n - 1].clone();
-                f.stack.push(a);
-                f.stack.push(b);
+                f.push(a);
+                f.push(b);
             }
             Op::RotThree => {
                 let v = pop!(self);
                 let f = top!(self);
                 let n = f.stack.len();
-                f.stack.insert(n - 2, v);
+                f.insert(n - 2, v);
             }
             Op::RotFour => {
                 let v = pop!(self);
                 let f = top!(self);
                 let n = f.stack.len();
-                f.stack.insert(n - 3, v);
+                f.insert(n - 3, v);
             }
             Op::DeleteFast(i) => {
                 let f = top!(self);
@@ -942,7 +942,7 @@ impl Vm {
             Op::LoadClosure(i) => {
                 let f = top!(self);
                 let c = f.cells()[i as usize].clone();
-                f.stack.push(Value::Cell(c));
+                f.push(Value::Cell(c));
             }
             Op::LoadClassDeref(arg) => {
                 let f = top!(self);
@@ -1017,7 +1017,7 @@ impl Vm {
                     _ => None,
                 };
                 if let Some(v) = cached {
-                    f.stack.push(v);
+                    f.push(v);
                     return Ok(());
                 }
                 let name = f.code.names[i as usize].clone();
@@ -1050,7 +1050,7 @@ impl Vm {
                     }
                     cache[i as usize] = Some((versions.0, versions.1, in_builtins, slot as u32));
                 }
-                f.stack.push(v);
+                f.push(v);
             }
             Op::StoreGlobal(i) => {
                 let v = pop!(self);
@@ -1125,13 +1125,13 @@ impl Vm {
                 let f = top!(self);
                 let at = f.stack.len() - n as usize;
                 let items: Rc<[Value]> = f.stack.drain(at..).collect();
-                f.stack.push(Value::Tuple(items));
+                f.push(Value::Tuple(items));
             }
             Op::BuildList(n) => {
                 let f = top!(self);
                 let at = f.stack.len() - n as usize;
                 let items: Vec<Value> = f.stack.drain(at..).collect();
-                f.stack.push(Value::list(items));
+                f.push(Value::list(items));
             }
             Op::BuildSet(n) => {
                 let f = top!(self);
@@ -1182,7 +1182,7 @@ impl Vm {
                         s.push_str(p.as_str());
                     }
                 }
-                f.stack.push(Value::str(s));
+                f.push(Value::str(s));
             }
             Op::ListAppend(n) => {
                 let v = pop!(self);
@@ -1733,7 +1733,7 @@ impl Vm {
                 self.enter_awaited(func, frame);
             } else {
                 let g = self.new_generator(func, frame);
-                top!(self).stack.push(g);
+                top!(self).push(g);
             }
         } else {
             self.frames.push(frame);
@@ -1766,9 +1766,9 @@ impl Vm {
     /// (`ReturnTo::Await`). The caller moves onto its `YieldFrom` with an
     /// `Undef` in the object's slot.
     #[inline(never)]
-    fn enter_awaited(&mut self, func: &Function, mut frame: Box<Frame>) {
+    fn enter_awaited(&mut self, func: &Function, mut frame: FrameBox) {
         let f = top!(self);
-        f.stack.push(Value::Undef);
+        f.push(Value::Undef);
         f.ip += 2;
         frame.ret = ReturnTo::Await(Generator::names_for(
             &func.code,
@@ -1801,12 +1801,12 @@ impl Vm {
         func: &Function,
         args: *const Value,
         n: usize,
-    ) -> Box<Frame> {
+    ) -> FrameBox {
         let code = &func.code;
         let argcount = code.argcount as usize;
         let mut frame = match self.frame_pool.pop() {
             Some(fr) => fr,
-            None => Box::new(Frame::empty(code, &func.globals)),
+            None => Frame::empty(code, &func.globals),
         };
         // The pooled frame is empty (`recycle_frame`); point it at the callee.
         if !Rc::ptr_eq(&frame.code, code) {
@@ -1818,7 +1818,7 @@ impl Vm {
         frame.ip = 0;
         let nlocals = code.varnames.len();
         // The stack is empty here: reserve exactly what the code needs.
-        frame.stack.reserve_exact(nlocals + code.stacksize as usize);
+        frame.ensure_capacity(nlocals + code.stacksize as usize);
         // SAFETY: the callee's stack is empty with room for its locals;
         // the caller gives up the n arguments.
         unsafe {
@@ -1937,13 +1937,13 @@ impl Vm {
         &mut self,
         code: &Rc<crate::code::Code>,
         globals: &Rc<Module>,
-    ) -> Box<Frame> {
+    ) -> FrameBox {
         match self.frame_pool.pop() {
             Some(mut fr) => {
                 fr.reset(code, globals);
                 fr
             }
-            None => Box::new(Frame::new(code.clone(), globals.clone())),
+            None => Frame::new(code.clone(), globals.clone()),
         }
     }
 
@@ -2029,7 +2029,7 @@ impl Vm {
     }
 
     /// Keeps a finished frame for the next call.
-    pub(crate) fn recycle_frame(&mut self, mut frame: Box<Frame>) {
+    pub(crate) fn recycle_frame(&mut self, mut frame: FrameBox) {
         if self.frame_pool.len() < 64 {
             frame.clear();
             self.frame_pool.push(frame);
@@ -2117,7 +2117,7 @@ impl Vm {
         let Value::Function(func) = body else {
             return Err(self.type_error("class body is not a function"));
         };
-        let mut frame = Box::new(Frame::new(func.code.clone(), func.globals.clone()));
+        let mut frame = Frame::new(func.code.clone(), func.globals.clone());
         frame.cells_mut().extend(func.closure.iter().cloned());
         let ns = Rc::new(RefCell::new(Namespace::default()));
         ns.borrow_mut().insert(
@@ -2382,7 +2382,7 @@ impl Vm {
                         f.stack.truncate(level as usize);
                         f.blocks.push(Block::ExceptHandler);
                         f.push_handled(exc.clone());
-                        f.stack.push(exc);
+                        f.push(exc);
                         f.ip = handler as usize;
                         return Ok(None);
                     }
@@ -2540,7 +2540,7 @@ impl Vm {
             return Err(self.new_exc(&self.exc.value_error.clone(), &msg));
         }
         let f = top!(self);
-        f.stack.extend(items.into_iter().rev());
+        f.extend(items.into_iter().rev());
         Ok(())
     }
 
@@ -2594,7 +2594,7 @@ impl Vm {
         out.push(Value::list(items[before..mid_end].to_vec()));
         out.extend(items[mid_end..].iter().cloned());
         let f = top!(self);
-        f.stack.extend(out.into_iter().rev());
+        f.extend(out.into_iter().rev());
         Ok(())
     }
 

@@ -559,7 +559,7 @@ impl Vm {
     /// Runs `frame` as a host-started run: the one place where running out
     /// of fuel pauses instead of stopping. An error is the exception the
     /// run ended with (the stop's exception when `limits.stopped` is set).
-    pub fn start_frame(&mut self, mut frame: Box<crate::frame::Frame>) -> PyResult<RunState> {
+    pub fn start_frame(&mut self, mut frame: crate::frame::FrameBox) -> PyResult<RunState> {
         if self.limits.paused_base.is_some() {
             return Err(self.runtime_error("a paused run must be resumed or abandoned first"));
         }

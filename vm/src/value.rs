@@ -15,7 +15,7 @@ use num_bigint::BigInt;
 
 use crate::code::Code;
 use crate::dict::Dict;
-use crate::frame::Frame;
+use crate::frame::{Frame, FrameBox};
 use crate::vm::Vm;
 
 pub type PyResult<T> = Result<T, Value>;
@@ -408,7 +408,7 @@ pub struct Generator {
     /// frame only ever moves in and out whole (`take_frame`, `put_frame`)
     /// or is lent for a look (`peek_frame`), and the borrow flag would
     /// cost every generator a word.
-    frame: Cell<Option<Box<Frame>>>,
+    frame: Cell<Option<FrameBox>>,
     /// `(__name__, __qualname__)` when they differ from the code's (the
     /// function was renamed before it was called): rare, so boxed.
     pub names: Option<Box<(Rc<str>, Rc<str>)>>,
@@ -438,7 +438,7 @@ impl Generator {
     pub fn new(
         kind: GenKind,
         state: GenState,
-        frame: Option<Box<Frame>>,
+        frame: Option<FrameBox>,
         names: Option<Box<(Rc<str>, Rc<str>)>>,
         code: Rc<Code>,
         id: u64,
@@ -457,13 +457,13 @@ impl Generator {
 
     /// Moves the suspended frame out (`None` while it runs, once closed).
     #[inline]
-    pub fn take_frame(&self) -> Option<Box<Frame>> {
+    pub fn take_frame(&self) -> Option<FrameBox> {
         self.frame.take()
     }
 
     /// Gives the generator its frame back as it suspends.
     #[inline]
-    pub fn put_frame(&self, frame: Box<Frame>) {
+    pub fn put_frame(&self, frame: FrameBox) {
         let old = self.frame.replace(Some(frame));
         debug_assert!(old.is_none(), "a generator with two frames");
     }

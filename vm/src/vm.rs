@@ -7,7 +7,7 @@ use std::io::Write;
 use std::rc::Rc;
 
 use crate::code::Code;
-use crate::frame::{Frame, ReturnTo};
+use crate::frame::{Frame, FrameBox, ReturnTo};
 use crate::value::*;
 
 /// The built-in types, so `type(x)` and `isinstance` can name them.
@@ -91,7 +91,7 @@ pub struct ExcTypes {
 pub type ModuleInit = fn(&mut Vm) -> PyResult<Value>;
 
 pub struct Vm {
-    pub frames: Vec<Box<Frame>>,
+    pub frames: Vec<FrameBox>,
     pub types: Types,
     pub exc: ExcTypes,
     /// All exception classes by name, for the builtins namespace.
@@ -133,7 +133,7 @@ pub struct Vm {
     pub names: Names,
     /// Generator frames whose generator was dropped while suspended inside
     /// a `try`/`with`: their `finally` blocks still have to run.
-    pub pending_finalizers: Rc<RefCell<Vec<Box<Frame>>>>,
+    pub pending_finalizers: Rc<RefCell<Vec<FrameBox>>>,
     /// Set by `Reraise` and bare `raise`: the exception keeps its
     /// traceback and context.
     pub reraising: bool,
@@ -165,7 +165,7 @@ pub struct Vm {
     /// (`exceptions.rs`).
     pub(crate) plain_exc_cache: crate::exceptions::PlainExcCache,
     /// Finished frames kept for reuse, so a call does not allocate.
-    pub frame_pool: Vec<Box<Frame>>,
+    pub frame_pool: Vec<FrameBox>,
     /// `covm --trace`: print coroutine events to stderr.
     pub tracing: bool,
     /// When set (the REPL does), every generator and coroutine created is
@@ -534,11 +534,11 @@ impl Vm {
     pub fn run_main(&mut self, code: Rc<Code>, module: &Rc<Module>) -> PyResult<Value> {
         let mut frame = Frame::new(code, module.clone());
         frame.ret = ReturnTo::Native;
-        self.run_frame(Box::new(frame))
+        self.run_frame(frame)
     }
 
     /// Runs a frame to completion in a nested dispatch loop.
-    pub fn run_frame(&mut self, mut frame: Box<Frame>) -> PyResult<Value> {
+    pub fn run_frame(&mut self, mut frame: FrameBox) -> PyResult<Value> {
         if self.depth() + 1 >= self.recursion_limit + 50 {
             return Err(self.new_exc(
                 &self.exc.recursion_error.clone(),
@@ -678,7 +678,7 @@ impl Vm {
     /// A coroutine whose body is module-level code (the REPL's top-level
     /// `await`): the code must have been compiled with the coroutine flag.
     pub fn module_coroutine(&mut self, code: Rc<Code>, module: &Rc<Module>) -> Value {
-        let frame = Box::new(Frame::new(code.clone(), module.clone()));
+        let frame = Frame::new(code.clone(), module.clone());
         let id = self.next_gen_id.get();
         self.next_gen_id.set(id + 1);
         let names = Generator::names_for(&code, &Rc::from("<module>"), &Rc::from("<module>"));

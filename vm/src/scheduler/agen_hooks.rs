@@ -44,7 +44,7 @@ pub(crate) fn init_hooks(vm: &mut Vm, g: &Rc<Generator>) {
 /// A frame and names taken from a dropped async generator, for the loop to
 /// close it as a task.
 pub(crate) struct Dropped {
-    frame: Box<crate::frame::Frame>,
+    frame: crate::frame::FrameBox,
     names: Option<Box<(Rc<str>, Rc<str>)>>,
     code: Rc<crate::code::Code>,
     lp: Rc<Loop>,

@@ -1,0 +1,2 @@
+from beta import b_value
+a_value = 1

@@ -1,0 +1,2 @@
+from alpha import a_value
+b_value = 2

@@ -1,0 +1,2 @@
+print("counter_mod runs")
+value = 1

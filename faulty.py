@@ -1,0 +1,5 @@
+def explode(d):
+    return d["missing"]
+
+print("faulty runs")
+explode({})

@@ -1,0 +1,1 @@
+from .knife import cut

@@ -1,0 +1,4 @@
+PUBLIC = 1
+_private = 2
+def fn():
+    return "fn"

@@ -1,0 +1,3 @@
+import first
+print('second sees', hasattr(first, 'VALUE'))
+print(first.VALUE)

@@ -1,0 +1,1 @@
+print("shop.util init:", __name__, __package__)
