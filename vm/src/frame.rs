@@ -52,6 +52,20 @@ pub enum Resume {
     /// Resumed from Rust (a native like `list(gen)`): the nested dispatch
     /// loop returns on yield or return.
     Native,
+    /// `g.close()` from covm code, GeneratorExit thrown in: a return or a
+    /// GeneratorExit (or StopIteration) leaving the frame pushes None on
+    /// the resumer's stack, a yield raises RuntimeError there.
+    Close,
+}
+
+impl Resume {
+    /// Resumed by a call from covm code (`next()`, `send()`, `throw()`,
+    /// `close()`), which counts one level of recursion while the
+    /// generator runs, as the C call does in CPython.
+    #[inline]
+    pub fn is_call(self) -> bool {
+        matches!(self, Resume::Call | Resume::Close)
+    }
 }
 
 /// What happens when a frame returns.

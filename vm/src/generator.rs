@@ -285,6 +285,7 @@ impl Vm {
                         Resume::ForIter(_) => "for loop".to_string(),
                         Resume::YieldFrom => "yield from/await".to_string(),
                         Resume::Native => crate::resumer::resumer_of(self, g, 1),
+                        Resume::Close => "close()".to_string(),
                     };
                     let line = frame.current_line();
                     let what = match started {
@@ -354,7 +355,7 @@ impl Vm {
         else {
             unreachable!("suspend_top of a frame that is not a generator's")
         };
-        if resume == Resume::Call {
+        if resume.is_call() {
             self.c_depth -= 1;
         }
         g.state.set(GenState::Suspended);
@@ -492,7 +493,7 @@ impl Vm {
     /// one extra level of recursion while it runs, as the C call does in
     /// CPython.
     fn push_generator_frame(&mut self, frame: FrameBox, resume: Resume) {
-        if resume == Resume::Call {
+        if resume.is_call() {
             self.c_depth += 1;
         }
         self.frames.push(frame);
@@ -507,6 +508,14 @@ impl Vm {
         match resume {
             Resume::Native => Ok(Some(Exit::Return(v))),
             Resume::Call => Err(self.new_stop_iteration(v)),
+            // A generator that returns from `close()` is closed: the call
+            // returns None.
+            Resume::Close => {
+                drop(v);
+                self.top_frame().push(Value::None);
+                self.run_finalizers()?;
+                Ok(None)
+            }
             Resume::ForIter(target) => {
                 let f = self.top_frame();
                 f.stack.pop();
@@ -554,7 +563,7 @@ impl Vm {
             match resume {
                 Resume::Native => return Ok(Some(Exit::Yield(v))),
                 Resume::Call | Resume::ForIter(_) => {
-                    if resume == Resume::Call {
+                    if resume.is_call() {
                         self.c_depth -= 1;
                     }
                     self.top_frame().push(v);
@@ -567,6 +576,16 @@ impl Vm {
                 // The delegating frame (now on top) yields v in turn; it
                 // stays on its YieldFrom instruction.
                 Resume::YieldFrom => continue,
+                // `close()` met a yield: the generator stays suspended
+                // there and the close call raises.
+                Resume::Close => {
+                    self.c_depth -= 1;
+                    drop(v);
+                    let msg = ignored_generator_exit(g.kind);
+                    drop(g);
+                    self.run_finalizers()?;
+                    return Err(self.new_exc(&self.exc.runtime_error.clone(), msg));
+                }
             }
         }
     }
@@ -681,11 +700,7 @@ impl Vm {
                 let exit = self.new_exc(&self.exc.generator_exit, "");
                 match self.gen_resume_native(g, Action::Throw(exit)) {
                     Ok(Exit::Yield(_)) => {
-                        let msg = match g.kind {
-                            GenKind::Coroutine => "coroutine ignored GeneratorExit",
-                            GenKind::AsyncGenerator => "async generator ignored GeneratorExit",
-                            GenKind::Generator => "generator ignored GeneratorExit",
-                        };
+                        let msg = ignored_generator_exit(g.kind);
                         Err(self.new_exc(&self.exc.runtime_error, msg))
                     }
                     Ok(Exit::Return(_)) => Ok(()),
@@ -927,6 +942,15 @@ fn gen_throw(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
     exit_to_value(vm, exit)
 }
 
+/// What `close()` raises when the generator yields instead of finishing.
+fn ignored_generator_exit(kind: GenKind) -> &'static str {
+    match kind {
+        GenKind::Coroutine => "coroutine ignored GeneratorExit",
+        GenKind::AsyncGenerator => "async generator ignored GeneratorExit",
+        GenKind::Generator => "generator ignored GeneratorExit",
+    }
+}
+
 fn gen_close(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
     let g = gen_arg(vm, args, "close")?;
     vm.gen_close(&g)?;
@@ -958,7 +982,7 @@ pub(crate) fn install_methods(vm: &mut Vm) {
         );
         d.insert(
             Rc::from("close"),
-            special("close", gen_close, Special::None),
+            special("close", gen_close, Special::GenClose),
         );
     }
     let mut d = vm.types.generator.dict.borrow_mut();

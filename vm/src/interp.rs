@@ -114,7 +114,7 @@ impl Vm {
                         std::mem::replace(&mut f.ret, ReturnTo::Caller)
                 {
                     g.state.set(GenState::Closed);
-                    if how == Resume::Call {
+                    if how.is_call() {
                         self.c_depth -= 1;
                     }
                 }
@@ -1877,6 +1877,9 @@ impl Vm {
             if special == Special::GenThrow && len - at == 2 {
                 return self.gen_throw_call(first, at);
             }
+            if special == Special::GenClose && len - at == 1 {
+                return self.gen_close_call(first, at);
+            }
             return Ok(false);
         }
         // SAFETY: slots first..len are initialised: the builtin, maybe an
@@ -1918,6 +1921,32 @@ impl Vm {
         f.stack.truncate(first);
         let exc = self.throw_args(std::slice::from_ref(&exc))?;
         self.throw_in_loop(&g, exc, crate::frame::Resume::Call)?;
+        Ok(true)
+    }
+
+    /// `gen_special_call` for `g.close()` (slot `at` holds the generator,
+    /// the top of the stack): a generator suspended inside `try`/`with`
+    /// gets its GeneratorExit in this loop (`Resume::Close`), without a
+    /// nested one. The other cases (not started, finished, delegating,
+    /// nothing to run, tracing) take the general `gen_close`.
+    #[inline(never)]
+    fn gen_close_call(&mut self, first: usize, at: usize) -> PyResult<bool> {
+        let f = top!(self);
+        let Some(Value::Generator(g)) = f.stack.get(at) else {
+            unreachable!("checked by gen_special_call")
+        };
+        let runs_handlers = g.state.get() == GenState::Suspended
+            && !self.tracing
+            && g.peek_frame(|fr| {
+                fr.is_some_and(|fr| !fr.blocks.is_empty() && fr.yield_from_target().is_none())
+            });
+        if !runs_handlers {
+            return Ok(false);
+        }
+        let g = g.clone();
+        f.stack.truncate(first);
+        let exit = self.new_exc(&self.exc.generator_exit.clone(), "");
+        self.throw_in_loop(&g, exit, crate::frame::Resume::Close)?;
         Ok(true)
     }
 
@@ -2199,7 +2228,7 @@ impl Vm {
             ReturnTo::Generator(g, resume) => {
                 g.state.set(GenState::Closed);
                 self.recycle_frame(frame);
-                if resume == Resume::Call {
+                if resume.is_call() {
                     self.c_depth -= 1;
                 }
                 if self.tracing {
@@ -2362,6 +2391,7 @@ impl Vm {
                         Resume::ForIter(_) => ResumedBy::Text("a for loop".into()),
                         Resume::YieldFrom => ResumedBy::Text("yield from/await".into()),
                         Resume::Native => native.unwrap_or(ResumedBy::Text("a built-in".into())),
+                        Resume::Close => ResumedBy::Text("close()".into()),
                     }),
                     ReturnTo::Await(_) => Some(ResumedBy::Text("yield from/await".into())),
                     _ => None,
@@ -2404,7 +2434,7 @@ impl Vm {
                 ReturnTo::Generator(g, resume) => {
                     g.state.set(GenState::Closed);
                     self.recycle_frame(frame);
-                    if resume == Resume::Call {
+                    if resume.is_call() {
                         self.c_depth -= 1;
                     }
                     if self.tracing {
@@ -2414,6 +2444,15 @@ impl Vm {
                     exc = self.pep479(exc, g.kind);
                     if resume == Resume::Native {
                         return Err(exc);
+                    }
+                    // `close()` is answered by the GeneratorExit it threw
+                    // (or a StopIteration) coming back out: it returns None.
+                    if resume == Resume::Close && self.closes_quietly(&exc) {
+                        drop(exc);
+                        top!(self).push(Value::None);
+                        drop(g);
+                        self.run_finalizers()?;
+                        return Ok(None);
                     }
                 }
                 ReturnTo::Await(_) => {
@@ -2426,6 +2465,13 @@ impl Vm {
                 return Err(exc);
             }
         }
+    }
+
+    /// Whether an exception leaving a generator ends its `close()` call
+    /// quietly.
+    fn closes_quietly(&self, exc: &Value) -> bool {
+        self.is_instance_of(exc, &self.exc.generator_exit.clone())
+            || self.is_instance_of(exc, &self.exc.stop_iteration.clone())
     }
 
     fn pep479(&self, exc: Value, kind: GenKind) -> Value {

@@ -593,7 +593,7 @@ impl Vm {
                     std::mem::replace(&mut f.ret, crate::frame::ReturnTo::Caller)
             {
                 g.state.set(GenState::Closed);
-                if how == crate::frame::Resume::Call {
+                if how.is_call() {
                     self.c_depth -= 1;
                 }
             }

@@ -177,6 +177,8 @@ pub enum Special {
     GenSend,
     /// `gen.throw(...)`
     GenThrow,
+    /// `gen.close()`
+    GenClose,
 }
 
 pub struct Builtin {
