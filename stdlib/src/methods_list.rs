@@ -10,6 +10,7 @@ use crate::methods::{
     adjust_indices, bind_args, count_args, descriptor_error, index_arg, no_args, one_arg,
     slice_bound,
 };
+use crate::modules::clone_inline;
 
 pub fn install(vm: &mut Vm) {
     let l = vm.types.list.clone();
@@ -49,7 +50,36 @@ fn this(vm: &Vm, args: &[Value], name: &str) -> PyResult<ListRef> {
     }
 }
 
+// `append` and `pop()` are the hot methods. Each matches its common call in
+// one chain of checks (a list receiver, the right number of positional
+// arguments and no keywords, a free slot or an item to pop, an item that
+// clones without a call) that makes no call, so the fast path saves no
+// registers; anything else tail-calls the general path, which does the
+// same work the long way and raises the errors. The list is borrowed
+// through the receiver, not cloned: no reference count changes.
+
 fn list_append(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
+    if let [Value::List(l), x] = args
+        && kw.is_empty()
+        && let Ok(mut b) = l.try_borrow_mut()
+        && let Some(slot) = b.spare_capacity_mut().first_mut()
+        && let Some(x) = clone_inline(x)
+    {
+        // Into the free slot, not `Vec::push`, which is not inlined here.
+        slot.write(x);
+        let n = b.len() + 1;
+        // SAFETY: the slot after the last item is initialised, and within
+        // the capacity.
+        unsafe { b.set_len(n) };
+        return Ok(Value::None);
+    }
+    list_append_any(vm, args, kw)
+}
+
+/// `append` to a full buffer (a failed allocation is a `MemoryError`), of
+/// any item, and the errors.
+#[inline(never)]
+fn list_append_any(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     let l = this(vm, args, "append")?;
     one_arg(vm, "list.append", args, kw)?;
     vm.push_value(&mut l.borrow_mut(), args[1].clone())?;
@@ -120,7 +150,29 @@ fn list_remove(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
 }
 
 fn list_pop(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
+    if let [Value::List(l)] = args
+        && kw.is_empty()
+        && let Ok(mut b) = l.try_borrow_mut()
+        && let Some(v) = b.pop()
+    {
+        return Ok(v);
+    }
+    list_pop_at(vm, args, kw)
+}
+
+#[cold]
+#[inline(never)]
+fn empty_pop_error(vm: &Vm) -> Value {
+    vm.index_error("pop from empty list")
+}
+
+/// `pop(i)`, and the errors of `pop`.
+#[inline(never)]
+fn list_pop_at(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     let l = this(vm, args, "pop")?;
+    if !kw.is_empty() {
+        return Err(vm.type_error("list.pop() takes no keyword arguments"));
+    }
     count_args(vm, "pop", args, kw, 0, 1)?;
     let i = match args.get(1) {
         Some(v) => index_arg(vm, v)?,
@@ -129,13 +181,16 @@ fn list_pop(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     let mut b = l.borrow_mut();
     if b.is_empty() {
         drop(b);
-        return Err(vm.index_error("pop from empty list"));
+        return Err(empty_pop_error(vm));
     }
     let n = b.len() as i64;
     let idx = if i < 0 { i + n } else { i };
     if idx < 0 || idx >= n {
         drop(b);
         return Err(vm.index_error("pop index out of range"));
+    }
+    if idx == n - 1 {
+        return Ok(b.pop().expect("the list is not empty"));
     }
     Ok(b.remove(idx as usize))
 }

@@ -10,7 +10,9 @@ use covm_vm::dict::{self, Dict};
 use covm_vm::value::*;
 
 use crate::args::*;
-use crate::modules::{add_cmp_method, add_values, downcast, func, native_class, set, this};
+use crate::modules::{
+    add_cmp_method, add_values, clone_inline, downcast, func, native_class, set, this,
+};
 
 // ---- deque -------------------------------------------------------------------
 
@@ -29,39 +31,46 @@ impl Deque {
     fn snapshot(&self) -> Vec<Value> {
         self.items.borrow().iter().cloned().collect()
     }
+    /// `append`: inline, since `deque.append` is a hot method; a bounded
+    /// deque takes the out-of-line path.
+    #[inline(always)]
     fn push_back(&self, v: Value) {
         self.bump();
-        let mut it = self.items.borrow_mut();
-        if let Some(m) = self.maxlen {
-            if m == 0 {
-                return;
-            }
-            if it.len() >= m {
-                let old = it.pop_front();
-                it.push_back(v);
-                drop(it);
-                drop(old);
-                return;
-            }
+        match self.maxlen {
+            None => self.items.borrow_mut().push_back(v),
+            Some(m) => self.push_back_bounded(v, m),
         }
-        it.push_back(v);
     }
+    #[inline(never)]
+    fn push_back_bounded(&self, v: Value, m: usize) {
+        if m == 0 {
+            return;
+        }
+        let mut it = self.items.borrow_mut();
+        let old = if it.len() >= m { it.pop_front() } else { None };
+        it.push_back(v);
+        drop(it);
+        drop(old);
+    }
+    /// `appendleft`, as `push_back`.
+    #[inline(always)]
     fn push_front(&self, v: Value) {
         self.bump();
-        let mut it = self.items.borrow_mut();
-        if let Some(m) = self.maxlen {
-            if m == 0 {
-                return;
-            }
-            if it.len() >= m {
-                let old = it.pop_back();
-                it.push_front(v);
-                drop(it);
-                drop(old);
-                return;
-            }
+        match self.maxlen {
+            None => self.items.borrow_mut().push_front(v),
+            Some(m) => self.push_front_bounded(v, m),
         }
+    }
+    #[inline(never)]
+    fn push_front_bounded(&self, v: Value, m: usize) {
+        if m == 0 {
+            return;
+        }
+        let mut it = self.items.borrow_mut();
+        let old = if it.len() >= m { it.pop_back() } else { None };
         it.push_front(v);
+        drop(it);
+        drop(old);
     }
 }
 
@@ -251,34 +260,195 @@ fn arg_count_error(vm: &Vm, name: &str, takes: &str, args: &[Value]) -> Value {
     ))
 }
 
-fn d_append(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
-    let d = deq(vm, args, "append")?;
-    let v = one(vm, "append", args)?;
-    d.push_back(v.fast_clone());
-    Ok(Value::None)
+// `append`, `appendleft`, `pop` and `popleft` are the hot methods (a deque
+// is a queue). Each matches its common call in one chain of checks: a deque
+// receiver (`deque_fast`), the right number of positional arguments and no
+// keywords, no `maxlen`, a free slot or an item to pop, an item that clones
+// without a call. The chain makes no call, so the fast path saves no
+// registers; anything else tail-calls the general path (`*_any`), which
+// does the same work the long way and raises the errors.
+
+/// `v` as a deque, if its vtable pointer is `Deque`'s: one compare against a
+/// constant, where `downcast_ref` makes a virtual `type_id` call and a
+/// 128-bit compare. Vtables may be duplicated (one per codegen unit), so
+/// `None` does not mean "not a deque": callers fall back to `as_deque`.
+/// Equal pointers do mean `Deque`: its vtable holds `<Deque as Any>::type_id`,
+/// which no other type's vtable holds, so no other type's vtable can be
+/// merged with it.
+#[inline(always)]
+fn deque_fast(v: &Value) -> Option<&Deque> {
+    let Value::Native(n) = v else {
+        return None;
+    };
+    let p = &**n as *const dyn NativeObject;
+    if std::ptr::eq(p, p as *const Deque as *const dyn NativeObject) {
+        // SAFETY: the vtable is `Deque`'s (see above), so the object is a
+        // `Deque`, borrowed for as long as `v`.
+        return Some(unsafe { &*(p as *const Deque) });
+    }
+    None
 }
 
-fn d_appendleft(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
-    let d = deq(vm, args, "appendleft")?;
-    let v = one(vm, "appendleft", args)?;
-    d.push_front(v.clone());
-    Ok(Value::None)
+/// `v` as a deque: `deque_fast`, else the type-id check.
+#[inline]
+fn as_deque(v: &Value) -> Option<&Deque> {
+    deque_fast(v).or_else(|| downcast::<Deque>(v))
 }
 
-fn d_pop(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
-    let d = deq(vm, args, "pop")?;
-    none_args(vm, "pop", args)?;
-    d.bump();
-    let v = d.items.borrow_mut().pop_back();
-    v.ok_or_else(|| vm.index_error("pop from an empty deque"))
+fn d_append(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
+    if let [d, x] = args
+        && kw.is_empty()
+        && let Some(d) = deque_fast(d)
+        && d.maxlen.is_none()
+        && let Ok(mut items) = d.items.try_borrow_mut()
+        && items.len() < items.capacity()
+        && let Some(x) = clone_inline(x)
+    {
+        items.push_back(x);
+        d.bump();
+        return Ok(Value::None);
+    }
+    d_append_any(vm, args, kw)
 }
 
-fn d_popleft(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
-    let d = deq(vm, args, "popleft")?;
-    none_args(vm, "popleft", args)?;
-    d.bump();
-    let v = d.items.borrow_mut().pop_front();
-    v.ok_or_else(|| vm.index_error("pop from an empty deque"))
+#[inline(never)]
+fn d_append_any(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
+    if let [d, x] = args
+        && kw.is_empty()
+        && let Some(d) = as_deque(d)
+    {
+        d.push_back(x.clone());
+        return Ok(Value::None);
+    }
+    Err(call_error(vm, "append", args, kw, 1))
+}
+
+fn d_appendleft(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
+    if let [d, x] = args
+        && kw.is_empty()
+        && let Some(d) = deque_fast(d)
+        && d.maxlen.is_none()
+        && let Ok(mut items) = d.items.try_borrow_mut()
+        && items.len() < items.capacity()
+        && let Some(x) = clone_inline(x)
+    {
+        items.push_front(x);
+        d.bump();
+        return Ok(Value::None);
+    }
+    d_appendleft_any(vm, args, kw)
+}
+
+#[inline(never)]
+fn d_appendleft_any(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
+    if let [d, x] = args
+        && kw.is_empty()
+        && let Some(d) = as_deque(d)
+    {
+        d.push_front(x.clone());
+        return Ok(Value::None);
+    }
+    Err(call_error(vm, "appendleft", args, kw, 1))
+}
+
+// CPython changes a deque's mutation state only when `pop`/`popleft`
+// removes an item: a failed pop does not break an iterator.
+
+fn d_pop(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
+    if let [d] = args
+        && kw.is_empty()
+        && let Some(d) = deque_fast(d)
+        && let Ok(mut items) = d.items.try_borrow_mut()
+        && let Some(v) = items.pop_back()
+    {
+        d.bump();
+        return Ok(v);
+    }
+    d_pop_any(vm, args, kw)
+}
+
+#[inline(never)]
+fn d_pop_any(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
+    if let [d] = args
+        && kw.is_empty()
+        && let Some(d) = as_deque(d)
+    {
+        let v = d.items.borrow_mut().pop_back();
+        return match v {
+            Some(v) => {
+                d.bump();
+                Ok(v)
+            }
+            None => Err(empty_pop_error(vm)),
+        };
+    }
+    Err(call_error(vm, "pop", args, kw, 0))
+}
+
+fn d_popleft(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
+    if let [d] = args
+        && kw.is_empty()
+        && let Some(d) = deque_fast(d)
+        && let Ok(mut items) = d.items.try_borrow_mut()
+        && let Some(v) = items.pop_front()
+    {
+        d.bump();
+        return Ok(v);
+    }
+    d_popleft_any(vm, args, kw)
+}
+
+#[inline(never)]
+fn d_popleft_any(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
+    if let [d] = args
+        && kw.is_empty()
+        && let Some(d) = as_deque(d)
+    {
+        let v = d.items.borrow_mut().pop_front();
+        return match v {
+            Some(v) => {
+                d.bump();
+                Ok(v)
+            }
+            None => Err(empty_pop_error(vm)),
+        };
+    }
+    Err(call_error(vm, "popleft", args, kw, 0))
+}
+
+#[cold]
+#[inline(never)]
+fn empty_pop_error(vm: &Vm) -> Value {
+    vm.index_error("pop from an empty deque")
+}
+
+/// The error of a hot method's call that is not its common case, checked in
+/// CPython's order: the receiver, keywords, the argument count (`takes`:
+/// 0 or 1 arguments besides the receiver).
+#[cold]
+#[inline(never)]
+fn call_error(vm: &Vm, name: &str, args: &[Value], kw: &KwArgs, takes: usize) -> Value {
+    match args.first() {
+        None => {
+            return vm.type_error(&format!("unbound method deque.{name}() needs an argument"));
+        }
+        Some(d) if as_deque(d).is_none() => {
+            return vm.type_error(&format!(
+                "descriptor '{name}' for 'collections.deque' objects doesn't apply to a '{}' object",
+                vm.type_name(d)
+            ));
+        }
+        Some(_) => {}
+    }
+    if !kw.is_empty() {
+        return vm.type_error(&format!("deque.{name}() takes no keyword arguments"));
+    }
+    let what = if takes == 0 {
+        "no arguments"
+    } else {
+        "exactly one argument"
+    };
+    arg_count_error(vm, name, what, args)
 }
 
 fn d_extend(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
