@@ -195,17 +195,20 @@ impl Vm {
             }};
         }
         macro_rules! push {
+            // `$v` is evaluated in each branch, not bound before them:
+            // a binding made LLVM keep a second copy of the value on the
+            // hot path for the cold call's sake.
             ($v:expr) => {{
-                let v = $v;
                 if sp == end {
                     sync!();
-                    self.grow_stack();
+                    self.grow_stack_push($v);
                     reload!();
-                }
-                // SAFETY: sp < end, an unused slot of the vector.
-                unsafe {
-                    sp.write(v);
-                    sp = sp.add(1);
+                } else {
+                    // SAFETY: sp < end, an unused slot of the slots.
+                    unsafe {
+                        sp.write($v);
+                        sp = sp.add(1);
+                    }
                 }
             }};
         }
@@ -828,6 +831,14 @@ impl Vm {
             f.code.stacksize
         );
         f.ensure_capacity(f.stack.len() + 8);
+    }
+
+    /// `grow_stack`, then pushes `v`.
+    #[cold]
+    #[inline(never)]
+    fn grow_stack_push(&mut self, v: Value) {
+        self.grow_stack();
+        top!(self).push(v);
     }
 
     /// `LoadGlobal`'s cache hit: the value in the slot cached for name `i`
