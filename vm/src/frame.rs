@@ -610,3 +610,83 @@ mod size_tests {
         assert!(std::mem::size_of::<crate::opcode::Op>() <= 8);
     }
 }
+
+#[cfg(test)]
+mod frame_box_tests {
+    use super::*;
+    use crate::compiler::{self, Mode};
+    use crate::value::Globals;
+
+    fn frame(src: &str) -> FrameBox {
+        let ast = covm_parser::parse_module(src).expect("parses");
+        let code =
+            compiler::compile(&ast, Rc::from(src), Rc::from("t.co"), Mode::File).expect("compiles");
+        let module = Rc::new(Module {
+            name: Rc::from("t"),
+            globals: Globals::new(Default::default()),
+        });
+        Frame::new(code, module)
+    }
+
+    fn heap(n: i64) -> (Value, std::rc::Weak<RefCell<Vec<Value>>>) {
+        let rc = Rc::new(RefCell::new(vec![Value::Int(n)]));
+        let weak = Rc::downgrade(&rc);
+        (Value::List(rc), weak)
+    }
+
+    /// Pushing past the reserved room moves the frame to a bigger block
+    /// with its values; `insert`, `drain`, `truncate` and dropping the
+    /// frame each drop every value exactly once.
+    #[test]
+    fn slots_grow_move_and_drop_their_values() {
+        let mut f = frame("x = 1\n");
+        let cap = f.stack.capacity();
+        let mut weaks = Vec::new();
+        for i in 0..(cap as i64 + 20) {
+            let (v, w) = heap(i);
+            f.push(v);
+            weaks.push(w);
+        }
+        assert!(f.stack.capacity() >= cap + 20);
+        assert_eq!(f.stack.len(), cap + 20);
+        let Value::List(first) = &f.stack[0] else {
+            panic!("not the pushed list")
+        };
+        assert!(matches!(first.borrow()[0], Value::Int(0)));
+        f.insert(1, Value::Int(-1));
+        assert!(matches!(f.stack[1], Value::Int(-1)));
+        let Value::List(second) = &f.stack[2] else {
+            panic!("insert did not shift the tail")
+        };
+        assert!(matches!(second.borrow()[0], Value::Int(1)));
+        // A drain dropped half-way drops the rest.
+        let mut d = f.stack.drain(10..);
+        assert!(d.next().is_some());
+        drop(d);
+        assert_eq!(f.stack.len(), 10);
+        assert!(weaks[20].upgrade().is_none());
+        f.stack.truncate(5);
+        assert!(weaks[5].upgrade().is_none());
+        assert!(weaks[3].upgrade().is_some());
+        assert!(f.stack.pop().is_some());
+        drop(f);
+        assert!(weaks.iter().all(|w| w.upgrade().is_none()));
+    }
+
+    /// A recycled frame grows to fit a bigger function and keeps its room.
+    #[test]
+    fn reset_makes_room_for_the_locals() {
+        let mut f = frame("x = 1\n");
+        let big = frame("def g():\n    a = b = c = d = e = 1\n    return (a, b, c, d, e)\n");
+        let Some(Value::Code(g)) = big.code.consts.iter().find(|c| matches!(c, Value::Code(_)))
+        else {
+            panic!("no function code")
+        };
+        let g = g.clone();
+        f.clear();
+        f.reset(&g, &big.globals);
+        assert_eq!(f.stack.len(), g.varnames.len());
+        assert!(f.stack.capacity() >= g.varnames.len() + g.stacksize as usize);
+        assert!(f.stack.iter().all(Value::is_undef));
+    }
+}
