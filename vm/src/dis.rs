@@ -131,6 +131,14 @@ fn describe(code: &Code, op: &Op) -> (String, String) {
             name_of(&code.varnames, a as u32),
             name_of(&code.varnames, b as u32)
         ),
+        Op::LoadFastLoadConst { local, konst } => format!(
+            "{local}, {konst} ({}, {}; skips the next)",
+            name_of(&code.varnames, local as u32),
+            code.consts
+                .get(konst as usize)
+                .map(const_repr)
+                .unwrap_or_default()
+        ),
         Op::AddFastConst { local, delta } => format!(
             "{} ({}) {} {}",
             local,

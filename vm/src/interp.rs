@@ -391,6 +391,14 @@ impl Vm {
                     ip = unsafe { ip.add(1) };
                     load_fast!(b);
                 }
+                Op::LoadFastLoadConst { local, konst } => {
+                    load_fast!(local);
+                    // SAFETY: the skipped `LoadConst konst` follows, and
+                    // constant indices come from the compiler.
+                    ip = unsafe { ip.add(1) };
+                    let v = unsafe { (*consts.add(konst as usize)).fast_clone() };
+                    push!(v);
+                }
                 Op::StoreFast(i) => {
                     let v = pop!();
                     store_fast!(i, v);
@@ -882,6 +890,7 @@ impl Vm {
             | Op::LoadConst(_)
             | Op::LoadFast(_)
             | Op::LoadFastLoadFast { .. }
+            | Op::LoadFastLoadConst { .. }
             | Op::StoreFast(_)
             | Op::Jump(_)
             | Op::PopJumpIfFalse(_)

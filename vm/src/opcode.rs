@@ -32,6 +32,10 @@ pub enum Op {
     /// pair and leaves the second in place (a jump may land on it); this
     /// instruction skips it.
     LoadFastLoadFast { a: u16, b: u16 },
+    /// `( -- locals[local] consts[konst])`: a `LoadFast` and a `LoadConst`
+    /// in one dispatch (`n - 1`, `i < 10`, `f(x, 0)`), written over the
+    /// `LoadFast` of such a pair; skips the `LoadConst` left in place.
+    LoadFastLoadConst { local: u16, konst: u16 },
     /// `(v -- )` into `locals[i]`.
     StoreFast(u32),
     /// `( -- )` unbinds `locals[i]`.

@@ -2242,6 +2242,11 @@ fn fuse_superinstructions(ops: &mut [Op]) {
         {
             ops[i] = Op::LoadFastLoadFast { a, b };
         }
+        if let (Op::LoadFast(local), Op::LoadConst(konst)) = (ops[i], ops[i + 1])
+            && let (Ok(local), Ok(konst)) = (u16::try_from(local), u16::try_from(konst))
+        {
+            ops[i] = Op::LoadFastLoadConst { local, konst };
+        }
         if let (Op::Binary(op) | Op::Inplace(op), Op::StoreFast(local)) = (ops[i], ops[i + 1])
             && let Ok(local) = u16::try_from(local)
         {

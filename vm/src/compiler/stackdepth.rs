@@ -73,7 +73,7 @@ fn effect(op: Op) -> Effect {
         }
         DupTopTwo => fall(2),
         // Walking on into the `LoadFast b` it skips gives the same depths.
-        LoadFastLoadFast { .. } => fall(1),
+        LoadFastLoadFast { .. } | LoadFastLoadConst { .. } => fall(1),
         StoreAttr(_) | MapAdd(_) | DeleteSubscr | EndAsyncFor => fall(-2),
         StoreSubscr => fall(-3),
         BuildTuple(k) | BuildList(k) | BuildSet(k) | BuildSlice(k) | BuildString(k) => {
