@@ -204,7 +204,7 @@ impl Vm {
                     self.grow_stack_push($v);
                     reload!();
                 } else {
-                    // SAFETY: sp < end, an unused slot of the slots.
+                    // SAFETY: sp < end: a spare slot.
                     unsafe {
                         sp.write($v);
                         sp = sp.add(1);
@@ -1837,7 +1837,8 @@ impl Vm {
         }
         frame.ip = 0;
         let nlocals = code.varnames.len();
-        // The stack is empty here: reserve exactly what the code needs.
+        // The stack is empty here: make room for what the code needs (a
+        // recycled frame may have more).
         frame.ensure_capacity(nlocals + code.stacksize as usize);
         // SAFETY: the callee's stack is empty with room for its locals;
         // the caller gives up the n arguments.
