@@ -1,2 +1,0 @@
-from beta import b_value
-a_value = 1

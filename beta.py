@@ -1,2 +1,0 @@
-from alpha import a_value
-b_value = 2

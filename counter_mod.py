@@ -1,2 +1,0 @@
-print("counter_mod runs")
-value = 1

@@ -1,5 +1,0 @@
-def explode(d):
-    return d["missing"]
-
-print("faulty runs")
-explode({})

@@ -1,2 +1,0 @@
-import second
-VALUE = 1

@@ -1,6 +1,0 @@
-__all__ = ["tool", "helper_fn", "VERSION"]
-VERSION = 2
-def helper_fn():
-    return "helper"
-def not_exported():
-    return "hidden"

@@ -1,2 +1,0 @@
-def use():
-    return "tool used"

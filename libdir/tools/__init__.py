@@ -1,1 +1,0 @@
-from .knife import cut

@@ -1,2 +1,0 @@
-def cut(s):
-    return s[: len(s) // 2]

@@ -1,3 +1,0 @@
-import helper
-print("other imports helper; counter =", helper.counter)
-helper.bump(10)

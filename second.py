@@ -1,3 +1,0 @@
-import first
-print('second sees', hasattr(first, 'VALUE'))
-print(first.VALUE)

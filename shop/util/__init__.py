@@ -1,1 +1,0 @@
-print("shop.util init:", __name__, __package__)
