@@ -10,7 +10,6 @@ use crate::methods::{
     adjust_indices, bind_args, count_args, descriptor_error, index_arg, no_args, one_arg,
     slice_bound,
 };
-use crate::modules::clone_inline;
 
 pub fn install(vm: &mut Vm) {
     let l = vm.types.list.clone();
@@ -63,7 +62,7 @@ fn list_append(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
         && kw.is_empty()
         && let Ok(mut b) = l.try_borrow_mut()
         && let Some(slot) = b.spare_capacity_mut().first_mut()
-        && let Some(x) = clone_inline(x)
+        && let Some(x) = x.clone_inline()
     {
         // Into the free slot, not `Vec::push`, which is not inlined here.
         slot.write(x);

@@ -10,9 +10,7 @@ use covm_vm::dict::{self, Dict};
 use covm_vm::value::*;
 
 use crate::args::*;
-use crate::modules::{
-    add_cmp_method, add_values, clone_inline, downcast, func, native_class, set, this,
-};
+use crate::modules::{add_cmp_method, add_values, downcast, func, native_class, set, this};
 
 // ---- deque -------------------------------------------------------------------
 
@@ -265,8 +263,9 @@ fn arg_count_error(vm: &Vm, name: &str, takes: &str, args: &[Value]) -> Value {
 // receiver (`deque_fast`), the right number of positional arguments and no
 // keywords, no `maxlen`, a free slot or an item to pop, an item that clones
 // without a call. The chain makes no call, so the fast path saves no
-// registers; anything else tail-calls the general path (`*_any`), which
-// does the same work the long way and raises the errors.
+// registers; anything else tail-calls the general path (`add_any`,
+// `take_any`), which does the same work the long way and raises the
+// errors.
 
 /// `v` as a deque, if its vtable pointer is `Deque`'s: one compare against a
 /// constant, where `downcast_ref` makes a virtual `type_id` call and a
@@ -295,85 +294,86 @@ fn as_deque(v: &Value) -> Option<&Deque> {
     deque_fast(v).or_else(|| downcast::<Deque>(v))
 }
 
-fn d_append(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
+/// Which end of the deque a hot method works on.
+#[derive(Clone, Copy)]
+enum End {
+    Back,
+    Front,
+}
+
+/// `append`/`appendleft`: the fast path, else `add_any`.
+#[inline(always)]
+fn add(vm: &mut Vm, args: &[Value], kw: &KwArgs, end: End) -> PyResult<Value> {
     if let [d, x] = args
         && kw.is_empty()
         && let Some(d) = deque_fast(d)
         && d.maxlen.is_none()
         && let Ok(mut items) = d.items.try_borrow_mut()
         && items.len() < items.capacity()
-        && let Some(x) = clone_inline(x)
+        && let Some(x) = x.clone_inline()
     {
-        items.push_back(x);
+        match end {
+            End::Back => items.push_back(x),
+            End::Front => items.push_front(x),
+        }
         d.bump();
         return Ok(Value::None);
     }
-    d_append_any(vm, args, kw)
+    add_any(vm, args, kw, end)
 }
 
 #[inline(never)]
-fn d_append_any(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
+fn add_any(vm: &mut Vm, args: &[Value], kw: &KwArgs, end: End) -> PyResult<Value> {
     if let [d, x] = args
         && kw.is_empty()
         && let Some(d) = as_deque(d)
     {
-        d.push_back(x.clone());
+        match end {
+            End::Back => d.push_back(x.clone()),
+            End::Front => d.push_front(x.clone()),
+        }
         return Ok(Value::None);
     }
-    Err(call_error(vm, "append", args, kw, 1))
-}
-
-fn d_appendleft(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
-    if let [d, x] = args
-        && kw.is_empty()
-        && let Some(d) = deque_fast(d)
-        && d.maxlen.is_none()
-        && let Ok(mut items) = d.items.try_borrow_mut()
-        && items.len() < items.capacity()
-        && let Some(x) = clone_inline(x)
-    {
-        items.push_front(x);
-        d.bump();
-        return Ok(Value::None);
-    }
-    d_appendleft_any(vm, args, kw)
-}
-
-#[inline(never)]
-fn d_appendleft_any(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
-    if let [d, x] = args
-        && kw.is_empty()
-        && let Some(d) = as_deque(d)
-    {
-        d.push_front(x.clone());
-        return Ok(Value::None);
-    }
-    Err(call_error(vm, "appendleft", args, kw, 1))
+    let name = match end {
+        End::Back => "append",
+        End::Front => "appendleft",
+    };
+    Err(call_error(vm, name, args, kw, 1))
 }
 
 // CPython changes a deque's mutation state only when `pop`/`popleft`
 // removes an item: a failed pop does not break an iterator.
 
-fn d_pop(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
+/// `pop`/`popleft`: the fast path, else `take_any`.
+#[inline(always)]
+fn take(vm: &mut Vm, args: &[Value], kw: &KwArgs, end: End) -> PyResult<Value> {
     if let [d] = args
         && kw.is_empty()
         && let Some(d) = deque_fast(d)
         && let Ok(mut items) = d.items.try_borrow_mut()
-        && let Some(v) = items.pop_back()
+        && let Some(v) = match end {
+            End::Back => items.pop_back(),
+            End::Front => items.pop_front(),
+        }
     {
         d.bump();
         return Ok(v);
     }
-    d_pop_any(vm, args, kw)
+    take_any(vm, args, kw, end)
 }
 
 #[inline(never)]
-fn d_pop_any(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
+fn take_any(vm: &mut Vm, args: &[Value], kw: &KwArgs, end: End) -> PyResult<Value> {
     if let [d] = args
         && kw.is_empty()
         && let Some(d) = as_deque(d)
     {
-        let v = d.items.borrow_mut().pop_back();
+        let mut items = d.items.borrow_mut();
+        let v = match end {
+            End::Back => items.pop_back(),
+            End::Front => items.pop_front(),
+        };
+        drop(items);
         return match v {
             Some(v) => {
                 d.bump();
@@ -382,38 +382,27 @@ fn d_pop_any(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
             None => Err(empty_pop_error(vm)),
         };
     }
-    Err(call_error(vm, "pop", args, kw, 0))
+    let name = match end {
+        End::Back => "pop",
+        End::Front => "popleft",
+    };
+    Err(call_error(vm, name, args, kw, 0))
+}
+
+fn d_append(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
+    add(vm, args, kw, End::Back)
+}
+
+fn d_appendleft(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
+    add(vm, args, kw, End::Front)
+}
+
+fn d_pop(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
+    take(vm, args, kw, End::Back)
 }
 
 fn d_popleft(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
-    if let [d] = args
-        && kw.is_empty()
-        && let Some(d) = deque_fast(d)
-        && let Ok(mut items) = d.items.try_borrow_mut()
-        && let Some(v) = items.pop_front()
-    {
-        d.bump();
-        return Ok(v);
-    }
-    d_popleft_any(vm, args, kw)
-}
-
-#[inline(never)]
-fn d_popleft_any(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
-    if let [d] = args
-        && kw.is_empty()
-        && let Some(d) = as_deque(d)
-    {
-        let v = d.items.borrow_mut().pop_front();
-        return match v {
-            Some(v) => {
-                d.bump();
-                Ok(v)
-            }
-            None => Err(empty_pop_error(vm)),
-        };
-    }
-    Err(call_error(vm, "popleft", args, kw, 0))
+    take(vm, args, kw, End::Front)
 }
 
 #[cold]

@@ -102,30 +102,6 @@ pub(crate) fn downcast<T: 'static>(v: &Value) -> Option<&T> {
     }
 }
 
-/// `v.clone()` when it takes no call: an immediate, or a value whose clone
-/// is one reference-count increment. `None` for the rest (`BigInt`, `Code`,
-/// …), which a hot method's fast path leaves to its general path: with no
-/// call in it, the fast path saves no registers.
-#[inline(always)]
-pub(crate) fn clone_inline(v: &Value) -> Option<Value> {
-    Some(match v {
-        Value::None => Value::None,
-        Value::Bool(b) => Value::Bool(*b),
-        Value::Int(i) => Value::Int(*i),
-        Value::Float(f) => Value::Float(*f),
-        Value::Str(x) => Value::Str(Rc::clone(x)),
-        Value::List(x) => Value::List(Rc::clone(x)),
-        Value::Tuple(x) => Value::Tuple(Rc::clone(x)),
-        Value::Dict(x) => Value::Dict(Rc::clone(x)),
-        Value::Instance(x) => Value::Instance(Rc::clone(x)),
-        Value::Generator(x) => Value::Generator(Rc::clone(x)),
-        Value::Function(x) => Value::Function(Rc::clone(x)),
-        Value::Builtin(x) => Value::Builtin(Rc::clone(x)),
-        Value::Native(x) => Value::Native(Rc::clone(x)),
-        _ => return None,
-    })
-}
-
 /// A native function with a bound first argument (like a closure over one
 /// value): calling it passes `receiver` first.
 pub(crate) fn bound_native(name: &str, f: NativeFn, receiver: Value) -> Value {

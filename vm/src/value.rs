@@ -724,6 +724,32 @@ impl Value {
         }
     }
 
+    /// `clone` when it takes no call: an immediate, or a value whose clone
+    /// is one reference-count increment. `None` for the rest (`BigInt`,
+    /// `Code`, …), which a native method's fast path leaves to its general
+    /// path: with no call in it, the fast path saves no registers. (The
+    /// dispatch loop's `heap_clone` clones the same common kinds inline and
+    /// calls `clone` for the rest.)
+    #[inline(always)]
+    pub fn clone_inline(&self) -> Option<Value> {
+        Some(match self {
+            Value::None => Value::None,
+            Value::Bool(b) => Value::Bool(*b),
+            Value::Int(i) => Value::Int(*i),
+            Value::Float(f) => Value::Float(*f),
+            Value::Str(x) => Value::Str(Rc::clone(x)),
+            Value::List(x) => Value::List(Rc::clone(x)),
+            Value::Tuple(x) => Value::Tuple(Rc::clone(x)),
+            Value::Dict(x) => Value::Dict(Rc::clone(x)),
+            Value::Instance(x) => Value::Instance(Rc::clone(x)),
+            Value::Generator(x) => Value::Generator(Rc::clone(x)),
+            Value::Function(x) => Value::Function(Rc::clone(x)),
+            Value::Builtin(x) => Value::Builtin(Rc::clone(x)),
+            Value::Native(x) => Value::Native(Rc::clone(x)),
+            _ => return None,
+        })
+    }
+
     /// `clone` of a value that owns a heap object: the reference count of
     /// the kinds a program passes around most is bumped inline, the rest go
     /// through the out-of-line `clone`.
