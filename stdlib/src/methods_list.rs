@@ -62,10 +62,9 @@ fn list_append(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
         && kw.is_empty()
         && let Ok(mut b) = l.try_borrow_mut()
         && let Some(slot) = b.spare_capacity_mut().first_mut()
-        && let Some(x) = x.clone_inline()
     {
         // Into the free slot, not `Vec::push`, which is not inlined here.
-        slot.write(x);
+        slot.write(x.clone());
         let n = b.len() + 1;
         // SAFETY: the slot after the last item is initialised, and within
         // the capacity.

@@ -310,8 +310,8 @@ fn add(vm: &mut Vm, args: &[Value], kw: &KwArgs, end: End) -> PyResult<Value> {
         && d.maxlen.is_none()
         && let Ok(mut items) = d.items.try_borrow_mut()
         && items.len() < items.capacity()
-        && let Some(x) = x.clone_inline()
     {
+        let x = x.clone();
         match end {
             End::Back => items.push_back(x),
             End::Front => items.push_front(x),

@@ -1773,11 +1773,11 @@ impl Vm {
             return false;
         }
         let f = top!(self);
-        let ops = &f.code.ops;
+        let code = &*f.code;
         matches!(
-            (ops.get(f.ip), ops.get(f.ip + 1), ops.get(f.ip + 2)),
-            (Some(Op::GetAwaitable), Some(Op::LoadConst(k)), Some(Op::YieldFrom))
-                if matches!(f.code.consts.get(*k as usize), Some(Value::None))
+            code.ops.get(f.ip..f.ip + 3),
+            Some([Op::GetAwaitable, Op::LoadConst(k), Op::YieldFrom])
+                if matches!(code.consts.get(*k as usize), Some(Value::None))
         )
     }
 

@@ -50,7 +50,12 @@ impl indexmap::Equivalent<Rc<str>> for NameKey<'_> {
     }
 }
 
-#[derive(Clone, Default)]
+/// `repr(u8)`, the immediates first, so that a value's first byte says
+/// whether it holds an `Rc` (`is_heap`); `clone` and the dispatch loop's
+/// `heap_clone`/`heap_drop` then adjust the reference count in place
+/// without a jump on the kind (see `rc_count`).
+#[derive(Default)]
+#[repr(u8)]
 pub enum Value {
     /// Not a Python value: marks an unbound local and the empty slot of a
     /// method call (`LOAD_METHOD`). Never visible to a program.
@@ -61,14 +66,13 @@ pub enum Value {
     Ellipsis,
     Bool(bool),
     Int(i64),
+    Float(f64),
+    // Values holding an `Rc` from here (`FIRST_HEAP_KIND`).
     /// Only for values outside the i64 range: arithmetic results are
     /// normalised back to `Int` whenever they fit.
     BigInt(Rc<BigInt>),
-    Float(f64),
     Str(Rc<PyStr>),
-    Bytes(Rc<[u8]>),
     List(Rc<RefCell<Vec<Value>>>),
-    Tuple(Rc<[Value]>),
     Dict(Rc<RefCell<Dict>>),
     Set(Rc<RefCell<Dict>>),
     FrozenSet(Rc<RefCell<Dict>>),
@@ -88,8 +92,28 @@ pub enum Value {
     Super(Rc<SuperObj>),
     Cell(Rc<RefCell<Value>>),
     Code(Rc<Code>),
+    Bytes(Rc<[u8]>),
+    Tuple(Rc<[Value]>),
     /// An object defined by the stdlib (deque, file, task, …).
     Native(Rc<dyn NativeObject>),
+}
+
+/// The kind (first byte) of `Value::BigInt`, the first variant holding an
+/// `Rc`: every later one holds one too.
+const FIRST_HEAP_KIND: u8 = 7;
+
+impl Clone for Value {
+    #[inline(always)]
+    fn clone(&self) -> Value {
+        self.fast_clone()
+    }
+}
+
+/// The drop of a value's last reference, which frees the object: out of
+/// line, since it runs the kind's drop glue.
+#[inline(never)]
+fn drop_last(v: Value) {
+    drop(v)
 }
 
 /// A Python `str`: UTF-8 text plus a flag that makes indexing O(1) when
@@ -483,12 +507,21 @@ impl Generator {
 
     /// The `names` field for a generator of `code` created under these
     /// names.
+    #[inline]
     pub fn names_for(
         code: &Code,
         name: &Rc<str>,
         qualname: &Rc<str>,
     ) -> Option<Box<(Rc<str>, Rc<str>)>> {
         // A function shares its code's name strings until renamed.
+        if Rc::ptr_eq(name, &code.name) && Rc::ptr_eq(qualname, &code.qualname) {
+            return None;
+        }
+        Self::renamed(code, name, qualname)
+    }
+
+    #[inline(never)]
+    fn renamed(code: &Code, name: &Rc<str>, qualname: &Rc<str>) -> Option<Box<(Rc<str>, Rc<str>)>> {
         let same = |a: &Rc<str>, b: &Rc<str>| Rc::ptr_eq(a, b) || **a == **b;
         (!same(name, &code.name) || !same(qualname, &code.qualname))
             .then(|| Box::new((name.clone(), qualname.clone())))
@@ -713,7 +746,29 @@ impl Value {
             None => Value::BigInt(Rc::new(b)),
         }
     }
-    /// `clone` with the common immediate values copied inline.
+    /// The kind of value, as its first byte holds it (`repr(u8)`).
+    #[inline(always)]
+    fn kind(&self) -> u8 {
+        // SAFETY: a `repr(u8)` enum starts with its `u8` discriminant.
+        unsafe { *(self as *const Value as *const u8) }
+    }
+
+    /// The strong count of the `Rc` a heap value holds. Every `Rc` points
+    /// at its allocation's header, whose first word is the strong count;
+    /// the `Rc` (or, for a slice or trait object, its address half) is the
+    /// variant's field, right after the one-byte kind, at offset 8. The
+    /// test `value_tests::rc_count_of_every_kind` holds std to this layout.
+    ///
+    /// # Safety
+    /// `self.is_heap()`.
+    #[inline(always)]
+    unsafe fn rc_count(&self) -> *mut usize {
+        // SAFETY: the caller's contract; see above for the layout.
+        unsafe { *((self as *const Value as *const u8).add(8) as *const *mut usize) }
+    }
+
+    /// `clone` without matching on the kind: a bitwise copy, plus one
+    /// increment of the strong count for a heap value.
     #[inline(always)]
     pub fn fast_clone(&self) -> Value {
         if self.is_heap() {
@@ -724,74 +779,44 @@ impl Value {
         }
     }
 
-    /// `clone` when it takes no call: an immediate, or a value whose clone
-    /// is one reference-count increment. `None` for the rest (`BigInt`,
-    /// `Code`, …), which a native method's fast path leaves to its general
-    /// path: with no call in it, the fast path saves no registers. (The
-    /// dispatch loop's `heap_clone` clones the same common kinds inline and
-    /// calls `clone` for the rest.)
-    #[inline(always)]
-    pub fn clone_inline(&self) -> Option<Value> {
-        Some(match self {
-            Value::None => Value::None,
-            Value::Bool(b) => Value::Bool(*b),
-            Value::Int(i) => Value::Int(*i),
-            Value::Float(f) => Value::Float(*f),
-            Value::Str(x) => Value::Str(Rc::clone(x)),
-            Value::List(x) => Value::List(Rc::clone(x)),
-            Value::Tuple(x) => Value::Tuple(Rc::clone(x)),
-            Value::Dict(x) => Value::Dict(Rc::clone(x)),
-            Value::Instance(x) => Value::Instance(Rc::clone(x)),
-            Value::Generator(x) => Value::Generator(Rc::clone(x)),
-            Value::Function(x) => Value::Function(Rc::clone(x)),
-            Value::Builtin(x) => Value::Builtin(Rc::clone(x)),
-            Value::Native(x) => Value::Native(Rc::clone(x)),
-            _ => return None,
-        })
-    }
-
-    /// `clone` of a value that owns a heap object: the reference count of
-    /// the kinds a program passes around most is bumped inline, the rest go
-    /// through the out-of-line `clone`.
+    /// `clone` of a value that owns a heap object: the strong count is
+    /// bumped in place, whatever the kind (see `rc_count`).
     #[inline(always)]
     pub fn heap_clone(&self) -> Value {
-        match self {
-            Value::Instance(x) => Value::Instance(Rc::clone(x)),
-            Value::Generator(x) => Value::Generator(Rc::clone(x)),
-            Value::Native(x) => Value::Native(Rc::clone(x)),
-            Value::List(x) => Value::List(Rc::clone(x)),
-            Value::Function(x) => Value::Function(Rc::clone(x)),
-            Value::Builtin(x) => Value::Builtin(Rc::clone(x)),
-            Value::Str(x) => Value::Str(Rc::clone(x)),
-            _ => self.clone(),
+        debug_assert!(self.is_heap());
+        // SAFETY: a heap value holds an `Rc` (`rc_count`). `Rc::clone`
+        // aborts when the count would overflow; a count that reaches
+        // `usize::MAX` needs more references than memory can hold.
+        unsafe {
+            *self.rc_count() += 1;
+            std::ptr::read(self)
         }
     }
 
-    /// Drops a value that owns a heap object: for the kinds `heap_clone`
-    /// bumps inline, the count is decremented inline too and only the
-    /// last reference goes out of line (`Rc`'s `drop_slow`).
+    /// Drops a value that owns a heap object: unless this is the last
+    /// reference, one decrement in place, whatever the kind; the last one
+    /// goes through the kind's own drop, which frees the object.
     #[inline(always)]
     pub fn heap_drop(self) {
-        match self {
-            Value::Instance(x) => drop(x),
-            Value::Generator(x) => drop(x),
-            Value::Native(x) => drop(x),
-            Value::List(x) => drop(x),
-            Value::Function(x) => drop(x),
-            Value::Builtin(x) => drop(x),
-            Value::Str(x) => drop(x),
-            other => drop(other),
+        debug_assert!(self.is_heap());
+        // SAFETY: a heap value holds an `Rc` (`rc_count`); a count above 1
+        // is not the last reference, so nothing is freed.
+        unsafe {
+            let c = self.rc_count();
+            if *c > 1 {
+                *c -= 1;
+                std::mem::forget(self);
+                return;
+            }
         }
+        drop_last(self)
     }
 
     /// True for values whose drop may free a heap object (and so may
     /// finalize a generator); small ints, floats, bools and None are not.
     #[inline(always)]
     pub fn is_heap(&self) -> bool {
-        !matches!(
-            self,
-            Value::Undef | Value::None | Value::Bool(_) | Value::Int(_) | Value::Float(_)
-        )
+        self.kind() >= FIRST_HEAP_KIND
     }
     pub fn is_none(&self) -> bool {
         matches!(self, Value::None)
@@ -922,5 +947,92 @@ impl Value {
             Code(_) => "code",
             Native(_) => "native",
         }
+    }
+}
+
+#[cfg(test)]
+mod value_tests {
+    use super::*;
+
+    struct Probe;
+    impl NativeObject for Probe {
+        fn class(&self, _vm: &Vm) -> Rc<Class> {
+            unreachable!("not called by this test")
+        }
+        fn as_any(&self) -> &dyn std::any::Any {
+            self
+        }
+    }
+
+    /// `heap_clone`/`heap_drop` adjust the strong count through
+    /// `rc_count`: check that it is the count `Rc` keeps, for each shape of
+    /// `Rc` a value holds (thin, slice, trait object).
+    #[test]
+    fn rc_count_of_every_kind() {
+        let values = vec![
+            Value::from_bigint(BigInt::from(u64::MAX) * 4),
+            Value::str("s"),
+            Value::List(Rc::new(RefCell::new(vec![Value::Int(1)]))),
+            Value::Dict(Rc::new(RefCell::new(Dict::default()))),
+            Value::Range(Rc::new(RangeObj {
+                start: 0,
+                stop: 1,
+                step: 1,
+            })),
+            Value::Cell(Rc::new(RefCell::new(Value::None))),
+            Value::StaticMethod(Rc::new(Value::None)),
+            Value::Bytes(Rc::from(&b"ab"[..])),
+            Value::Tuple(Rc::from(vec![Value::Int(1), Value::None])),
+            Value::Native(Rc::new(Probe)),
+        ];
+        for v in values {
+            assert!(v.is_heap());
+            let strong = |v: &Value| match v {
+                Value::BigInt(r) => Rc::strong_count(r),
+                Value::Str(r) => Rc::strong_count(r),
+                Value::List(r) => Rc::strong_count(r),
+                Value::Dict(r) => Rc::strong_count(r),
+                Value::Range(r) => Rc::strong_count(r),
+                Value::Cell(r) => Rc::strong_count(r),
+                Value::StaticMethod(r) => Rc::strong_count(r),
+                Value::Bytes(r) => Rc::strong_count(r),
+                Value::Tuple(r) => Rc::strong_count(r),
+                Value::Native(r) => Rc::strong_count(r),
+                _ => unreachable!("not in the list"),
+            };
+            // SAFETY: `v` is a heap value.
+            assert_eq!(unsafe { *v.rc_count() }, 1);
+            let w = v.heap_clone();
+            assert_eq!(strong(&v), 2);
+            let x = v.clone();
+            assert_eq!(strong(&v), 3);
+            x.heap_drop();
+            w.heap_drop();
+            assert_eq!(strong(&v), 1);
+            v.heap_drop();
+        }
+    }
+
+    /// The immediates sit below `FIRST_HEAP_KIND`, the values holding an
+    /// `Rc` from it on.
+    #[test]
+    fn kinds_split_at_first_heap_kind() {
+        for v in [
+            Value::Undef,
+            Value::None,
+            Value::NotImplemented,
+            Value::Ellipsis,
+            Value::Bool(true),
+            Value::Int(-1),
+            Value::Float(0.5),
+        ] {
+            assert!(!v.is_heap());
+        }
+        assert_eq!(Value::Float(0.0).kind() + 1, FIRST_HEAP_KIND);
+        assert_eq!(
+            Value::from_bigint(BigInt::from(u64::MAX)).kind(),
+            FIRST_HEAP_KIND
+        );
+        assert_eq!(std::mem::size_of::<Option<Value>>(), 24);
     }
 }
