@@ -137,7 +137,7 @@ impl Vm {
                 a.extend(args);
                 match self.function_call(&f, a, kwargs)? {
                     Prepared::Frame(mut fr) => {
-                        fr.ret = ReturnTo::Init(inst.clone());
+                        fr.set_ret(ReturnTo::Init(inst.clone()));
                         Ok(Prepared::Init(fr, inst))
                     }
                     Prepared::Done(_) | Prepared::Init(..) => Ok(Prepared::Done(inst)),

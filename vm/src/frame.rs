@@ -162,6 +162,19 @@ impl Frame {
         }
     }
 
+    /// Sets where the frame returns to. A frame that is not running
+    /// returns to `Caller` (`clear` and a yield leave it so), which owns
+    /// nothing: writing over it skips `ReturnTo`'s drop glue.
+    #[inline(always)]
+    pub fn set_ret(&mut self, r: ReturnTo) {
+        if let ReturnTo::Caller = self.ret {
+            // SAFETY: `Caller` owns nothing, so nothing leaks.
+            unsafe { std::ptr::write(&mut self.ret, r) }
+        } else {
+            self.ret = r;
+        }
+    }
+
     /// Empties a finished frame so it can be recycled: no values, no
     /// cells, no blocks, returning to its caller.
     pub fn clear(&mut self) {

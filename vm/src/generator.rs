@@ -299,7 +299,7 @@ impl Vm {
                 if started {
                     frame.push(sent);
                 }
-                frame.ret = ReturnTo::Generator(g.clone(), resume);
+                frame.set_ret(ReturnTo::Generator(g.clone(), resume));
                 g.state.set(GenState::Running);
                 self.push_generator_frame(frame, resume);
                 if started && !self.tracing {
@@ -335,7 +335,7 @@ impl Vm {
             }
         };
         g.state.set(GenState::Running);
-        frame.ret = ReturnTo::Generator(g, resume);
+        frame.set_ret(ReturnTo::Generator(g, resume));
         self.push_generator_frame(frame, resume);
         if parked {
             self.descend_delegation()?;
@@ -386,7 +386,7 @@ impl Vm {
                 let Some(mut frame) = g.take_frame() else {
                     return Err(self.gen_already_running(g));
                 };
-                frame.ret = ReturnTo::Generator(g.clone(), resume);
+                frame.set_ret(ReturnTo::Generator(g.clone(), resume));
                 g.state.set(GenState::Running);
                 let delegate = frame.yield_from_target().cloned();
                 self.push_generator_frame(frame, resume);
@@ -476,7 +476,7 @@ impl Vm {
                 return Ok(());
             };
             sub.state.set(GenState::Running);
-            frame.ret = ReturnTo::Generator(sub.clone(), Resume::YieldFrom);
+            frame.set_ret(ReturnTo::Generator(sub.clone(), Resume::YieldFrom));
             // The sent value moves from the delegator's stack top.
             // SAFETY: n >= 2 values; the top one is read out once and the
             // length cut below it.

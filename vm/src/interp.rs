@@ -1790,11 +1790,11 @@ impl Vm {
         let f = top!(self);
         f.push(Value::Undef);
         f.ip += 2;
-        frame.ret = ReturnTo::Await(Generator::names_for(
+        frame.set_ret(ReturnTo::Await(Generator::names_for(
             &func.code,
             &func.name.borrow(),
             &func.qualname.borrow(),
-        ));
+        )));
         self.frames.push(frame);
     }
 
