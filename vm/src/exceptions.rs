@@ -537,11 +537,19 @@ const EXC_DICT_CAPACITY: usize = 3;
 /// A new exception instance of `cls` holding `args` (and StopIteration's
 /// `value`, inserted after `args` as `BaseException.__init__` does).
 fn exc_instance(cls: &Rc<Class>, args: Vec<Value>, value: Option<Value>) -> Value {
-    let mut d = Namespace::with_capacity_and_hasher(EXC_DICT_CAPACITY, Default::default());
-    d.insert(args_key(), args_tuple(args));
-    if let Some(v) = value {
-        d.insert(VALUE_KEY.with(Rc::clone), v);
-    }
+    // Empty `args` are not stored (`Vm::exc_args` and `e.args` read a
+    // missing key as `()`): an exception raised bare, as `throw(E)` and
+    // `close()` do, needs no dict.
+    let d = if args.is_empty() && value.is_none() {
+        Namespace::default()
+    } else {
+        let mut d = Namespace::with_capacity_and_hasher(EXC_DICT_CAPACITY, Default::default());
+        d.insert(args_key(), args_tuple(args));
+        if let Some(v) = value {
+            d.insert(VALUE_KEY.with(Rc::clone), v);
+        }
+        d
+    };
     Value::tracked(Value::Instance(Rc::new(Instance {
         class: cls.clone(),
         dict: RefCell::new(d),

@@ -413,6 +413,8 @@ impl Vm {
                 }
                 if self.is_exception(obj) {
                     match name {
+                        // Not stored when empty (`exc_instance`).
+                        "args" => return Ok(Some(crate::exceptions::args_tuple(Vec::new()))),
                         "__cause__" | "__context__" => return Ok(Some(Value::None)),
                         "__suppress_context__" => return Ok(Some(Value::Bool(false))),
                         _ => {}
@@ -926,6 +928,9 @@ impl Vm {
                     }
                     self.call(&p.fdel, vec![obj.clone()])?;
                     return Ok(());
+                }
+                if name == "args" && self.is_exception(obj) {
+                    return Err(self.type_error("args may not be deleted"));
                 }
                 let old = inst.dict.borrow_mut().shift_remove(name);
                 if old.is_none() {
