@@ -35,9 +35,9 @@
 //! older generations, which are collected less often (thresholds 700, 10,
 //! 10). A tracked object freed by reference counting leaves a dead `Weak`
 //! behind (keeping its allocation) until its generation is next collected
-//! or generation 0 grows past `Heap::prune_at`; a freed generator removes
-//! its own entry at once when it is among generation 0's last few
-//! (`generator_freed`).
+//! or generation 0 grows past `Heap::prune_at`; a freed generator or
+//! instance removes its own entry at once when it is among generation 0's
+//! last few (`generator_freed`, `instance_freed`).
 
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
@@ -254,15 +254,29 @@ fn register(add: impl FnOnce(&mut Generation) -> bool) {
 /// allocator reuse the memory at once, where a dead entry would keep the
 /// allocation until the next prune.
 pub fn generator_freed(g: *const Generator) {
+    forget_freed(|gen0| &mut gen0.generators, g);
+}
+
+/// An instance is being freed by reference counting: as for generators,
+/// its entry is dropped at once when it is among generation 0's last few
+/// (a short-lived exception or temporary object, created and freed while
+/// nothing else was tracked). An instance that was never tracked is
+/// simply not found.
+pub fn instance_freed(i: *const Instance) {
+    forget_freed(|gen0| &mut gen0.instances, i);
+}
+
+#[inline]
+fn forget_freed<T>(list: impl FnOnce(&mut Generation) -> &mut Vec<Weak<T>>, p: *const T) {
     HEAP.with(|h| {
         let Ok(mut h) = h.try_borrow_mut() else {
             return;
         };
-        let v = &mut h.gens[0].generators;
+        let v = list(&mut h.gens[0]);
         let n = v.len();
         if let Some(i) = (n.saturating_sub(8)..n)
             .rev()
-            .find(|&i| std::ptr::eq(v[i].as_ptr(), g))
+            .find(|&i| std::ptr::eq(v[i].as_ptr(), p))
         {
             // `remove`, not `swap_remove`: collections see the entries
             // in the order they were tracked.

@@ -379,6 +379,12 @@ pub struct Instance {
     pub gc_mark: crate::gc::Mark,
 }
 
+impl Drop for Instance {
+    fn drop(&mut self) {
+        crate::gc::instance_freed(self);
+    }
+}
+
 /// One frame an exception passed through.
 #[derive(Clone)]
 pub struct TbEntry {
