@@ -50,12 +50,18 @@ impl indexmap::Equivalent<Rc<str>> for NameKey<'_> {
     }
 }
 
-/// `repr(u8)`, the immediates first, so that a value's first byte says
-/// whether it holds an `Rc` (`is_heap`); `clone` and the dispatch loop's
+/// `repr(u64)`: a one-word kind, then every variant's field at offset 8.
+/// The immediates come first, so that the kind says whether a value holds
+/// an `Rc` (`is_heap`); `clone` and the dispatch loop's
 /// `heap_clone`/`heap_drop` then adjust the reference count in place
-/// without a jump on the kind (see `rc_count`).
+/// without a jump on the kind (see `rc_count`). The kind is a whole word,
+/// not a byte, for the moves: LLVM moves an enum as its tag plus the rest
+/// as a byte blob, and with a one-byte tag that blob starts at offset 1,
+/// so every move of a value went through unaligned, overlapping stack
+/// temporaries that stall store forwarding (a fifth of the round-robin
+/// workload's time).
 #[derive(Default)]
-#[repr(u8)]
+#[repr(u64)]
 pub enum Value {
     /// Not a Python value: marks an unbound local and the empty slot of a
     /// method call (`LOAD_METHOD`). Never visible to a program.
@@ -98,9 +104,9 @@ pub enum Value {
     Native(Rc<dyn NativeObject>),
 }
 
-/// The kind (first byte) of `Value::BigInt`, the first variant holding an
+/// The kind (first word) of `Value::BigInt`, the first variant holding an
 /// `Rc`: every later one holds one too.
-const FIRST_HEAP_KIND: u8 = 7;
+const FIRST_HEAP_KIND: u64 = 7;
 
 impl Clone for Value {
     #[inline(always)]
@@ -752,17 +758,17 @@ impl Value {
             None => Value::BigInt(Rc::new(b)),
         }
     }
-    /// The kind of value, as its first byte holds it (`repr(u8)`).
+    /// The kind of value, as its first word holds it (`repr(u64)`).
     #[inline(always)]
-    fn kind(&self) -> u8 {
-        // SAFETY: a `repr(u8)` enum starts with its `u8` discriminant.
-        unsafe { *(self as *const Value as *const u8) }
+    fn kind(&self) -> u64 {
+        // SAFETY: a `repr(u64)` enum starts with its `u64` discriminant.
+        unsafe { *(self as *const Value as *const u64) }
     }
 
     /// The strong count of the `Rc` a heap value holds. Every `Rc` points
     /// at its allocation's header, whose first word is the strong count;
     /// the `Rc` (or, for a slice or trait object, its address half) is the
-    /// variant's field, right after the one-byte kind, at offset 8. The
+    /// variant's field, right after the one-word kind, at offset 8. The
     /// test `value_tests::rc_count_of_every_kind` holds std to this layout.
     ///
     /// # Safety
