@@ -540,6 +540,19 @@ impl FrameBox {
         self.stack.push_within(v);
     }
 
+    /// Pushes `Value::Undef`, built after the room check so that it is
+    /// written straight into its slot as one word. (`push(Value::Undef)`
+    /// builds it in a stack temporary for the grow path's sake, one word
+    /// written and two read back: a store-forwarding stall on every
+    /// `await` of a coroutine call.)
+    #[inline]
+    pub fn push_undef(&mut self) {
+        if self.stack.len == self.stack.cap {
+            self.grow(self.stack.capacity() + 8);
+        }
+        self.stack.push_within(Value::Undef);
+    }
+
     pub fn insert(&mut self, at: usize, v: Value) {
         self.ensure_capacity(self.stack.len() + 1);
         let len = self.stack.len();

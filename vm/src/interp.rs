@@ -1788,7 +1788,7 @@ impl Vm {
     #[inline(never)]
     fn enter_awaited(&mut self, func: &Function, mut frame: FrameBox) {
         let f = top!(self);
-        f.push(Value::Undef);
+        f.push_undef();
         f.ip += 2;
         frame.set_ret(ReturnTo::Await(Generator::names_for(
             &func.code,
