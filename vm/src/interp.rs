@@ -13,7 +13,7 @@ use std::rc::Rc;
 use covm_parser::ast::CmpOp;
 
 use crate::call::Prepared;
-use crate::frame::{Block, Frame, FrameBox, Resume, ReturnTo};
+use crate::frame::{Block, BlockKind, Frame, FrameBox, Resume, ReturnTo};
 use crate::opcode::Op;
 use crate::trace::Kind;
 use crate::value::*;
@@ -663,7 +663,7 @@ impl Vm {
                     // SAFETY: fp is the live top frame; its block list is
                     // not the stack the cache points into.
                     let f = unsafe { &mut *fp };
-                    f.blocks.push(Block::Setup { handler: t, level });
+                    f.blocks.push(Block::setup(t, level));
                 }
                 Op::PopBlock => {
                     // SAFETY: as for SetupFinally.
@@ -673,7 +673,7 @@ impl Vm {
                 Op::PopExcept => {
                     // SAFETY: as for SetupFinally.
                     let f = unsafe { &mut *fp };
-                    if let Some(Block::ExceptHandler) = f.blocks.last() {
+                    if f.blocks.last() == Some(&Block::EXCEPT_HANDLER) {
                         f.blocks.pop();
                     }
                     if let Some(exc) = f.pop_handled() {
@@ -1567,7 +1567,7 @@ impl Vm {
                 let exc = pop!(self);
                 if self.is_instance_of(&exc, &self.exc.stop_async_iteration.clone()) {
                     let f = top!(self);
-                    if let Some(Block::ExceptHandler) = f.blocks.last() {
+                    if f.blocks.last() == Some(&Block::EXCEPT_HANDLER) {
                         f.blocks.pop();
                     }
                     f.pop_handled();
@@ -2425,13 +2425,13 @@ impl Vm {
             }
             add_tb = true;
             while let Some(block) = f.blocks.pop() {
-                match block {
-                    Block::ExceptHandler => {
+                match block.kind() {
+                    BlockKind::ExceptHandler => {
                         f.pop_handled();
                     }
-                    Block::Setup { handler, level } => {
+                    BlockKind::Setup { handler, level } => {
                         f.stack.truncate(level as usize);
-                        f.blocks.push(Block::ExceptHandler);
+                        f.blocks.push(Block::EXCEPT_HANDLER);
                         f.push_handled(exc.clone());
                         f.push(exc);
                         f.ip = handler as usize;
