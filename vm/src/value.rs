@@ -532,6 +532,8 @@ impl Generator {
         Self::renamed(code, name, qualname)
     }
 
+    /// `names_for` once the pointers differ: a renamed function, or equal
+    /// names in other strings.
     #[inline(never)]
     fn renamed(code: &Code, name: &Rc<str>, qualname: &Rc<str>) -> Option<Box<(Rc<str>, Rc<str>)>> {
         let same = |a: &Rc<str>, b: &Rc<str>| Rc::ptr_eq(a, b) || **a == **b;
