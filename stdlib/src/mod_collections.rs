@@ -29,44 +29,29 @@ impl Deque {
     fn snapshot(&self) -> Vec<Value> {
         self.items.borrow().iter().cloned().collect()
     }
-    /// `append`: inline, since `deque.append` is a hot method; a bounded
-    /// deque takes the out-of-line path.
-    #[inline(always)]
-    fn push_back(&self, v: Value) {
+    /// `append`/`appendleft` (the methods' fast path is `add`): a full
+    /// bounded deque drops an item from the other end.
+    fn push(&self, v: Value, end: End) {
         self.bump();
-        match self.maxlen {
-            None => self.items.borrow_mut().push_back(v),
-            Some(m) => self.push_back_bounded(v, m),
-        }
-    }
-    #[inline(never)]
-    fn push_back_bounded(&self, v: Value, m: usize) {
-        if m == 0 {
+        if self.maxlen == Some(0) {
             return;
         }
         let mut it = self.items.borrow_mut();
-        let old = if it.len() >= m { it.pop_front() } else { None };
-        it.push_back(v);
-        drop(it);
-        drop(old);
-    }
-    /// `appendleft`, as `push_back`.
-    #[inline(always)]
-    fn push_front(&self, v: Value) {
-        self.bump();
-        match self.maxlen {
-            None => self.items.borrow_mut().push_front(v),
-            Some(m) => self.push_front_bounded(v, m),
-        }
-    }
-    #[inline(never)]
-    fn push_front_bounded(&self, v: Value, m: usize) {
-        if m == 0 {
-            return;
-        }
-        let mut it = self.items.borrow_mut();
-        let old = if it.len() >= m { it.pop_back() } else { None };
-        it.push_front(v);
+        let full = self.maxlen.is_some_and(|m| it.len() >= m);
+        // The dropped item is freed after the borrow ends: its drop may
+        // run code that looks at the deque.
+        let old = match end {
+            End::Back => {
+                let old = if full { it.pop_front() } else { None };
+                it.push_back(v);
+                old
+            }
+            End::Front => {
+                let old = if full { it.pop_back() } else { None };
+                it.push_front(v);
+                old
+            }
+        };
         drop(it);
         drop(old);
     }
@@ -224,7 +209,7 @@ fn deque_new(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
         let items = vm.collect(&it)?;
         if let Some(dq) = downcast::<Deque>(&d) {
             for x in items {
-                dq.push_back(x);
+                dq.push(x, End::Back);
             }
         }
     }
@@ -328,10 +313,7 @@ fn add_any(vm: &mut Vm, args: &[Value], kw: &KwArgs, end: End) -> PyResult<Value
         && kw.is_empty()
         && let Some(d) = as_deque(d)
     {
-        match end {
-            End::Back => d.push_back(x.clone()),
-            End::Front => d.push_front(x.clone()),
-        }
+        d.push(x.clone(), end);
         return Ok(Value::None);
     }
     let name = match end {
@@ -445,7 +427,7 @@ fn d_extend(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
     let src = one(vm, "extend", args)?;
     let items = vm.collect(src)?;
     for x in items {
-        d.push_back(x);
+        d.push(x, End::Back);
     }
     Ok(Value::None)
 }
@@ -455,7 +437,7 @@ fn d_extendleft(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
     let src = one(vm, "extendleft", args)?;
     let items = vm.collect(src)?;
     for x in items {
-        d.push_front(x);
+        d.push(x, End::Front);
     }
     Ok(Value::None)
 }
@@ -713,7 +695,7 @@ fn d_add(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
     let r = new_deque(vm, VecDeque::new(), maxlen);
     if let Some(rd) = downcast::<Deque>(&r) {
         for x in items {
-            rd.push_back(x);
+            rd.push(x, End::Back);
         }
     }
     Ok(r)
