@@ -160,6 +160,23 @@ struct FrameRare {
     /// Exceptions being handled by this frame's `except`/`finally`
     /// handlers, innermost last. Travels with a suspended generator.
     handled: Vec<Value>,
+    /// The suspended frames of the `yield from`/`await` chain below this
+    /// one, outermost first, when this is the chain's root: lent to it by
+    /// their generators (see `Generator::lent_to`), so that resuming the
+    /// root puts the whole chain back on the frame stack at once. Empty
+    /// while the frame runs.
+    chain: Vec<FrameBox>,
+}
+
+impl Drop for FrameRare {
+    fn drop(&mut self) {
+        // A root dropped without going through `Generator::take_frame`
+        // still gives its chain back: a lent frame belongs to its
+        // generator.
+        if !self.chain.is_empty() {
+            crate::generator::give_back_chain(&mut self.chain);
+        }
+    }
 }
 
 impl Frame {
@@ -249,6 +266,30 @@ impl Frame {
 
     fn rare_mut(&mut self) -> &mut FrameRare {
         self.rare.get_or_insert_with(Default::default)
+    }
+
+    /// The chain lent to this root frame (empty unless it is a suspended
+    /// root of a `yield from` chain).
+    #[inline]
+    pub fn chain(&self) -> &[FrameBox] {
+        self.rare.as_ref().map_or(&[], |r| &r.chain)
+    }
+
+    /// Whether this is the root of a suspended chain (see `chain`).
+    #[inline]
+    pub fn has_chain(&self) -> bool {
+        self.rare.as_ref().is_some_and(|r| !r.chain.is_empty())
+    }
+
+    /// The chain, if this frame has room for one (see `chain`).
+    #[inline]
+    pub fn chain_mut(&mut self) -> Option<&mut Vec<FrameBox>> {
+        self.rare.as_mut().map(|r| &mut r.chain)
+    }
+
+    /// The chain, making room for it.
+    pub fn chain_room(&mut self) -> &mut Vec<FrameBox> {
+        &mut self.rare_mut().chain
     }
 
     /// Cell variables, then free variables.
@@ -504,11 +545,87 @@ impl Drop for Drain<'_> {
     }
 }
 
+/// Where a generator's frame is, in one word: the frame it owns, nothing
+/// (it runs, or it is done), or, while its frame is lent to the root of a
+/// `yield from` chain (`Frame::chain`), that root generator. Frames and
+/// generators are aligned, so the low bit tells a root (set) from a frame.
+pub struct FrameSlot(std::cell::Cell<usize>);
+
+const LENT: usize = 1;
+
+impl FrameSlot {
+    pub fn new(frame: Option<FrameBox>) -> FrameSlot {
+        FrameSlot(std::cell::Cell::new(frame.map_or(0, FrameBox::into_raw)))
+    }
+
+    /// Moves the owned frame out; `None` when there is none or it is lent
+    /// (which the slot keeps saying).
+    #[inline]
+    pub fn take(&self) -> Option<FrameBox> {
+        let w = self.0.get();
+        if w == 0 || w & LENT != 0 {
+            return None;
+        }
+        self.0.set(0);
+        // SAFETY: an even non-zero word is a frame this slot owns.
+        Some(unsafe { FrameBox::from_raw(w) })
+    }
+
+    /// Gives the slot a frame: it had none, or had lent it.
+    #[inline]
+    pub fn put(&self, frame: FrameBox) {
+        debug_assert!(
+            self.0.get() == 0 || self.0.get() & LENT != 0,
+            "a generator with two frames"
+        );
+        self.0.set(FrameBox::into_raw(frame));
+    }
+
+    /// The frame (the slot has none now) is lent to `root`'s chain.
+    #[inline]
+    pub fn lend(&self, root: *const Generator) {
+        debug_assert!(self.0.get() == 0);
+        self.0.set(root as usize | LENT);
+    }
+
+    /// The root the frame is lent to, if it is.
+    #[inline]
+    pub fn lent_to(&self) -> Option<*const Generator> {
+        let w = self.0.get();
+        (w & LENT != 0).then_some((w & !LENT) as *const Generator)
+    }
+
+    /// The lent frame runs again on the frame stack: the slot is empty.
+    #[inline]
+    pub fn unlend(&self) {
+        debug_assert!(self.0.get() & LENT != 0);
+        self.0.set(0);
+    }
+}
+
+impl Drop for FrameSlot {
+    fn drop(&mut self) {
+        drop(self.take());
+    }
+}
+
 /// An owned frame: one allocation holding the `Frame` header and its
 /// value slots (see the module's picture).
 pub struct FrameBox(std::ptr::NonNull<Frame>);
 
 impl FrameBox {
+    fn into_raw(self) -> usize {
+        let p = self.0.as_ptr() as usize;
+        std::mem::forget(self);
+        p
+    }
+
+    /// SAFETY: `w` came from `into_raw` and is used once.
+    unsafe fn from_raw(w: usize) -> FrameBox {
+        // SAFETY: non-null, as it came from a frame.
+        FrameBox(unsafe { std::ptr::NonNull::new_unchecked(w as *mut Frame) })
+    }
+
     fn layout(cap: usize) -> std::alloc::Layout {
         let size = std::mem::size_of::<Value>()
             .checked_mul(cap)
@@ -566,6 +683,26 @@ impl FrameBox {
         };
         self.0 = p;
         self.stack.cap = cap;
+    }
+
+    /// Resumption with None sent in: pushes it, except where the next
+    /// instruction would drop it at once (`yield` as a statement), which
+    /// is skipped instead, saving a push and a dispatch per resumption.
+    /// True when the frame is parked on `YieldFrom` (it then passes the
+    /// None on down, `Vm::descend_delegation`).
+    #[inline]
+    pub fn resume_with_none(&mut self) -> bool {
+        let next = self.code.ops.get(self.ip).copied();
+        match next {
+            Some(crate::opcode::Op::PopTop) => {
+                self.ip += 1;
+                false
+            }
+            next => {
+                self.push(Value::None);
+                matches!(next, Some(crate::opcode::Op::YieldFrom))
+            }
+        }
     }
 
     /// Pushes on the value stack, growing the frame if it is full.

@@ -506,9 +506,12 @@ fn traverse<F: FnMut(&Value)>(v: &Value, visit: &mut F) -> bool {
                 None => return false,
             }
         }
-        Value::Generator(g) => g.peek_frame(|f| {
+        Value::Generator(g) => g.peek_frame_raw(|f| {
             if let Some(f) = f {
                 visit_frame(f, visit);
+                for lent in f.chain() {
+                    visit_frame(lent, visit);
+                }
             }
         }),
         Value::Native(n) => return n.gc_traverse(visit),

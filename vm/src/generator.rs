@@ -82,6 +82,32 @@ fn has_cleanup(f: &Frame) -> bool {
         )
 }
 
+/// Moves `from[at..]` onto the end of `to`, in order, as
+/// `to.extend(from.drain(at..))` would, but as one copy.
+fn move_tail<T>(from: &mut Vec<T>, at: usize, to: &mut Vec<T>) {
+    let n = from.len() - at;
+    to.reserve(n);
+    // SAFETY: the n values are copied once into spare capacity of `to`
+    // and cut off `from`, so each still has exactly one owner.
+    unsafe {
+        std::ptr::copy_nonoverlapping(from.as_ptr().add(at), to.as_mut_ptr().add(to.len()), n);
+        from.set_len(at);
+        to.set_len(to.len() + n);
+    }
+}
+
+/// A chain's root gives its lent frames back: each goes back into its
+/// generator, which then holds it as any suspended generator does.
+pub(crate) fn give_back_chain(chain: &mut Vec<FrameBox>) {
+    for mut frame in chain.drain(..) {
+        let ReturnTo::Generator(g, _) = std::mem::replace(&mut frame.ret, ReturnTo::Caller) else {
+            unreachable!("a chained frame that is not a generator's")
+        };
+        crate::gc::track_suspended(&g);
+        g.put_frame(frame);
+    }
+}
+
 /// For the cycle collector: when `g` is garbage suspended inside
 /// `try`/`with`, moves its frame to the finaliser queue (as dropping it
 /// would) and closes it, so its cleanup runs exactly once. True if queued.
@@ -276,7 +302,11 @@ impl Vm {
                         "maximum recursion depth exceeded",
                     ));
                 }
-                let Some(mut frame) = g.take_frame() else {
+                let frame = match self.tracing {
+                    true => g.take_frame(),
+                    false => g.take_frame_keep_chain(),
+                };
+                let Some(mut frame) = frame else {
                     return Err(self.gen_already_running(g));
                 };
                 if self.tracing {
@@ -296,14 +326,25 @@ impl Vm {
                     let note = format!("{what}, by {how}");
                     self.trace(Kind::Send, label, v, Some(line), note);
                 }
-                if started {
-                    frame.push(sent);
-                }
+                // The value sent in goes to the innermost frame of a chain.
+                let sent = match started && !frame.has_chain() {
+                    true => {
+                        frame.push(sent);
+                        None
+                    }
+                    false => Some(sent),
+                };
                 frame.set_ret(ReturnTo::Generator(g.clone(), resume));
                 g.state.set(GenState::Running);
                 self.push_generator_frame(frame, resume);
-                if started && !self.tracing {
-                    self.descend_delegation()?;
+                if started {
+                    if let Some(sent) = sent {
+                        self.resume_chain();
+                        self.top_frame().push(sent);
+                    }
+                    if !self.tracing {
+                        self.descend_delegation()?;
+                    }
                 }
                 Ok(None)
             }
@@ -317,26 +358,21 @@ impl Vm {
         if self.frames.len() + self.c_depth >= self.recursion_limit {
             return self.resume_frame(&g, Value::None, resume).map(|_| ());
         }
-        let Some(mut frame) = g.take_frame() else {
+        let Some(mut frame) = g.take_frame_keep_chain() else {
             return Err(self.gen_already_running(&g));
-        };
-        // The None sent in goes on the frame's stack, except where the
-        // next instruction would drop it at once (`yield` as a statement):
-        // skipping both saves a push and a dispatch per resumption.
-        let next = frame.code.ops.get(frame.ip).copied();
-        let parked = match next {
-            Some(crate::opcode::Op::PopTop) => {
-                frame.ip += 1;
-                false
-            }
-            next => {
-                frame.push(Value::None);
-                matches!(next, Some(crate::opcode::Op::YieldFrom))
-            }
         };
         g.state.set(GenState::Running);
         frame.set_ret(ReturnTo::Generator(g, resume));
-        self.push_generator_frame(frame, resume);
+        // The None sent in goes to the innermost frame of a chain.
+        let parked = if frame.has_chain() {
+            self.push_generator_frame(frame, resume);
+            self.resume_chain();
+            self.top_frame().resume_with_none()
+        } else {
+            let parked = frame.resume_with_none();
+            self.push_generator_frame(frame, resume);
+            parked
+        };
         if parked {
             self.descend_delegation()?;
         }
@@ -451,6 +487,68 @@ impl Vm {
         }
     }
 
+    /// The top frame was just resumed and is the root of a suspended
+    /// `yield from`/`await` chain (`Frame::has_chain`): the chain's frames
+    /// go back on the frame stack above it at once, innermost on top, each
+    /// generator running again. Where the chain would pass the recursion
+    /// limit, its frames go back to their generators instead, and
+    /// `descend_delegation` raises at the level where the limit is met.
+    fn resume_chain(&mut self) {
+        let room = self.recursion_limit.saturating_sub(self.depth());
+        let Some(chain) = self.top_frame().chain_mut() else {
+            return;
+        };
+        if chain.len() >= room {
+            give_back_chain(chain);
+            return;
+        }
+        for frame in chain.iter() {
+            if let ReturnTo::Generator(g, _) = &frame.ret {
+                g.unlend_frame();
+                g.state.set(GenState::Running);
+            }
+        }
+        // The chain lives in the root's `FrameRare` box, apart from the
+        // frame stack's buffer, so it stays put while that one grows.
+        let chain: *mut Vec<FrameBox> = chain;
+        // SAFETY: see above; the frame pointers move from one vector to
+        // the other, and the chain keeps its capacity for next time.
+        unsafe { self.frames.append(&mut *chain) };
+    }
+
+    /// A value leaving the top frame by `yield` passes out through the
+    /// delegating frames below it (`Resume::YieldFrom`) to the first one
+    /// resumed otherwise, the chain's root. When there are such frames
+    /// and the root was resumed by a `for` loop, a call or Rust, they stay
+    /// together: lent to the root (its `Frame::chain`), each generator
+    /// suspended, so the next resumption of the root puts them back at
+    /// once (`resume_chain`). The root itself is left on top.
+    fn suspend_chain(&mut self) {
+        let top = self.frames.len() - 1;
+        let mut root = top;
+        let root_gen = loop {
+            match &self.frames[root].ret {
+                ReturnTo::Generator(_, Resume::YieldFrom) if root > 0 => root -= 1,
+                ReturnTo::Generator(g, Resume::ForIter(_) | Resume::Call | Resume::Native)
+                    if root < top =>
+                {
+                    break Rc::as_ptr(g);
+                }
+                _ => return,
+            }
+        };
+        for frame in &self.frames[root + 1..] {
+            if let ReturnTo::Generator(g, _) = &frame.ret {
+                g.state.set(GenState::Suspended);
+                g.lend_frame(root_gen);
+            }
+        }
+        let chain: *mut Vec<FrameBox> = self.frames[root].chain_room();
+        // SAFETY: as in `resume_chain`, the chain is apart from the frame
+        // stack's buffer.
+        unsafe { move_tail(&mut self.frames, root + 1, &mut *chain) };
+    }
+
     /// The top frame was just resumed with a value on its stack while
     /// parked on `YieldFrom` over a suspended generator: pass the value
     /// down the delegation chain directly, as executing `YieldFrom` at each
@@ -537,6 +635,9 @@ impl Vm {
     /// `YieldValue` (and values passing out of a delegation): suspend the
     /// top generator frame and hand `v` to whoever resumed it.
     pub(crate) fn yield_value(&mut self, v: Value) -> PyResult<Option<Exit>> {
+        if !self.tracing {
+            self.suspend_chain();
+        }
         loop {
             let Some(mut frame) = self.frames.pop() else {
                 unreachable!("yield with no frame")

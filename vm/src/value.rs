@@ -441,12 +441,17 @@ pub struct Generator {
     /// The collector's note of where this generator sits in a running
     /// collection (see `gc::Mark`); it fits in the padding after `state`.
     pub gc_mark: crate::gc::Mark,
-    /// The suspended frame. `None` while running (the frame is then on the
-    /// VM's frame stack) and once closed. A `Cell`, not a `RefCell`: the
-    /// frame only ever moves in and out whole (`take_frame`, `put_frame`)
-    /// or is lent for a look (`peek_frame`), and the borrow flag would
-    /// cost every generator a word.
-    frame: Cell<Option<FrameBox>>,
+    /// The suspended frame: none while running and once closed, and lent
+    /// to the root of the `yield from`/`await` chain it is suspended in,
+    /// so that suspending and resuming the chain costs no frame moves per
+    /// level (see `Frame::chain`). Not a `RefCell`: the frame only ever
+    /// moves in and out whole (`take_frame`, `put_frame`) or is lent for a
+    /// look (`peek_frame`), and the borrow flag would cost every generator
+    /// a word. Invariant: the frame is lent only while the generator is
+    /// suspended, and the root gives its chain back before its own frame
+    /// leaves it any other way than by a resume of the whole chain, so a
+    /// lent slot's root is alive.
+    frame: crate::frame::FrameSlot,
     /// `(__name__, __qualname__)` when they differ from the code's (the
     /// function was renamed before it was called): rare, so boxed.
     pub names: Option<Box<(Rc<str>, Rc<str>)>>,
@@ -486,34 +491,92 @@ impl Generator {
             tracked: Cell::new(false),
             state: Cell::new(state),
             gc_mark: Default::default(),
-            frame: Cell::new(frame),
+            frame: crate::frame::FrameSlot::new(frame),
             names,
             code,
             id,
         }
     }
 
-    /// Moves the suspended frame out (`None` while it runs, once closed).
+    /// Moves the suspended frame out (`None` while it runs, once closed),
+    /// with the frames of a chain it is the root of given back to their
+    /// generators.
     #[inline]
     pub fn take_frame(&self) -> Option<FrameBox> {
+        let mut frame = self.take_frame_keep_chain()?;
+        if let Some(chain) = frame.chain_mut()
+            && !chain.is_empty()
+        {
+            crate::generator::give_back_chain(chain);
+        }
+        Some(frame)
+    }
+
+    /// `take_frame` for a resume that puts the whole chain back on the
+    /// frame stack (`Vm::resume_chain`).
+    #[inline]
+    pub fn take_frame_keep_chain(&self) -> Option<FrameBox> {
+        if let Some(frame) = self.frame.take() {
+            return Some(frame);
+        }
+        self.reclaim();
         self.frame.take()
+    }
+
+    /// A frame lent to a chain's root comes back: the root gives back its
+    /// whole chain.
+    #[cold]
+    fn reclaim(&self) {
+        let Some(root) = self.frame.lent_to() else {
+            return;
+        };
+        // SAFETY: see `frame`.
+        let root = unsafe { &*root };
+        if let Some(mut frame) = root.frame.take() {
+            if let Some(chain) = frame.chain_mut() {
+                crate::generator::give_back_chain(chain);
+            }
+            root.frame.put(frame);
+        }
+    }
+
+    /// Suspending inside a chain: the frame is lent to the chain's root.
+    #[inline]
+    pub(crate) fn lend_frame(&self, root: *const Generator) {
+        self.frame.lend(root);
+    }
+
+    /// Resuming a chain: its lent frame is back on the frame stack.
+    #[inline]
+    pub(crate) fn unlend_frame(&self) {
+        self.frame.unlend();
     }
 
     /// Gives the generator its frame back as it suspends.
     #[inline]
     pub fn put_frame(&self, frame: FrameBox) {
-        let old = self.frame.replace(Some(frame));
-        debug_assert!(old.is_none(), "a generator with two frames");
+        self.frame.put(frame);
     }
 
     /// Runs `f` on the suspended frame, if there is one. The frame is out
     /// of the generator meanwhile, so `f` must not resume it (nothing that
     /// only looks at a frame does).
     pub fn peek_frame<R>(&self, f: impl FnOnce(Option<&Frame>) -> R) -> R {
+        if self.frame.lent_to().is_some() {
+            self.reclaim();
+        }
+        self.peek_frame_raw(f)
+    }
+
+    /// `peek_frame` without taking a lent frame back: `None` for it. For
+    /// the collector, which sees a lent frame through the chain's root and
+    /// must not change reference counts while it looks.
+    pub fn peek_frame_raw<R>(&self, f: impl FnOnce(Option<&Frame>) -> R) -> R {
         let frame = self.frame.take();
         let r = f(frame.as_deref());
-        let old = self.frame.replace(frame);
-        debug_assert!(old.is_none(), "a generator resumed while lent");
+        if let Some(frame) = frame {
+            self.frame.put(frame);
+        }
         r
     }
 
