@@ -357,10 +357,20 @@ impl Vm {
         }
         reload!();
         loop {
+            // The instruction is matched in place, not copied out first: a
+            // copy made LLVM decode every operand layout (and spill one)
+            // before the jump; each arm reads just the operand it uses.
+            let at = ip;
             // SAFETY: ip points into the code (see reload).
-            let op = unsafe { *ip };
             ip = unsafe { ip.add(1) };
-            match op {
+            // The instruction being run, re-read where an arm needs it whole.
+            macro_rules! op {
+                () => {
+                    // SAFETY: `at` points into the code.
+                    unsafe { *at }
+                };
+            }
+            match unsafe { *at } {
                 Op::Nop => {}
                 Op::PopTop => {
                     let v = pop!();
@@ -410,7 +420,7 @@ impl Vm {
                         push!(v);
                     } else {
                         sync!();
-                        self.slow_op(op)?;
+                        self.slow_op(op!())?;
                         reload!();
                     }
                 }
@@ -421,7 +431,7 @@ impl Vm {
                         replace_top_two!(Value::Int(r));
                     } else {
                         sync!();
-                        self.slow_op(op)?;
+                        self.slow_op(op!())?;
                         reload!();
                     }
                 }
@@ -447,7 +457,7 @@ impl Vm {
                     } else {
                         // The unfused instruction; the `StoreFast` then runs.
                         sync!();
-                        self.slow_op(unfused(op))?;
+                        self.slow_op(unfused(op!()))?;
                         reload!();
                     }
                 }
@@ -458,13 +468,13 @@ impl Vm {
                         replace_top_two!(Value::Bool(r));
                     } else {
                         sync!();
-                        self.slow_op(op)?;
+                        self.slow_op(op!())?;
                         reload!();
                     }
                 }
                 Op::Jump(t) => jump!(t),
                 Op::PopJumpIfFalse(t) | Op::PopJumpIfTrue(t) => {
-                    let jump_on = matches!(op, Op::PopJumpIfTrue(_));
+                    let jump_on = matches!(op!(), Op::PopJumpIfTrue(_));
                     let b = match pop!() {
                         Value::Bool(b) => b,
                         Value::None => false,
@@ -496,7 +506,7 @@ impl Vm {
                     }
                 }
                 Op::CompareJumpIfFalse(cmp, t) | Op::CompareJumpIfTrue(cmp, t) => {
-                    let jump_on = matches!(op, Op::CompareJumpIfTrue(..));
+                    let jump_on = matches!(op!(), Op::CompareJumpIfTrue(..));
                     let b = if let (Value::Int(a), Value::Int(b)) = (&*peek!(2), &*peek!(1))
                         && let Some(r) = int_compare(cmp, *a, *b)
                     {
@@ -532,7 +542,7 @@ impl Vm {
                         *i = r;
                     } else {
                         sync!();
-                        self.slow_op(op)?;
+                        self.slow_op(op!())?;
                         reload!();
                     }
                 }
@@ -564,7 +574,7 @@ impl Vm {
                         }
                     } else {
                         sync!();
-                        self.slow_op(op)?;
+                        self.slow_op(op!())?;
                         reload!();
                     }
                 }
@@ -600,7 +610,7 @@ impl Vm {
                         continue;
                     }
                     sync!();
-                    self.slow_op(op)?;
+                    self.slow_op(op!())?;
                     reload!();
                 }
                 Op::YieldFrom => {
@@ -651,7 +661,7 @@ impl Vm {
                         _ => false,
                     };
                     if !done {
-                        self.slow_op(op)?;
+                        self.slow_op(op!())?;
                     }
                     reload!();
                 }
@@ -659,7 +669,7 @@ impl Vm {
                     // The depth a handler unwinds to; `with` leaves the
                     // `__enter__` result out of it.
                     let depth = unsafe { sp.offset_from(locals) } as u32;
-                    let level = depth - u32::from(matches!(op, Op::SetupWith(_)));
+                    let level = depth - u32::from(matches!(op!(), Op::SetupWith(_)));
                     // SAFETY: fp is the live top frame; its block list is
                     // not the stack the cache points into.
                     let f = unsafe { &mut *fp };
@@ -779,7 +789,7 @@ impl Vm {
                         _ => false,
                     };
                     if !done {
-                        self.slow_op(op)?;
+                        self.slow_op(op!())?;
                     }
                     reload!();
                 }
@@ -819,7 +829,7 @@ impl Vm {
                 }
                 _ => {
                     sync!();
-                    self.slow_op(op)?;
+                    self.slow_op(op!())?;
                     reload!();
                 }
             }
