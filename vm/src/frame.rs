@@ -690,7 +690,7 @@ impl FrameBox {
     /// is skipped instead, saving a push and a dispatch per resumption.
     /// True when the frame is parked on `YieldFrom` (it then passes the
     /// None on down, `Vm::descend_delegation`).
-    #[inline]
+    #[inline(always)]
     pub fn resume_with_none(&mut self) -> bool {
         let next = self.code.ops.get(self.ip).copied();
         match next {

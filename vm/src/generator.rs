@@ -351,9 +351,29 @@ impl Vm {
         }
     }
 
+    /// `YieldFrom` over a generator or coroutine that has not started (the
+    /// dispatch loop checked the state): its frame goes on the frame stack,
+    /// as `resume_frame` would put it, and the delegator stays on its
+    /// `YieldFrom`.
+    pub(crate) fn start_delegate(&mut self, g: Rc<Generator>) -> PyResult<()> {
+        if self.depth() >= self.recursion_limit {
+            return Err(self.new_exc(
+                &self.exc.recursion_error,
+                "maximum recursion depth exceeded",
+            ));
+        }
+        let Some(mut frame) = g.take_frame() else {
+            return Err(self.gen_already_running(&g));
+        };
+        g.state.set(GenState::Running);
+        frame.set_ret(ReturnTo::Generator(g, Resume::YieldFrom));
+        self.frames.push(frame);
+        Ok(())
+    }
+
     /// Resumes a suspended generator with None (a `for` loop, `next()`):
     /// the common case of `resume_frame`, without its state checks.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn resume_suspended(&mut self, g: Rc<Generator>, resume: Resume) -> PyResult<()> {
         if self.frames.len() + self.c_depth >= self.recursion_limit {
             return self.resume_frame(&g, Value::None, resume).map(|_| ());
@@ -590,6 +610,7 @@ impl Vm {
     /// A generator resumed by a `next()`/`send()`/`throw()` call counts
     /// one extra level of recursion while it runs, as the C call does in
     /// CPython.
+    #[inline(always)]
     fn push_generator_frame(&mut self, frame: FrameBox, resume: Resume) {
         if resume.is_call() {
             self.c_depth += 1;

@@ -613,7 +613,48 @@ impl Vm {
                     self.slow_op(op!())?;
                     reload!();
                 }
+                Op::GetYieldFromIter => {
+                    // `yield from obj` of an instance whose `__iter__` is a
+                    // generator function: make the generator here (what
+                    // `get_iter` does for it, without the general path).
+                    if let Value::Instance(_) = &*peek!(1) {
+                        sync!();
+                        // SAFETY: the instance stays in its slot (alive)
+                        // while the generator is made; nothing runs covm
+                        // code or moves the stack meanwhile.
+                        let obj: &Value = unsafe { &*sp.sub(1) };
+                        if let Some(g) = self.instance_iter_fast(obj) {
+                            let obj = pop!();
+                            push!(g);
+                            drop_value!(obj);
+                            continue;
+                        }
+                    }
+                    sync!();
+                    self.slow_op(op!())?;
+                    reload!();
+                }
                 Op::YieldFrom => {
+                    // The first `YieldFrom` over a generator or coroutine
+                    // that has not started (`yield from gen()`, `await
+                    // coro`): enter it at once, staying on this instruction.
+                    if let Value::Generator(g) = &*peek!(2)
+                        && g.state.get() == GenState::Created
+                        && g.kind != GenKind::AsyncGenerator
+                        && peek!(1).is_none()
+                        && !self.tracing
+                    {
+                        let g = g.clone();
+                        // The None sent in: an immediate, nothing to drop.
+                        std::mem::forget(pop!());
+                        // SAFETY: ip is past this instruction.
+                        ip = unsafe { ip.sub(1) };
+                        sync!();
+                        let r = self.start_delegate(g);
+                        reload!();
+                        r?;
+                        continue;
+                    }
                     sync!();
                     if let Some(exit) = self.op_yield_from()? {
                         return Ok(exit);
