@@ -65,6 +65,49 @@ impl Vm {
         Ok(())
     }
 
+    /// The `__init__` that a call of `cls` with positional arguments runs
+    /// on a new plain instance, with nothing else to do (`instantiate`'s
+    /// general path: no `__class_call__` hook, no built-in or exception
+    /// base, no `__new__`), if it is a plain function; memoised on the
+    /// class for the class epoch.
+    /// Null when there is none; see `Class::plain_init` for how long the
+    /// pointer is good.
+    #[inline]
+    pub(crate) fn plain_init(&mut self, cls: &Rc<Class>) -> *const Function {
+        let (at, init) = cls.plain_init.get();
+        if at == crate::value::class_epoch() {
+            return init;
+        }
+        let init = self.find_plain_init(cls);
+        cls.plain_init.set((crate::value::class_epoch(), init));
+        init
+    }
+
+    #[cold]
+    fn find_plain_init(&mut self, cls: &Rc<Class>) -> *const Function {
+        let none = std::ptr::null();
+        if cls.builtin.is_some()
+            || self.class_hook(cls, "__class_call__").is_some()
+            || self.is_subclass(cls, &self.exc.base_exception.clone())
+            || self.user_new(cls).is_some()
+        {
+            return none;
+        }
+        let mut c = Some(cls);
+        while let Some(k) = c {
+            if k.native_new.get().is_some()
+                && (Rc::ptr_eq(k, cls) || k.builtin != Some(BuiltinType::Object))
+            {
+                return none;
+            }
+            c = k.base.as_ref();
+        }
+        match self.class_lookup(cls, "__init__") {
+            Some(Value::Function(f)) if f.code.fast_call => Rc::as_ptr(&f),
+            _ => none,
+        }
+    }
+
     fn instantiate(
         &mut self,
         cls: &Rc<Class>,

@@ -110,6 +110,7 @@ impl Vm {
             builtin: None,
             native_new: std::cell::Cell::new(None),
             module,
+            plain_init: std::cell::Cell::new((0, std::ptr::null())),
         });
         crate::gc::track(&Value::Class(cls.clone()));
         for b in &cls.bases {

@@ -674,6 +674,7 @@ impl Vm {
                     let first = unsafe { sp.offset_from(locals) } as usize - n as usize - 1;
                     let done = match &*peek!(n as usize + 1) {
                         Value::Function(_) => self.fast_call(n as usize)?,
+                        Value::Class(_) => self.fast_instantiate(n as usize)?,
                         // `next(g)` on a suspended generator resumes it from
                         // here (what `gen_special_call` does, without looking
                         // the slots up again).
@@ -1809,6 +1810,53 @@ impl Vm {
         } else {
             self.frames.push(frame);
         }
+        drop(callee);
+        Ok(true)
+    }
+
+    /// `Call` of a class whose instances are plain (`Vm::plain_init`) with
+    /// `n` positional arguments `__init__` takes: the new instance takes
+    /// the class's stack slot and `__init__`'s frame takes it and the
+    /// arguments straight from the stack, as `fast_call` does; its return
+    /// pushes the instance (`ReturnTo::Init`). False when the general path
+    /// must run (it also raises whatever errors the call has).
+    #[inline(never)]
+    fn fast_instantiate(&mut self, n: usize) -> PyResult<bool> {
+        let depth = self.frames.len() + self.c_depth;
+        let f = top!(self);
+        let callee_at = f.stack.len() - n - 1;
+        let Value::Class(cls) = &f.stack[callee_at] else {
+            return Ok(false);
+        };
+        let cls = cls.clone();
+        let init = self.plain_init(&cls);
+        // SAFETY: the class's dict holds the function (`Class::plain_init`)
+        // and nothing below changes a class.
+        let Some(init) = (unsafe { init.as_ref() }) else {
+            return Ok(false);
+        };
+        if !Self::fits_fast_call(init, n + 1) || depth >= self.recursion_limit {
+            return Ok(false);
+        }
+        let inst = Value::tracked(Value::Instance(Rc::new(Instance {
+            class: cls,
+            dict: RefCell::new(Namespace::default()),
+            traceback: Default::default(),
+            gc_mark: Default::default(),
+        })));
+        let f = top!(self);
+        let callee = std::mem::replace(&mut f.stack[callee_at], inst.clone());
+        // SAFETY: fits_fast_call(init, n + 1); the instance and the n
+        // arguments move into the frame and the caller's stack is cut
+        // below them at once.
+        let mut frame = unsafe {
+            let args = f.stack.as_ptr().add(callee_at);
+            let frame = self.frame_from_args(init, args, n + 1);
+            top!(self).stack.set_len(callee_at);
+            frame
+        };
+        frame.set_ret(ReturnTo::Init(inst));
+        self.frames.push(frame);
         drop(callee);
         Ok(true)
     }

@@ -303,6 +303,11 @@ pub struct Class {
     /// Constructs a value of a built-in type (`int(x)`, `list(it)`).
     pub native_new: Cell<Option<NativeFn>>,
     pub module: Rc<str>,
+    /// `Vm::fast_instantiate`'s memo: at this class epoch, the `__init__`
+    /// a call of the class runs on a new plain instance, or null when a
+    /// call of it is not that simple. The class's dict holds the function
+    /// as long as the epoch stands, so the pointer owns nothing.
+    pub plain_init: Cell<(u64, *const Function)>,
 }
 
 impl Class {
@@ -333,6 +338,7 @@ impl Class {
             builtin: Some(builtin),
             native_new: Cell::new(None),
             module: Rc::from(module),
+            plain_init: Cell::new((0, std::ptr::null())),
         })
     }
 }

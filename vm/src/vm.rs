@@ -197,6 +197,7 @@ fn new_class(name: &str, base: Option<&Rc<Class>>, builtin: Option<BuiltinType>)
         builtin,
         native_new: Cell::new(None),
         module: Rc::from("builtins"),
+        plain_init: Cell::new((0, std::ptr::null())),
     })
 }
 
@@ -514,6 +515,7 @@ impl Vm {
             builtin: Some(BuiltinType::Native),
             native_new: Cell::new(None),
             module: Rc::from(module),
+            plain_init: Cell::new((0, std::ptr::null())),
         })
     }
 
