@@ -275,6 +275,23 @@ impl Frame {
         self.rare.as_ref().map_or(&[], |r| &r.chain)
     }
 
+    /// Enters a `try`/`with` block or a running handler: a store when the
+    /// list has room (once grown it keeps it), else `ThinVec::push`, which
+    /// LLVM keeps out of line.
+    #[inline(always)]
+    pub fn push_block(&mut self, b: Block) {
+        let n = self.blocks.len();
+        if n < self.blocks.capacity() {
+            // SAFETY: slot n is spare room of an allocated list.
+            unsafe {
+                self.blocks.as_mut_ptr().add(n).write(b);
+                self.blocks.set_len(n + 1);
+            }
+        } else {
+            self.blocks.push(b);
+        }
+    }
+
     /// Whether this is the root of a suspended chain (see `chain`).
     #[inline]
     pub fn has_chain(&self) -> bool {

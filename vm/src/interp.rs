@@ -715,7 +715,7 @@ impl Vm {
                     // SAFETY: fp is the live top frame; its block list is
                     // not the stack the cache points into.
                     let f = unsafe { &mut *fp };
-                    f.blocks.push(Block::setup(t, level));
+                    f.push_block(Block::setup(t, level));
                 }
                 Op::PopBlock => {
                     // SAFETY: as for SetupFinally.
@@ -2530,7 +2530,7 @@ impl Vm {
                     }
                     BlockKind::Setup { handler, level } => {
                         f.stack.truncate(level as usize);
-                        f.blocks.push(Block::EXCEPT_HANDLER);
+                        f.push_block(Block::EXCEPT_HANDLER);
                         f.push_handled(exc.clone());
                         f.push(exc);
                         f.ip = handler as usize;
