@@ -416,8 +416,12 @@ impl Vm {
                 Op::LoadGlobal(i) => {
                     // SAFETY: fp is the live top frame.
                     let f = unsafe { &*fp };
-                    if let Some(v) = self.cached_global(f, i as usize) {
-                        push!(v);
+                    // The cached value is cloned straight into its stack
+                    // slot: returned as an `Option<Value>`, it went through
+                    // four stack temporaries on the way.
+                    // SAFETY: sp < end leaves room for one value.
+                    if sp != end && unsafe { self.cached_global_to(f, i as usize, sp) } {
+                        sp = unsafe { sp.add(1) };
                     } else {
                         sync!();
                         self.slow_op(op!())?;
@@ -901,10 +905,14 @@ impl Vm {
         top!(self).push(v);
     }
 
-    /// `LoadGlobal`'s cache hit: the value in the slot cached for name `i`
-    /// while neither the module's nor the builtins' namespace changed.
+    /// `LoadGlobal`'s cache hit: clones into `dst` the value in the slot
+    /// cached for name `i` while neither the module's nor the builtins'
+    /// namespace changed. False on a miss.
+    ///
+    /// # Safety
+    /// `dst` is a free slot the caller then counts as holding the value.
     #[inline(always)]
-    fn cached_global(&self, f: &Frame, i: usize) -> Option<Value> {
+    unsafe fn cached_global_to(&self, f: &Frame, i: usize, dst: *mut Value) -> bool {
         let versions = (f.globals.globals.version(), self.builtins.globals.version());
         match f.code.global_cache.borrow().get(i) {
             Some(Some((g, b, in_builtins, slot))) if (*g, *b) == versions => {
@@ -913,11 +921,16 @@ impl Vm {
                 } else {
                     &f.globals.globals
                 };
-                ns.borrow()
-                    .get_index(*slot as usize)
-                    .map(|(_, v)| v.fast_clone())
+                match ns.borrow().get_index(*slot as usize) {
+                    Some((_, v)) => {
+                        // SAFETY: the caller's promise.
+                        unsafe { dst.write(v.fast_clone()) };
+                        true
+                    }
+                    None => false,
+                }
             }
-            _ => None,
+            _ => false,
         }
     }
 
