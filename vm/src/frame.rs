@@ -162,7 +162,7 @@ struct FrameRare {
     handled: Vec<Value>,
     /// The suspended frames of the `yield from`/`await` chain below this
     /// one, outermost first, when this is the chain's root: lent to it by
-    /// their generators (see `Generator::lent_to`), so that resuming the
+    /// their generators (see `FrameSlot`), so that resuming the
     /// root puts the whole chain back on the frame stack at once. Empty
     /// while the frame runs.
     chain: Vec<FrameBox>,
