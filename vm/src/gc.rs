@@ -635,6 +635,10 @@ struct Analysis {
     cands: Vec<Value>,
     /// Candidate positions of the objects without a `Mark`, by address.
     index: FxHashMap<usize, u32>,
+    /// The references among candidates the last `alive` found: candidate
+    /// i's are `edges[start[i]..start[i + 1]]`.
+    edges: Vec<u32>,
+    start: Vec<u32>,
 }
 
 /// The position of `v` among the candidates (`cands`, then the ones just
@@ -733,7 +737,48 @@ impl Analysis {
                 }
             }
         }
+        self.edges = edges;
+        self.start = start;
         alive
+    }
+
+    /// How many of the garbage objects CPython's `gc.collect()` counts.
+    /// CPython finalises every unfinished garbage generator first, which
+    /// clears its frame; what only frames held is then freed by reference
+    /// counting and not counted. So: drop the references generators' frames
+    /// hold, free (in a cascade) every garbage object nothing else in the
+    /// garbage refers to, and count the rest.
+    fn cpython_count(&self, alive: &[bool]) -> usize {
+        let n = self.cands.len();
+        let holds_frame = |i: usize| {
+            matches!(&self.cands[i], Value::Generator(g)
+                if matches!(g.state.get(), GenState::Created | GenState::Suspended))
+        };
+        let mut incoming = vec![0u32; n];
+        for i in (0..n).filter(|&i| !alive[i] && !holds_frame(i)) {
+            for &j in &self.edges[self.start[i] as usize..self.start[i + 1] as usize] {
+                incoming[j as usize] += 1;
+            }
+        }
+        let mut freed = vec![false; n];
+        let mut stack: Vec<usize> = (0..n).filter(|&i| !alive[i] && incoming[i] == 0).collect();
+        while let Some(i) = stack.pop() {
+            if freed[i] {
+                continue;
+            }
+            freed[i] = true;
+            if holds_frame(i) {
+                continue;
+            }
+            for &j in &self.edges[self.start[i] as usize..self.start[i + 1] as usize] {
+                let j = j as usize;
+                incoming[j] -= 1;
+                if incoming[j] == 0 && !alive[j] {
+                    stack.push(j);
+                }
+            }
+        }
+        (0..n).filter(|&i| !alive[i] && !freed[i]).count()
     }
 }
 
@@ -798,12 +843,14 @@ fn collect(generation: usize) -> usize {
     let mut a = Analysis {
         index: FxHashMap::with_capacity_and_hasher(tracked, Default::default()),
         cands,
+        edges: Vec::new(),
+        start: Vec::new(),
     };
     for (i, v) in a.cands.iter().enumerate() {
         enter(&mut a.index, v, i as u32);
     }
     let mut alive = a.alive(true);
-    let found = alive.iter().filter(|&&x| !x).count();
+    let mut found = alive.iter().filter(|&&x| !x).count();
     if found > 0 {
         // PEP 442: garbage generators with cleanup to run are finalised
         // (their frame queued as when such a generator is dropped); what
@@ -820,6 +867,7 @@ fn collect(generation: usize) -> usize {
         if finalising {
             alive = a.alive(false);
         }
+        found = a.cpython_count(&alive);
         let mut garbage: Vec<Box<dyn std::any::Any>> = Vec::new();
         for (i, v) in a.cands.iter().enumerate() {
             if !alive[i] {
