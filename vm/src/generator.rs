@@ -357,10 +357,7 @@ impl Vm {
     /// `YieldFrom`.
     pub(crate) fn start_delegate(&mut self, g: Rc<Generator>) -> PyResult<()> {
         if self.depth() >= self.recursion_limit {
-            return Err(self.new_exc(
-                &self.exc.recursion_error,
-                "maximum recursion depth exceeded",
-            ));
+            return Err(self.recursion_error(""));
         }
         let Some(mut frame) = g.take_frame() else {
             return Err(self.gen_already_running(&g));
