@@ -50,6 +50,7 @@ fn jump_target(op: &Op) -> Option<usize> {
         | Op::JumpIfFalseOrPop(t)
         | Op::JumpIfTrueOrPop(t)
         | Op::ForIter(t)
+        | Op::ForIterBack(t)
         | Op::SetupFinally(t)
         | Op::SetupWith(t)
         | Op::CompareJumpIfFalse(_, t)
@@ -99,6 +100,10 @@ fn describe(code: &Code, op: &Op) -> (String, String) {
         Op::LoadFast(i) | Op::StoreFast(i) | Op::DeleteFast(i) => {
             format!("{i} ({})", name_of(&code.varnames, i))
         }
+        Op::YieldFast(i) => format!(
+            "{i} ({}; yields it and skips the next)",
+            name_of(&code.varnames, i)
+        ),
         Op::LoadDeref(i) | Op::StoreDeref(i) | Op::DeleteDeref(i) | Op::LoadClosure(i) => {
             format!("{i} ({})", name_of(&cells(), i))
         }
@@ -126,6 +131,19 @@ fn describe(code: &Code, op: &Op) -> (String, String) {
         Op::CompareJumpIfFalse(c, t) | Op::CompareJumpIfTrue(c, t) => {
             format!("({}) to {t}", c.symbol())
         }
+        Op::CompareFastFast { a, b } => format!(
+            "{a}, {b} ({}, {}; compares and jumps as two on)",
+            name_of(&code.varnames, a as u32),
+            name_of(&code.varnames, b as u32)
+        ),
+        Op::CompareFastConst { local, konst } => format!(
+            "{local}, {konst} ({}, {}; compares and jumps as two on)",
+            name_of(&code.varnames, local as u32),
+            code.consts
+                .get(konst as usize)
+                .map(const_repr)
+                .unwrap_or_default()
+        ),
         Op::LoadFastLoadFast { a, b } => format!(
             "{a}, {b} ({}, {}; skips the next)",
             name_of(&code.varnames, a as u32),

@@ -364,7 +364,7 @@ impl Vm {
         };
         g.state.set(GenState::Running);
         frame.set_ret(ReturnTo::Generator(g, Resume::YieldFrom));
-        self.frames.push(frame);
+        self.push_frame(frame);
         Ok(())
     }
 
@@ -600,7 +600,7 @@ impl Vm {
                 f.stack.as_ptr().add(n - 1).read()
             };
             frame.push(sent);
-            self.frames.push(frame);
+            self.push_frame(frame);
         }
     }
 
@@ -612,7 +612,7 @@ impl Vm {
         if resume.is_call() {
             self.c_depth += 1;
         }
-        self.frames.push(frame);
+        self.push_frame(frame);
     }
 
     /// The generator frame on top returned `v`: deliver it as `resume` says.

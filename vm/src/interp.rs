@@ -299,6 +299,34 @@ impl Vm {
                 ip = target;
             }};
         }
+        // `self.tracing`, read where an arm needs it: as a plain field
+        // read, LLVM hoisted the load to the top of the loop, two
+        // instructions before every dispatch.
+        macro_rules! tracing {
+            () => {
+                // SAFETY: a read of a live field.
+                unsafe { std::ptr::read_volatile(&self.tracing) }
+            };
+        }
+        // The fused compare-and-jump of `CompareFastFast`/`CompareFastConst`
+        // on two small ints: the comparison and the jump come from the
+        // `CompareJumpIf*` two instructions on (the compiler fuses only
+        // the int-comparable operators).
+        macro_rules! compare_jump {
+            ($x:expr, $y:expr) => {{
+                // SAFETY: the fused triple is in the code.
+                let next = unsafe { *ip.add(1) };
+                let (Op::CompareJumpIfFalse(cmp, t) | Op::CompareJumpIfTrue(cmp, t)) = next else {
+                    unreachable!("CompareFast* without its CompareJumpIf*")
+                };
+                let r = int_compare(cmp, $x, $y).unwrap_or(false);
+                // SAFETY: past the triple, still in the code.
+                ip = unsafe { ip.add(2) };
+                if r == matches!(next, Op::CompareJumpIfTrue(..)) {
+                    jump!(t);
+                }
+            }};
+        }
         // `LoadFast`: push a clone of local i (UnboundLocalError if unset).
         macro_rules! load_fast {
             ($i:expr) => {{
@@ -355,6 +383,43 @@ impl Vm {
                 }
             }};
         }
+        // `ForIter` with the frame set to go on at `ip` with an item, and
+        // at `exit` when the iterator is exhausted.
+        macro_rules! for_iter {
+            ($exit:expr) => {{
+                let exit: u32 = $exit;
+                let it = &*peek!(1);
+                if let Value::Generator(g) = it
+                    && g.state.get() == GenState::Suspended
+                    && !tracing!()
+                {
+                    let g = g.clone();
+                    sync!();
+                    self.resume_suspended(g, Resume::ForIter(exit))?;
+                    reload!();
+                } else if let Value::Iterator(st) = it
+                    && let Ok(mut st) = st.try_borrow_mut()
+                    && let IterState::Range { next, stop, step } = &mut *st
+                {
+                    if (*step > 0 && *next < *stop) || (*step < 0 && *next > *stop) {
+                        let v = *next;
+                        *next += *step;
+                        drop(st);
+                        push_item!(Value::Int(v));
+                    } else {
+                        drop(st);
+                        let it = pop!();
+                        drop(it);
+                        jump!(exit);
+                        after_drop!();
+                    }
+                } else {
+                    sync!();
+                    self.slow_op(Op::ForIter(exit))?;
+                    reload!();
+                }
+            }};
+        }
         reload!();
         loop {
             // The instruction is matched in place, not copied out first: a
@@ -408,6 +473,28 @@ impl Vm {
                     ip = unsafe { ip.add(1) };
                     let v = unsafe { (*consts.add(konst as usize)).fast_clone() };
                     push!(v);
+                }
+                Op::CompareFastFast { a, b } => {
+                    if let (Value::Int(x), Value::Int(y)) = (&*local!(a), &*local!(b)) {
+                        compare_jump!(*x, *y);
+                    } else {
+                        load_fast!(a);
+                        // SAFETY: the skipped `LoadFast b` follows.
+                        ip = unsafe { ip.add(1) };
+                        load_fast!(b);
+                    }
+                }
+                Op::CompareFastConst { local, konst } => {
+                    // SAFETY: constant indices come from the compiler.
+                    let k = unsafe { &*consts.add(konst as usize) };
+                    if let (Value::Int(x), Value::Int(y)) = (&*local!(local), k) {
+                        compare_jump!(*x, *y);
+                    } else {
+                        load_fast!(local);
+                        // SAFETY: the skipped `LoadConst konst` follows.
+                        ip = unsafe { ip.add(1) };
+                        push!(k.fast_clone());
+                    }
                 }
                 Op::StoreFast(i) => {
                     let v = pop!();
@@ -550,43 +637,50 @@ impl Vm {
                         reload!();
                     }
                 }
-                Op::ForIter(t) => {
-                    let it = &*peek!(1);
-                    if let Value::Generator(g) = it
-                        && g.state.get() == GenState::Suspended
-                        && !self.tracing
-                    {
-                        let g = g.clone();
+                Op::ForIter(t) => for_iter!(t),
+                Op::ForIterBack(top) => {
+                    // SAFETY: ip is one past this instruction, in the code.
+                    let exit = unsafe { ip.offset_from(ops) } as u32;
+                    // The loop's back edge: a poll point, as a backward
+                    // jump is. A pause resumes on this instruction.
+                    self.limits.countdown -= 1;
+                    if self.limits.countdown <= 0 {
                         sync!();
-                        self.resume_suspended(g, Resume::ForIter(t))?;
-                        reload!();
-                    } else if let Value::Iterator(st) = it
-                        && let Ok(mut st) = st.try_borrow_mut()
-                        && let IterState::Range { next, stop, step } = &mut *st
-                    {
-                        if (*step > 0 && *next < *stop) || (*step < 0 && *next > *stop) {
-                            let v = *next;
-                            *next += *step;
-                            drop(st);
-                            push_item!(Value::Int(v));
-                        } else {
-                            drop(st);
-                            let it = pop!();
-                            drop(it);
-                            jump!(t);
-                            after_drop!();
+                        if self.poll_limits()? {
+                            // SAFETY: fp is the top frame (see reload).
+                            unsafe { (*fp).ip = exit as usize - 1 };
+                            return Ok(Exit::Yield(Value::Undef));
                         }
-                    } else {
+                    }
+                    // SAFETY: the loop's first instruction, in this code.
+                    ip = unsafe { ops.add(top as usize) };
+                    for_iter!(exit);
+                }
+                Op::YieldFast(i) => {
+                    // SAFETY: fp is the live top frame.
+                    let f = unsafe { &*fp };
+                    if let ReturnTo::Generator(_, Resume::ForIter(_) | Resume::Call) = f.ret
+                        && !tracing!()
+                        && !local!(i).is_undef()
+                    {
+                        let v = local!(i).fast_clone();
+                        // SAFETY: the skipped `YieldValue` follows; the
+                        // generator resumes after it.
+                        ip = unsafe { ip.add(1) };
                         sync!();
-                        self.slow_op(op!())?;
+                        self.suspend_top();
                         reload!();
+                        after_drop!();
+                        push_item!(v);
+                    } else {
+                        load_fast!(i);
                     }
                 }
                 Op::YieldValue => {
                     // SAFETY: fp is the live top frame.
                     let f = unsafe { &*fp };
                     if let ReturnTo::Generator(_, Resume::ForIter(_) | Resume::Call) = f.ret
-                        && !self.tracing
+                        && !tracing!()
                     {
                         let v = pop!();
                         sync!();
@@ -609,7 +703,7 @@ impl Vm {
                     if let Value::Generator(g) = &*peek!(1)
                         && g.kind == GenKind::Coroutine
                         && g.state.get() == GenState::Created
-                        && !self.tracing
+                        && !tracing!()
                     {
                         continue;
                     }
@@ -646,7 +740,7 @@ impl Vm {
                         && g.state.get() == GenState::Created
                         && g.kind != GenKind::AsyncGenerator
                         && peek!(1).is_none()
-                        && !self.tracing
+                        && !tracing!()
                     {
                         let g = g.clone();
                         // The None sent in: an immediate, nothing to drop.
@@ -689,7 +783,7 @@ impl Vm {
                                 && let Value::Generator(g) = &*peek!(1)
                                 && g.kind == GenKind::Generator
                                 && g.state.get() == GenState::Suspended
-                                && !self.tracing =>
+                                && !tracing!() =>
                         {
                             let Value::Generator(g) = pop!() else {
                                 unreachable!("checked above")
@@ -956,6 +1050,10 @@ impl Vm {
             | Op::LoadFast(_)
             | Op::LoadFastLoadFast { .. }
             | Op::LoadFastLoadConst { .. }
+            | Op::CompareFastFast { .. }
+            | Op::CompareFastConst { .. }
+            | Op::YieldFast(_)
+            | Op::ForIterBack(_)
             | Op::StoreFast(_)
             | Op::Jump(_)
             | Op::PopJumpIfFalse(_)
@@ -1769,7 +1867,7 @@ impl Vm {
                 self.run_finalizers()
             }
             Prepared::Frame(f) | Prepared::Init(f, _) => {
-                self.frames.push(f);
+                self.push_frame(f);
                 Ok(())
             }
         }
@@ -1821,7 +1919,7 @@ impl Vm {
                 top!(self).push(g);
             }
         } else {
-            self.frames.push(frame);
+            self.push_frame(frame);
         }
         drop(callee);
         Ok(true)
@@ -1869,7 +1967,7 @@ impl Vm {
             frame
         };
         frame.set_ret(ReturnTo::Init(inst));
-        self.frames.push(frame);
+        self.push_frame(frame);
         drop(callee);
         Ok(true)
     }
@@ -1907,7 +2005,7 @@ impl Vm {
             &func.name.borrow(),
             &func.qualname.borrow(),
         )));
-        self.frames.push(frame);
+        self.push_frame(frame);
     }
 
     /// Whether `func` can take `n` positional arguments on the fast path
@@ -2310,7 +2408,7 @@ impl Vm {
                 "maximum recursion depth exceeded",
             ));
         }
-        self.frames.push(frame);
+        self.push_frame(frame);
         Ok(())
     }
 

@@ -27,15 +27,6 @@ pub enum Op {
     LoadConst(u32),
     /// `( -- locals[i])`; UnboundLocalError when unset.
     LoadFast(u32),
-    /// `( -- locals[a] locals[b])`: two `LoadFast`s in one dispatch. The
-    /// compiler writes it over the first of a `LoadFast a; LoadFast b`
-    /// pair and leaves the second in place (a jump may land on it); this
-    /// instruction skips it.
-    LoadFastLoadFast { a: u16, b: u16 },
-    /// `( -- locals[local] consts[konst])`: a `LoadFast` and a `LoadConst`
-    /// in one dispatch (`n - 1`, `i < 10`, `f(x, 0)`), written over the
-    /// `LoadFast` of such a pair; skips the `LoadConst` left in place.
-    LoadFastLoadConst { local: u16, konst: u16 },
     /// `(v -- )` into `locals[i]`.
     StoreFast(u32),
     /// `( -- )` unbinds `locals[i]`.
@@ -86,15 +77,6 @@ pub enum Op {
     Binary(BinOp),
     /// `(a b -- a op= b)`: tries `__iop__` first, mutates lists in place.
     Inplace(BinOp),
-    /// `(a b -- )` `Binary(op)` with the result stored into
-    /// `locals[local]`: written over the first of a `Binary; StoreFast`
-    /// pair, which stays in place (a jump may land on it) and is skipped.
-    /// Off the small-int path it runs as `Binary` and lets the `StoreFast`
-    /// run.
-    BinaryStoreFast { op: BinOp, local: u16 },
-    /// `(a b -- )` `Inplace(op)` then `StoreFast`, as `BinaryStoreFast`
-    /// (`total += x` on locals).
-    InplaceStoreFast { op: BinOp, local: u16 },
     /// `(v -- op v)`
     Unary(UnaryOp),
     /// `(a b -- a op b)` for every comparison, `is`, `in`.
@@ -156,10 +138,6 @@ pub enum Op {
     CompareJumpIfFalse(CmpOp, u32),
     /// `(a b -- )` compares and jumps when the result is truthy.
     CompareJumpIfTrue(CmpOp, u32),
-    /// `( -- )` `locals[local] += delta` for a small int constant delta
-    /// (`i += 1`): `LoadFast`, `LoadConst`, `Inplace(+)`, `StoreFast` in
-    /// one instruction.
-    AddFastConst { local: u16, delta: i16 },
     /// `(iterable -- iterator)`
     GetIter,
     /// `(iterator -- iterator next)`, or `(iterator -- )` and jump to the
@@ -243,4 +221,52 @@ pub enum Op {
     ImportStar,
     /// `(v -- )` REPL echo: prints `repr(v)` unless None.
     PrintExpr,
+
+    // Superinstructions: the work of a few instructions that run often
+    // together, in one dispatch. All but `AddFastConst` are written by the
+    // compiler's last pass (`fuse_superinstructions`) over the first of
+    // the instructions they stand for, which stay in place behind them.
+    /// `( -- locals[a] locals[b])`: two `LoadFast`s in one dispatch. The
+    /// compiler writes it over the first of a `LoadFast a; LoadFast b`
+    /// pair and leaves the second in place (a jump may land on it); this
+    /// instruction skips it.
+    LoadFastLoadFast { a: u16, b: u16 },
+    /// `( -- locals[local] consts[konst])`: a `LoadFast` and a `LoadConst`
+    /// in one dispatch (`n - 1`, `i < 10`, `f(x, 0)`), written over the
+    /// `LoadFast` of such a pair; skips the `LoadConst` left in place.
+    LoadFastLoadConst { local: u16, konst: u16 },
+    /// `( -- )` when `locals[a]` and `locals[b]` are small ints: compares
+    /// them and jumps as the `CompareJumpIf*` two instructions on says, in
+    /// one dispatch. Written over the `LoadFast a` of a `LoadFast a;
+    /// LoadFast b; CompareJumpIf*` triple (`while i < n`), which stays in
+    /// place; otherwise runs as `LoadFastLoadFast`.
+    CompareFastFast { a: u16, b: u16 },
+    /// `( -- )` as `CompareFastFast`, comparing `locals[local]` with
+    /// `consts[konst]` (`if n < 2`); otherwise runs as `LoadFastLoadConst`.
+    CompareFastConst { local: u16, konst: u16 },
+    /// `( -- sent)` yields `locals[i]`: a `LoadFast` and the `YieldValue`
+    /// after it in one dispatch, written over the `LoadFast`. Resumed, the
+    /// generator goes on after the `YieldValue`. Off the fast resume path
+    /// it runs as `LoadFast` and lets the `YieldValue` run.
+    YieldFast(u32),
+    /// `(iterator -- iterator next)` and jump to `top`, or `(iterator -- )`
+    /// and go on when exhausted: a loop's closing `Jump` and the `ForIter`
+    /// it jumps to, in one dispatch. Written over a `Jump h` where
+    /// `ForIter(t)` at `h` exits to the instruction after the `Jump`
+    /// (`t = i + 1`); `top` is `h + 1`. A generator it resumes returns to
+    /// `top` with its value, or to the instruction after this one.
+    ForIterBack(u32),
+    /// `(a b -- )` `Binary(op)` with the result stored into
+    /// `locals[local]`: written over the first of a `Binary; StoreFast`
+    /// pair, which stays in place (a jump may land on it) and is skipped.
+    /// Off the small-int path it runs as `Binary` and lets the `StoreFast`
+    /// run.
+    BinaryStoreFast { op: BinOp, local: u16 },
+    /// `(a b -- )` `Inplace(op)` then `StoreFast`, as `BinaryStoreFast`
+    /// (`total += x` on locals).
+    InplaceStoreFast { op: BinOp, local: u16 },
+    /// `( -- )` `locals[local] += delta` for a small int constant delta
+    /// (`i += 1`): `LoadFast`, `LoadConst`, `Inplace(+)`, `StoreFast` in
+    /// one instruction.
+    AddFastConst { local: u16, delta: i16 },
 }

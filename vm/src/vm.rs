@@ -539,6 +539,22 @@ impl Vm {
         self.run_frame(frame)
     }
 
+    /// Pushes a frame on the frame stack. `Vec::push` stayed an
+    /// out-of-line call on the resume and call paths; with the room check
+    /// inline, a push is a store and a length bump.
+    #[inline(always)]
+    pub(crate) fn push_frame(&mut self, frame: FrameBox) {
+        if self.frames.len() == self.frames.capacity() {
+            self.frames.reserve(16);
+        }
+        let len = self.frames.len();
+        // SAFETY: there is room for one more, checked above.
+        unsafe {
+            self.frames.as_mut_ptr().add(len).write(frame);
+            self.frames.set_len(len + 1);
+        }
+    }
+
     /// Runs a frame to completion in a nested dispatch loop.
     pub fn run_frame(&mut self, mut frame: FrameBox) -> PyResult<Value> {
         if self.depth() + 1 >= self.recursion_limit + 50 {

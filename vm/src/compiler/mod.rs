@@ -2247,6 +2247,33 @@ fn fuse_superinstructions(ops: &mut [Op]) {
         {
             ops[i] = Op::LoadFastLoadConst { local, konst };
         }
+        // A comparison of two locals, or a local and a constant, that
+        // decides a jump: compared in place when both are small ints.
+        if let Some(Op::CompareJumpIfFalse(cmp, _) | Op::CompareJumpIfTrue(cmp, _)) = ops.get(i + 2)
+            && matches!(
+                cmp,
+                CmpOp::Lt | CmpOp::LtE | CmpOp::Gt | CmpOp::GtE | CmpOp::Eq | CmpOp::NotEq
+            )
+        {
+            match ops[i] {
+                Op::LoadFastLoadFast { a, b } => ops[i] = Op::CompareFastFast { a, b },
+                Op::LoadFastLoadConst { local, konst } => {
+                    ops[i] = Op::CompareFastConst { local, konst }
+                }
+                _ => {}
+            }
+        }
+        // A loop's closing jump back to its `ForIter`, which exits to just
+        // after the jump: the iteration happens here.
+        if let Op::Jump(h) = ops[i]
+            && let Some(Op::ForIter(t)) = ops.get(h as usize)
+            && *t as usize == i + 1
+        {
+            ops[i] = Op::ForIterBack(h + 1);
+        }
+        if let (Op::LoadFast(local), Op::YieldValue) = (ops[i], ops[i + 1]) {
+            ops[i] = Op::YieldFast(local);
+        }
         if let (Op::Binary(op) | Op::Inplace(op), Op::StoreFast(local)) = (ops[i], ops[i + 1])
             && let Ok(local) = u16::try_from(local)
         {

@@ -73,7 +73,14 @@ fn effect(op: Op) -> Effect {
         }
         DupTopTwo => fall(2),
         // Walking on into the `LoadFast b` it skips gives the same depths.
-        LoadFastLoadFast { .. } | LoadFastLoadConst { .. } => fall(1),
+        // A fused compare-and-jump jumps as the instruction two on, which
+        // the walk reaches too.
+        LoadFastLoadFast { .. }
+        | LoadFastLoadConst { .. }
+        | CompareFastFast { .. }
+        | CompareFastConst { .. } => fall(1),
+        // Walking on into the `YieldValue` it skips gives the same depths.
+        YieldFast(_) => fall(1),
         StoreAttr(_) | MapAdd(_) | DeleteSubscr | EndAsyncFor => fall(-2),
         StoreSubscr => fall(-3),
         BuildTuple(k) | BuildList(k) | BuildSet(k) | BuildSlice(k) | BuildString(k) => {
@@ -108,6 +115,10 @@ fn effect(op: Op) -> Effect {
         CompareJumpIfFalse(_, t) | CompareJumpIfTrue(_, t) => Effect {
             next: Some(-2),
             jump: Some((t, -2)),
+        },
+        ForIterBack(top) => Effect {
+            next: Some(-1),
+            jump: Some((top, 1)),
         },
         ForIter(t) => Effect {
             next: Some(1),
