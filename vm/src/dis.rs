@@ -144,6 +144,15 @@ fn describe(code: &Code, op: &Op) -> (String, String) {
                 .map(const_repr)
                 .unwrap_or_default()
         ),
+        Op::BinaryFastConst { op, local, konst } => format!(
+            "{local}, {konst} ({} {} {}; skips the next two)",
+            name_of(&code.varnames, local as u32),
+            op.symbol(),
+            code.consts
+                .get(konst as usize)
+                .map(const_repr)
+                .unwrap_or_default()
+        ),
         Op::LoadFastLoadFast { a, b } => format!(
             "{a}, {b} ({}, {}; skips the next)",
             name_of(&code.varnames, a as u32),

@@ -356,6 +356,28 @@ impl Vm {
                 }
             }};
         }
+        // `LoadFastLoadFast`: locals a and b, skipping the `LoadFast b`
+        // left in place.
+        macro_rules! load_fast_load_fast {
+            ($a:expr, $b:expr) => {{
+                load_fast!($a);
+                // SAFETY: the skipped `LoadFast b` follows.
+                ip = unsafe { ip.add(1) };
+                load_fast!($b);
+            }};
+        }
+        // `LoadFastLoadConst`: a local and a constant, skipping the
+        // `LoadConst` left in place.
+        macro_rules! load_fast_load_const {
+            ($local:expr, $konst:expr) => {{
+                load_fast!($local);
+                // SAFETY: the skipped `LoadConst konst` follows, and
+                // constant indices come from the compiler.
+                ip = unsafe { ip.add(1) };
+                let v = unsafe { (*consts.add($konst as usize)).fast_clone() };
+                push!(v);
+            }};
+        }
         // `StoreFast`: v into local i, dropping what it held.
         macro_rules! store_fast {
             ($i:expr, $v:expr) => {{
@@ -460,28 +482,13 @@ impl Vm {
                     push!(v);
                 }
                 Op::LoadFast(i) => load_fast!(i),
-                Op::LoadFastLoadFast { a, b } => {
-                    load_fast!(a);
-                    // SAFETY: the skipped `LoadFast b` follows.
-                    ip = unsafe { ip.add(1) };
-                    load_fast!(b);
-                }
-                Op::LoadFastLoadConst { local, konst } => {
-                    load_fast!(local);
-                    // SAFETY: the skipped `LoadConst konst` follows, and
-                    // constant indices come from the compiler.
-                    ip = unsafe { ip.add(1) };
-                    let v = unsafe { (*consts.add(konst as usize)).fast_clone() };
-                    push!(v);
-                }
+                Op::LoadFastLoadFast { a, b } => load_fast_load_fast!(a, b),
+                Op::LoadFastLoadConst { local, konst } => load_fast_load_const!(local, konst),
                 Op::CompareFastFast { a, b } => {
                     if let (Value::Int(x), Value::Int(y)) = (&*local!(a), &*local!(b)) {
                         compare_jump!(*x, *y);
                     } else {
-                        load_fast!(a);
-                        // SAFETY: the skipped `LoadFast b` follows.
-                        ip = unsafe { ip.add(1) };
-                        load_fast!(b);
+                        load_fast_load_fast!(a, b);
                     }
                 }
                 Op::CompareFastConst { local, konst } => {
@@ -490,10 +497,25 @@ impl Vm {
                     if let (Value::Int(x), Value::Int(y)) = (&*local!(local), k) {
                         compare_jump!(*x, *y);
                     } else {
-                        load_fast!(local);
-                        // SAFETY: the skipped `LoadConst konst` follows.
-                        ip = unsafe { ip.add(1) };
-                        push!(k.fast_clone());
+                        load_fast_load_const!(local, konst);
+                    }
+                }
+                Op::BinaryFastConst {
+                    op: bop,
+                    local,
+                    konst,
+                } => {
+                    // SAFETY: constant indices come from the compiler.
+                    let k = unsafe { &*consts.add(konst as usize) };
+                    if let (Value::Int(x), Value::Int(y)) = (&*local!(local), k)
+                        && let Some(r) = int_binop(bop, *x, *y)
+                    {
+                        // SAFETY: past the skipped `LoadConst` and `Binary`,
+                        // still in the code.
+                        ip = unsafe { ip.add(2) };
+                        push!(Value::Int(r));
+                    } else {
+                        load_fast_load_const!(local, konst);
                     }
                 }
                 Op::StoreFast(i) => {
@@ -1052,6 +1074,7 @@ impl Vm {
             | Op::LoadFastLoadConst { .. }
             | Op::CompareFastFast { .. }
             | Op::CompareFastConst { .. }
+            | Op::BinaryFastConst { .. }
             | Op::YieldFast(_)
             | Op::ForIterBack(_)
             | Op::StoreFast(_)

@@ -244,6 +244,11 @@ pub enum Op {
     /// `( -- )` as `CompareFastFast`, comparing `locals[local]` with
     /// `consts[konst]` (`if n < 2`); otherwise runs as `LoadFastLoadConst`.
     CompareFastConst { local: u16, konst: u16 },
+    /// `( -- locals[local] op consts[konst])` when both are small ints and
+    /// the result is one (`n - 1`, `i * 2`): a `LoadFast`, `LoadConst`,
+    /// `Binary(op)` triple in one dispatch, written over the `LoadFast`;
+    /// otherwise runs as `LoadFastLoadConst`.
+    BinaryFastConst { op: BinOp, local: u16, konst: u16 },
     /// `( -- sent)` yields `locals[i]`: a `LoadFast` and the `YieldValue`
     /// after it in one dispatch, written over the `LoadFast`. Resumed, the
     /// generator goes on after the `YieldValue`. Off the fast resume path

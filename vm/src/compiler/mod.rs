@@ -2263,6 +2263,17 @@ fn fuse_superinstructions(ops: &mut [Op]) {
                 _ => {}
             }
         }
+        // A local and a constant combined by an operator: computed in
+        // place when both are small ints.
+        if let (Op::LoadFastLoadConst { local, konst }, Some(Op::Binary(op))) =
+            (ops[i], ops.get(i + 2))
+        {
+            ops[i] = Op::BinaryFastConst {
+                op: *op,
+                local,
+                konst,
+            };
+        }
         // A loop's closing jump back to its `ForIter`, which exits to just
         // after the jump: the iteration happens here.
         if let Op::Jump(h) = ops[i]

@@ -78,7 +78,8 @@ fn effect(op: Op) -> Effect {
         LoadFastLoadFast { .. }
         | LoadFastLoadConst { .. }
         | CompareFastFast { .. }
-        | CompareFastConst { .. } => fall(1),
+        | CompareFastConst { .. }
+        | BinaryFastConst { .. } => fall(1),
         // Walking on into the `YieldValue` it skips gives the same depths.
         YieldFast(_) => fall(1),
         StoreAttr(_) | MapAdd(_) | DeleteSubscr | EndAsyncFor => fall(-2),
