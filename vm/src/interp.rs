@@ -405,6 +405,22 @@ impl Vm {
                 }
             }};
         }
+        // Pushes a call's result; when the next instruction drops it
+        // (`d.append(x)` as a statement), drops it here and skips that, or
+        // stores it as `push_item!` does (`t = d.popleft()`).
+        macro_rules! push_result {
+            ($v:expr) => {{
+                let v = $v;
+                // SAFETY: ip points into the code; a call is followed by at
+                // least a return.
+                if let Op::PopTop = unsafe { *ip } {
+                    ip = unsafe { ip.add(1) };
+                    drop_value!(v);
+                } else {
+                    push_item!(v);
+                }
+            }};
+        }
         // `ForIter` with the frame set to go on at `ip` with an item, and
         // at `exit` when the iterator is exhausted.
         macro_rules! for_iter {
@@ -933,7 +949,7 @@ impl Vm {
                         }
                         method.heap_drop();
                         reload!();
-                        push!(r?);
+                        push_result!(r?);
                         after_drop!();
                         continue;
                     }
