@@ -39,16 +39,16 @@ unsafe fn move_values(src: *const Value, dst: *mut Value, n: usize) {
             return;
         }
         if n > 0 {
-            dst.write(src.read());
+            dst.write(Value::read_words(src));
         }
         if n > 1 {
-            dst.add(1).write(src.add(1).read());
+            dst.add(1).write(Value::read_words(src.add(1)));
         }
         if n > 2 {
-            dst.add(2).write(src.add(2).read());
+            dst.add(2).write(Value::read_words(src.add(2)));
         }
         if n > 3 {
-            dst.add(3).write(src.add(3).read());
+            dst.add(3).write(Value::read_words(src.add(3)));
         }
     }
 }
@@ -975,7 +975,13 @@ impl Vm {
                     // SAFETY: fp is the live top frame.
                     let f = unsafe { &*fp };
                     if let ReturnTo::Caller = f.ret {
-                        let v = pop!();
+                        // Read by words: the value was often just written
+                        // by an arithmetic arm as two narrow stores.
+                        // SAFETY: as for pop; the slot is given up.
+                        let v = unsafe {
+                            sp = sp.sub(1);
+                            Value::read_words(sp)
+                        };
                         sync!();
                         self.return_to_caller();
                         reload!();

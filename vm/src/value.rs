@@ -850,6 +850,28 @@ impl Value {
         unsafe { *((self as *const Value as *const u8).add(8) as *const *mut usize) }
     }
 
+    /// Moves the value out of `p` with three word loads. A value just
+    /// written as narrower stores (an int's kind and payload) and read back
+    /// with the 16-byte load a plain move uses waits for the stores to
+    /// reach the cache (store forwarding fails); word loads forward.
+    ///
+    /// # Safety
+    /// `p` points to an initialised value, which the caller gives up.
+    #[inline(always)]
+    pub unsafe fn read_words(p: *const Value) -> Value {
+        let w = p as *const std::mem::MaybeUninit<u64>;
+        // SAFETY: three words of a valid value, padding read as
+        // `MaybeUninit`, reassembled into the same value.
+        unsafe {
+            let words = [
+                std::ptr::read_volatile(w),
+                std::ptr::read_volatile(w.add(1)),
+                std::ptr::read_volatile(w.add(2)),
+            ];
+            std::mem::transmute::<[std::mem::MaybeUninit<u64>; 3], Value>(words)
+        }
+    }
+
     /// `clone` without matching on the kind: a bitwise copy, plus one
     /// increment of the strong count for a heap value.
     #[inline(always)]
