@@ -278,35 +278,33 @@ impl Vm {
                 }
             }};
         }
+        // A loop's back edge: a poll point for Ctrl-C and the limits,
+        // every `limits::CHECK_EVERY` steps at most (limits.rs). A pause
+        // resumes at instruction `$resume`.
+        macro_rules! poll_back_edge {
+            ($resume:expr) => {{
+                self.limits.countdown -= 1;
+                if self.limits.countdown <= 0 {
+                    sync!();
+                    if self.poll_limits()? {
+                        // SAFETY: fp is the top frame (see reload).
+                        unsafe { (*fp).ip = $resume };
+                        return Ok(Exit::Yield(Value::Undef));
+                    }
+                }
+            }};
+        }
         macro_rules! jump {
             ($t:expr) => {{
                 // SAFETY: jump targets are instruction indices in this code.
                 let target = unsafe { ops.add($t as usize) };
-                // A backward jump closes a loop: a poll point for Ctrl-C and
-                // the limits, every `limits::CHECK_EVERY` steps at most
-                // (limits.rs). A pause resumes at the target.
+                // A backward jump closes a loop; a pause resumes at the
+                // target.
                 if target < ip {
-                    self.limits.countdown -= 1;
-                    if self.limits.countdown <= 0 {
-                        sync!();
-                        if self.poll_limits()? {
-                            // SAFETY: fp is the top frame (see reload).
-                            unsafe { (*fp).ip = $t as usize };
-                            return Ok(Exit::Yield(Value::Undef));
-                        }
-                    }
+                    poll_back_edge!($t as usize);
                 }
                 ip = target;
             }};
-        }
-        // `self.tracing`, read where an arm needs it: as a plain field
-        // read, LLVM hoisted the load to the top of the loop, two
-        // instructions before every dispatch.
-        macro_rules! tracing {
-            () => {
-                // SAFETY: a read of a live field.
-                unsafe { std::ptr::read_volatile(&self.tracing) }
-            };
         }
         // The fused compare-and-jump of `CompareFastFast`/`CompareFastConst`
         // on two small ints: the comparison and the jump come from the
@@ -429,7 +427,7 @@ impl Vm {
                 let it = &*peek!(1);
                 if let Value::Generator(g) = it
                     && g.state.get() == GenState::Suspended
-                    && !tracing!()
+                    && !self.tracing
                 {
                     let g = g.clone();
                     sync!();
@@ -679,17 +677,8 @@ impl Vm {
                 Op::ForIterBack(top) => {
                     // SAFETY: ip is one past this instruction, in the code.
                     let exit = unsafe { ip.offset_from(ops) } as u32;
-                    // The loop's back edge: a poll point, as a backward
-                    // jump is. A pause resumes on this instruction.
-                    self.limits.countdown -= 1;
-                    if self.limits.countdown <= 0 {
-                        sync!();
-                        if self.poll_limits()? {
-                            // SAFETY: fp is the top frame (see reload).
-                            unsafe { (*fp).ip = exit as usize - 1 };
-                            return Ok(Exit::Yield(Value::Undef));
-                        }
-                    }
+                    // A pause resumes on this instruction.
+                    poll_back_edge!(exit as usize - 1);
                     // SAFETY: the loop's first instruction, in this code.
                     ip = unsafe { ops.add(top as usize) };
                     for_iter!(exit);
@@ -698,7 +687,7 @@ impl Vm {
                     // SAFETY: fp is the live top frame.
                     let f = unsafe { &*fp };
                     if let ReturnTo::Generator(_, Resume::ForIter(_) | Resume::Call) = f.ret
-                        && !tracing!()
+                        && !self.tracing
                         && !local!(i).is_undef()
                     {
                         let v = local!(i).fast_clone();
@@ -718,7 +707,7 @@ impl Vm {
                     // SAFETY: fp is the live top frame.
                     let f = unsafe { &*fp };
                     if let ReturnTo::Generator(_, Resume::ForIter(_) | Resume::Call) = f.ret
-                        && !tracing!()
+                        && !self.tracing
                     {
                         let v = pop!();
                         sync!();
@@ -741,7 +730,7 @@ impl Vm {
                     if let Value::Generator(g) = &*peek!(1)
                         && g.kind == GenKind::Coroutine
                         && g.state.get() == GenState::Created
-                        && !tracing!()
+                        && !self.tracing
                     {
                         continue;
                     }
@@ -778,7 +767,7 @@ impl Vm {
                         && g.state.get() == GenState::Created
                         && g.kind != GenKind::AsyncGenerator
                         && peek!(1).is_none()
-                        && !tracing!()
+                        && !self.tracing
                     {
                         let g = g.clone();
                         // The None sent in: an immediate, nothing to drop.
@@ -821,7 +810,7 @@ impl Vm {
                                 && let Value::Generator(g) = &*peek!(1)
                                 && g.kind == GenKind::Generator
                                 && g.state.get() == GenState::Suspended
-                                && !tracing!() =>
+                                && !self.tracing =>
                         {
                             let Value::Generator(g) = pop!() else {
                                 unreachable!("checked above")
