@@ -63,6 +63,29 @@ fn name_of(v: &[std::rc::Rc<str>], i: u32) -> String {
     v.get(i as usize).map(|s| s.to_string()).unwrap_or_default()
 }
 
+/// The operands of a superinstruction over two locals: `a, b (x, y; note)`,
+/// the names joined by `sep`.
+fn local_pair(code: &Code, a: u16, b: u16, sep: &str, note: &str) -> String {
+    format!(
+        "{a}, {b} ({}{sep}{}; {note})",
+        name_of(&code.varnames, a as u32),
+        name_of(&code.varnames, b as u32)
+    )
+}
+
+/// The operands of a superinstruction over a local and a constant:
+/// `local, konst (x, 2; note)`, the name and constant joined by `sep`.
+fn local_const(code: &Code, local: u16, konst: u16, sep: &str, note: &str) -> String {
+    format!(
+        "{local}, {konst} ({}{sep}{}; {note})",
+        name_of(&code.varnames, local as u32),
+        code.consts
+            .get(konst as usize)
+            .map(const_repr)
+            .unwrap_or_default()
+    )
+}
+
 fn const_repr(v: &Value) -> String {
     match v {
         Value::Str(s) => crate::objects::repr_str(s.as_str()),
@@ -131,41 +154,23 @@ fn describe(code: &Code, op: &Op) -> (String, String) {
         Op::CompareJumpIfFalse(c, t) | Op::CompareJumpIfTrue(c, t) => {
             format!("({}) to {t}", c.symbol())
         }
-        Op::CompareFastFast { a, b } => format!(
-            "{a}, {b} ({}, {}; compares and jumps as two on)",
-            name_of(&code.varnames, a as u32),
-            name_of(&code.varnames, b as u32)
+        Op::CompareFastFast { a, b } => {
+            local_pair(code, a, b, ", ", "compares and jumps as two on")
+        }
+        Op::CompareFastConst { local, konst } => {
+            local_const(code, local, konst, ", ", "compares and jumps as two on")
+        }
+        Op::BinaryFastConst { op, local, konst } => local_const(
+            code,
+            local,
+            konst,
+            &format!(" {} ", op.symbol()),
+            "skips the next two",
         ),
-        Op::CompareFastConst { local, konst } => format!(
-            "{local}, {konst} ({}, {}; compares and jumps as two on)",
-            name_of(&code.varnames, local as u32),
-            code.consts
-                .get(konst as usize)
-                .map(const_repr)
-                .unwrap_or_default()
-        ),
-        Op::BinaryFastConst { op, local, konst } => format!(
-            "{local}, {konst} ({} {} {}; skips the next two)",
-            name_of(&code.varnames, local as u32),
-            op.symbol(),
-            code.consts
-                .get(konst as usize)
-                .map(const_repr)
-                .unwrap_or_default()
-        ),
-        Op::LoadFastLoadFast { a, b } => format!(
-            "{a}, {b} ({}, {}; skips the next)",
-            name_of(&code.varnames, a as u32),
-            name_of(&code.varnames, b as u32)
-        ),
-        Op::LoadFastLoadConst { local, konst } => format!(
-            "{local}, {konst} ({}, {}; skips the next)",
-            name_of(&code.varnames, local as u32),
-            code.consts
-                .get(konst as usize)
-                .map(const_repr)
-                .unwrap_or_default()
-        ),
+        Op::LoadFastLoadFast { a, b } => local_pair(code, a, b, ", ", "skips the next"),
+        Op::LoadFastLoadConst { local, konst } => {
+            local_const(code, local, konst, ", ", "skips the next")
+        }
         Op::AddFastConst { local, delta } => format!(
             "{} ({}) {} {}",
             local,
