@@ -13,7 +13,7 @@ use std::marker::PhantomData;
 use std::rc::Rc;
 
 use covm_vm::Vm as RawVm;
-use covm_vm::value::{Builtin, Class, KwArgs, NativeObject, PyResult, Special, Value};
+use covm_vm::value::{Builtin, Class, KwArgs, NativeBox, NativeObject, PyResult, Special, Value};
 
 use crate::convert::{FromValue, IntoValue};
 
@@ -57,7 +57,7 @@ pub(crate) fn closure_value(name: &str, f: Callback) -> Value {
     Value::Builtin(Rc::new(Builtin {
         name: name.clone(),
         func: trampoline,
-        receiver: Some(Value::Native(Rc::new(Closure { name, f }))),
+        receiver: Some(Value::Native(NativeBox::new(Closure { name, f }).into())),
         special: Special::None,
     }))
 }
@@ -153,7 +153,9 @@ impl<T: 'static> IntoValue for Rc<T> {
     /// An opaque host object (see `Vm::register_type`).
     fn into_value(self, vm: &mut RawVm) -> PyResult<Value> {
         let class = class_of::<T>(vm, None);
-        Ok(Value::Native(Rc::new(HostObject { value: self, class })))
+        Ok(Value::Native(
+            NativeBox::new(HostObject { value: self, class }).into(),
+        ))
     }
 }
 

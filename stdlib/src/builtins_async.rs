@@ -74,9 +74,9 @@ pub fn install(vm: &mut Vm) {
 /// The state `as_completed`'s closures share.
 struct AsCompleted {
     queue: Value,
-    todo: RefCell<Vec<Rc<Fut>>>,
+    todo: RefCell<Vec<NativeRc<Fut>>>,
     on_completion: RefCell<Value>,
-    timeout_handle: RefCell<Option<Rc<scheduler::Handle>>>,
+    timeout_handle: RefCell<Option<NativeRc<scheduler::Handle>>>,
 }
 
 impl NativeObject for AsCompleted {
@@ -119,7 +119,7 @@ fn on_timeout(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
     let Some(st) = args.first().and_then(downcast::<AsCompleted>) else {
         return Ok(Value::None);
     };
-    let todo: Vec<Rc<Fut>> = std::mem::take(&mut *st.todo.borrow_mut());
+    let todo: Vec<NativeRc<Fut>> = std::mem::take(&mut *st.todo.borrow_mut());
     let cb = st.on_completion.borrow().clone();
     for f in todo {
         f.remove_callbacks(|c| matches!(c, Callback::Py(v, _) if v.is(&cb)));
@@ -182,18 +182,18 @@ fn start(vm: &mut Vm, fs: Value, timeout: Option<Value>) -> PyResult<Vec<Value>>
     let mut todo = Vec::with_capacity(items.len());
     for it in &items {
         let f = future::ensure_future(vm, it, Some(&lp))?;
-        if !todo.iter().any(|x: &Rc<Fut>| Rc::ptr_eq(x, &f)) {
+        if !todo.iter().any(|x: &NativeRc<Fut>| Rc::ptr_eq(x, &f)) {
             todo.push(f);
         }
     }
     let n = todo.len();
-    let st = Rc::new(AsCompleted {
+    let st = NativeBox::new(AsCompleted {
         queue: queue.clone(),
         todo: RefCell::new(todo.clone()),
         on_completion: RefCell::new(Value::None),
         timeout_handle: RefCell::new(None),
     });
-    let stv = Value::Native(st.clone());
+    let stv = Value::Native(st.clone().into());
     let cb = bound_native("_on_completion", on_completion, stv.clone());
     *st.on_completion.borrow_mut() = cb.clone();
     for f in &todo {

@@ -428,7 +428,7 @@ fn bytes_new(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
                 "errors without a string argument"
             }));
         }
-        return Ok(Value::Bytes(Rc::from(Vec::new())));
+        return Ok(Value::Bytes(RcSlice::from(Vec::new())));
     };
     if let Value::Str(s) = src {
         let Some(enc) = &p[1] else {
@@ -441,7 +441,7 @@ fn bytes_new(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
             )));
         };
         let b = encode_str(vm, s.as_str(), enc.as_str())?;
-        return Ok(Value::Bytes(Rc::from(b)));
+        return Ok(Value::Bytes(RcSlice::from(b)));
     }
     if p[1].is_some() {
         return Err(vm.type_error("encoding without a string argument"));
@@ -456,7 +456,7 @@ fn bytes_new(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
             if n > 1 << 32 {
                 return Err(vm.new_exc(&vm.exc.memory_error.clone(), ""));
             }
-            Ok(Value::Bytes(Rc::from(vec![0u8; n as usize])))
+            Ok(Value::Bytes(RcSlice::from(vec![0u8; n as usize])))
         }
         _ => {
             if matches!(src, Value::Instance(_))
@@ -482,7 +482,7 @@ fn bytes_new(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
                     _ => return Err(vm.value_error("bytes must be in range(0, 256)")),
                 }
             }
-            Ok(Value::Bytes(Rc::from(out)))
+            Ok(Value::Bytes(RcSlice::from(out)))
         }
     }
 }

@@ -723,7 +723,7 @@ pub fn open(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
             wbuf: String::new(),
         }),
     };
-    Ok(Value::Native(Rc::new(obj)))
+    Ok(Value::Native(NativeBox::new(obj).into()))
 }
 
 /// The `io` module: `open`, `TextIOWrapper`, `UnsupportedOperation`.

@@ -9,6 +9,7 @@ use covm_vm::dict::{self, Dict};
 use covm_vm::value::{Class, DictIterKind, IterState, KwArgs, NativeObject, PyResult, Value};
 
 use crate::methods::{add_classmethod, count_args, descriptor_error, no_args, one_arg};
+use covm_vm::value::NativeBox;
 
 pub fn install(vm: &mut Vm) {
     let d = vm.types.dict.clone();
@@ -141,10 +142,13 @@ impl DictView {
 }
 
 fn make_view(d: &Rc<RefCell<Dict>>, kind: DictIterKind) -> Value {
-    Value::Native(Rc::new(DictView {
-        dict: d.clone(),
-        kind,
-    }))
+    Value::Native(
+        NativeBox::new(DictView {
+            dict: d.clone(),
+            kind,
+        })
+        .into(),
+    )
 }
 
 fn view_of(v: &Value) -> Option<(Rc<RefCell<Dict>>, DictIterKind)> {

@@ -164,12 +164,15 @@ fn deque_class(vm: &mut Vm) -> Rc<Class> {
 
 fn new_deque(vm: &mut Vm, items: VecDeque<Value>, maxlen: Option<usize>) -> Value {
     let cls = deque_class(vm);
-    Value::tracked(Value::Native(Rc::new(Deque {
-        cls,
-        items: RefCell::new(items),
-        maxlen,
-        state: Cell::new(0),
-    })))
+    Value::tracked(Value::Native(
+        NativeBox::new(Deque {
+            cls,
+            items: RefCell::new(items),
+            maxlen,
+            state: Cell::new(0),
+        })
+        .into(),
+    ))
 }
 
 fn deque_new(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
@@ -908,12 +911,15 @@ fn dict_class(vm: &mut Vm, kind: DictKind) -> Rc<Class> {
 
 fn new_dictlike(vm: &mut Vm, kind: DictKind, factory: Value, d: Dict) -> Value {
     let cls = dict_class(vm, kind);
-    Value::tracked(Value::Native(Rc::new(DictLike {
-        cls,
-        kind,
-        factory: RefCell::new(factory),
-        d: Rc::new(RefCell::new(d)),
-    })))
+    Value::tracked(Value::Native(
+        NativeBox::new(DictLike {
+            cls,
+            kind,
+            factory: RefCell::new(factory),
+            d: Rc::new(RefCell::new(d)),
+        })
+        .into(),
+    ))
 }
 
 /// The (key, value) pairs of a mapping or an iterable of pairs.
@@ -1378,7 +1384,7 @@ fn setup_ordered(vm: &mut Vm, cls: &Rc<Class>) {
 pub struct NamedTuple {
     cls: Rc<Class>,
     fields: Rc<[Rc<str>]>,
-    values: Rc<[Value]>,
+    values: RcSlice<Value>,
 }
 
 impl NamedTuple {
@@ -1438,11 +1444,14 @@ fn nt_fields(cls: &Rc<Class>) -> Rc<[Rc<str>]> {
 }
 
 fn nt_make_value(cls: &Rc<Class>, values: Vec<Value>) -> Value {
-    Value::Native(Rc::new(NamedTuple {
-        cls: cls.clone(),
-        fields: nt_fields(cls),
-        values: values.into(),
-    }))
+    Value::Native(
+        NativeBox::new(NamedTuple {
+            cls: cls.clone(),
+            fields: nt_fields(cls),
+            values: values.into(),
+        })
+        .into(),
+    )
 }
 
 fn nt_new(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {

@@ -54,7 +54,7 @@ fn copy_context(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
             args.len()
         )));
     }
-    Ok(Value::Native(cv::copy_context(vm)))
+    Ok(Value::Native(cv::copy_context(vm).into()))
 }
 
 fn var_new(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
@@ -74,17 +74,17 @@ fn var_new(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     if !matches!(name, Value::Str(_)) {
         return Err(vm.type_error("context variable name must be a str"));
     }
-    Ok(Value::Native(CtxVar::new(vm, name, p[1].clone())))
+    Ok(Value::Native(CtxVar::new(vm, name, p[1].clone()).into()))
 }
 
 fn ctx_new(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     if args.len() > 1 || !kw.is_empty() {
         return Err(vm.type_error("Context() does not accept any arguments"));
     }
-    Ok(Value::Native(Context::new_empty(vm)))
+    Ok(Value::Native(Context::new_empty(vm).into()))
 }
 
-fn this_var(vm: &Vm, args: &[Value], m: &str) -> PyResult<Rc<CtxVar>> {
+fn this_var(vm: &Vm, args: &[Value], m: &str) -> PyResult<NativeRc<CtxVar>> {
     args.first().and_then(as_native::<CtxVar>).ok_or_else(|| {
         vm.type_error(&format!(
             "descriptor '{m}' requires a '_contextvars.ContextVar' object"
@@ -92,7 +92,7 @@ fn this_var(vm: &Vm, args: &[Value], m: &str) -> PyResult<Rc<CtxVar>> {
     })
 }
 
-fn this_ctx(vm: &Vm, args: &[Value], m: &str) -> PyResult<Rc<Context>> {
+fn this_ctx(vm: &Vm, args: &[Value], m: &str) -> PyResult<NativeRc<Context>> {
     args.first().and_then(as_native::<Context>).ok_or_else(|| {
         vm.type_error(&format!(
             "descriptor '{m}' requires a '_contextvars.Context' object"
@@ -100,7 +100,7 @@ fn this_ctx(vm: &Vm, args: &[Value], m: &str) -> PyResult<Rc<Context>> {
     })
 }
 
-fn arg_var(vm: &mut Vm, v: Option<&Value>) -> PyResult<Rc<CtxVar>> {
+fn arg_var(vm: &mut Vm, v: Option<&Value>) -> PyResult<NativeRc<CtxVar>> {
     match v {
         Some(x) => match as_native::<CtxVar>(x) {
             Some(var) => Ok(var),
@@ -156,7 +156,7 @@ fn ctx_run(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
 }
 
 fn ctx_copy(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
-    Ok(Value::Native(this_ctx(vm, args, "copy")?.copy()))
+    Ok(Value::Native(this_ctx(vm, args, "copy")?.copy().into()))
 }
 
 fn ctx_get(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {

@@ -178,12 +178,15 @@ fn partial_new(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
             None => pkw.push((k.clone(), v.clone())),
         }
     }
-    Ok(Value::tracked(Value::Native(Rc::new(Partial {
-        cls,
-        func,
-        args: pargs,
-        kwargs: pkw,
-    }))))
+    Ok(Value::tracked(Value::Native(
+        NativeBox::new(Partial {
+            cls,
+            func,
+            args: pargs,
+            kwargs: pkw,
+        })
+        .into(),
+    )))
 }
 
 fn partial_call(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
@@ -321,7 +324,7 @@ fn lru_cache_info(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> 
         maxsize: lc.maxsize,
         currsize: lc.cache.borrow().len(),
     };
-    Ok(Value::Native(Rc::new(info)))
+    Ok(Value::Native(NativeBox::new(info).into()))
 }
 
 fn lru_cache_clear(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
@@ -439,15 +442,18 @@ fn make_lru(vm: &mut Vm, f: Value, maxsize: Option<usize>, typed: bool) -> PyRes
         "functools",
         setup_lru,
     );
-    Ok(Value::Native(Rc::new(LruCache {
-        cls,
-        func: f,
-        maxsize,
-        typed,
-        cache: Rc::new(RefCell::new(Dict::new())),
-        hits: Cell::new(0),
-        misses: Cell::new(0),
-    })))
+    Ok(Value::Native(
+        NativeBox::new(LruCache {
+            cls,
+            func: f,
+            maxsize,
+            typed,
+            cache: Rc::new(RefCell::new(Dict::new())),
+            hits: Cell::new(0),
+            misses: Cell::new(0),
+        })
+        .into(),
+    ))
 }
 
 /// The decorator `lru_cache(maxsize)` returns; the receiver packs
@@ -580,11 +586,14 @@ fn cmp_key_make(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
         "functools",
         setup_cmp_key,
     );
-    Ok(Value::Native(Rc::new(CmpKey {
-        cls,
-        cmp: cmp.clone(),
-        obj: obj.clone(),
-    })))
+    Ok(Value::Native(
+        NativeBox::new(CmpKey {
+            cls,
+            cmp: cmp.clone(),
+            obj: obj.clone(),
+        })
+        .into(),
+    ))
 }
 
 fn cmp_to_key(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {

@@ -132,7 +132,7 @@ impl Enc {
                 };
                 let addr = match other {
                     Value::Instance(i) => Rc::as_ptr(i) as *const u8 as usize,
-                    Value::Native(n) => Rc::as_ptr(n) as *const u8 as usize,
+                    Value::Native(n) => n.addr(),
                     _ => 0,
                 };
                 if addr != 0 {

@@ -103,9 +103,9 @@ fn random_class(vm: &mut Vm) -> Rc<Class> {
     native_class(vm, "random.Random", "Random", "random", setup)
 }
 
-fn new_random(vm: &mut Vm) -> Rc<RandomObj> {
+fn new_random(vm: &mut Vm) -> NativeRc<RandomObj> {
     let cls = random_class(vm);
-    let r = Rc::new(RandomObj {
+    let r = NativeBox::new(RandomObj {
         cls,
         mt: RefCell::new(Mt::new()),
         gauss_next: Cell::new(None),
@@ -240,7 +240,7 @@ fn random_new(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     if let Some(a) = &p[0] {
         do_seed(vm, &r, Some(a), 2)?;
     }
-    Ok(Value::Native(r))
+    Ok(Value::Native(r.into()))
 }
 
 fn r_getstate(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
@@ -335,12 +335,12 @@ fn r_randbytes(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
         return Err(vm.value_error("number of bits must be non-negative"));
     }
     if n == 0 {
-        return Ok(Value::Bytes(Rc::from(Vec::new())));
+        return Ok(Value::Bytes(RcSlice::from(Vec::new())));
     }
     let words = r.mt.borrow_mut().getrandbits_words(n as u64 * 8);
     let mut bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
     bytes.truncate(n as usize);
-    Ok(Value::Bytes(Rc::from(bytes)))
+    Ok(Value::Bytes(RcSlice::from(bytes)))
 }
 
 /// An integer argument of `randrange`: ints as they are, integral floats
@@ -926,7 +926,7 @@ pub fn init(vm: &mut Vm) -> PyResult<Value> {
     let m = vm.new_module("random");
     let cls = random_class(vm);
     set(&m, "Random", Value::Class(cls));
-    let inst = Value::Native(new_random(vm));
+    let inst = Value::Native(new_random(vm).into());
     for (name, f) in METHODS {
         set(&m, name, bound_native(name, *f, inst.clone()));
     }

@@ -332,18 +332,21 @@ fn compile_value(vm: &mut Vm, pattern: &Value, flags: i64) -> PyResult<Value> {
         }
     };
     let cls = pattern_class(vm);
-    let v = Value::Native(Rc::new(PatternObj {
-        cls,
-        pattern: pattern.clone(),
-        flags: t.flags,
-        groups: t.groups,
-        names: t.names,
-        translated: t.regex,
-        search,
-        anchored: OnceCell::new(),
-        full: OnceCell::new(),
-        full_anchored: OnceCell::new(),
-    }));
+    let v = Value::Native(
+        NativeBox::new(PatternObj {
+            cls,
+            pattern: pattern.clone(),
+            flags: t.flags,
+            groups: t.groups,
+            names: t.names,
+            translated: t.regex,
+            search,
+            anchored: OnceCell::new(),
+            full: OnceCell::new(),
+            full_anchored: OnceCell::new(),
+        })
+        .into(),
+    );
     CACHE.with(|c| {
         let mut c = c.borrow_mut();
         if c.len() >= 512 {
@@ -454,14 +457,17 @@ fn make_match(
         .iter()
         .map(|s| s.map(|(a, b)| (off.to_char(a), off.to_char(b))))
         .collect();
-    Value::Native(Rc::new(MatchObj {
-        cls,
-        pattern: pattern.clone(),
-        string: string.clone(),
-        spans,
-        pos,
-        endpos,
-    }))
+    Value::Native(
+        NativeBox::new(MatchObj {
+            cls,
+            pattern: pattern.clone(),
+            string: string.clone(),
+            spans,
+            pos,
+            endpos,
+        })
+        .into(),
+    )
 }
 
 /// Calls `f` with every match from `from` on, following CPython 3.7+:

@@ -321,11 +321,14 @@ pub fn init(vm: &mut Vm) -> PyResult<Value> {
         "_io",
         setup_stream,
     );
-    let out = Value::Native(Rc::new(StdStream {
-        cls: cls.clone(),
-        err: false,
-    }));
-    let err = Value::Native(Rc::new(StdStream { cls, err: true }));
+    let out = Value::Native(
+        NativeBox::new(StdStream {
+            cls: cls.clone(),
+            err: false,
+        })
+        .into(),
+    );
+    let err = Value::Native(NativeBox::new(StdStream { cls, err: true }).into());
     set(&m, "stdout", out.clone());
     set(&m, "stderr", err.clone());
     set(&m, "__stdout__", out);

@@ -106,12 +106,15 @@ fn st_new(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
         v[i] = crate::methods::index_arg(vm, x)?;
     }
     let cls = st_class(vm);
-    Ok(Value::Native(Rc::new(StructTime {
-        cls,
-        v,
-        zone: None,
-        gmtoff: None,
-    })))
+    Ok(Value::Native(
+        NativeBox::new(StructTime {
+            cls,
+            v,
+            zone: None,
+            gmtoff: None,
+        })
+        .into(),
+    ))
 }
 
 fn setup(vm: &mut Vm, cls: &Rc<Class>) {
@@ -132,22 +135,25 @@ fn from_tm(vm: &mut Vm, tm: &libc::tm) -> Value {
                 .into_owned(),
         )
     };
-    Value::Native(Rc::new(StructTime {
-        cls,
-        v: [
-            tm.tm_year as i64 + 1900,
-            tm.tm_mon as i64 + 1,
-            tm.tm_mday as i64,
-            tm.tm_hour as i64,
-            tm.tm_min as i64,
-            tm.tm_sec as i64,
-            (tm.tm_wday as i64 + 6) % 7,
-            tm.tm_yday as i64 + 1,
-            tm.tm_isdst as i64,
-        ],
-        zone,
-        gmtoff: Some(tm.tm_gmtoff),
-    }))
+    Value::Native(
+        (NativeBox::new(StructTime {
+            cls,
+            v: [
+                tm.tm_year as i64 + 1900,
+                tm.tm_mon as i64 + 1,
+                tm.tm_mday as i64,
+                tm.tm_hour as i64,
+                tm.tm_min as i64,
+                tm.tm_sec as i64,
+                (tm.tm_wday as i64 + 6) % 7,
+                tm.tm_yday as i64 + 1,
+                tm.tm_isdst as i64,
+            ],
+            zone,
+            gmtoff: Some(tm.tm_gmtoff),
+        }))
+        .into(),
+    )
 }
 
 /// The seconds argument of gmtime/localtime/ctime: now when absent or None.

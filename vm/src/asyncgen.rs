@@ -75,7 +75,7 @@ impl AsyncGenAwaitable {
     }
 }
 
-fn this(vm: &Vm, args: &[Value]) -> PyResult<Rc<dyn NativeObject>> {
+fn this(vm: &Vm, args: &[Value]) -> PyResult<NativeHandle> {
     match args.first() {
         Some(Value::Native(n)) if n.as_any().is::<AsyncGenAwaitable>() => Ok(n.clone()),
         _ => Err(vm.type_error("expected an async generator awaitable")),
@@ -156,12 +156,15 @@ impl Vm {
 }
 
 fn new_awaitable(g: Rc<Generator>, kind: AwaitKind, first: Value) -> Value {
-    Value::Native(Rc::new(AsyncGenAwaitable {
-        agen: g,
-        kind,
-        first: RefCell::new(first),
-        state: Cell::new(AwaitState::Init),
-    }))
+    Value::Native(
+        NativeBox::new(AsyncGenAwaitable {
+            agen: g,
+            kind,
+            first: RefCell::new(first),
+            state: Cell::new(AwaitState::Init),
+        })
+        .into(),
+    )
 }
 
 fn agen(vm: &Vm, args: &[Value]) -> PyResult<Rc<Generator>> {

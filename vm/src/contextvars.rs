@@ -15,7 +15,7 @@ use std::rc::Rc;
 use crate::value::*;
 use crate::vm::Vm;
 
-type Map = Rc<Vec<(Rc<CtxVar>, Value)>>;
+type Map = Rc<Vec<(NativeRc<CtxVar>, Value)>>;
 
 pub struct Classes {
     pub context: Rc<Class>,
@@ -26,7 +26,7 @@ pub struct Classes {
 /// The contextvars state of one VM.
 pub struct State {
     pub cls: Classes,
-    current: RefCell<Rc<Context>>,
+    current: RefCell<NativeRc<Context>>,
     /// `Token.MISSING`.
     pub missing: Value,
 }
@@ -45,8 +45,8 @@ pub struct CtxVar {
 
 pub struct Token {
     cls: Rc<Class>,
-    ctx: Rc<Context>,
-    var: Rc<CtxVar>,
+    ctx: NativeRc<Context>,
+    var: NativeRc<CtxVar>,
     /// The value before `set`; None when the variable had none.
     old: Option<Value>,
     used: Cell<bool>,
@@ -73,10 +73,13 @@ pub fn state(vm: &mut Vm) -> Rc<State> {
         context_var: Class::native("ContextVar", "_contextvars", &o, n),
         token: Class::native("Token", "_contextvars", &o, n),
     };
-    let missing = Value::Native(Rc::new(Missing {
-        cls: Class::native("Token.MISSING", "_contextvars", &o, n),
-    }));
-    let base = Rc::new(Context {
+    let missing = Value::Native(
+        NativeBox::new(Missing {
+            cls: Class::native("Token.MISSING", "_contextvars", &o, n),
+        })
+        .into(),
+    );
+    let base = NativeBox::new(Context {
         cls: cls.context.clone(),
         vars: RefCell::new(Rc::new(Vec::new())),
         entered: Cell::new(true),
@@ -91,12 +94,12 @@ pub fn state(vm: &mut Vm) -> Rc<State> {
 }
 
 /// The current context.
-pub fn current(vm: &mut Vm) -> Rc<Context> {
+pub fn current(vm: &mut Vm) -> NativeRc<Context> {
     state(vm).current.borrow().clone()
 }
 
 /// `contextvars.copy_context()`.
-pub fn copy_context(vm: &mut Vm) -> Rc<Context> {
+pub fn copy_context(vm: &mut Vm) -> NativeRc<Context> {
     current(vm).copy()
 }
 
@@ -104,11 +107,11 @@ pub fn copy_context(vm: &mut Vm) -> Rc<Context> {
 /// context. Fails as CPython does when `ctx` is already entered.
 pub fn run_in<T>(
     vm: &mut Vm,
-    ctx: &Rc<Context>,
+    ctx: &NativeRc<Context>,
     f: impl FnOnce(&mut Vm) -> PyResult<T>,
 ) -> PyResult<T> {
     if ctx.entered.get() {
-        let r = vm.repr(&Value::Native(ctx.clone()))?;
+        let r = vm.repr(&Value::Native(ctx.clone().into()))?;
         return Err(vm.runtime_error(&format!("cannot enter context: {r} is already entered")));
     }
     let st = state(vm);
@@ -121,24 +124,24 @@ pub fn run_in<T>(
 }
 
 impl Context {
-    pub fn new_empty(vm: &mut Vm) -> Rc<Context> {
+    pub fn new_empty(vm: &mut Vm) -> NativeRc<Context> {
         let cls = state(vm).cls.context.clone();
-        Rc::new(Context {
+        NativeBox::new(Context {
             cls,
             vars: RefCell::new(Rc::new(Vec::new())),
             entered: Cell::new(false),
         })
     }
 
-    pub fn copy(&self) -> Rc<Context> {
-        Rc::new(Context {
+    pub fn copy(&self) -> NativeRc<Context> {
+        NativeBox::new(Context {
             cls: self.cls.clone(),
             vars: RefCell::new(self.vars.borrow().clone()),
             entered: Cell::new(false),
         })
     }
 
-    pub fn lookup(&self, var: &Rc<CtxVar>) -> Option<Value> {
+    pub fn lookup(&self, var: &NativeRc<CtxVar>) -> Option<Value> {
         self.vars
             .borrow()
             .iter()
@@ -146,7 +149,7 @@ impl Context {
             .map(|(_, x)| x.clone())
     }
 
-    fn store(&self, var: &Rc<CtxVar>, value: Option<Value>) {
+    fn store(&self, var: &NativeRc<CtxVar>, value: Option<Value>) {
         let mut vars = self.vars.borrow_mut();
         let map = Rc::make_mut(&mut *vars);
         let pos = map.iter().position(|(v, _)| Rc::ptr_eq(v, var));
@@ -164,30 +167,36 @@ impl Context {
         self.vars
             .borrow()
             .iter()
-            .map(|(k, v)| (Value::Native(k.clone()), v.clone()))
+            .map(|(k, v)| (Value::Native(k.clone().into()), v.clone()))
             .collect()
     }
 }
 
 impl CtxVar {
-    pub fn new(vm: &mut Vm, name: Value, default: Option<Value>) -> Rc<CtxVar> {
+    pub fn new(vm: &mut Vm, name: Value, default: Option<Value>) -> NativeRc<CtxVar> {
         let cls = state(vm).cls.context_var.clone();
-        Rc::new(CtxVar { cls, name, default })
+        NativeBox::new(CtxVar { cls, name, default })
     }
+}
 
+/// The methods that hand out the variable itself (a token keeps it).
+impl NativeBox<CtxVar> {
     /// `var.set(value)`: the token that `reset` takes back.
     pub fn set(self: &Rc<Self>, vm: &mut Vm, value: Value) -> Value {
         let ctx = current(vm);
         let old = ctx.lookup(self);
         ctx.store(self, Some(value));
         let cls = state(vm).cls.token.clone();
-        Value::Native(Rc::new(Token {
-            cls,
-            ctx,
-            var: self.clone(),
-            old,
-            used: Cell::new(false),
-        }))
+        Value::Native(
+            NativeBox::new(Token {
+                cls,
+                ctx,
+                var: self.clone(),
+                old,
+                used: Cell::new(false),
+            })
+            .into(),
+        )
     }
 
     /// `var.reset(token)`.
@@ -214,14 +223,8 @@ impl CtxVar {
 }
 
 /// The native object of type `T` behind a value.
-pub fn as_native<T: 'static>(v: &Value) -> Option<Rc<T>> {
-    match v {
-        Value::Native(n) => {
-            let any: Rc<dyn std::any::Any> = n.clone();
-            any.downcast::<T>().ok()
-        }
-        _ => None,
-    }
+pub fn as_native<T: NativeObject>(v: &Value) -> Option<NativeRc<T>> {
+    v.downcast_native()
 }
 
 fn addr<T>(p: &T) -> usize {
@@ -278,7 +281,7 @@ impl NativeObject for Token {
     }
     fn get_attr(&self, vm: &mut Vm, name: &str) -> PyResult<Option<Value>> {
         Ok(match name {
-            "var" => Some(Value::Native(self.var.clone())),
+            "var" => Some(Value::Native(self.var.clone().into())),
             "old_value" => Some(match &self.old {
                 Some(v) => v.clone(),
                 None => state(vm).missing.clone(),
@@ -288,7 +291,7 @@ impl NativeObject for Token {
     }
     fn repr(&self, vm: &mut Vm) -> PyResult<Option<String>> {
         let used = if self.used.get() { " used" } else { "" };
-        let var = vm.repr(&Value::Native(self.var.clone()))?;
+        let var = vm.repr(&Value::Native(self.var.clone().into()))?;
         Ok(Some(format!(
             "<Token{used} var={var} at 0x{:x}>",
             addr(self)

@@ -27,9 +27,9 @@ impl NativeObject for CoroWrapper {
 
 fn coro_await(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
     match args.first() {
-        Some(c @ Value::Generator(_)) => {
-            Ok(Value::Native(Rc::new(CoroWrapper { coro: c.clone() })))
-        }
+        Some(c @ Value::Generator(_)) => Ok(Value::Native(
+            NativeBox::new(CoroWrapper { coro: c.clone() }).into(),
+        )),
         _ => Err(vm.type_error("descriptor '__await__' requires a 'coroutine' object")),
     }
 }

@@ -21,6 +21,7 @@ use std::collections::HashSet;
 use std::rc::Rc;
 
 use crate::scheduler::future::Fut;
+use crate::value::NativeRc;
 use crate::value::Value;
 use crate::vm::Vm;
 
@@ -28,7 +29,7 @@ enum Report {
     /// The qualname of a coroutine dropped before it started.
     Unawaited(Rc<str>),
     /// A finished copy of a dropped future (see `Fut::resurrect`).
-    Unretrieved(Rc<Fut>),
+    Unretrieved(NativeRc<Fut>),
     /// An async generator its loop closes as a task (`agen_hooks`).
     AsyncGen(crate::scheduler::agen_hooks::Dropped),
 }
@@ -119,7 +120,7 @@ fn warn_unawaited(vm: &mut Vm, name: &str) {
 }
 
 /// `Future.__del__`: the loop's exception handler gets the report.
-fn log_unretrieved(vm: &mut Vm, f: &Rc<Fut>) {
+fn log_unretrieved(vm: &mut Vm, f: &NativeRc<Fut>) {
     let what = if f.is_task() { "Task" } else { "Future" };
     let exc = f.exception(vm).unwrap_or(Value::None);
     let msg = Value::str(format!("{what} exception was never retrieved"));

@@ -251,12 +251,15 @@ fn state<'a>(vm: &Vm, v: Option<&'a Value>) -> PyResult<&'a StarState> {
 /// `__covm_star_begin__(exc)`.
 pub fn star_begin(_vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
     let exc = args.first().cloned().unwrap_or(Value::None);
-    Ok(Value::Native(Rc::new(StarState {
-        orig: exc.clone(),
-        rest: RefCell::new(Some(exc)),
-        current: RefCell::new(Value::None),
-        raised: RefCell::new(Vec::new()),
-    })))
+    Ok(Value::Native(
+        NativeBox::new(StarState {
+            orig: exc.clone(),
+            rest: RefCell::new(Some(exc)),
+            current: RefCell::new(Value::None),
+            raised: RefCell::new(Vec::new()),
+        })
+        .into(),
+    ))
 }
 
 /// `__covm_star_match__(state, T)`: the part of what is left that `T`

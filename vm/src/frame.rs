@@ -821,7 +821,7 @@ mod size_tests {
     /// without measuring (`bench/run`, the suspended_gens workload).
     #[test]
     fn hot_structures_stay_small() {
-        assert!(std::mem::size_of::<crate::value::Value>() <= 24);
+        assert!(std::mem::size_of::<crate::value::Value>() <= 16);
         assert!(std::mem::size_of::<super::Frame>() <= 80);
         assert!(std::mem::size_of::<crate::value::Generator>() <= 40);
         assert!(std::mem::size_of::<crate::opcode::Op>() <= 8);

@@ -20,9 +20,12 @@ impl Vm {
         if g.state.get() == GenState::Closed {
             return Value::None;
         }
-        Value::Native(Rc::new(GenFrame {
-            generator: g.clone(),
-        }))
+        Value::Native(
+            NativeBox::new(GenFrame {
+                generator: g.clone(),
+            })
+            .into(),
+        )
     }
 }
 

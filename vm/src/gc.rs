@@ -79,7 +79,7 @@ fn same_object(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Generator(x), Value::Generator(y)) => Rc::ptr_eq(x, y),
         (Value::Instance(x), Value::Instance(y)) => Rc::ptr_eq(x, y),
-        (Value::Native(x), Value::Native(y)) => std::ptr::addr_eq(Rc::as_ptr(x), Rc::as_ptr(y)),
+        (Value::Native(x), Value::Native(y)) => NativeHandle::ptr_eq(x, y),
         _ => false,
     }
 }
@@ -94,7 +94,7 @@ struct Generation {
     functions: Vec<Weak<Function>>,
     classes: Vec<Weak<Class>>,
     generators: Vec<Weak<Generator>>,
-    natives: Vec<Weak<dyn NativeObject>>,
+    natives: Vec<NativeWeak>,
 }
 
 impl Generation {
@@ -122,7 +122,12 @@ impl Generation {
         live(&mut self.functions, out, Value::Function);
         live(&mut self.classes, out, Value::Class);
         live(&mut self.generators, out, Value::Generator);
-        live(&mut self.natives, out, Value::Native);
+        out.extend(
+            self.natives
+                .drain(..)
+                .filter_map(|w| w.upgrade())
+                .map(Value::Native),
+        );
     }
 
     /// Forgets the objects reference counting has freed since.
@@ -137,7 +142,7 @@ impl Generation {
         keep(&mut self.functions);
         keep(&mut self.classes);
         keep(&mut self.generators);
-        keep(&mut self.natives);
+        self.natives.retain(|w| w.strong_count() > 0);
     }
 
     /// Registers `v` here; false for values that are never tracked.
@@ -150,7 +155,7 @@ impl Generation {
             Value::Function(r) => self.functions.push(Rc::downgrade(r)),
             Value::Class(r) => self.classes.push(Rc::downgrade(r)),
             Value::Generator(r) => self.generators.push(Rc::downgrade(r)),
-            Value::Native(r) => self.natives.push(Rc::downgrade(r)),
+            Value::Native(r) => self.natives.push(NativeHandle::downgrade(r)),
             _ => return false,
         }
         true
@@ -334,14 +339,14 @@ fn key(v: &Value) -> Option<usize> {
             if r.is_empty() {
                 return None;
             }
-            a(r)
+            RcSlice::as_ptr(r) as usize
         }
         Value::Dict(r) | Value::Set(r) | Value::FrozenSet(r) => a(r),
         Value::Instance(r) => a(r),
         Value::Function(r) => a(r),
         Value::Class(r) => a(r),
         Value::Generator(r) => a(r),
-        Value::Native(r) => a(r),
+        Value::Native(r) => r.addr(),
         Value::Cell(r) => a(r),
         Value::BoundMethod(r) => a(r),
         Value::Builtin(r) if r.receiver.is_some() => a(r),
@@ -410,7 +415,7 @@ fn has_weak(v: &Value) -> bool {
         Value::Function(r) => Rc::weak_count(r) > 0,
         Value::Class(r) => Rc::weak_count(r) > 0,
         Value::Generator(r) => Rc::weak_count(r) > 0,
-        Value::Native(r) => Rc::weak_count(r) > 0,
+        Value::Native(r) => NativeHandle::weak_count(r) > 0,
         _ => false,
     }
 }
@@ -418,13 +423,13 @@ fn has_weak(v: &Value) -> bool {
 fn strong_count(v: &Value) -> usize {
     match v {
         Value::List(r) => Rc::strong_count(r),
-        Value::Tuple(r) => Rc::strong_count(r),
+        Value::Tuple(r) => RcSlice::strong_count(r),
         Value::Dict(r) | Value::Set(r) | Value::FrozenSet(r) => Rc::strong_count(r),
         Value::Instance(r) => Rc::strong_count(r),
         Value::Function(r) => Rc::strong_count(r),
         Value::Class(r) => Rc::strong_count(r),
         Value::Generator(r) => Rc::strong_count(r),
-        Value::Native(r) => Rc::strong_count(r),
+        Value::Native(r) => NativeHandle::strong_count(r),
         Value::Cell(r) => Rc::strong_count(r),
         Value::BoundMethod(r) => Rc::strong_count(r),
         Value::Builtin(r) => Rc::strong_count(r),

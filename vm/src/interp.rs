@@ -1341,7 +1341,7 @@ impl Vm {
             Op::BuildTuple(n) => {
                 let f = top!(self);
                 let at = f.stack.len() - n as usize;
-                let items: Rc<[Value]> = f.stack.drain(at..).collect();
+                let items = RcSlice::from_exact(f.stack.drain(at..));
                 f.push(Value::Tuple(items));
             }
             Op::BuildList(n) => {
@@ -1594,7 +1594,7 @@ impl Vm {
                 let callee = pop!(self);
                 let kwnames = match names {
                     Value::Tuple(t) => t,
-                    _ => Rc::from(Vec::new()),
+                    _ => RcSlice::from_vec(Vec::new()),
                 };
                 let kvals = args.split_off(args.len() - kwnames.len());
                 let kwargs = kwnames
@@ -1776,7 +1776,10 @@ impl Vm {
             }
             Op::AsyncGenWrap => {
                 let v = pop!(self);
-                push!(self, Value::Native(Rc::new(crate::asyncgen::Wrapped(v))));
+                push!(
+                    self,
+                    Value::Native(NativeBox::new(crate::asyncgen::Wrapped(v)).into())
+                );
             }
             Op::LoadAssertionError => {
                 push!(self, Value::Class(self.exc.assertion_error.clone()));

@@ -76,9 +76,9 @@ pub struct Shared {
     task_counter: Cell<u64>,
     /// Creation order of tasks (for `all_tasks` and the shutdown order).
     task_ids: Cell<u64>,
-    running: RefCell<Option<Rc<Loop>>>,
+    running: RefCell<Option<NativeRc<Loop>>>,
     /// The loop `get_event_loop()` returns outside a running loop.
-    default_loop: RefCell<Option<Rc<Loop>>>,
+    default_loop: RefCell<Option<NativeRc<Loop>>>,
     /// The policy's `_set_called`: once a program (or `asyncio.run`) has
     /// set the current loop, `get_event_loop()` no longer makes one.
     set_called: Cell<bool>,
@@ -115,7 +115,7 @@ pub fn shared(vm: &mut Vm) -> Rc<Shared> {
 }
 
 impl Shared {
-    pub fn running_loop(&self) -> Option<Rc<Loop>> {
+    pub fn running_loop(&self) -> Option<NativeRc<Loop>> {
         self.running.borrow().clone()
     }
     fn next_task_name(&self) -> u64 {
@@ -130,7 +130,7 @@ impl Shared {
     }
     /// `get_event_loop()`: the running loop, else the current default one
     /// (created on demand).
-    pub fn event_loop(self: &Rc<Self>) -> Rc<Loop> {
+    pub fn event_loop(self: &Rc<Self>) -> NativeRc<Loop> {
         if let Some(l) = self.running_loop() {
             return l;
         }
@@ -143,7 +143,7 @@ impl Shared {
         *self.default_loop.borrow_mut() = Some(l.clone());
         l
     }
-    pub fn set_default_loop(&self, l: Option<Rc<Loop>>) {
+    pub fn set_default_loop(&self, l: Option<NativeRc<Loop>>) {
         self.set_called.set(true);
         *self.default_loop.borrow_mut() = l;
     }
@@ -159,7 +159,7 @@ impl Shared {
     /// loop use): the running loop, else the policy's current loop, made
     /// on demand only until one has been set (`asyncio.run` sets one and
     /// unsets it when done).
-    pub fn get_event_loop(self: &Rc<Self>, vm: &Vm) -> PyResult<Rc<Loop>> {
+    pub fn get_event_loop(self: &Rc<Self>, vm: &Vm) -> PyResult<NativeRc<Loop>> {
         if let Some(l) = self.running_loop() {
             return Ok(l);
         }
@@ -176,7 +176,7 @@ impl Shared {
 }
 
 /// `get_running_loop()`, or CPython's RuntimeError.
-pub fn running_loop(vm: &mut Vm) -> PyResult<Rc<Loop>> {
+pub fn running_loop(vm: &mut Vm) -> PyResult<NativeRc<Loop>> {
     let sh = shared(vm);
     match sh.running_loop() {
         Some(l) => Ok(l),
@@ -189,24 +189,28 @@ pub fn running_loop(vm: &mut Vm) -> PyResult<Rc<Loop>> {
 /// What a handle in the ready queue or the timer heap does when it runs.
 pub enum Job {
     /// `Task.__step(exc)`.
-    Step(Rc<Fut>, Option<Value>),
+    Step(NativeRc<Fut>, Option<Value>),
     /// A done-callback of a future, called with the future.
-    Callback(Callback, Rc<Fut>),
+    Callback(Callback, NativeRc<Fut>),
     /// `loop.call_soon(f, *args)` from a program, with the context it runs
     /// in (None: the current one).
-    Call(Value, Vec<Value>, Option<Rc<crate::contextvars::Context>>),
+    Call(
+        Value,
+        Vec<Value>,
+        Option<NativeRc<crate::contextvars::Context>>,
+    ),
     /// `futures._set_result_unless_cancelled` (the timer of `sleep`).
-    SetResultUnlessCancelled(Rc<Fut>, Value),
+    SetResultUnlessCancelled(NativeRc<Fut>, Value),
     /// `tasks._release_waiter` (the timer of `wait_for` and `wait`).
-    ReleaseWaiter(Rc<Fut>),
+    ReleaseWaiter(NativeRc<Fut>),
     /// `Timeout._on_timeout`.
-    TimeoutFire(Rc<group::TimeoutObj>),
+    TimeoutFire(NativeRc<group::TimeoutObj>),
 }
 
 /// A `Handle` / `TimerHandle`: a cancellable scheduled callback.
 pub struct Handle {
     cls: Rc<Class>,
-    lp: Weak<Loop>,
+    lp: Weak<NativeBox<Loop>>,
     when: Option<f64>,
     cancelled: Cell<bool>,
     /// In the timer heap.
@@ -265,13 +269,13 @@ impl NativeObject for Handle {
 
 struct Ready {
     job: Job,
-    handle: Option<Rc<Handle>>,
+    handle: Option<NativeRc<Handle>>,
 }
 
 struct Timer {
     when: f64,
     seq: u64,
-    handle: Rc<Handle>,
+    handle: NativeRc<Handle>,
     job: Job,
 }
 
@@ -305,7 +309,7 @@ const MIN_SCHEDULED_TIMER_HANDLES: usize = 100;
 const CLOCK_RESOLUTION: f64 = 1e-9;
 
 pub struct Loop {
-    me: Weak<Loop>,
+    me: Weak<NativeBox<Loop>>,
     pub shared: Rc<Shared>,
     ready: RefCell<VecDeque<Ready>>,
     timers: RefCell<BinaryHeap<Timer>>,
@@ -314,16 +318,16 @@ pub struct Loop {
     stopping: Cell<bool>,
     running: Cell<bool>,
     closed: Cell<bool>,
-    current: RefCell<Option<Rc<Fut>>>,
+    current: RefCell<Option<NativeRc<Fut>>>,
     /// Tasks not yet done: the loop keeps them alive. Each task knows its
     /// slot, so removal is O(1).
-    tasks: RefCell<Vec<Rc<Fut>>>,
+    tasks: RefCell<Vec<NativeRc<Fut>>>,
     /// Running only because a REPL input that does not await runs inside it
     /// (`session::run_inside`): `asyncio.run` may then start its own loop.
     session_idle: Cell<bool>,
     /// The task `asyncio.run` drives: the first Ctrl-C cancels it
     /// (`runners.Runner._on_sigint`).
-    main_task: RefCell<Option<Rc<Fut>>>,
+    main_task: RefCell<Option<NativeRc<Fut>>>,
     /// Ctrl-Cs the loop has turned into a cancellation of `main_task`.
     interrupts: Cell<u32>,
     /// `set_exception_handler`'s callable; None for the default handler.
@@ -347,12 +351,12 @@ struct TestClock {
 }
 
 impl Loop {
-    pub fn new(shared: &Rc<Shared>) -> Rc<Loop> {
+    pub fn new(shared: &Rc<Shared>) -> NativeRc<Loop> {
         Loop::with_clock(shared, None)
     }
 
     /// A `test_utils.TestLoop` driven by the started generator `gen`.
-    pub fn new_test(shared: &Rc<Shared>, time_gen: Option<Value>) -> Rc<Loop> {
+    pub fn new_test(shared: &Rc<Shared>, time_gen: Option<Value>) -> NativeRc<Loop> {
         Loop::with_clock(
             shared,
             Some(TestClock {
@@ -363,8 +367,8 @@ impl Loop {
         )
     }
 
-    fn with_clock(shared: &Rc<Shared>, test_clock: Option<TestClock>) -> Rc<Loop> {
-        Rc::new_cyclic(|me| Loop {
+    fn with_clock(shared: &Rc<Shared>, test_clock: Option<TestClock>) -> NativeRc<Loop> {
+        NativeBox::new_cyclic(|me| Loop {
             me: me.clone(),
             shared: shared.clone(),
             ready: RefCell::new(VecDeque::new()),
@@ -453,7 +457,7 @@ impl Loop {
         }
     }
 
-    pub fn rc(&self) -> Rc<Loop> {
+    pub fn rc(&self) -> NativeRc<Loop> {
         match self.me.upgrade() {
             Some(l) => l,
             None => unreachable!("a loop is always owned by an Rc"),
@@ -461,7 +465,7 @@ impl Loop {
     }
 
     pub fn value(&self) -> Value {
-        Value::Native(self.rc())
+        Value::Native(self.rc().into())
     }
 
     pub fn is_running(&self) -> bool {
@@ -489,8 +493,8 @@ impl Loop {
     }
 
     /// `call_soon` returning a cancellable handle.
-    pub fn call_soon_handle(&self, job: Job, callback: Value) -> Rc<Handle> {
-        let h = Rc::new(Handle {
+    pub fn call_soon_handle(&self, job: Job, callback: Value) -> NativeRc<Handle> {
+        let h = NativeBox::new(Handle {
             cls: self.shared.cls.handle.clone(),
             lp: self.me.clone(),
             when: None,
@@ -505,8 +509,8 @@ impl Loop {
         h
     }
 
-    pub fn call_at(&self, when: f64, job: Job, callback: Value) -> Rc<Handle> {
-        let h = Rc::new(Handle {
+    pub fn call_at(&self, when: f64, job: Job, callback: Value) -> NativeRc<Handle> {
+        let h = NativeBox::new(Handle {
             cls: self.shared.cls.timer_handle.clone(),
             lp: self.me.clone(),
             when: Some(when),
@@ -528,21 +532,21 @@ impl Loop {
         h
     }
 
-    pub fn call_later(&self, vm: &Vm, delay: f64, job: Job, callback: Value) -> Rc<Handle> {
+    pub fn call_later(&self, vm: &Vm, delay: f64, job: Job, callback: Value) -> NativeRc<Handle> {
         self.call_at(self.time(vm) + delay, job, callback)
     }
 
-    pub fn create_future(&self) -> Rc<Fut> {
+    pub fn create_future(&self) -> NativeRc<Fut> {
         Fut::new(&self.rc(), FutKind::Plain)
     }
 
-    pub fn current_task(&self) -> Option<Rc<Fut>> {
+    pub fn current_task(&self) -> Option<NativeRc<Fut>> {
         self.current.borrow().clone()
     }
 
     /// Tasks of this loop that are not done, in creation order.
-    pub fn all_tasks(&self) -> Vec<Rc<Fut>> {
-        let mut v: Vec<Rc<Fut>> = self
+    pub fn all_tasks(&self) -> Vec<NativeRc<Fut>> {
+        let mut v: Vec<NativeRc<Fut>> = self
             .tasks
             .borrow()
             .iter()
@@ -553,7 +557,7 @@ impl Loop {
         v
     }
 
-    fn register_task(&self, t: &Rc<Fut>) {
+    fn register_task(&self, t: &NativeRc<Fut>) {
         let mut tasks = self.tasks.borrow_mut();
         if let Some(d) = t.task_data() {
             d.slot.set(tasks.len());
@@ -566,9 +570,7 @@ impl Loop {
         let Some(d) = t.task_data() else { return };
         let mut tasks = self.tasks.borrow_mut();
         let slot = d.slot.get();
-        let mine = tasks
-            .get(slot)
-            .is_some_and(|x| std::ptr::eq(Rc::as_ptr(x), t as *const Fut));
+        let mine = tasks.get(slot).is_some_and(|x| std::ptr::eq(&***x, t));
         if !mine {
             return;
         }
@@ -584,7 +586,12 @@ impl Loop {
     }
 
     /// `loop.create_task(coro)`: checks that `coro` is a coroutine.
-    pub fn create_task(&self, vm: &mut Vm, coro: Value, name: Option<Value>) -> PyResult<Rc<Fut>> {
+    pub fn create_task(
+        &self,
+        vm: &mut Vm,
+        coro: Value,
+        name: Option<Value>,
+    ) -> PyResult<NativeRc<Fut>> {
         if self.closed.get() {
             return Err(vm.runtime_error("Event loop is closed"));
         }
@@ -602,7 +609,7 @@ impl Loop {
         vm: &mut Vm,
         coro: Value,
         name: Option<Value>,
-    ) -> PyResult<Rc<Fut>> {
+    ) -> PyResult<NativeRc<Fut>> {
         let (name, num) = match name {
             Some(n) if !n.is_none() => (Value::str(vm.to_str(&n)?), 0),
             _ => (Value::Undef, self.shared.next_task_name()),
@@ -615,7 +622,7 @@ impl Loop {
         Ok(t)
     }
 
-    pub(crate) fn enter_task(&self, vm: &Vm, t: &Rc<Fut>) -> PyResult<()> {
+    pub(crate) fn enter_task(&self, vm: &Vm, t: &NativeRc<Fut>) -> PyResult<()> {
         let mut cur = self.current.borrow_mut();
         if cur.is_some() {
             return Err(
@@ -751,7 +758,7 @@ impl Loop {
                 let msg = Value::str(format!("Exception in callback{what}"));
                 let mut ctx = vec![("message", msg), ("exception", e)];
                 if let Some(h) = handle {
-                    ctx.push(("handle", Value::Native(h)));
+                    ctx.push(("handle", Value::Native(h.into())));
                 }
                 handler::report(vm, self, &ctx);
             }
@@ -813,7 +820,7 @@ impl Loop {
     }
 
     /// `loop.run_until_complete(fut)`.
-    pub fn run_until_complete(&self, vm: &mut Vm, fut: &Rc<Fut>) -> PyResult<Value> {
+    pub fn run_until_complete(&self, vm: &mut Vm, fut: &NativeRc<Fut>) -> PyResult<Value> {
         if self.closed.get() {
             return Err(vm.runtime_error("Event loop is closed"));
         }
@@ -896,15 +903,18 @@ impl NativeObject for Loop {
         let items = ready
             .iter()
             .map(|r| match &r.handle {
-                Some(h) => Value::Native(h.clone()),
-                None => Value::Native(Rc::new(Handle {
-                    cls: self.shared.cls.handle.clone(),
-                    lp: self.me.clone(),
-                    when: None,
-                    cancelled: Cell::new(false),
-                    scheduled: Cell::new(false),
-                    callback: Value::None,
-                })),
+                Some(h) => Value::Native(h.clone().into()),
+                None => Value::Native(
+                    NativeBox::new(Handle {
+                        cls: self.shared.cls.handle.clone(),
+                        lp: self.me.clone(),
+                        when: None,
+                        cancelled: Cell::new(false),
+                        scheduled: Cell::new(false),
+                        callback: Value::None,
+                    })
+                    .into(),
+                ),
             })
             .collect();
         Ok(Some(Value::list(items)))
@@ -990,7 +1000,7 @@ pub fn run(vm: &mut Vm, main: Value) -> PyResult<Value> {
 }
 
 /// `Runner.close()`.
-fn close_runner(vm: &mut Vm, lp: &Rc<Loop>) -> PyResult<()> {
+fn close_runner(vm: &mut Vm, lp: &NativeRc<Loop>) -> PyResult<()> {
     let r = cancel_all_tasks(vm, lp).and_then(|()| {
         agen_hooks::shutdown(vm, lp)?;
         for name in ["shutdown_asyncgens", "shutdown_default_executor"] {
@@ -1005,7 +1015,7 @@ fn close_runner(vm: &mut Vm, lp: &Rc<Loop>) -> PyResult<()> {
 }
 
 /// `runners._cancel_all_tasks`.
-fn cancel_all_tasks(vm: &mut Vm, lp: &Rc<Loop>) -> PyResult<()> {
+fn cancel_all_tasks(vm: &mut Vm, lp: &NativeRc<Loop>) -> PyResult<()> {
     let to_cancel = lp.all_tasks();
     if to_cancel.is_empty() {
         return Ok(());

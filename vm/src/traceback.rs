@@ -53,11 +53,14 @@ impl NativeObject for Traceback {
                 self.frame
                     .borrow_mut()
                     .get_or_insert_with(|| {
-                        Value::Native(Rc::new(TbFrame {
-                            code: self.entry.code.clone(),
-                            line: line_of(&self.entry),
-                            lasti: self.entry.ip,
-                        }))
+                        Value::Native(
+                            NativeBox::new(TbFrame {
+                                code: self.entry.code.clone(),
+                                line: line_of(&self.entry),
+                                lasti: self.entry.ip,
+                            })
+                            .into(),
+                        )
                     })
                     .clone(),
             ),
@@ -139,12 +142,15 @@ impl Vm {
         }
         for e in &entries[have..] {
             have += 1;
-            head = Value::Native(Rc::new(Traceback {
-                entry: e.clone(),
-                next: head,
-                len: have,
-                frame: RefCell::new(None),
-            }));
+            head = Value::Native(
+                NativeBox::new(Traceback {
+                    entry: e.clone(),
+                    next: head,
+                    len: have,
+                    frame: RefCell::new(None),
+                })
+                .into(),
+            );
         }
         drop(entries);
         i.dict

@@ -16,6 +16,8 @@ use num_bigint::BigInt;
 use crate::code::Code;
 use crate::dict::Dict;
 use crate::frame::{Frame, FrameBox};
+pub use crate::native_box::{NativeBox, NativeHandle, NativeRc, NativeWeak};
+pub use crate::rc_slice::RcSlice;
 use crate::vm::Vm;
 
 pub type PyResult<T> = Result<T, Value>;
@@ -98,10 +100,10 @@ pub enum Value {
     Super(Rc<SuperObj>),
     Cell(Rc<RefCell<Value>>),
     Code(Rc<Code>),
-    Bytes(Rc<[u8]>),
-    Tuple(Rc<[Value]>),
+    Bytes(RcSlice<u8>),
+    Tuple(RcSlice<Value>),
     /// An object defined by the stdlib (deque, file, task, …).
-    Native(Rc<dyn NativeObject>),
+    Native(NativeHandle),
 }
 
 /// The kind (first word) of `Value::BigInt`, the first variant holding an
@@ -850,7 +852,7 @@ impl Value {
         unsafe { *((self as *const Value as *const u8).add(8) as *const *mut usize) }
     }
 
-    /// Moves the value out of `p` with three word loads. A value just
+    /// Moves the value out of `p` with two word loads. A value just
     /// written as narrower stores (an int's kind and payload) and read back
     /// with the 16-byte load a plain move uses waits for the stores to
     /// reach the cache (store forwarding fails); word loads forward.
@@ -860,15 +862,14 @@ impl Value {
     #[inline(always)]
     pub unsafe fn read_words(p: *const Value) -> Value {
         let w = p as *const std::mem::MaybeUninit<u64>;
-        // SAFETY: three words of a valid value, padding read as
+        // SAFETY: the two words of a valid value, padding read as
         // `MaybeUninit`, reassembled into the same value.
         unsafe {
             let words = [
                 std::ptr::read_volatile(w),
                 std::ptr::read_volatile(w.add(1)),
-                std::ptr::read_volatile(w.add(2)),
             ];
-            std::mem::transmute::<[std::mem::MaybeUninit<u64>; 3], Value>(words)
+            std::mem::transmute::<[std::mem::MaybeUninit<u64>; 2], Value>(words)
         }
     }
 
@@ -923,6 +924,13 @@ impl Value {
     pub fn is_heap(&self) -> bool {
         self.kind() >= FIRST_HEAP_KIND
     }
+    /// The typed `Rc` of the native object this value is, when it is a `T`.
+    pub fn downcast_native<T: NativeObject>(&self) -> Option<NativeRc<T>> {
+        match self {
+            Value::Native(n) => n.downcast::<T>(),
+            _ => None,
+        }
+    }
     pub fn is_none(&self) -> bool {
         matches!(self, Value::None)
     }
@@ -947,9 +955,9 @@ impl Value {
             (Float(a), Float(b)) => a.to_bits() == b.to_bits(),
             (BigInt(a), BigInt(b)) => Rc::ptr_eq(a, b),
             (Str(a), Str(b)) => Rc::ptr_eq(a, b) || (a.s.len() <= 1 && a.s == b.s),
-            (Bytes(a), Bytes(b)) => Rc::ptr_eq(a, b),
+            (Bytes(a), Bytes(b)) => RcSlice::ptr_eq(a, b),
             (List(a), List(b)) => Rc::ptr_eq(a, b),
-            (Tuple(a), Tuple(b)) => Rc::ptr_eq(a, b) || (a.is_empty() && b.is_empty()),
+            (Tuple(a), Tuple(b)) => RcSlice::ptr_eq(a, b) || (a.is_empty() && b.is_empty()),
             (Dict(a), Dict(b)) | (Set(a), Set(b)) | (FrozenSet(a), FrozenSet(b)) => {
                 Rc::ptr_eq(a, b)
             }
@@ -970,7 +978,7 @@ impl Value {
             (Super(a), Super(b)) => Rc::ptr_eq(a, b),
             (Cell(a), Cell(b)) => Rc::ptr_eq(a, b),
             (Code(a), Code(b)) => Rc::ptr_eq(a, b),
-            (Native(a), Native(b)) => Rc::ptr_eq(a, b),
+            (Native(a), Native(b)) => NativeHandle::ptr_eq(a, b),
             _ => false,
         }
     }
@@ -980,7 +988,7 @@ impl Value {
         match self {
             Str(r) => Rc::as_ptr(r) as *const u8 as usize,
             List(r) => Rc::as_ptr(r) as *const u8 as usize,
-            Tuple(r) => Rc::as_ptr(r) as *const u8 as usize,
+            Tuple(r) => RcSlice::as_ptr(r) as usize,
             Dict(r) | Set(r) | FrozenSet(r) => Rc::as_ptr(r) as *const u8 as usize,
             Function(r) => Rc::as_ptr(r) as *const u8 as usize,
             Builtin(r) => Rc::as_ptr(r) as *const u8 as usize,
@@ -990,7 +998,7 @@ impl Value {
             Generator(r) => Rc::as_ptr(r) as *const u8 as usize,
             Module(r) => Rc::as_ptr(r) as *const u8 as usize,
             Iterator(r) => Rc::as_ptr(r) as *const u8 as usize,
-            Native(r) => Rc::as_ptr(r) as *const u8 as usize,
+            Native(r) => r.addr(),
             Int(i) => *i as usize,
             _ => 0,
         }
@@ -1071,7 +1079,7 @@ mod value_tests {
 
     /// `heap_clone`/`heap_drop` adjust the strong count through
     /// `rc_count`: check that it is the count `Rc` keeps, for each shape of
-    /// `Rc` a value holds (thin, slice, trait object).
+    /// counted pointer a value holds (`Rc`, `RcSlice`, `NativeHandle`).
     #[test]
     fn rc_count_of_every_kind() {
         let values = vec![
@@ -1086,9 +1094,9 @@ mod value_tests {
             })),
             Value::Cell(Rc::new(RefCell::new(Value::None))),
             Value::StaticMethod(Rc::new(Value::None)),
-            Value::Bytes(Rc::from(&b"ab"[..])),
-            Value::Tuple(Rc::from(vec![Value::Int(1), Value::None])),
-            Value::Native(Rc::new(Probe)),
+            Value::Bytes(RcSlice::from(&b"ab"[..])),
+            Value::Tuple(RcSlice::from(vec![Value::Int(1), Value::None])),
+            Value::Native(NativeBox::new(Probe).into()),
         ];
         for v in values {
             assert!(v.is_heap());
@@ -1100,9 +1108,9 @@ mod value_tests {
                 Value::Range(r) => Rc::strong_count(r),
                 Value::Cell(r) => Rc::strong_count(r),
                 Value::StaticMethod(r) => Rc::strong_count(r),
-                Value::Bytes(r) => Rc::strong_count(r),
-                Value::Tuple(r) => Rc::strong_count(r),
-                Value::Native(r) => Rc::strong_count(r),
+                Value::Bytes(r) => RcSlice::strong_count(r),
+                Value::Tuple(r) => RcSlice::strong_count(r),
+                Value::Native(r) => NativeHandle::strong_count(r),
                 _ => unreachable!("not in the list"),
             };
             // SAFETY: `v` is a heap value.
@@ -1138,6 +1146,7 @@ mod value_tests {
             Value::from_bigint(BigInt::from(u64::MAX)).kind(),
             FIRST_HEAP_KIND
         );
-        assert_eq!(std::mem::size_of::<Option<Value>>(), 24);
+        assert_eq!(std::mem::size_of::<Value>(), 16);
+        assert_eq!(std::mem::size_of::<Option<Value>>(), 16);
     }
 }

@@ -19,7 +19,7 @@ use crate::value::*;
 use crate::vm::Vm;
 
 /// A registered generator: its loop, and the generator.
-type Registration = (Weak<Loop>, Weak<Generator>);
+type Registration = (Weak<NativeBox<Loop>>, Weak<Generator>);
 
 thread_local! {
     /// Registered generators by id.
@@ -47,7 +47,7 @@ pub(crate) struct Dropped {
     frame: crate::frame::FrameBox,
     names: Option<Box<(Rc<str>, Rc<str>)>>,
     code: Rc<crate::code::Code>,
-    lp: Rc<Loop>,
+    lp: NativeRc<Loop>,
 }
 
 /// The finalizer hook, from `Drop for Generator`: true when the loop takes
@@ -99,7 +99,7 @@ pub(crate) fn finalize(vm: &mut Vm, d: Dropped) -> PyResult<()> {
 
 /// The async generators registered with `lp` and still alive, in the
 /// order they were registered; they are unregistered.
-fn take_registered(lp: &Rc<Loop>) -> Vec<Rc<Generator>> {
+fn take_registered(lp: &NativeRc<Loop>) -> Vec<Rc<Generator>> {
     let mut agens: Vec<(u64, Rc<Generator>)> = REGISTERED.with(|r| {
         let mut r = r.borrow_mut();
         let ids: Vec<u64> = r
@@ -120,7 +120,7 @@ fn take_registered(lp: &Rc<Loop>) -> Vec<Rc<Generator>> {
 }
 
 /// `gather(*[ag.aclose() for ag in agens], return_exceptions=True)`.
-fn close_all(vm: &mut Vm, agens: &[Rc<Generator>]) -> PyResult<Rc<super::future::Fut>> {
+fn close_all(vm: &mut Vm, agens: &[Rc<Generator>]) -> PyResult<NativeRc<super::future::Fut>> {
     let mut closing = Vec::with_capacity(agens.len());
     for g in agens {
         let aclose = vm.getattr(&Value::Generator(g.clone()), "aclose")?;
@@ -133,7 +133,7 @@ fn close_all(vm: &mut Vm, agens: &[Rc<Generator>]) -> PyResult<Rc<super::future:
 /// handler.
 fn report_failures(
     vm: &mut Vm,
-    lp: &Rc<Loop>,
+    lp: &NativeRc<Loop>,
     agens: &[Rc<Generator>],
     results: &Value,
 ) -> PyResult<()> {
@@ -161,7 +161,7 @@ fn report_failures(
 
 /// What `asyncio.run()` does when its main coroutine is done: runs
 /// `shutdown_asyncgens()` to completion.
-pub(crate) fn shutdown(vm: &mut Vm, lp: &Rc<Loop>) -> PyResult<()> {
+pub(crate) fn shutdown(vm: &mut Vm, lp: &NativeRc<Loop>) -> PyResult<()> {
     let agens = take_registered(lp);
     if agens.is_empty() {
         return Ok(());
@@ -174,7 +174,7 @@ pub(crate) fn shutdown(vm: &mut Vm, lp: &Rc<Loop>) -> PyResult<()> {
 
 /// `await loop.shutdown_asyncgens()`: the same, as a coroutine of the
 /// running loop.
-pub(crate) fn shutdown_coro(lp: Rc<Loop>) -> super::coro::Machine {
+pub(crate) fn shutdown_coro(lp: NativeRc<Loop>) -> super::coro::Machine {
     use super::coro::Machine;
     Machine::Start(Some(Box::new(move |vm| {
         let agens = take_registered(&lp);
@@ -183,7 +183,7 @@ pub(crate) fn shutdown_coro(lp: Rc<Loop>) -> super::coro::Machine {
         }
         let outer = close_all(vm, &agens)?;
         Ok(Machine::Then {
-            arg: Value::Native(outer),
+            arg: Value::Native(outer.into()),
             it: None,
             then: Some(Box::new(move |vm, outcome| {
                 report_failures(vm, &lp, &agens, &outcome?)?;

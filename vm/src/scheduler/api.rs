@@ -113,7 +113,7 @@ fn kwarg(
 pub(crate) fn context_arg(
     vm: &mut Vm,
     v: Option<Value>,
-) -> PyResult<Rc<crate::contextvars::Context>> {
+) -> PyResult<NativeRc<crate::contextvars::Context>> {
     match v {
         None | Some(Value::None) => Ok(crate::contextvars::copy_context(vm)),
         Some(v) => match crate::contextvars::as_native::<crate::contextvars::Context>(&v) {
@@ -127,7 +127,7 @@ pub(crate) fn context_arg(
 }
 
 /// Gives a new task the `context=` it was created with, if any.
-pub(crate) fn set_task_context(vm: &mut Vm, t: &Rc<Fut>, v: Option<Value>) -> PyResult<()> {
+pub(crate) fn set_task_context(vm: &mut Vm, t: &NativeRc<Fut>, v: Option<Value>) -> PyResult<()> {
     if v.as_ref().is_none_or(|v| v.is_none()) {
         return Ok(());
     }
@@ -155,7 +155,7 @@ fn missing(vm: &Vm, fname: &str, what: &str) -> Value {
     ))
 }
 
-fn this_fut(vm: &Vm, args: &[Value], m: &str) -> PyResult<Rc<Fut>> {
+fn this_fut(vm: &Vm, args: &[Value], m: &str) -> PyResult<NativeRc<Fut>> {
     match args.first().and_then(as_fut) {
         Some(f) => Ok(f),
         None => Err(vm.type_error(&format!(
@@ -164,7 +164,7 @@ fn this_fut(vm: &Vm, args: &[Value], m: &str) -> PyResult<Rc<Fut>> {
     }
 }
 
-fn this_task(vm: &Vm, args: &[Value], m: &str) -> PyResult<Rc<Fut>> {
+fn this_task(vm: &Vm, args: &[Value], m: &str) -> PyResult<NativeRc<Fut>> {
     match args.first().and_then(as_fut) {
         Some(f) if f.is_task() => Ok(f),
         _ => Err(vm.type_error(&format!(
@@ -173,24 +173,16 @@ fn this_task(vm: &Vm, args: &[Value], m: &str) -> PyResult<Rc<Fut>> {
     }
 }
 
-fn this_handle(vm: &Vm, args: &[Value]) -> PyResult<Rc<Handle>> {
-    if let Some(Value::Native(n)) = args.first() {
-        let any: Rc<dyn std::any::Any> = n.clone();
-        if let Ok(h) = any.downcast::<Handle>() {
-            return Ok(h);
-        }
-    }
-    Err(vm.type_error("descriptor requires a 'Handle' object"))
+fn this_handle(vm: &Vm, args: &[Value]) -> PyResult<NativeRc<Handle>> {
+    args.first()
+        .and_then(Value::downcast_native)
+        .ok_or_else(|| vm.type_error("descriptor requires a 'Handle' object"))
 }
 
-fn this_loop(vm: &Vm, args: &[Value]) -> PyResult<Rc<Loop>> {
-    if let Some(Value::Native(n)) = args.first() {
-        let any: Rc<dyn std::any::Any> = n.clone();
-        if let Ok(l) = any.downcast::<Loop>() {
-            return Ok(l);
-        }
-    }
-    Err(vm.type_error("descriptor requires an event loop object"))
+fn this_loop(vm: &Vm, args: &[Value]) -> PyResult<NativeRc<Loop>> {
+    args.first()
+        .and_then(Value::downcast_native)
+        .ok_or_else(|| vm.type_error("descriptor requires an event loop object"))
 }
 
 // ---- Future and Task methods ----------------------------------------------------
@@ -409,7 +401,7 @@ fn l_call_soon(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
         return Err(missing(vm, "call_soon", "callback"));
     };
     let h = l.call_soon_handle(Job::Call(cb.clone(), args[2..].to_vec(), Some(ctx)), cb);
-    Ok(Value::Native(h))
+    Ok(Value::Native(h.into()))
 }
 fn l_call_later(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     let l = this_loop(vm, args)?;
@@ -421,7 +413,7 @@ fn l_call_later(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     let cb = args[2].clone();
     let job = Job::Call(cb.clone(), args[3..].to_vec(), Some(ctx));
     let h = l.call_later(vm, delay, job, cb);
-    Ok(Value::Native(h))
+    Ok(Value::Native(h.into()))
 }
 fn l_call_at(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     let l = this_loop(vm, args)?;
@@ -436,7 +428,7 @@ fn l_call_at(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
         Job::Call(cb.clone(), args[3..].to_vec(), Some(ctx)),
         cb,
     );
-    Ok(Value::Native(h))
+    Ok(Value::Native(h.into()))
 }
 fn l_shutdown_asyncgens(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
     let l = this_loop(vm, args)?;
@@ -752,7 +744,7 @@ fn wait_start(
     if items.iter().any(super::coro::is_coroutine) {
         return Err(vm.type_error("Passing coroutines is forbidden, use tasks explicitly."));
     }
-    let mut fs_v: Vec<Rc<Fut>> = Vec::with_capacity(items.len());
+    let mut fs_v: Vec<NativeRc<Fut>> = Vec::with_capacity(items.len());
     for it in &items {
         let f = future::ensure_future(vm, it, Some(&lp))?;
         if !fs_v.iter().any(|x| Rc::ptr_eq(x, &f)) {
@@ -883,7 +875,7 @@ fn a_timeout(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
         Value::None => None,
         v => Some(lp.time(vm) + number(vm, v)?),
     };
-    Ok(Value::Native(group::TimeoutObj::new(vm, when)))
+    Ok(Value::Native(group::TimeoutObj::new(vm, when).into()))
 }
 
 fn a_timeout_at(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
@@ -894,7 +886,7 @@ fn a_timeout_at(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
         Value::None => None,
         v => Some(number(vm, v)?),
     };
-    Ok(Value::Native(group::TimeoutObj::new(vm, when)))
+    Ok(Value::Native(group::TimeoutObj::new(vm, when).into()))
 }
 
 /// The module-level functions of `asyncio`.

@@ -46,8 +46,8 @@ pub enum Machine {
     Sleep {
         delay: f64,
         result: Value,
-        fut: Option<Rc<Fut>>,
-        handle: Option<Rc<Handle>>,
+        fut: Option<NativeRc<Fut>>,
+        handle: Option<NativeRc<Handle>>,
     },
     /// An `async def` whose body never awaits: runs at the first resume.
     Immediate(Option<Thunk>),
@@ -57,7 +57,7 @@ pub enum Machine {
     Start(Option<StartFn>),
     /// `Future.__await__`.
     FutIter {
-        fut: Rc<Fut>,
+        fut: NativeRc<Fut>,
     },
     /// `await aw` of any awaitable (`wait_for(aw, None)`).
     Delegate {
@@ -68,29 +68,29 @@ pub enum Machine {
     Wait(Box<Wait>),
     /// `Event.wait()`; with `join`, `Queue.join()`.
     EventWait {
-        ev: Rc<EventObj>,
-        fut: Option<Rc<Fut>>,
+        ev: NativeRc<EventObj>,
+        fut: Option<NativeRc<Fut>>,
         ret: Value,
-        join: Option<Rc<QueueObj>>,
+        join: Option<NativeRc<QueueObj>>,
     },
     LockAcquire {
-        lock: Rc<LockObj>,
-        fut: Option<Rc<Fut>>,
+        lock: NativeRc<LockObj>,
+        fut: Option<NativeRc<Fut>>,
         ret: Value,
     },
     SemAcquire {
-        sem: Rc<SemObj>,
-        fut: Option<Rc<Fut>>,
+        sem: NativeRc<SemObj>,
+        fut: Option<NativeRc<Fut>>,
         ret: Value,
     },
     QueueGet {
-        q: Rc<QueueObj>,
-        waiter: Option<Rc<Fut>>,
+        q: NativeRc<QueueObj>,
+        waiter: Option<NativeRc<Fut>>,
     },
     QueuePut {
-        q: Rc<QueueObj>,
+        q: NativeRc<QueueObj>,
         item: Value,
-        waiter: Option<Rc<Fut>>,
+        waiter: Option<NativeRc<Fut>>,
     },
     TaskGroupExit(Box<group::TgExit>),
     /// `await aw`, then `then` applied to the outcome (result or
@@ -133,29 +133,35 @@ impl NativeCoro {
         } else {
             sh.cls.coroutine.clone()
         };
-        Value::Native(Rc::new(NativeCoro {
-            cls,
-            name,
-            state: Cell::new(CState::Created),
-            m: RefCell::new(m),
-            proxied: None,
-        }))
+        Value::Native(
+            NativeBox::new(NativeCoro {
+                cls,
+                name,
+                state: Cell::new(CState::Created),
+                m: RefCell::new(m),
+                proxied: None,
+            })
+            .into(),
+        )
     }
 
     /// `anext(it, default)`: awaits `aw` (the `__anext__()` awaitable) and
     /// returns `then(outcome)`; after it finishes, resumes go to `aw`.
     pub fn anext_default(sh: &Shared, aw: Value, then: ThenFn) -> Value {
-        Value::Native(Rc::new(NativeCoro {
-            cls: sh.cls.coroutine.clone(),
-            name: "anext",
-            state: Cell::new(CState::Created),
-            m: RefCell::new(Machine::Then {
-                arg: aw.clone(),
-                it: None,
-                then: Some(then),
-            }),
-            proxied: Some(aw),
-        }))
+        Value::Native(
+            NativeBox::new(NativeCoro {
+                cls: sh.cls.coroutine.clone(),
+                name: "anext",
+                state: Cell::new(CState::Created),
+                m: RefCell::new(Machine::Then {
+                    arg: aw.clone(),
+                    it: None,
+                    then: Some(then),
+                }),
+                proxied: Some(aw),
+            })
+            .into(),
+        )
     }
 
     /// A coroutine that returns `v` at once.
@@ -326,13 +332,13 @@ pub fn is_asyncio_coroutine(vm: &mut Vm, v: &Value) -> bool {
     }
 }
 
-fn blocking(f: &Rc<Fut>) -> Step {
+fn blocking(f: &NativeRc<Fut>) -> Step {
     f.blocking.set(true);
     Step::Yield(f.value())
 }
 
 /// What `await fut` evaluates to once the task resumes the coroutine.
-fn await_result(vm: &mut Vm, fut: &Rc<Fut>, input: Input) -> PyResult<Value> {
+fn await_result(vm: &mut Vm, fut: &NativeRc<Fut>, input: Input) -> PyResult<Value> {
     match input {
         Input::Throw(e) => Err(e),
         Input::Send(_) => {
@@ -349,7 +355,10 @@ fn is_cancelled_error(vm: &Vm, e: &Value, lp: &Loop) -> bool {
 }
 
 /// Removes the first occurrence of `f` (by identity) from a deque.
-pub(crate) fn remove_fut(q: &mut std::collections::VecDeque<Rc<Fut>>, f: &Rc<Fut>) -> bool {
+pub(crate) fn remove_fut(
+    q: &mut std::collections::VecDeque<NativeRc<Fut>>,
+    f: &NativeRc<Fut>,
+) -> bool {
     match q.iter().position(|x| Rc::ptr_eq(x, f)) {
         Some(i) => {
             q.remove(i);
@@ -621,11 +630,11 @@ pub struct WaitFor {
     arg: Value,
     timeout: f64,
     stage: WfStage,
-    fut: Option<Rc<Fut>>,
-    waiter: Option<Rc<Fut>>,
-    handle: Option<Rc<Handle>>,
+    fut: Option<NativeRc<Fut>>,
+    waiter: Option<NativeRc<Fut>>,
+    handle: Option<NativeRc<Handle>>,
     /// The waiter of `_cancel_and_wait`.
-    cw: Option<Rc<Fut>>,
+    cw: Option<NativeRc<Fut>>,
     /// The CancelledError to re-raise after `_cancel_and_wait`.
     pending: Value,
 }
@@ -671,7 +680,7 @@ impl WaitFor {
     }
 
     /// `fut.result()`, with CancelledError turned into TimeoutError.
-    fn result_or_timeout(&self, vm: &mut Vm, fut: &Rc<Fut>) -> PyResult<Step> {
+    fn result_or_timeout(&self, vm: &mut Vm, fut: &NativeRc<Fut>) -> PyResult<Step> {
         match fut.result(vm) {
             Ok(v) => Ok(Step::Return(v)),
             Err(e) if is_cancelled_error(vm, &e, &fut.lp) => {
@@ -715,7 +724,7 @@ impl WaitFor {
         let Some(fut) = self.fut.clone() else {
             return Err(vm.runtime_error("wait_for resumed before it started"));
         };
-        let remove_cb = |fut: &Rc<Fut>, w: &Option<Rc<Fut>>| {
+        let remove_cb = |fut: &NativeRc<Fut>, w: &Option<NativeRc<Fut>>| {
             if let Some(w) = w {
                 fut.remove_callbacks(
                     |c| matches!(c, Callback::ReleaseWaiter(x) if Rc::ptr_eq(x, w)),
@@ -798,14 +807,14 @@ pub(crate) fn set_cause(new: &Value, cause: &Value) {
 // ---- wait -------------------------------------------------------------------
 
 pub struct Wait {
-    fs: Vec<Rc<Fut>>,
+    fs: Vec<NativeRc<Fut>>,
     timeout: Option<f64>,
     return_when: ReturnWhen,
     st: Option<Rc<WaitState>>,
 }
 
 impl Wait {
-    pub fn new(fs: Vec<Rc<Fut>>, timeout: Option<f64>, return_when: ReturnWhen) -> Wait {
+    pub fn new(fs: Vec<NativeRc<Fut>>, timeout: Option<f64>, return_when: ReturnWhen) -> Wait {
         Wait {
             fs,
             timeout,
@@ -882,7 +891,7 @@ impl Wait {
 
 // ---- the coroutine type's methods ----------------------------------------------
 
-fn this(vm: &Vm, args: &[Value], what: &str) -> PyResult<Rc<dyn NativeObject>> {
+fn this(vm: &Vm, args: &[Value], what: &str) -> PyResult<NativeHandle> {
     match args.first() {
         Some(Value::Native(n)) if n.as_any().is::<NativeCoro>() => Ok(n.clone()),
         _ => Err(vm.type_error(&format!(
@@ -891,7 +900,7 @@ fn this(vm: &Vm, args: &[Value], what: &str) -> PyResult<Rc<dyn NativeObject>> {
     }
 }
 
-fn nc(n: &Rc<dyn NativeObject>) -> &NativeCoro {
+fn nc(n: &NativeHandle) -> &NativeCoro {
     match n.as_any().downcast_ref::<NativeCoro>() {
         Some(c) => c,
         None => unreachable!("checked by this()"),

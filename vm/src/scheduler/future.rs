@@ -39,30 +39,30 @@ pub enum FutKind {
 #[derive(Clone)]
 pub enum Callback {
     /// `Task.__wakeup`.
-    Wakeup(Rc<Fut>),
+    Wakeup(NativeRc<Fut>),
     /// A callable a program added, with the context it runs in (a copy of
     /// the current one when it was added, or `add_done_callback`'s
     /// `context=`); None for the library's own Python-level callbacks.
-    Py(Value, Option<Rc<crate::contextvars::Context>>),
+    Py(Value, Option<NativeRc<crate::contextvars::Context>>),
     /// `gather`'s `_done_callback`.
     Gather(Rc<GatherState>),
     /// `functools.partial(_release_waiter, waiter)`.
-    ReleaseWaiter(Rc<Fut>),
+    ReleaseWaiter(NativeRc<Fut>),
     /// `_run_until_complete_cb`.
     StopLoop,
     /// `TaskGroup._on_task_done`.
-    TaskGroupDone(Rc<group::TaskGroupObj>),
+    TaskGroupDone(NativeRc<group::TaskGroupObj>),
     /// `shield`'s `_inner_done_callback(inner)`, holding the outer future.
-    ShieldInner(Rc<Fut>),
+    ShieldInner(NativeRc<Fut>),
     /// `shield`'s `_outer_done_callback(outer)`, holding the inner future.
-    ShieldOuter(Rc<Fut>),
+    ShieldOuter(NativeRc<Fut>),
     /// `wait`'s `_on_completion`.
     WaitCompletion(Rc<WaitState>),
 }
 
 pub struct Fut {
-    me: Weak<Fut>,
-    pub lp: Rc<Loop>,
+    me: Weak<NativeBox<Fut>>,
+    pub lp: NativeRc<Loop>,
     state: Cell<FutState>,
     /// The result, or the exception when `has_exc`.
     value: RefCell<Value>,
@@ -91,7 +91,7 @@ impl Fut {
     /// A finished copy of a dropped future that never had its exception
     /// retrieved, so that the report can show it (`__del__` resurrects
     /// the future the same way). Takes the task data out of `self`.
-    pub(crate) fn resurrect(&mut self) -> Rc<Fut> {
+    pub(crate) fn resurrect(&mut self) -> NativeRc<Fut> {
         let kind = std::mem::replace(&mut self.kind, FutKind::Plain);
         let f = Fut::untracked(&self.lp, kind);
         *f.value.borrow_mut() = std::mem::replace(self.value.get_mut(), Value::None);
@@ -102,14 +102,14 @@ impl Fut {
 
     /// A new future, tracked by the cycle collector (a task's coroutine
     /// often holds its own task; a callback often holds its future).
-    pub fn new(lp: &Rc<Loop>, kind: FutKind) -> Rc<Fut> {
+    pub fn new(lp: &NativeRc<Loop>, kind: FutKind) -> NativeRc<Fut> {
         let f = Fut::untracked(lp, kind);
-        crate::gc::track(&Value::Native(f.clone()));
+        crate::gc::track(&Value::Native(f.clone().into()));
         f
     }
 
-    fn untracked(lp: &Rc<Loop>, kind: FutKind) -> Rc<Fut> {
-        Rc::new_cyclic(|me| Fut {
+    fn untracked(lp: &NativeRc<Loop>, kind: FutKind) -> NativeRc<Fut> {
+        NativeBox::new_cyclic(|me| Fut {
             me: me.clone(),
             lp: lp.clone(),
             state: Cell::new(FutState::Pending),
@@ -125,7 +125,7 @@ impl Fut {
         })
     }
 
-    pub fn rc(&self) -> Rc<Fut> {
+    pub fn rc(&self) -> NativeRc<Fut> {
         match self.me.upgrade() {
             Some(f) => f,
             None => unreachable!("a future is always owned by an Rc"),
@@ -133,11 +133,11 @@ impl Fut {
     }
 
     pub fn value(&self) -> Value {
-        Value::Native(self.rc())
+        Value::Native(self.rc().into())
     }
 
     /// A task's `context=`, given after it was made.
-    pub(crate) fn set_task_context(&self, ctx: Rc<crate::contextvars::Context>) {
+    pub(crate) fn set_task_context(&self, ctx: NativeRc<crate::contextvars::Context>) {
         if let Some(d) = self.task_data() {
             *d.context.borrow_mut() = Some(ctx);
         }
@@ -420,7 +420,7 @@ impl NativeObject for Fut {
                 Callback::Wakeup(f)
                 | Callback::ReleaseWaiter(f)
                 | Callback::ShieldInner(f)
-                | Callback::ShieldOuter(f) => visit(&Value::Native(f.clone())),
+                | Callback::ShieldOuter(f) => visit(&Value::Native(f.clone().into())),
                 _ => {}
             }
         }
@@ -433,7 +433,7 @@ impl NativeObject for Fut {
                 visit(&name);
             }
             if let Some(w) = waiter.as_ref() {
-                visit(&Value::Native(w.clone()));
+                visit(&Value::Native(w.clone().into()));
             }
         }
         true
@@ -460,7 +460,7 @@ impl NativeObject for Fut {
                     Callback::Wakeup(f)
                     | Callback::ReleaseWaiter(f)
                     | Callback::ShieldInner(f)
-                    | Callback::ShieldOuter(f) => out.push(Value::Native(f)),
+                    | Callback::ShieldOuter(f) => out.push(Value::Native(f.into())),
                     _ => {}
                 }
             }
@@ -469,7 +469,7 @@ impl NativeObject for Fut {
             && let Ok(mut w) = d.fut_waiter.try_borrow_mut()
             && let Some(w) = w.take()
         {
-            out.push(Value::Native(w));
+            out.push(Value::Native(w.into()));
         }
     }
     fn class(&self, _vm: &Vm) -> Rc<Class> {
@@ -513,7 +513,7 @@ impl NativeObject for Fut {
             "_must_cancel" if task.is_some() => Value::Bool(task.is_some_and(|d| d.must_cancel())),
             "_fut_waiter" if task.is_some() => task
                 .and_then(|d| d.fut_waiter.borrow().clone())
-                .map(|w| Value::Native(w))
+                .map(|w| Value::Native(w.into()))
                 .unwrap_or(Value::None),
             "_coro" if task.is_some() => task.map(|d| d.coro()).unwrap_or(Value::None),
             _ => return Ok(None),
@@ -548,7 +548,7 @@ impl NativeObject for Fut {
 }
 
 /// The future behind a value, if it is one.
-pub fn as_fut(v: &Value) -> Option<Rc<Fut>> {
+pub fn as_fut(v: &Value) -> Option<NativeRc<Fut>> {
     match v {
         Value::Native(n) => n.as_any().downcast_ref::<Fut>().map(|f| f.rc()),
         _ => None,
@@ -556,7 +556,7 @@ pub fn as_fut(v: &Value) -> Option<Rc<Fut>> {
 }
 
 /// `fut.cancel(msg)`, dispatched on the kind as the subclasses override it.
-pub fn cancel(vm: &mut Vm, f: &Rc<Fut>, msg: Value) -> PyResult<bool> {
+pub fn cancel(vm: &mut Vm, f: &NativeRc<Fut>, msg: Value) -> PyResult<bool> {
     match &f.kind {
         FutKind::Plain => {
             f.log_tb.set(false);
@@ -574,7 +574,7 @@ pub fn cancel(vm: &mut Vm, f: &Rc<Fut>, msg: Value) -> PyResult<bool> {
 }
 
 /// Runs one done-callback of `fut`.
-pub(crate) fn run_callback(vm: &mut Vm, cb: Callback, fut: &Rc<Fut>) -> PyResult<()> {
+pub(crate) fn run_callback(vm: &mut Vm, cb: Callback, fut: &NativeRc<Fut>) -> PyResult<()> {
     match cb {
         Callback::Wakeup(t) => task::wakeup(vm, &t, fut),
         Callback::Py(f, None) => vm.call(&f, vec![fut.value()]).map(drop),
@@ -638,7 +638,11 @@ pub(crate) fn run_callback(vm: &mut Vm, cb: Callback, fut: &Rc<Fut>) -> PyResult
 
 /// `ensure_future(x)`: a future as is, a coroutine wrapped in a task, an
 /// awaitable driven by a task through its `__await__` iterator.
-pub fn ensure_future(vm: &mut Vm, arg: &Value, lp: Option<&Rc<Loop>>) -> PyResult<Rc<Fut>> {
+pub fn ensure_future(
+    vm: &mut Vm,
+    arg: &Value,
+    lp: Option<&NativeRc<Loop>>,
+) -> PyResult<NativeRc<Fut>> {
     if let Some(f) = as_fut(arg) {
         if let Some(l) = lp
             && !Rc::ptr_eq(l, &f.lp)
@@ -668,8 +672,8 @@ pub fn ensure_future(vm: &mut Vm, arg: &Value, lp: Option<&Rc<Loop>>) -> PyResul
 
 /// The shared state of one `gather` call.
 pub struct GatherState {
-    outer: RefCell<Option<Rc<Fut>>>,
-    children: RefCell<Vec<Rc<Fut>>>,
+    outer: RefCell<Option<NativeRc<Fut>>>,
+    children: RefCell<Vec<NativeRc<Fut>>>,
     nfuts: Cell<usize>,
     nfinished: Cell<usize>,
     return_exceptions: bool,
@@ -677,7 +681,7 @@ pub struct GatherState {
 }
 
 /// `asyncio.gather(*aws, return_exceptions=...)`.
-pub fn gather(vm: &mut Vm, args: &[Value], return_exceptions: bool) -> PyResult<Rc<Fut>> {
+pub fn gather(vm: &mut Vm, args: &[Value], return_exceptions: bool) -> PyResult<NativeRc<Fut>> {
     if args.is_empty() {
         let lp = {
             let sh = super::shared(vm);
@@ -695,8 +699,8 @@ pub fn gather(vm: &mut Vm, args: &[Value], return_exceptions: bool) -> PyResult<
         return_exceptions,
         cancel_requested: Cell::new(false),
     });
-    let mut seen: HashMap<usize, Rc<Fut>> = HashMap::default();
-    let mut lp: Option<Rc<Loop>> = None;
+    let mut seen: HashMap<usize, NativeRc<Fut>> = HashMap::default();
+    let mut lp: Option<NativeRc<Loop>> = None;
     for arg in args {
         let key = arg.addr();
         let known = if key != 0 {
@@ -729,7 +733,7 @@ pub fn gather(vm: &mut Vm, args: &[Value], return_exceptions: bool) -> PyResult<
     Ok(outer)
 }
 
-fn gather_done(vm: &mut Vm, st: &Rc<GatherState>, fut: &Rc<Fut>) -> PyResult<()> {
+fn gather_done(vm: &mut Vm, st: &Rc<GatherState>, fut: &NativeRc<Fut>) -> PyResult<()> {
     st.nfinished.set(st.nfinished.get() + 1);
     let outer = st.outer.borrow().clone();
     let Some(outer) = outer.filter(|o| !o.done()) else {
@@ -778,7 +782,12 @@ fn gather_done(vm: &mut Vm, st: &Rc<GatherState>, fut: &Rc<Fut>) -> PyResult<()>
     Ok(())
 }
 
-fn gather_cancel(vm: &mut Vm, outer: &Rc<Fut>, st: &Rc<GatherState>, msg: Value) -> PyResult<bool> {
+fn gather_cancel(
+    vm: &mut Vm,
+    outer: &NativeRc<Fut>,
+    st: &Rc<GatherState>,
+    msg: Value,
+) -> PyResult<bool> {
     if outer.done() {
         return Ok(false);
     }
@@ -796,7 +805,7 @@ fn gather_cancel(vm: &mut Vm, outer: &Rc<Fut>, st: &Rc<GatherState>, msg: Value)
 }
 
 /// `asyncio.shield(aw)`.
-pub fn shield(vm: &mut Vm, arg: &Value) -> PyResult<Rc<Fut>> {
+pub fn shield(vm: &mut Vm, arg: &Value) -> PyResult<NativeRc<Fut>> {
     let inner = ensure_future(vm, arg, None)?;
     if inner.done() {
         return Ok(inner);
@@ -818,13 +827,13 @@ pub enum ReturnWhen {
 
 /// The state `_wait`'s `_on_completion` closure shares.
 pub struct WaitState {
-    pub(crate) waiter: Rc<Fut>,
+    pub(crate) waiter: NativeRc<Fut>,
     pub(crate) counter: Cell<usize>,
     pub(crate) return_when: ReturnWhen,
-    pub(crate) timeout_handle: RefCell<Option<Rc<super::Handle>>>,
+    pub(crate) timeout_handle: RefCell<Option<NativeRc<super::Handle>>>,
 }
 
-fn wait_on_completion(vm: &mut Vm, st: &Rc<WaitState>, f: &Rc<Fut>) -> PyResult<()> {
+fn wait_on_completion(vm: &mut Vm, st: &Rc<WaitState>, f: &NativeRc<Fut>) -> PyResult<()> {
     st.counter.set(st.counter.get().saturating_sub(1));
     let fire = st.counter.get() == 0
         || st.return_when == ReturnWhen::FirstCompleted

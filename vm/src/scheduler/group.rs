@@ -37,16 +37,16 @@ impl TState {
 pub struct TimeoutObj {
     cls: Rc<Class>,
     state: Cell<TState>,
-    handler: RefCell<Option<Rc<Handle>>>,
-    task: RefCell<Option<Rc<Fut>>>,
+    handler: RefCell<Option<NativeRc<Handle>>>,
+    task: RefCell<Option<NativeRc<Fut>>>,
     when: Cell<Option<f64>>,
     cancelling: Cell<u32>,
 }
 
 impl TimeoutObj {
-    pub fn new(vm: &mut Vm, when: Option<f64>) -> Rc<TimeoutObj> {
+    pub fn new(vm: &mut Vm, when: Option<f64>) -> NativeRc<TimeoutObj> {
         let sh = shared(vm);
-        Rc::new(TimeoutObj {
+        NativeBox::new(TimeoutObj {
             cls: sh.cls.timeout.clone(),
             state: Cell::new(TState::Created),
             handler: RefCell::new(None),
@@ -63,7 +63,10 @@ impl TimeoutObj {
     pub fn expired(&self) -> bool {
         matches!(self.state.get(), TState::Expiring | TState::Expired)
     }
+}
 
+/// The methods that hand out the timeout itself (its handler keeps it).
+impl NativeBox<TimeoutObj> {
     pub fn reschedule(self: &Rc<Self>, vm: &mut Vm, when: Option<f64>) -> PyResult<()> {
         match self.state.get() {
             TState::Entered => {}
@@ -102,9 +105,11 @@ impl TimeoutObj {
         self.cancelling.set(cancelling);
         *self.task.borrow_mut() = Some(task);
         self.reschedule(vm, self.when.get())?;
-        Ok(Value::Native(self.clone()))
+        Ok(Value::Native(self.clone().into()))
     }
+}
 
+impl TimeoutObj {
     fn exit(&self, vm: &mut Vm, et: &Value, ev: &Value) -> PyResult<Value> {
         if let Some(h) = self.handler.borrow_mut().take() {
             h.cancel();
@@ -134,7 +139,7 @@ impl TimeoutObj {
 }
 
 /// `Timeout._on_timeout`.
-pub(crate) fn timeout_fire(vm: &mut Vm, t: &Rc<TimeoutObj>) -> PyResult<()> {
+pub(crate) fn timeout_fire(vm: &mut Vm, t: &NativeRc<TimeoutObj>) -> PyResult<()> {
     let task = t.task.borrow().clone();
     if let Some(task) = task {
         future::cancel(vm, &task, Value::None)?;
@@ -165,14 +170,10 @@ impl NativeObject for TimeoutObj {
     }
 }
 
-fn timeout_this(vm: &Vm, args: &[Value]) -> PyResult<Rc<TimeoutObj>> {
-    if let Some(Value::Native(n)) = args.first() {
-        let any: Rc<dyn std::any::Any> = n.clone();
-        if let Ok(t) = any.downcast::<TimeoutObj>() {
-            return Ok(t);
-        }
-    }
-    Err(vm.type_error("descriptor requires a 'Timeout' object"))
+fn timeout_this(vm: &Vm, args: &[Value]) -> PyResult<NativeRc<TimeoutObj>> {
+    args.first()
+        .and_then(Value::downcast_native)
+        .ok_or_else(|| vm.type_error("descriptor requires a 'Timeout' object"))
 }
 
 fn opt_time(vm: &Vm, v: Option<&Value>) -> PyResult<Option<f64>> {
@@ -190,7 +191,7 @@ fn opt_time(vm: &Vm, v: Option<&Value>) -> PyResult<Option<f64>> {
 
 fn t_new(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
     let when = opt_time(vm, args.get(1))?;
-    Ok(Value::Native(TimeoutObj::new(vm, when)))
+    Ok(Value::Native(TimeoutObj::new(vm, when).into()))
 }
 fn t_when(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
     let t = timeout_this(vm, args)?;
@@ -230,20 +231,20 @@ pub struct TaskGroupObj {
     entered: Cell<bool>,
     exiting: Cell<bool>,
     aborting: Cell<bool>,
-    lp: RefCell<Option<Rc<Loop>>>,
-    parent_task: RefCell<Option<Rc<Fut>>>,
+    lp: RefCell<Option<NativeRc<Loop>>>,
+    parent_task: RefCell<Option<NativeRc<Fut>>>,
     parent_cancel_requested: Cell<bool>,
     /// `_tasks`, in insertion order with holes; `index` finds a task's slot.
-    tasks: RefCell<Vec<Option<Rc<Fut>>>>,
+    tasks: RefCell<Vec<Option<NativeRc<Fut>>>>,
     index: RefCell<HashMap<usize, usize>>,
     ntasks: Cell<usize>,
     errors: RefCell<Vec<Value>>,
     base_error: RefCell<Value>,
-    on_completed_fut: RefCell<Option<Rc<Fut>>>,
+    on_completed_fut: RefCell<Option<NativeRc<Fut>>>,
 }
 
 impl TaskGroupObj {
-    fn add_task(&self, t: &Rc<Fut>) {
+    fn add_task(&self, t: &NativeRc<Fut>) {
         let key = Rc::as_ptr(t) as usize;
         if self.index.borrow().contains_key(&key) {
             return;
@@ -254,7 +255,7 @@ impl TaskGroupObj {
         self.ntasks.set(self.ntasks.get() + 1);
     }
 
-    fn discard(&self, t: &Rc<Fut>) {
+    fn discard(&self, t: &NativeRc<Fut>) {
         let key = Rc::as_ptr(t) as usize;
         let Some(i) = self.index.borrow_mut().remove(&key) else {
             return;
@@ -277,7 +278,7 @@ impl TaskGroupObj {
         }
     }
 
-    fn live_tasks(&self) -> Vec<Rc<Fut>> {
+    fn live_tasks(&self) -> Vec<NativeRc<Fut>> {
         self.tasks.borrow().iter().flatten().cloned().collect()
     }
 
@@ -326,7 +327,11 @@ fn is_base_error(vm: &Vm, e: &Value) -> bool {
 }
 
 /// `TaskGroup._on_task_done`.
-pub(crate) fn tg_on_task_done(vm: &mut Vm, tg: &Rc<TaskGroupObj>, task: &Rc<Fut>) -> PyResult<()> {
+pub(crate) fn tg_on_task_done(
+    vm: &mut Vm,
+    tg: &NativeRc<TaskGroupObj>,
+    task: &NativeRc<Fut>,
+) -> PyResult<()> {
     tg.discard(task);
     let ocf = tg.on_completed_fut.borrow().clone();
     if let Some(f) = ocf
@@ -372,11 +377,11 @@ pub(crate) fn tg_on_task_done(vm: &mut Vm, tg: &Rc<TaskGroupObj>, task: &Rc<Fut>
 
 /// The state of `TaskGroup.__aexit__` across its awaits.
 pub struct TgExit {
-    tg: Rc<TaskGroupObj>,
+    tg: NativeRc<TaskGroupObj>,
     et: Value,
     exc: Value,
     propagate: Value,
-    waiting: Option<Rc<Fut>>,
+    waiting: Option<NativeRc<Fut>>,
 }
 
 pub(crate) fn tg_exit_step(
@@ -474,7 +479,7 @@ pub(crate) fn tg_exit_step(
 
 fn after_wait(
     vm: &mut Vm,
-    tg: &Rc<TaskGroupObj>,
+    tg: &NativeRc<TaskGroupObj>,
     s: &mut TgExit,
     r: PyResult<Value>,
     cancelled_cls: &Rc<Class>,
@@ -493,14 +498,10 @@ fn after_wait(
     Ok(())
 }
 
-fn tg_this(vm: &Vm, args: &[Value]) -> PyResult<Rc<TaskGroupObj>> {
-    if let Some(Value::Native(n)) = args.first() {
-        let any: Rc<dyn std::any::Any> = n.clone();
-        if let Ok(t) = any.downcast::<TaskGroupObj>() {
-            return Ok(t);
-        }
-    }
-    Err(vm.type_error("descriptor requires a 'TaskGroup' object"))
+fn tg_this(vm: &Vm, args: &[Value]) -> PyResult<NativeRc<TaskGroupObj>> {
+    args.first()
+        .and_then(Value::downcast_native)
+        .ok_or_else(|| vm.type_error("descriptor requires a 'TaskGroup' object"))
 }
 
 fn tg_new(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
@@ -511,21 +512,24 @@ fn tg_new(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
         )));
     }
     let sh = shared(vm);
-    Ok(Value::Native(Rc::new(TaskGroupObj {
-        cls: sh.cls.task_group.clone(),
-        entered: Cell::new(false),
-        exiting: Cell::new(false),
-        aborting: Cell::new(false),
-        lp: RefCell::new(None),
-        parent_task: RefCell::new(None),
-        parent_cancel_requested: Cell::new(false),
-        tasks: RefCell::new(Vec::new()),
-        index: RefCell::new(HashMap::default()),
-        ntasks: Cell::new(0),
-        errors: RefCell::new(Vec::new()),
-        base_error: RefCell::new(Value::None),
-        on_completed_fut: RefCell::new(None),
-    })))
+    Ok(Value::Native(
+        NativeBox::new(TaskGroupObj {
+            cls: sh.cls.task_group.clone(),
+            entered: Cell::new(false),
+            exiting: Cell::new(false),
+            aborting: Cell::new(false),
+            lp: RefCell::new(None),
+            parent_task: RefCell::new(None),
+            parent_cancel_requested: Cell::new(false),
+            tasks: RefCell::new(Vec::new()),
+            index: RefCell::new(HashMap::default()),
+            ntasks: Cell::new(0),
+            errors: RefCell::new(Vec::new()),
+            base_error: RefCell::new(Value::None),
+            on_completed_fut: RefCell::new(None),
+        })
+        .into(),
+    ))
 }
 
 fn tg_aenter(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
@@ -553,7 +557,7 @@ fn tg_aenter(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
         };
         *tg.parent_task.borrow_mut() = Some(parent);
         tg.entered.set(true);
-        Ok(Value::Native(tg.clone()))
+        Ok(Value::Native(tg.clone().into()))
     }))
 }
 

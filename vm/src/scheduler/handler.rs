@@ -93,14 +93,10 @@ fn default(vm: &mut Vm, d: &Rc<RefCell<Dict>>) -> PyResult<()> {
     Ok(())
 }
 
-fn this(vm: &Vm, args: &[Value]) -> PyResult<Rc<Loop>> {
-    if let Some(Value::Native(n)) = args.first() {
-        let any: Rc<dyn std::any::Any> = n.clone();
-        if let Ok(l) = any.downcast::<Loop>() {
-            return Ok(l);
-        }
-    }
-    Err(vm.type_error("descriptor requires an event loop object"))
+fn this(vm: &Vm, args: &[Value]) -> PyResult<NativeRc<Loop>> {
+    args.first()
+        .and_then(Value::downcast_native)
+        .ok_or_else(|| vm.type_error("descriptor requires an event loop object"))
 }
 
 fn context_arg(vm: &Vm, args: &[Value], what: &str) -> PyResult<Rc<RefCell<Dict>>> {

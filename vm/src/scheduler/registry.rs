@@ -14,8 +14,6 @@
 //! unregistering one) would break the scheduler's invariants, so those
 //! calls are refused with an error naming the limitation.
 
-use std::rc::Rc;
-
 use super::future::as_fut;
 use super::{Loop, shared};
 use crate::value::*;
@@ -82,10 +80,9 @@ fn two(v: Vec<Value>) -> [Value; 2] {
 }
 
 /// The native loop `v` is, if it is one.
-pub(crate) fn native_loop(v: &Value) -> Option<Rc<Loop>> {
+pub(crate) fn native_loop(v: &Value) -> Option<NativeRc<Loop>> {
     if let Value::Native(n) = v {
-        let any: Rc<dyn std::any::Any> = n.clone();
-        return any.downcast::<Loop>().ok();
+        return n.downcast::<Loop>();
     }
     None
 }

@@ -5,9 +5,8 @@
 //! ready and the timers that are due, without waiting. Tasks therefore
 //! progress whenever the user enters a line, and fully while a line awaits.
 
-use std::rc::Rc;
-
 use super::{Fut, Loop, shared};
+use crate::value::NativeRc;
 use crate::value::{PyResult, Value};
 use crate::vm::Vm;
 
@@ -16,7 +15,7 @@ use crate::vm::Vm;
 const MAX_PASSES: usize = 100_000;
 
 /// The session loop: created on first use and kept as the default loop.
-pub fn session_loop(vm: &mut Vm) -> Rc<Loop> {
+pub fn session_loop(vm: &mut Vm) -> NativeRc<Loop> {
     let sh = shared(vm);
     sh.event_loop()
 }
@@ -42,7 +41,7 @@ impl Loop {
     /// Runs `coro` (an input with top-level `await`) as a task until it is
     /// done; the other tasks of the session run meanwhile.
     pub fn run_input(&self, vm: &mut Vm, coro: Value) -> PyResult<Value> {
-        let task: Rc<Fut> = self.new_task(vm, coro, None)?;
+        let task: NativeRc<Fut> = self.new_task(vm, coro, None)?;
         let r = self.run_until_complete(vm, &task);
         // Interrupted (Ctrl-C): the input is cancelled, as in
         // `python -m asyncio`, instead of running on in the background.
@@ -102,7 +101,7 @@ impl Loop {
 
 /// `asyncio.run(main)` typed at the REPL (plain Python's REPL allows it):
 /// the session loop steps aside while a loop of its own runs `main`.
-pub(super) fn run_beside(vm: &mut Vm, session: &Rc<Loop>, main: Value) -> PyResult<Value> {
+pub(super) fn run_beside(vm: &mut Vm, session: &NativeRc<Loop>, main: Value) -> PyResult<Value> {
     let sh = session.shared.clone();
     session.running.set(false);
     let old = sh.running.borrow_mut().take();

@@ -20,12 +20,12 @@ fn addr<T>(x: &T) -> usize {
 pub struct EventObj {
     cls: Rc<Class>,
     value: Cell<bool>,
-    pub(crate) waiters: RefCell<VecDeque<Rc<Fut>>>,
+    pub(crate) waiters: RefCell<VecDeque<NativeRc<Fut>>>,
 }
 
 impl EventObj {
-    pub fn new(sh: &Shared) -> Rc<EventObj> {
-        Rc::new(EventObj {
+    pub fn new(sh: &Shared) -> NativeRc<EventObj> {
+        NativeBox::new(EventObj {
             cls: sh.cls.event.clone(),
             value: Cell::new(false),
             waiters: RefCell::new(VecDeque::new()),
@@ -39,7 +39,7 @@ impl EventObj {
             return Ok(());
         }
         self.value.set(true);
-        let waiters: Vec<Rc<Fut>> = self.waiters.borrow().iter().cloned().collect();
+        let waiters: Vec<NativeRc<Fut>> = self.waiters.borrow().iter().cloned().collect();
         for f in waiters {
             if !f.done() {
                 f.set_result(vm, Value::Bool(true))?;
@@ -77,7 +77,7 @@ impl NativeObject for EventObj {
 pub struct LockObj {
     cls: Rc<Class>,
     pub(crate) locked: Cell<bool>,
-    pub(crate) waiters: RefCell<VecDeque<Rc<Fut>>>,
+    pub(crate) waiters: RefCell<VecDeque<NativeRc<Fut>>>,
 }
 
 impl LockObj {
@@ -139,7 +139,7 @@ pub struct SemObj {
     cls: Rc<Class>,
     pub(crate) value: Cell<i64>,
     bound: Option<i64>,
-    pub(crate) waiters: RefCell<VecDeque<Rc<Fut>>>,
+    pub(crate) waiters: RefCell<VecDeque<NativeRc<Fut>>>,
 }
 
 impl SemObj {
@@ -147,7 +147,7 @@ impl SemObj {
         self.value.get() == 0 || self.waiters.borrow().iter().any(|w| !w.cancelled())
     }
     pub(crate) fn wake_up_next(&self, vm: &mut Vm) -> PyResult<()> {
-        let waiters: Vec<Rc<Fut>> = self.waiters.borrow().iter().cloned().collect();
+        let waiters: Vec<NativeRc<Fut>> = self.waiters.borrow().iter().cloned().collect();
         for f in waiters {
             if !f.done() {
                 self.value.set(self.value.get() - 1);
@@ -208,10 +208,10 @@ pub struct QueueObj {
     maxsize: Value,
     max: i64,
     items: RefCell<VecDeque<Value>>,
-    pub(crate) getters: RefCell<VecDeque<Rc<Fut>>>,
-    pub(crate) putters: RefCell<VecDeque<Rc<Fut>>>,
+    pub(crate) getters: RefCell<VecDeque<NativeRc<Fut>>>,
+    pub(crate) putters: RefCell<VecDeque<NativeRc<Fut>>>,
     unfinished: Cell<i64>,
-    finished: Rc<EventObj>,
+    finished: NativeRc<EventObj>,
 }
 
 impl QueueObj {
@@ -228,7 +228,7 @@ impl QueueObj {
         self.max > 0 && self.qsize() as i64 >= self.max
     }
 
-    fn wakeup_next(vm: &mut Vm, waiters: &RefCell<VecDeque<Rc<Fut>>>) -> PyResult<()> {
+    fn wakeup_next(vm: &mut Vm, waiters: &RefCell<VecDeque<NativeRc<Fut>>>) -> PyResult<()> {
         loop {
             let w = waiters.borrow_mut().pop_front();
             let Some(w) = w else { return Ok(()) };
@@ -409,28 +409,11 @@ fn this<'a, T: 'static>(vm: &Vm, args: &'a [Value], cls: &str, m: &str) -> PyRes
     }
 }
 
-fn rc_of<T: NativeObject>(args: &[Value]) -> Option<Rc<dyn NativeObject>> {
-    match args.first() {
-        Some(Value::Native(n)) if n.as_any().is::<T>() => Some(n.clone()),
-        _ => None,
-    }
-}
-
-/// Re-obtains an `Rc<T>` for the receiver (the value holds `Rc<dyn _>`).
-fn rc_as<T: NativeObject>(vm: &Vm, args: &[Value], cls: &str, m: &str) -> PyResult<Rc<T>> {
-    let Some(n) = rc_of::<T>(args) else {
-        return Err(vm.type_error(&format!("descriptor '{m}' requires a '{cls}' object")));
-    };
-    let any: Rc<dyn std::any::Any> = as_any_rc(n);
-    match any.downcast::<T>() {
-        Ok(t) => Ok(t),
-        Err(_) => Err(vm.type_error(&format!("descriptor '{m}' requires a '{cls}' object"))),
-    }
-}
-
-/// `Rc<dyn NativeObject>` → `Rc<dyn Any>` (both point at the same value).
-fn as_any_rc(n: Rc<dyn NativeObject>) -> Rc<dyn std::any::Any> {
-    n
+/// The typed `Rc` of the receiver.
+fn rc_as<T: NativeObject>(vm: &Vm, args: &[Value], cls: &str, m: &str) -> PyResult<NativeRc<T>> {
+    args.first()
+        .and_then(Value::downcast_native)
+        .ok_or_else(|| vm.type_error(&format!("descriptor '{m}' requires a '{cls}' object")))
 }
 
 fn no_args(vm: &Vm, name: &str, args: &[Value], n: usize) -> PyResult<()> {
@@ -454,7 +437,7 @@ fn ev_new(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
         )));
     }
     let sh = shared(vm);
-    Ok(Value::Native(EventObj::new(&sh)))
+    Ok(Value::Native(EventObj::new(&sh).into()))
 }
 fn ev_is_set(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
     let e = this::<EventObj>(vm, args, "Event", "is_set")?;
@@ -494,11 +477,14 @@ fn lock_new(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
         )));
     }
     let sh = shared(vm);
-    Ok(Value::Native(Rc::new(LockObj {
-        cls: sh.cls.lock.clone(),
-        locked: Cell::new(false),
-        waiters: RefCell::new(VecDeque::new()),
-    })))
+    Ok(Value::Native(
+        NativeBox::new(LockObj {
+            cls: sh.cls.lock.clone(),
+            locked: Cell::new(false),
+            waiters: RefCell::new(VecDeque::new()),
+        })
+        .into(),
+    ))
 }
 fn lock_locked(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
     let l = this::<LockObj>(vm, args, "Lock", "locked")?;
@@ -588,16 +574,19 @@ fn sem_make(vm: &mut Vm, args: &[Value], kw: &KwArgs, bounded: bool) -> PyResult
         return Err(vm.value_error("Semaphore initial value must be >= 0"));
     }
     let sh = shared(vm);
-    Ok(Value::Native(Rc::new(SemObj {
-        cls: if bounded {
-            sh.cls.bounded_semaphore.clone()
-        } else {
-            sh.cls.semaphore.clone()
-        },
-        value: Cell::new(v),
-        bound: bounded.then_some(v),
-        waiters: RefCell::new(VecDeque::new()),
-    })))
+    Ok(Value::Native(
+        NativeBox::new(SemObj {
+            cls: if bounded {
+                sh.cls.bounded_semaphore.clone()
+            } else {
+                sh.cls.semaphore.clone()
+            },
+            value: Cell::new(v),
+            bound: bounded.then_some(v),
+            waiters: RefCell::new(VecDeque::new()),
+        })
+        .into(),
+    ))
 }
 fn sem_new(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     sem_make(vm, args, kw, false)
@@ -679,17 +668,20 @@ fn queue_make(vm: &mut Vm, args: &[Value], kw: &KwArgs, kind: QueueKind) -> PyRe
     };
     let finished = EventObj::new(&sh);
     finished.value.set(true);
-    Ok(Value::Native(Rc::new(QueueObj {
-        cls,
-        kind,
-        maxsize,
-        max,
-        items: RefCell::new(VecDeque::new()),
-        getters: RefCell::new(VecDeque::new()),
-        putters: RefCell::new(VecDeque::new()),
-        unfinished: Cell::new(0),
-        finished,
-    })))
+    Ok(Value::Native(
+        NativeBox::new(QueueObj {
+            cls,
+            kind,
+            maxsize,
+            max,
+            items: RefCell::new(VecDeque::new()),
+            getters: RefCell::new(VecDeque::new()),
+            putters: RefCell::new(VecDeque::new()),
+            unfinished: Cell::new(0),
+            finished,
+        })
+        .into(),
+    ))
 }
 fn queue_new(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     queue_make(vm, args, kw, QueueKind::Fifo)

@@ -22,10 +22,10 @@ pub struct TaskData {
     pub(crate) slot: Cell<usize>,
     num_cancels: Cell<u32>,
     must_cancel: Cell<bool>,
-    pub(crate) fut_waiter: RefCell<Option<Rc<Fut>>>,
+    pub(crate) fut_waiter: RefCell<Option<NativeRc<Fut>>>,
     /// The context every step runs in: a copy of the creator's, or the
     /// `context=` given.
-    pub(crate) context: RefCell<Option<Rc<crate::contextvars::Context>>>,
+    pub(crate) context: RefCell<Option<NativeRc<crate::contextvars::Context>>>,
 }
 
 impl TaskData {
@@ -84,7 +84,7 @@ fn data(t: &Fut) -> &TaskData {
 }
 
 /// `Task.cancel(msg)`.
-pub fn cancel(vm: &mut Vm, t: &Rc<Fut>, msg: Value) -> PyResult<bool> {
+pub fn cancel(vm: &mut Vm, t: &NativeRc<Fut>, msg: Value) -> PyResult<bool> {
     if t.done() {
         return Ok(false);
     }
@@ -104,7 +104,7 @@ pub fn cancel(vm: &mut Vm, t: &Rc<Fut>, msg: Value) -> PyResult<bool> {
 }
 
 /// `Task.__wakeup(future)`.
-pub(crate) fn wakeup(vm: &mut Vm, t: &Rc<Fut>, fut: &Rc<Fut>) -> PyResult<()> {
+pub(crate) fn wakeup(vm: &mut Vm, t: &NativeRc<Fut>, fut: &NativeRc<Fut>) -> PyResult<()> {
     match fut.result(vm) {
         Ok(_) => step(vm, t, None),
         Err(e) => step(vm, t, Some(e)),
@@ -171,7 +171,7 @@ fn resume_generic(vm: &mut Vm, it: &Value, input: Input) -> PyResult<Exit> {
 }
 
 /// `Task.__step(exc)`.
-pub(crate) fn step(vm: &mut Vm, t: &Rc<Fut>, exc: Option<Value>) -> PyResult<()> {
+pub(crate) fn step(vm: &mut Vm, t: &NativeRc<Fut>, exc: Option<Value>) -> PyResult<()> {
     let ctx = data(t).context.borrow().clone();
     match ctx {
         Some(ctx) => crate::contextvars::run_in(vm, &ctx, |vm| step_in_context(vm, t, exc)),
@@ -179,7 +179,7 @@ pub(crate) fn step(vm: &mut Vm, t: &Rc<Fut>, exc: Option<Value>) -> PyResult<()>
     }
 }
 
-fn step_in_context(vm: &mut Vm, t: &Rc<Fut>, exc: Option<Value>) -> PyResult<()> {
+fn step_in_context(vm: &mut Vm, t: &NativeRc<Fut>, exc: Option<Value>) -> PyResult<()> {
     let d = data(t);
     let cls = t.lp.shared.cls.cancelled_error.clone();
     if t.done() {
@@ -237,7 +237,7 @@ fn step_in_context(vm: &mut Vm, t: &Rc<Fut>, exc: Option<Value>) -> PyResult<()>
     Ok(())
 }
 
-fn yielded(vm: &mut Vm, t: &Rc<Fut>, v: Value) -> PyResult<()> {
+fn yielded(vm: &mut Vm, t: &NativeRc<Fut>, v: Value) -> PyResult<()> {
     let d = data(t);
     let lp = t.lp.clone();
     if let Some(f) = as_fut(&v) {
