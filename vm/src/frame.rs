@@ -111,11 +111,10 @@ pub enum ReturnTo {
     Caller,
     /// An `__init__` call: the result must be None; push the instance.
     Init(Value),
-    /// A class body: build the class from the namespace.
-    ClassBody {
-        name: Rc<str>,
-        base: Option<Rc<crate::value::Class>>,
-    },
+    /// A class body: build the class from the namespace. Boxed: class
+    /// bodies are rare, and inline the name and base made every frame's
+    /// header a word larger.
+    ClassBody(Box<ClassBody>),
     /// A running generator; its frame goes back to it on yield.
     Generator(Rc<Generator>, Resume),
     /// A coroutine called by `await f(...)` and entered at once, without
@@ -127,6 +126,12 @@ pub enum ReturnTo {
     Await(Option<Box<(Rc<str>, Rc<str>)>>),
     /// Return to the Rust code that started this frame.
     Native,
+}
+
+/// The class a class-body frame builds when it returns.
+pub struct ClassBody {
+    pub name: Rc<str>,
+    pub base: Option<Rc<crate::value::Class>>,
 }
 
 /// `repr(C)` with `stack` last: the slots' values start right after the
@@ -822,7 +827,8 @@ mod size_tests {
     #[test]
     fn hot_structures_stay_small() {
         assert!(std::mem::size_of::<crate::value::Value>() <= 16);
-        assert!(std::mem::size_of::<super::Frame>() <= 80);
+        assert!(std::mem::size_of::<super::ReturnTo>() <= 24);
+        assert!(std::mem::size_of::<super::Frame>() <= 72);
         assert!(std::mem::size_of::<crate::value::Generator>() <= 40);
         assert!(std::mem::size_of::<crate::opcode::Op>() <= 8);
     }

@@ -2438,7 +2438,7 @@ impl Vm {
                 .insert(Rc::from(crate::mro::BASES_KEY), Value::tuple(t));
         }
         frame.set_namespace(ns);
-        frame.ret = ReturnTo::ClassBody { name, base };
+        frame.ret = ReturnTo::ClassBody(Box::new(crate::frame::ClassBody { name, base }));
         if self.depth() >= self.recursion_limit {
             return Err(self.new_exc(
                 &self.exc.recursion_error.clone(),
@@ -2478,11 +2478,8 @@ impl Vm {
                 }
                 push!(self, inst);
             }
-            ReturnTo::ClassBody {
-                name,
-                base: cls_base,
-            } => {
-                let cls = self.finish_class(&mut frame, name, cls_base)?;
+            ReturnTo::ClassBody(body) => {
+                let cls = self.finish_class(&mut frame, body.name, body.base)?;
                 drop(frame);
                 push!(self, cls);
             }
