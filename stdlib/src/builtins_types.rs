@@ -564,7 +564,7 @@ fn object_new(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     }
     Ok(Value::tracked(Value::Instance(Rc::new(Instance {
         class: vm.types.object.clone(),
-        dict: RefCell::new(Namespace::default()),
+        dict: RefCell::new(Default::default()),
         traceback: Default::default(),
         gc_mark: Default::default(),
     }))))

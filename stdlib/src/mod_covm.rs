@@ -43,7 +43,7 @@ fn new_instance(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
         Value::Class(c) if c.builtin.is_none() => {
             Ok(Value::tracked(Value::Instance(Rc::new(Instance {
                 class: c.clone(),
-                dict: RefCell::new(Namespace::default()),
+                dict: RefCell::new(Default::default()),
                 traceback: Default::default(),
                 gc_mark: Default::default(),
             }))))

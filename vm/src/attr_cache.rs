@@ -60,7 +60,9 @@ impl Vm {
                     {
                         return Ok(v.clone());
                     }
-                    if let Some((at, _, v)) = dict.get_full(&crate::value::NameKey(name)) {
+                    if let Some(at) = dict.index_of_interned(name)
+                        && let Some((_, v)) = dict.get_index(at)
+                    {
                         hint.set(at as u32);
                         return Ok(v.clone());
                     }
@@ -91,7 +93,8 @@ impl Vm {
                 if inst
                     .dict
                     .borrow()
-                    .contains_key(&crate::value::NameKey(&code.names[i]))
+                    .index_of_interned(&code.names[i])
+                    .is_some()
                 {
                     return None;
                 }

@@ -161,7 +161,7 @@ impl Vm {
             }
             obj
         } else {
-            let mut dict = Namespace::default();
+            let mut dict = crate::attrs::Attrs::default();
             if exc_args {
                 dict.insert(crate::exceptions::args_key(), Value::tuple(args.clone()));
             }

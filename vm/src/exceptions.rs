@@ -529,11 +529,6 @@ pub(crate) fn args_tuple(args: Vec<Value>) -> Value {
     }
 }
 
-/// Room for `args` and the one or two keys an exception usually gains
-/// (`value`, `__context__`, `__traceback__`), so its dict is allocated
-/// once at its final size instead of growing from empty.
-const EXC_DICT_CAPACITY: usize = 3;
-
 /// A new exception instance of `cls` holding `args` (and StopIteration's
 /// `value`, inserted after `args` as `BaseException.__init__` does).
 fn exc_instance(cls: &Rc<Class>, args: Vec<Value>, value: Option<Value>) -> Value {
@@ -541,9 +536,9 @@ fn exc_instance(cls: &Rc<Class>, args: Vec<Value>, value: Option<Value>) -> Valu
     // missing key as `()`): an exception raised bare, as `throw(E)` and
     // `close()` do, needs no dict.
     let d = if args.is_empty() && value.is_none() {
-        Namespace::default()
+        crate::attrs::Attrs::default()
     } else {
-        let mut d = Namespace::with_capacity_and_hasher(EXC_DICT_CAPACITY, Default::default());
+        let mut d = crate::attrs::Attrs::default();
         d.insert(args_key(), args_tuple(args));
         if let Some(v) = value {
             d.insert(VALUE_KEY.with(Rc::clone), v);

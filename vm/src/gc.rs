@@ -485,7 +485,7 @@ fn traverse<F: FnMut(&Value)>(v: &Value, visit: &mut F) -> bool {
         Value::Instance(i) => {
             visit(&Value::Class(i.class.clone()));
             match i.dict.try_borrow() {
-                Ok(d) => visit_ns(&d, visit),
+                Ok(d) => d.values().for_each(visit),
                 Err(_) => return false,
             }
         }

@@ -1988,7 +1988,7 @@ impl Vm {
         }
         let inst = Value::tracked(Value::Instance(Rc::new(Instance {
             class: cls,
-            dict: RefCell::new(Namespace::default()),
+            dict: RefCell::new(Default::default()),
             traceback: Default::default(),
             gc_mark: Default::default(),
         })));

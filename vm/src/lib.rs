@@ -5,6 +5,7 @@
 pub mod arith;
 pub mod asyncgen;
 pub mod attr_cache;
+pub mod attrs;
 pub mod await_errors;
 pub mod call;
 pub mod class_hooks;

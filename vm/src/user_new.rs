@@ -53,7 +53,7 @@ fn object_new(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
         );
         return Err(vm.type_error(&msg));
     }
-    let mut dict = Namespace::default();
+    let mut dict = crate::attrs::Attrs::default();
     if exc {
         dict.insert(Rc::from("args"), Value::tuple(args[1..].to_vec()));
     }

@@ -385,7 +385,7 @@ pub enum BuiltinType {
 
 pub struct Instance {
     pub class: Rc<Class>,
-    pub dict: RefCell<Namespace>,
+    pub dict: RefCell<crate::attrs::Attrs>,
     /// Traceback entries of an exception instance, innermost first.
     pub traceback: RefCell<thin_vec::ThinVec<TbEntry>>,
     /// The collector's note of where this instance sits in a running
