@@ -4,6 +4,7 @@
 
 use std::any::Any;
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use crate::frame::ReturnTo;
@@ -14,18 +15,39 @@ pub struct GenFrame {
     generator: Rc<Generator>,
 }
 
+thread_local! {
+    /// The frame object of each generator that has one alive, by the
+    /// generator's address, so that `g.gi_frame is g.gi_frame` (CPython
+    /// keeps one frame object per frame). A live frame object holds its
+    /// generator, so a live entry's address cannot have been reused; dead
+    /// entries are pruned as the table grows.
+    static FRAME_OBJECTS: RefCell<(HashMap<usize, NativeWeak>, usize)> =
+        RefCell::new((HashMap::new(), 16));
+}
+
 impl Vm {
     /// `gi_frame`: None once the generator has finished.
     pub fn gen_frame_object(&self, g: &Rc<Generator>) -> Value {
         if g.state.get() == GenState::Closed {
             return Value::None;
         }
-        Value::Native(
-            NativeBox::new(GenFrame {
+        let key = Rc::as_ptr(g) as usize;
+        FRAME_OBJECTS.with(|t| {
+            let (table, prune_at) = &mut *t.borrow_mut();
+            if let Some(h) = table.get(&key).and_then(NativeWeak::upgrade) {
+                return Value::Native(h);
+            }
+            if table.len() >= *prune_at {
+                table.retain(|_, w| w.strong_count() > 0);
+                *prune_at = (table.len() * 2).max(16);
+            }
+            let h: NativeHandle = NativeBox::new(GenFrame {
                 generator: g.clone(),
             })
-            .into(),
-        )
+            .into();
+            table.insert(key, NativeHandle::downgrade(&h));
+            Value::Native(h)
+        })
     }
 }
 
