@@ -829,7 +829,7 @@ mod size_tests {
         assert!(std::mem::size_of::<crate::value::Value>() <= 16);
         assert!(std::mem::size_of::<super::ReturnTo>() <= 24);
         assert!(std::mem::size_of::<super::Frame>() <= 72);
-        assert!(std::mem::size_of::<crate::value::Generator>() <= 40);
+        assert!(std::mem::size_of::<crate::value::Generator>() <= 24);
         assert!(std::mem::size_of::<crate::opcode::Op>() <= 8);
         // Four attributes inline (`attrs.rs`), each a name and a value.
         assert!(std::mem::size_of::<crate::value::Instance>() <= 184);

@@ -1,19 +1,116 @@
-//! Writable `__name__`/`__qualname__` of generators and coroutines. The
-//! generator keeps the names it was created with; a renamed one has its
-//! new names here, by its id (ids are never reused).
+//! What few generators need, kept beside them rather than in them, so
+//! that every generator stays three words: an id (a number for traces and
+//! the REPL's `:gens`, and a key for async generator hooks), the names it
+//! was created with when they differ from its code's, and the names a
+//! program gave it (`__name__`/`__qualname__` are writable). The table is
+//! keyed by the generator's address; `Generator::extra` says whether it has
+//! an entry, which its drop removes, so an address is never found stale.
 
+use std::cell::RefCell;
 use std::rc::Rc;
+
+use rustc_hash::FxHashMap;
 
 use crate::value::*;
 use crate::vm::Vm;
 
+#[derive(Default)]
+pub(crate) struct Extra {
+    /// 0 until the generator is given one.
+    id: u64,
+    /// `(__name__, __qualname__)` at creation, when not the code's.
+    created: Option<Box<(Rc<str>, Rc<str>)>>,
+    /// The names a program set since.
+    renamed: Option<(Rc<str>, Rc<str>)>,
+}
+
+thread_local! {
+    static EXTRA: RefCell<FxHashMap<usize, Extra>> = RefCell::new(FxHashMap::default());
+}
+
+fn key(g: &Generator) -> usize {
+    g as *const Generator as usize
+}
+
+/// Runs `f` on `g`'s entry, making one.
+fn with_extra<R>(g: &Generator, f: impl FnOnce(&mut Extra) -> R) -> R {
+    g.extra.set(true);
+    EXTRA.with(|t| f(t.borrow_mut().entry(key(g)).or_default()))
+}
+
+/// Reads `g`'s entry, if it has one.
+fn read_extra<R>(g: &Generator, f: impl FnOnce(&Extra) -> R) -> Option<R> {
+    if !g.extra.get() {
+        return None;
+    }
+    EXTRA.with(|t| t.borrow().get(&key(g)).map(f))
+}
+
+pub(crate) fn set_extra(g: &Generator, id: u64, created: Option<Box<(Rc<str>, Rc<str>)>>) {
+    with_extra(g, |e| {
+        e.id = id;
+        e.created = created;
+    });
+}
+
+/// `g` is being dropped: its entry goes.
+pub(crate) fn forget(g: &Generator) {
+    if g.extra.get() {
+        // `try_`: a generator dropped while the table is borrowed cannot
+        // have an entry being read (entries hold only names).
+        let _ = EXTRA.try_with(|t| t.try_borrow_mut().map(|mut t| t.remove(&key(g))));
+    }
+}
+
+impl Generator {
+    /// Its number (see the module), or 0.
+    pub fn id(&self) -> u64 {
+        read_extra(self, |e| e.id).unwrap_or(0)
+    }
+
+    /// The names it was created with.
+    pub(crate) fn created_names(&self) -> (Rc<str>, Rc<str>) {
+        read_extra(self, |e| e.created.as_deref().cloned())
+            .flatten()
+            .unwrap_or_else(|| (self.code.name.clone(), self.code.qualname.clone()))
+    }
+
+    /// The names to carry over to another generator object for the same
+    /// frame (an async generator closed by its loop).
+    pub(crate) fn created_names_boxed(&self) -> Option<Box<(Rc<str>, Rc<str>)>> {
+        read_extra(self, |e| e.created.clone()).flatten()
+    }
+}
+
 impl Vm {
+    /// `g`'s number, given it now if it has none.
+    pub fn gen_id(&self, g: &Generator) -> u64 {
+        let id = g.id();
+        if id != 0 {
+            return id;
+        }
+        let id = self.next_gen_id.get();
+        self.next_gen_id.set(id + 1);
+        with_extra(g, |e| e.id = id);
+        id
+    }
+
+    /// The number a new generator gets: only traces and the REPL's `:gens`
+    /// show them in creation order; others get one when first asked.
+    pub(crate) fn new_gen_id(&self) -> u64 {
+        if !self.tracing && self.live_generators.is_none() {
+            return 0;
+        }
+        let id = self.next_gen_id.get();
+        self.next_gen_id.set(id + 1);
+        id
+    }
+
     /// The current `(__name__, __qualname__)` of `g`.
     pub fn gen_names(&self, g: &Generator) -> (Rc<str>, Rc<str>) {
-        match self.gen_renames.get(&g.id) {
-            Some(n) if g.id != 0 => n.clone(),
-            _ => (g.name().clone(), g.qualname().clone()),
-        }
+        read_extra(g, |e| e.renamed.clone())
+            .flatten()
+            .unwrap_or_else(|| g.created_names())
     }
 
     /// `g.__name__ = v` / `g.__qualname__ = v`; false for other names.
@@ -59,7 +156,7 @@ impl Vm {
         } else {
             q = Rc::from(s.as_str());
         }
-        self.gen_renames.insert(g.id, (n, q));
+        with_extra(g, |e| e.renamed = Some((n, q)));
         Ok(true)
     }
 }

@@ -42,11 +42,22 @@ pub fn finalizer_queue() -> Rc<RefCell<Vec<FrameBox>>> {
 
 impl Drop for Generator {
     fn drop(&mut self) {
+        self.dropping();
+        crate::gen_names::forget(self);
+    }
+}
+
+impl Generator {
+    /// What a generator's last reference going does: the collector forgets
+    /// it, an unawaited coroutine is reported, an async generator goes to
+    /// its loop's finalizer hook, and a suspended frame with cleanup to
+    /// run is queued for `run_finalizers`.
+    fn dropping(&mut self) {
         if self.tracked.get() {
             crate::gc::generator_freed(self);
         }
         if self.state.get() == GenState::Created && self.kind == GenKind::Coroutine {
-            crate::drop_reports::unawaited(self.qualname().clone());
+            crate::drop_reports::unawaited(self.qualname());
             return;
         }
         if self.kind == GenKind::AsyncGenerator && crate::scheduler::agen_hooks::dropped(self) {
@@ -150,16 +161,14 @@ pub enum Action {
 impl Vm {
     pub(crate) fn new_generator(&mut self, f: &Function, frame: FrameBox) -> Value {
         let code = f.code.clone();
-        let id = self.next_gen_id.get();
-        self.next_gen_id.set(id + 1);
-        let g = Rc::new(Generator::new(
+        let g = Generator::new(
             GenKind::of(&code),
             GenState::Created,
             Some(frame),
             Generator::names_for(&code, &f.name.borrow(), &f.qualname.borrow()),
             code,
-            id,
-        ));
+            self.new_gen_id(),
+        );
         if let Some(list) = &mut self.live_generators {
             list.push(Rc::downgrade(&g));
         }
@@ -200,16 +209,14 @@ impl Vm {
         code: &Rc<Code>,
         names: Option<Box<(Rc<str>, Rc<str>)>>,
     ) -> Rc<Generator> {
-        let id = self.next_gen_id.get();
-        self.next_gen_id.set(id + 1);
-        Rc::new(Generator::new(
+        Generator::new(
             GenKind::Coroutine,
             GenState::Running,
             None,
             names,
             code.clone(),
-            id,
-        ))
+            self.new_gen_id(),
+        )
     }
 
     /// Runs the `finally` blocks of generators dropped while suspended.
@@ -226,14 +233,11 @@ impl Vm {
             let code = frame.code.clone();
             // The kind only words "... ignored GeneratorExit" and the repr.
             let kind = GenKind::of(&code);
-            let g = Rc::new(Generator::new(
-                kind,
-                GenState::Suspended,
-                Some(frame),
-                None,
-                code,
-                0,
-            ));
+            let g = Generator::new(kind, GenState::Suspended, Some(frame), None, code, 0);
+            if kind == GenKind::AsyncGenerator {
+                // Closed here, not by its loop: its hooks never run.
+                crate::scheduler::agen_hooks::mark_inited(self, &g);
+            }
             if let Err(e) = self.gen_close(&g) {
                 self.report_unraisable(&e, &Value::Generator(g.clone()));
             }

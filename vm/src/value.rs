@@ -446,6 +446,10 @@ pub struct Generator {
     /// at once), so they cost the collector nothing.
     pub tracked: Cell<bool>,
     pub state: Cell<GenState>,
+    /// Whether the generator has an entry in the side table of rarely
+    /// needed fields (`gen_names.rs`: its id, names that differ from the
+    /// code's), which its drop then removes.
+    pub(crate) extra: Cell<bool>,
     /// The collector's note of where this generator sits in a running
     /// collection (see `gc::Mark`); it fits in the padding after `state`.
     pub gc_mark: crate::gc::Mark,
@@ -460,13 +464,7 @@ pub struct Generator {
     /// leaves it any other way than by a resume of the whole chain, so a
     /// lent slot's root is alive.
     frame: crate::frame::FrameSlot,
-    /// `(__name__, __qualname__)` when they differ from the code's (the
-    /// function was renamed before it was called): rare, so boxed.
-    pub names: Option<Box<(Rc<str>, Rc<str>)>>,
     pub code: Rc<Code>,
-    /// Set once a coroutine has been awaited or driven to completion, for
-    /// "cannot reuse already awaited coroutine".
-    pub id: u64,
 }
 
 impl GenKind {
@@ -485,7 +483,10 @@ impl GenKind {
 impl Generator {
     /// A generator, coroutine or async generator object in `state`, not yet
     /// tracked by the collector. `frame` is `None` only for one whose frame
-    /// is running on the VM's stack.
+    /// is running on the VM's stack. `names` are `(__name__,
+    /// __qualname__)` when they differ from the code's (the function was
+    /// renamed before it was called); `id` is its number for traces, or 0
+    /// (see `gen_names.rs`).
     pub fn new(
         kind: GenKind,
         state: GenState,
@@ -493,17 +494,20 @@ impl Generator {
         names: Option<Box<(Rc<str>, Rc<str>)>>,
         code: Rc<Code>,
         id: u64,
-    ) -> Generator {
-        Generator {
+    ) -> Rc<Generator> {
+        let g = Rc::new(Generator {
             kind,
             tracked: Cell::new(false),
             state: Cell::new(state),
+            extra: Cell::new(false),
             gc_mark: Default::default(),
             frame: crate::frame::FrameSlot::new(frame),
-            names,
             code,
-            id,
+        });
+        if names.is_some() || id != 0 {
+            crate::gen_names::set_extra(&g, id, names);
         }
+        g
     }
 
     /// Moves the suspended frame out (`None` while it runs, once closed),
@@ -612,12 +616,12 @@ impl Generator {
             .then(|| Box::new((name.clone(), qualname.clone())))
     }
     /// The name it was created with.
-    pub fn name(&self) -> &Rc<str> {
-        self.names.as_ref().map_or(&self.code.name, |n| &n.0)
+    pub fn name(&self) -> Rc<str> {
+        self.created_names().0
     }
     /// The qualified name it was created with.
-    pub fn qualname(&self) -> &Rc<str> {
-        self.names.as_ref().map_or(&self.code.qualname, |n| &n.1)
+    pub fn qualname(&self) -> Rc<str> {
+        self.created_names().1
     }
 }
 

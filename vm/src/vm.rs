@@ -117,8 +117,6 @@ pub struct Vm {
     /// Generators made by a `types.coroutine` function: `await` accepts
     /// them (CPython's CO_ITERABLE_COROUTINE).
     pub iterable_coroutines: Vec<std::rc::Weak<Generator>>,
-    /// Generators whose `__name__`/`__qualname__` were assigned, by id.
-    pub gen_renames: HashMap<u64, (Rc<str>, Rc<str>)>,
     /// Nested dispatch loops (natives calling back into covm code).
     pub native_depth: usize,
     /// Built-in functions running on behalf of covm code; CPython counts
@@ -424,7 +422,6 @@ impl Vm {
             recursion_limit_asked: None,
             int_max_str_digits: 4300,
             iterable_coroutines: Vec::new(),
-            gen_renames: HashMap::default(),
             native_depth: 0,
             c_depth: 0,
             out: Box::new(std::io::sink()),
@@ -681,7 +678,7 @@ impl Vm {
             GenKind::Coroutine => "coroutine",
             GenKind::AsyncGenerator => "async_generator",
         };
-        format!("{kind}#{} {}", g.id, g.qualname())
+        format!("{kind}#{} {}", g.id(), g.qualname())
     }
 
     /// Live generators and coroutines (only when `live_generators` is on).
@@ -697,17 +694,15 @@ impl Vm {
     /// `await`): the code must have been compiled with the coroutine flag.
     pub fn module_coroutine(&mut self, code: Rc<Code>, module: &Rc<Module>) -> Value {
         let frame = Frame::new(code.clone(), module.clone());
-        let id = self.next_gen_id.get();
-        self.next_gen_id.set(id + 1);
         let names = Generator::names_for(&code, &Rc::from("<module>"), &Rc::from("<module>"));
-        Value::Generator(Rc::new(Generator::new(
+        Value::Generator(Generator::new(
             GenKind::Coroutine,
             GenState::Created,
             Some(frame),
             names,
             code,
-            id,
-        )))
+            self.new_gen_id(),
+        ))
     }
 
     /// Continues a nested run with `exc` raised in the top frame.

@@ -30,15 +30,23 @@ thread_local! {
 
 /// Runs the firstiter hook once per async generator.
 pub(crate) fn init_hooks(vm: &mut Vm, g: &Rc<Generator>) {
-    if g.id == 0 || !INITED.with(|s| s.borrow_mut().insert(g.id)) {
+    // Ids are handed out in order, so the first use orders registrations.
+    let id = vm.gen_id(g);
+    if !INITED.with(|s| s.borrow_mut().insert(id)) {
         return;
     }
     if let Some(lp) = super::shared(vm).running_loop() {
         REGISTERED.with(|r| {
             r.borrow_mut()
-                .insert(g.id, (Rc::downgrade(&lp), Rc::downgrade(g)));
+                .insert(id, (Rc::downgrade(&lp), Rc::downgrade(g)));
         });
     }
+}
+
+/// An async generator whose hooks must never run (one a finalizer closes).
+pub(crate) fn mark_inited(vm: &Vm, g: &Generator) {
+    let id = vm.gen_id(g);
+    INITED.with(|s| s.borrow_mut().insert(id));
 }
 
 /// A frame and names taken from a dropped async generator, for the loop to
@@ -53,8 +61,13 @@ pub(crate) struct Dropped {
 /// The finalizer hook, from `Drop for Generator`: true when the loop takes
 /// the generator over (its frame is then gone from `g`).
 pub(crate) fn dropped(g: &Generator) -> bool {
-    let _ = INITED.with(|s| s.try_borrow_mut().map(|mut s| s.remove(&g.id)));
-    let entry = REGISTERED.with(|r| r.try_borrow_mut().ok().and_then(|mut r| r.remove(&g.id)));
+    let id = g.id();
+    if id == 0 {
+        // Never iterated, so never registered.
+        return false;
+    }
+    let _ = INITED.with(|s| s.try_borrow_mut().map(|mut s| s.remove(&id)));
+    let entry = REGISTERED.with(|r| r.try_borrow_mut().ok().and_then(|mut r| r.remove(&id)));
     let Some((lp, _)) = entry else {
         return false;
     };
@@ -69,7 +82,7 @@ pub(crate) fn dropped(g: &Generator) -> bool {
     };
     crate::drop_reports::agen_finalize(Dropped {
         frame,
-        names: g.names.clone(),
+        names: g.created_names_boxed(),
         code: g.code.clone(),
         lp,
     });
@@ -79,17 +92,16 @@ pub(crate) fn dropped(g: &Generator) -> bool {
 /// `BaseEventLoop._asyncgen_finalizer_hook`: `call_soon(create_task,
 /// agen.aclose())` on the generator brought back to life.
 pub(crate) fn finalize(vm: &mut Vm, d: Dropped) -> PyResult<()> {
-    let id = vm.next_gen_id.get();
-    vm.next_gen_id.set(id + 1);
-    INITED.with(|s| s.borrow_mut().insert(id));
-    let g = Value::Generator(Rc::new(Generator::new(
+    let g = Generator::new(
         GenKind::AsyncGenerator,
         GenState::Suspended,
         Some(d.frame),
         d.names,
         d.code,
-        id,
-    )));
+        vm.new_gen_id(),
+    );
+    mark_inited(vm, &g);
+    let g = Value::Generator(g);
     let aclose = vm.getattr(&g, "aclose")?;
     let aw = vm.call(&aclose, vec![])?;
     let create_task = vm.getattr(&d.lp.value(), "create_task")?;
