@@ -57,7 +57,7 @@ pub(crate) fn closure_value(name: &str, f: Callback) -> Value {
     Value::Builtin(Rc::new(Builtin {
         name: name.clone(),
         func: trampoline,
-        receiver: Some(Value::Native(NativeBox::new(Closure { name, f }).into())),
+        receiver: Some(Value::native(Closure { name, f })),
         special: Special::None,
     }))
 }

@@ -723,7 +723,7 @@ pub fn open(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
             wbuf: String::new(),
         }),
     };
-    Ok(Value::Native(NativeBox::new(obj).into()))
+    Ok(Value::native(obj))
 }
 
 /// The `io` module: `open`, `TextIOWrapper`, `UnsupportedOperation`.

@@ -324,7 +324,7 @@ fn lru_cache_info(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> 
         maxsize: lc.maxsize,
         currsize: lc.cache.borrow().len(),
     };
-    Ok(Value::Native(NativeBox::new(info).into()))
+    Ok(Value::native(info))
 }
 
 fn lru_cache_clear(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {

@@ -328,7 +328,7 @@ pub fn init(vm: &mut Vm) -> PyResult<Value> {
         })
         .into(),
     );
-    let err = Value::Native(NativeBox::new(StdStream { cls, err: true }).into());
+    let err = Value::native(StdStream { cls, err: true });
     set(&m, "stdout", out.clone());
     set(&m, "stderr", err.clone());
     set(&m, "__stdout__", out);

@@ -1776,10 +1776,7 @@ impl Vm {
             }
             Op::AsyncGenWrap => {
                 let v = pop!(self);
-                push!(
-                    self,
-                    Value::Native(NativeBox::new(crate::asyncgen::Wrapped(v)).into())
-                );
+                push!(self, Value::native(crate::asyncgen::Wrapped(v)));
             }
             Op::LoadAssertionError => {
                 push!(self, Value::Class(self.exc.assertion_error.clone()));

@@ -842,11 +842,12 @@ impl Value {
         unsafe { *(self as *const Value as *const u64) }
     }
 
-    /// The strong count of the `Rc` a heap value holds. Every `Rc` points
-    /// at its allocation's header, whose first word is the strong count;
-    /// the `Rc` (or, for a slice or trait object, its address half) is the
-    /// variant's field, right after the one-word kind, at offset 8. The
-    /// test `value_tests::rc_count_of_every_kind` holds std to this layout.
+    /// The strong count of the counted pointer a heap value holds. Every
+    /// one (`Rc`, `RcSlice`, `NativeHandle`) is one word pointing at its
+    /// allocation's header, whose first word is the strong count, and is
+    /// the variant's field, right after the one-word kind, at offset 8.
+    /// The test `value_tests::rc_count_of_every_kind` holds std's `Rc` to
+    /// this layout.
     ///
     /// # Safety
     /// `self.is_heap()`.
@@ -927,6 +928,10 @@ impl Value {
     #[inline(always)]
     pub fn is_heap(&self) -> bool {
         self.kind() >= FIRST_HEAP_KIND
+    }
+    /// A new native object.
+    pub fn native<T: NativeObject>(obj: T) -> Value {
+        Value::Native(NativeBox::new(obj).into())
     }
     /// The typed `Rc` of the native object this value is, when it is a `T`.
     pub fn downcast_native<T: NativeObject>(&self) -> Option<NativeRc<T>> {
@@ -1100,7 +1105,7 @@ mod value_tests {
             Value::StaticMethod(Rc::new(Value::None)),
             Value::Bytes(RcSlice::from(&b"ab"[..])),
             Value::Tuple(RcSlice::from(vec![Value::Int(1), Value::None])),
-            Value::Native(NativeBox::new(Probe).into()),
+            Value::native(Probe),
         ];
         for v in values {
             assert!(v.is_heap());
