@@ -38,15 +38,21 @@ impl Attrs {
         items.iter().position(|(k, _)| **k == *key)
     }
 
+    /// `position` of an interned name: its address first, then its text.
+    #[inline]
+    fn position_interned(items: &[(Rc<str>, Value)], key: &Rc<str>) -> Option<usize> {
+        items
+            .iter()
+            .position(|(k, _)| Rc::ptr_eq(k, key))
+            .or_else(|| Self::position(items, key))
+    }
+
     /// The index of `key`, which the compiler interned: its address is
     /// compared before its text.
     #[inline]
     pub fn index_of_interned(&self, key: &Rc<str>) -> Option<usize> {
         match self {
-            Attrs::Small(items) => items
-                .iter()
-                .position(|(k, _)| Rc::ptr_eq(k, key))
-                .or_else(|| Self::position(items, key)),
+            Attrs::Small(items) => Self::position_interned(items, key),
             Attrs::Map(m) => m.get_index_of(&NameKey(key)),
         }
     }
@@ -81,11 +87,7 @@ impl Attrs {
     pub fn insert(&mut self, key: Rc<str>, value: Value) -> Option<Value> {
         match self {
             Attrs::Small(items) => {
-                let at = items
-                    .iter()
-                    .position(|(k, _)| Rc::ptr_eq(k, &key))
-                    .or_else(|| Self::position(items, &key));
-                if let Some(i) = at {
+                if let Some(i) = Self::position_interned(items, &key) {
                     return Some(std::mem::replace(&mut items[i].1, value));
                 }
                 if items.len() < SMALL {

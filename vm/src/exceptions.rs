@@ -535,16 +535,13 @@ fn exc_instance(cls: &Rc<Class>, args: Vec<Value>, value: Option<Value>) -> Valu
     // Empty `args` are not stored (`Vm::exc_args` and `e.args` read a
     // missing key as `()`): an exception raised bare, as `throw(E)` and
     // `close()` do, needs no dict.
-    let d = if args.is_empty() && value.is_none() {
-        crate::attrs::Attrs::default()
-    } else {
-        let mut d = crate::attrs::Attrs::default();
+    let mut d = crate::attrs::Attrs::default();
+    if !args.is_empty() || value.is_some() {
         d.insert(args_key(), args_tuple(args));
-        if let Some(v) = value {
-            d.insert(VALUE_KEY.with(Rc::clone), v);
-        }
-        d
-    };
+    }
+    if let Some(v) = value {
+        d.insert(VALUE_KEY.with(Rc::clone), v);
+    }
     Value::tracked(Value::Instance(Rc::new(Instance {
         class: cls.clone(),
         dict: RefCell::new(d),

@@ -83,14 +83,19 @@ impl Generator {
 }
 
 impl Vm {
+    fn take_gen_id(&self) -> u64 {
+        let id = self.next_gen_id.get();
+        self.next_gen_id.set(id + 1);
+        id
+    }
+
     /// `g`'s number, given it now if it has none.
     pub fn gen_id(&self, g: &Generator) -> u64 {
         let id = g.id();
         if id != 0 {
             return id;
         }
-        let id = self.next_gen_id.get();
-        self.next_gen_id.set(id + 1);
+        let id = self.take_gen_id();
         with_extra(g, |e| e.id = id);
         id
     }
@@ -101,9 +106,7 @@ impl Vm {
         if !self.tracing && self.live_generators.is_none() {
             return 0;
         }
-        let id = self.next_gen_id.get();
-        self.next_gen_id.set(id + 1);
-        id
+        self.take_gen_id()
     }
 
     /// The current `(__name__, __qualname__)` of `g`.

@@ -154,11 +154,9 @@ impl NativeHandle {
         if !self.as_any().is::<T>() {
             return None;
         }
-        let rc = ManuallyDrop::into_inner(self.as_rc());
-        std::mem::forget(rc.clone());
-        let value = Rc::into_raw(rc) as *const NativeBox<T>;
+        let value = Rc::into_raw(Rc::clone(&self.as_rc())) as *const NativeBox<T>;
         // SAFETY: the object is a `T`, so the allocation is an
-        // `Rc<NativeBox<T>>`'s; the clone above paid for this reference.
+        // `Rc<NativeBox<T>>`'s; the clone paid for this reference.
         Some(unsafe { Rc::from_raw(value) })
     }
 }

@@ -169,7 +169,7 @@ impl<T> From<Vec<T>> for RcSlice<T> {
 
 impl<T: Clone> From<&[T]> for RcSlice<T> {
     fn from(s: &[T]) -> RcSlice<T> {
-        RcSlice::from_vec(s.to_vec())
+        RcSlice::from_exact(s.iter().cloned())
     }
 }
 
