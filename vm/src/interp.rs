@@ -199,16 +199,13 @@ impl Vm {
             // a binding made LLVM keep a second copy of the value on the
             // hot path for the cold call's sake.
             ($v:expr) => {{
-                if sp == end {
-                    sync!();
-                    self.grow_stack_push($v);
-                    reload!();
-                } else {
-                    // SAFETY: sp < end: a spare slot.
-                    unsafe {
-                        sp.write($v);
-                        sp = sp.add(1);
-                    }
+                debug_assert!(sp < end, "value stack deeper than its stacksize");
+                // SAFETY: frames reserve `code.stacksize` slots past the
+                // locals, the compiler's bound on the stack's depth
+                // (`compiler/stackdepth.rs`), so sp < end.
+                unsafe {
+                    sp.write($v);
+                    sp = sp.add(1);
                 }
             }};
         }
@@ -339,14 +336,9 @@ impl Vm {
                     let name = f.code.varnames[i as usize].clone();
                     raise!(self.unbound_local(&name));
                 } else {
-                    if sp == end {
-                        sync!();
-                        self.grow_stack();
-                        reload!();
-                    }
+                    debug_assert!(sp < end, "value stack deeper than its stacksize");
                     // SAFETY: an immediate owns nothing, so a bitwise
-                    // copy is a clone; sp < end. (Growing moved the
-                    // locals: take their address after it.)
+                    // copy is a clone; sp < end (see `push!`).
                     unsafe {
                         std::ptr::copy_nonoverlapping(locals.add(i as usize), sp, 1);
                         sp = sp.add(1);
@@ -543,7 +535,7 @@ impl Vm {
                     // slot: returned as an `Option<Value>`, it went through
                     // four stack temporaries on the way.
                     // SAFETY: sp < end leaves room for one value.
-                    if sp != end && unsafe { self.cached_global_to(f, i as usize, sp) } {
+                    if unsafe { self.cached_global_to(f, i as usize, sp) } {
                         sp = unsafe { sp.add(1) };
                     } else {
                         sync!();
@@ -1007,29 +999,6 @@ impl Vm {
                 }
             }
         }
-    }
-
-    /// Frames reserve `code.stacksize` slots, so this runs only if the
-    /// compiler's depth analysis is wrong: debug builds (the test suite)
-    /// say so; release builds grow the stack and carry on.
-    #[cold]
-    fn grow_stack(&mut self) {
-        let f = top!(self);
-        debug_assert!(
-            f.stack.len() < f.code.varnames.len() + f.code.stacksize as usize,
-            "value stack of {} deeper than its stacksize {}",
-            f.code.qualname,
-            f.code.stacksize
-        );
-        f.ensure_capacity(f.stack.len() + 8);
-    }
-
-    /// `grow_stack`, then pushes `v`.
-    #[cold]
-    #[inline(never)]
-    fn grow_stack_push(&mut self, v: Value) {
-        self.grow_stack();
-        top!(self).push(v);
     }
 
     /// `LoadGlobal`'s cache hit: clones into `dst` the value in the slot
