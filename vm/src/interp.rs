@@ -992,7 +992,69 @@ impl Vm {
                         reload!();
                     }
                 }
-                _ => {
+                // Every other instruction, named rather than `_`: with no
+                // wildcard the optimiser knows the jump table covers every
+                // opcode and drops the range check before each dispatch.
+                Op::DupTopTwo
+                | Op::RotThree
+                | Op::RotFour
+                | Op::DeleteFast(..)
+                | Op::LoadDeref(..)
+                | Op::StoreDeref(..)
+                | Op::DeleteDeref(..)
+                | Op::LoadClosure(..)
+                | Op::LoadClassDeref(..)
+                | Op::LoadName(..)
+                | Op::StoreName(..)
+                | Op::DeleteName(..)
+                | Op::StoreGlobal(..)
+                | Op::DeleteGlobal(..)
+                | Op::StoreAttr(..)
+                | Op::DeleteAttr(..)
+                | Op::BinarySubscr
+                | Op::StoreSubscr
+                | Op::DeleteSubscr
+                | Op::Unary(..)
+                | Op::BuildTuple(..)
+                | Op::BuildList(..)
+                | Op::BuildSet(..)
+                | Op::BuildMap(..)
+                | Op::BuildConstKeyMap(..)
+                | Op::BuildSlice(..)
+                | Op::BuildString(..)
+                | Op::ListAppend(..)
+                | Op::SetAdd(..)
+                | Op::MapAdd(..)
+                | Op::ListExtend(..)
+                | Op::SetUpdate(..)
+                | Op::DictUpdate(..)
+                | Op::DictMerge(..)
+                | Op::ListToTuple
+                | Op::FormatValue(..)
+                | Op::UnpackSequence(..)
+                | Op::UnpackEx(..)
+                | Op::JumpIfFalseOrPop(..)
+                | Op::JumpIfTrueOrPop(..)
+                | Op::GetIter
+                | Op::CallKw(..)
+                | Op::CallEx(..)
+                | Op::MakeFunction(..)
+                | Op::BuildClass(..)
+                | Op::Reraise
+                | Op::Raise(..)
+                | Op::CheckExcMatch
+                | Op::BeforeWith
+                | Op::WithExceptStart
+                | Op::BeforeAsyncWith
+                | Op::GetAIter
+                | Op::GetANext
+                | Op::EndAsyncFor
+                | Op::AsyncGenWrap
+                | Op::LoadAssertionError
+                | Op::ImportName(..)
+                | Op::ImportFrom(..)
+                | Op::ImportStar
+                | Op::PrintExpr => {
                     sync!();
                     self.slow_op(op!())?;
                     reload!();
