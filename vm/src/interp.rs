@@ -464,7 +464,6 @@ impl Vm {
                 };
             }
             match unsafe { *at } {
-                Op::Nop => {}
                 Op::PopTop => {
                     let v = pop!();
                     if v.is_heap() {
@@ -995,7 +994,8 @@ impl Vm {
                 // Every other instruction, named rather than `_`: with no
                 // wildcard the optimiser knows the jump table covers every
                 // opcode and drops the range check before each dispatch.
-                Op::DupTopTwo
+                Op::Nop
+                | Op::DupTopTwo
                 | Op::RotThree
                 | Op::RotFour
                 | Op::DeleteFast(..)
