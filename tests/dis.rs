@@ -1,5 +1,6 @@
 //! `covm --dis` on small programs in `tests/dis/`: a plain function, a
-//! generator, `yield from` delegation, a closure and a class.
+//! generator, `yield from` delegation, a closure, a class, and `try`/`with`
+//! with their exception table.
 
 use std::process::{Command, Stdio};
 

@@ -25,6 +25,19 @@ pub type GlobalSlot = (u64, u64, bool, u32);
 /// their attributes in the same order).
 pub type MethodSlot = (usize, u64, Option<Value>, std::cell::Cell<u32>);
 
+/// An exception table entry (see `compiler/exctable.rs`): an exception
+/// raised by instructions `start..end` is caught by the `try` (or `with`)
+/// at block depth `depth`, whose handler starts at `target` with the
+/// frame's slots cut to `level` (locals included).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Handler {
+    pub start: u32,
+    pub end: u32,
+    pub target: u32,
+    pub level: u32,
+    pub depth: u32,
+}
+
 pub struct Code {
     pub name: Rc<str>,
     pub qualname: Rc<str>,
@@ -35,6 +48,8 @@ pub struct Code {
     pub stacksize: u32,
     /// Source span of each instruction, for tracebacks.
     pub spans: Vec<Range<usize>>,
+    /// The exception table, by instruction range, in order.
+    pub handlers: Vec<Handler>,
     pub consts: Vec<Value>,
     pub names: Vec<Rc<str>>,
     /// Local variable names; parameters come first, in order: positional,
@@ -71,6 +86,13 @@ pub struct Code {
 }
 
 impl Code {
+    /// The handler covering instruction `at`, if a `try` or `with` does.
+    pub fn handler_at(&self, at: usize) -> Option<&Handler> {
+        let at = u32::try_from(at).ok()?;
+        let i = self.handlers.partition_point(|h| h.end <= at);
+        self.handlers.get(i).filter(|h| h.start <= at)
+    }
+
     pub fn is_generator(&self) -> bool {
         self.flags & (FLAG_GENERATOR | FLAG_COROUTINE | FLAG_ASYNC_GENERATOR) != 0
     }

@@ -26,7 +26,12 @@ fn dis_one(code: &Code, out: &mut String) {
         "Disassembly of <code object {} (line {})>:",
         code.qualname, code.first_line
     );
-    let targets: Vec<usize> = code.ops.iter().filter_map(jump_target).collect();
+    let targets: Vec<usize> = code
+        .ops
+        .iter()
+        .filter_map(jump_target)
+        .chain(code.handlers.iter().map(|h| h.target as usize))
+        .collect();
     let mut last_line = 0;
     for (i, op) in code.ops.iter().enumerate() {
         let line = code.line_of(code.span_at(i).start);
@@ -40,6 +45,22 @@ fn dis_one(code: &Code, out: &mut String) {
         let (name, arg) = describe(code, op);
         let _ = writeln!(out, "{line_col} {mark} {i:>4} {name:<20} {arg}");
     }
+    // As `python3 -m dis` shows it: the instructions each handler covers,
+    // where it starts, and the stack depth it starts at (the exception
+    // pushed on top).
+    if !code.handlers.is_empty() {
+        let _ = writeln!(out, "ExceptionTable:");
+        for h in &code.handlers {
+            let depth = h.level as usize - code.varnames.len().min(h.level as usize);
+            let _ = writeln!(
+                out,
+                "  {} to {} -> {} [{depth}]",
+                h.start,
+                h.end - 1,
+                h.target
+            );
+        }
+    }
 }
 
 fn jump_target(op: &Op) -> Option<usize> {
@@ -51,8 +72,6 @@ fn jump_target(op: &Op) -> Option<usize> {
         | Op::JumpIfTrueOrPop(t)
         | Op::ForIter(t)
         | Op::ForIterBack(t)
-        | Op::SetupFinally(t)
-        | Op::SetupWith(t)
         | Op::CompareJumpIfFalse(_, t)
         | Op::CompareJumpIfTrue(_, t) => Some(t as usize),
         _ => None,

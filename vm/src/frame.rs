@@ -27,53 +27,6 @@ use std::rc::Rc;
 use crate::code::Code;
 use crate::value::{Generator, Module, Namespace, Value};
 
-/// An entry of a frame's block list: an active `try` (or `with`), which
-/// on an exception unwinds the stack to `level` and jumps to `handler`,
-/// or (`EXCEPT_HANDLER`) a running `except`/`finally` handler, whose end
-/// pops the handled exception.
-///
-/// Two words in one, not an enum: an 8-byte value is passed to the
-/// (not inlined) `ThinVec::push` in a register. A 12-byte enum went
-/// through memory, written field by field and read back as a word, which
-/// stalls store forwarding on every `SetupFinally`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Block {
-    handler: u32,
-    level: u32,
-}
-
-/// What a `Block` is, for matching.
-pub enum BlockKind {
-    Setup { handler: u32, level: u32 },
-    ExceptHandler,
-}
-
-impl Block {
-    /// A running handler: no instruction has this index.
-    pub const EXCEPT_HANDLER: Block = Block {
-        handler: u32::MAX,
-        level: 0,
-    };
-
-    #[inline]
-    pub fn setup(handler: u32, level: u32) -> Block {
-        debug_assert!(handler != u32::MAX);
-        Block { handler, level }
-    }
-
-    #[inline]
-    pub fn kind(self) -> BlockKind {
-        if self == Block::EXCEPT_HANDLER {
-            BlockKind::ExceptHandler
-        } else {
-            BlockKind::Setup {
-                handler: self.handler,
-                level: self.level,
-            }
-        }
-    }
-}
-
 /// How a generator frame was resumed: where its next yielded value, return
 /// value or exception goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -142,9 +95,11 @@ pub struct Frame {
     /// Index of the next instruction.
     pub ip: usize,
     pub globals: Rc<Module>,
-    /// Active `try`/`with` blocks and running handlers, innermost last; a
-    /// thin vector, one word in the frame, since most frames have none.
-    pub blocks: thin_vec::ThinVec<Block>,
+    /// The running `except`/`finally` handlers, innermost last, each as
+    /// the block depth of the `try` it belongs to (see `Code::handlers`);
+    /// a thin vector, one word in the frame, since most frames have none.
+    /// An exception caught by a `try` at depth d ends those deeper than d.
+    pub blocks: thin_vec::ThinVec<u32>,
     pub ret: ReturnTo,
     /// What most frames never have (cells, a class namespace, handled
     /// exceptions), out of line so that a frame, and so a suspended
@@ -280,21 +235,17 @@ impl Frame {
         self.rare.as_ref().map_or(&[], |r| &r.chain)
     }
 
-    /// Enters a `try`/`with` block or a running handler: a store when the
-    /// list has room (once grown it keeps it), else `ThinVec::push`, which
-    /// LLVM keeps out of line.
-    #[inline(always)]
-    pub fn push_block(&mut self, b: Block) {
-        let n = self.blocks.len();
-        if n < self.blocks.capacity() {
-            // SAFETY: slot n is spare room of an allocated list.
-            unsafe {
-                self.blocks.as_mut_ptr().add(n).write(b);
-                self.blocks.set_len(n + 1);
-            }
-        } else {
-            self.blocks.push(b);
-        }
+    /// A handler of the `try` at block depth `b` starts running.
+    pub fn push_block(&mut self, b: u32) {
+        self.blocks.push(b);
+    }
+
+    /// Whether closing this suspended (or unstarted) frame would run a
+    /// handler: it stopped inside a `try`/`with` body or in a running
+    /// `except`/`finally`. The instruction before `ip` is the `yield` it
+    /// stopped at; a frame at 0 has not started.
+    pub fn in_try_or_handler(&self) -> bool {
+        !self.blocks.is_empty() || (self.ip > 0 && self.code.handler_at(self.ip - 1).is_some())
     }
 
     /// Whether this is the root of a suspended chain (see `chain`).

@@ -86,7 +86,7 @@ impl Generator {
 /// not a generator (a delegate generator is finalised on its own when the
 /// frame drops it).
 fn has_cleanup(f: &Frame) -> bool {
-    !f.blocks.is_empty()
+    f.in_try_or_handler()
         || matches!(
             f.yield_from_target(),
             Some(Value::Instance(_) | Value::Native(_))
@@ -849,7 +849,7 @@ impl Vm {
     /// otherwise.
     fn close_without_running(&mut self, g: &Generator) -> bool {
         let idle = g.peek_frame(|f| {
-            f.is_some_and(|f| f.blocks.is_empty() && f.yield_from_target().is_none())
+            f.is_some_and(|f| !f.in_try_or_handler() && f.yield_from_target().is_none())
         });
         if !idle {
             return false;

@@ -13,7 +13,7 @@ use std::rc::Rc;
 use covm_parser::ast::CmpOp;
 
 use crate::call::Prepared;
-use crate::frame::{Block, BlockKind, Frame, FrameBox, Resume, ReturnTo};
+use crate::frame::{Frame, FrameBox, Resume, ReturnTo};
 use crate::opcode::Op;
 use crate::trace::Kind;
 use crate::value::*;
@@ -453,17 +453,19 @@ impl Vm {
             // The instruction is matched in place, not copied out first: a
             // copy made LLVM decode every operand layout (and spill one)
             // before the jump; each arm reads just the operand it uses.
-            let at = ip;
+            // No second pointer to the instruction is kept: one made LLVM
+            // spill the pair across the arms.
             // SAFETY: ip points into the code (see reload).
             ip = unsafe { ip.add(1) };
-            // The instruction being run, re-read where an arm needs it whole.
+            // The instruction being run, re-read where an arm needs it
+            // whole: only before the arm moves `ip`.
             macro_rules! op {
                 () => {
-                    // SAFETY: `at` points into the code.
-                    unsafe { *at }
+                    // SAFETY: the instruction just dispatched.
+                    unsafe { *ip.sub(1) }
                 };
             }
-            match unsafe { *at } {
+            match unsafe { *ip.sub(1) } {
                 Op::PopTop => {
                     let v = pop!();
                     if v.is_heap() {
@@ -823,32 +825,6 @@ impl Vm {
                     }
                     reload!();
                 }
-                Op::SetupFinally(t) | Op::SetupWith(t) => {
-                    // The depth a handler unwinds to; `with` leaves the
-                    // `__enter__` result out of it.
-                    let depth = unsafe { sp.offset_from(locals) } as u32;
-                    let level = depth - u32::from(matches!(op!(), Op::SetupWith(_)));
-                    // SAFETY: fp is the live top frame; its block list is
-                    // not the stack the cache points into.
-                    let f = unsafe { &mut *fp };
-                    f.push_block(Block::setup(t, level));
-                }
-                Op::PopBlock => {
-                    // SAFETY: as for SetupFinally.
-                    let f = unsafe { &mut *fp };
-                    f.blocks.pop();
-                }
-                Op::PopExcept => {
-                    // SAFETY: as for SetupFinally.
-                    let f = unsafe { &mut *fp };
-                    if f.blocks.last() == Some(&Block::EXCEPT_HANDLER) {
-                        f.blocks.pop();
-                    }
-                    if let Some(exc) = f.pop_handled() {
-                        drop(exc);
-                        after_drop!();
-                    }
-                }
                 Op::LoadMethod(i) => {
                     // SAFETY: fp is the live top frame.
                     let code = unsafe { &(*fp).code };
@@ -995,6 +971,10 @@ impl Vm {
                 // wildcard the optimiser knows the jump table covers every
                 // opcode and drops the range check before each dispatch.
                 Op::Nop
+                | Op::PopExcept
+                | Op::SetupFinally(_)
+                | Op::SetupWith(_)
+                | Op::PopBlock
                 | Op::DupTopTwo
                 | Op::RotThree
                 | Op::RotFour
@@ -1127,15 +1107,22 @@ impl Vm {
             | Op::CompareJumpIfTrue(..)
             | Op::BinaryStoreFast { .. }
             | Op::InplaceStoreFast { .. }
-            | Op::SetupFinally(_)
-            | Op::SetupWith(_)
-            | Op::PopBlock
-            | Op::PopExcept
             | Op::LoadAttr(_)
             | Op::LoadMethod(_)
             | Op::ReturnValue
             | Op::YieldValue
             | Op::YieldFrom => unreachable!("handled in dispatch"),
+            Op::PopExcept => {
+                let f = top!(self);
+                f.blocks.pop();
+                let exc = f.pop_handled();
+                drop(exc);
+                self.run_finalizers()?;
+            }
+            // Removed by the compiler (`compiler/exctable.rs`).
+            Op::SetupFinally(_) | Op::SetupWith(_) | Op::PopBlock => {
+                return Err(self.runtime_error("a block instruction reached the VM"));
+            }
             Op::DupTopTwo => {
                 let f = top!(self);
                 let n = f.stack.len();
@@ -1795,9 +1782,7 @@ impl Vm {
                 let exc = pop!(self);
                 if self.is_instance_of(&exc, &self.exc.stop_async_iteration.clone()) {
                     let f = top!(self);
-                    if f.blocks.last() == Some(&Block::EXCEPT_HANDLER) {
-                        f.blocks.pop();
-                    }
+                    f.blocks.pop();
                     f.pop_handled();
                     f.stack.pop();
                 } else {
@@ -2234,7 +2219,7 @@ impl Vm {
         let runs_handlers = g.state.get() == GenState::Suspended
             && !self.tracing
             && g.peek_frame(|fr| {
-                fr.is_some_and(|fr| !fr.blocks.is_empty() && fr.yield_from_target().is_none())
+                fr.is_some_and(|fr| fr.in_try_or_handler() && fr.yield_from_target().is_none())
             });
         if !runs_handlers {
             return Ok(false);
@@ -2696,20 +2681,25 @@ impl Vm {
                 });
             }
             add_tb = true;
-            while let Some(block) = f.blocks.pop() {
-                match block.kind() {
-                    BlockKind::ExceptHandler => {
-                        f.pop_handled();
-                    }
-                    BlockKind::Setup { handler, level } => {
-                        f.stack.truncate(level as usize);
-                        f.push_block(Block::EXCEPT_HANDLER);
-                        f.push_handled(exc.clone());
-                        f.push(exc);
-                        f.ip = handler as usize;
-                        return Ok(None);
-                    }
-                }
+            // The raising instruction is the one before `ip`. The handlers
+            // running inside the `try` that catches (all of them when none
+            // does) end first.
+            let caught =
+                f.ip.checked_sub(1)
+                    .and_then(|at| f.code.handler_at(at))
+                    .copied();
+            let keep = caught.map_or(0, |h| h.depth);
+            while f.blocks.last().is_some_and(|&b| b >= keep) {
+                f.blocks.pop();
+                f.pop_handled();
+            }
+            if let Some(h) = caught {
+                f.stack.truncate(h.level as usize);
+                f.push_block(h.depth);
+                f.push_handled(exc.clone());
+                f.push(exc);
+                f.ip = h.target as usize;
+                return Ok(None);
             }
             let Some(mut frame) = self.frames.pop() else {
                 return Err(exc);

@@ -177,16 +177,18 @@ pub enum Op {
     /// `__await__`.
     GetAwaitable,
 
-    /// `( -- )` pushes an exception handler block at the target, recording
-    /// the stack depth to unwind to.
+    /// `( -- )` compiler pseudo-instruction: code from here to the matching
+    /// PopBlock is protected by the handler at the target, which gets the
+    /// stack as it is here. `compiler/exctable.rs` turns it into an
+    /// exception-table entry and deletes it; the VM never runs it.
     SetupFinally(u32),
-    /// `( -- )` like SetupFinally, for `with`: the depth excludes the
-    /// `__enter__` result on top.
+    /// `( -- )` pseudo-instruction like SetupFinally, for `with`: the
+    /// handler's depth excludes the `__enter__` result on top.
     SetupWith(u32),
-    /// `( -- )` pops the innermost handler block.
+    /// `( -- )` pseudo-instruction: ends the innermost protected range.
     PopBlock,
-    /// `( -- )` leaves an except handler: pops its block and the handled
-    /// exception.
+    /// `( -- )` leaves an except handler: pops the running handler's block
+    /// and the handled exception.
     PopExcept,
     /// `(exc -- )` re-raises exc keeping its traceback.
     Reraise,

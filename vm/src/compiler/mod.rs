@@ -6,6 +6,7 @@
 //! walking the compile-time stack of enclosing blocks (`fblocks`).
 
 mod annotations;
+mod exctable;
 pub mod stackdepth;
 pub mod symtable;
 
@@ -254,8 +255,10 @@ impl<'a> Compiler<'a> {
             .map(|s| Rc::from(s.as_str()))
             .collect();
         let stacksize = stackdepth::max_stack_depth(&u.ops);
+        let handlers = exctable::assemble(&mut u.ops, &mut u.spans, u.varnames.len() as u32);
         Rc::new(Code {
             stacksize,
+            handlers,
             name: u.name,
             qualname: u.qualname,
             filename: self.filename.clone(),

@@ -9,9 +9,9 @@ use crate::opcode::Op;
 
 /// What an instruction does to the stack depth: on falling through, and on
 /// taking its jump (target, depth change), if it has one.
-struct Effect {
-    next: Option<i32>,
-    jump: Option<(u32, i32)>,
+pub(crate) struct Effect {
+    pub next: Option<i32>,
+    pub jump: Option<(u32, i32)>,
 }
 
 fn fall(delta: i32) -> Effect {
@@ -21,7 +21,7 @@ fn fall(delta: i32) -> Effect {
     }
 }
 
-fn effect(op: Op) -> Effect {
+pub(crate) fn effect(op: Op) -> Effect {
     use Op::*;
     let n = |x: u32| x as i32;
     match op {
