@@ -18,7 +18,7 @@ impl Vm {
         use crate::frame::{Resume, ReturnTo};
         let mut found = None;
         for f in self.frames.iter().rev() {
-            if let Some(h) = f.handled().last() {
+            if let Some(h) = f.last_handled() {
                 found = Some(h.clone());
             }
             if !matches!(

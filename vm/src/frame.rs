@@ -9,8 +9,7 @@
 //!
 //! ```text
 //!   FrameBox ──► ┌──────────────────────────────┐
-//!                │ code, ip, globals, blocks,   │ Frame (header)
-//!                │ ret, rare                    │
+//!                │ code, ip, globals, ret, rare │ Frame (header)
 //!                │ stack: Slots { len, cap }    │ its last field
 //!                ├──────────────────────────────┤
 //!                │ local 0 … local n-1          │ cap values
@@ -95,11 +94,6 @@ pub struct Frame {
     /// Index of the next instruction.
     pub ip: usize,
     pub globals: Rc<Module>,
-    /// The running `except`/`finally` handlers, innermost last, each as
-    /// the block depth of the `try` it belongs to (see `Code::handlers`);
-    /// a thin vector, one word in the frame, since most frames have none.
-    /// An exception caught by a `try` at depth d ends those deeper than d.
-    pub blocks: thin_vec::ThinVec<u32>,
     pub ret: ReturnTo,
     /// What most frames never have (cells, a class namespace, handled
     /// exceptions), out of line so that a frame, and so a suspended
@@ -117,9 +111,12 @@ struct FrameRare {
     cells: Vec<Rc<RefCell<Value>>>,
     /// The class-body namespace (module frames use `globals`).
     namespace: Option<Rc<RefCell<Namespace>>>,
-    /// Exceptions being handled by this frame's `except`/`finally`
-    /// handlers, innermost last. Travels with a suspended generator.
-    handled: Vec<Value>,
+    /// The running `except`/`finally` handlers, innermost last: the block
+    /// depth of the `try` each belongs to (see `Code::handlers`) and the
+    /// exception it handles. An exception caught by a `try` at depth d
+    /// ends the handlers at depth d and deeper. Travels with a suspended
+    /// generator.
+    handled: Vec<(u32, Value)>,
     /// The suspended frames of the `yield from`/`await` chain below this
     /// one, outermost first, when this is the chain's root: lent to it by
     /// their generators (see `FrameSlot`), so that resuming the
@@ -218,7 +215,6 @@ impl Frame {
                 r.namespace = None;
             }
         }
-        self.blocks.clear();
         if !matches!(self.ret, ReturnTo::Caller) {
             self.ret = ReturnTo::Caller;
         }
@@ -235,17 +231,12 @@ impl Frame {
         self.rare.as_ref().map_or(&[], |r| &r.chain)
     }
 
-    /// A handler of the `try` at block depth `b` starts running.
-    pub fn push_block(&mut self, b: u32) {
-        self.blocks.push(b);
-    }
-
     /// Whether closing this suspended (or unstarted) frame would run a
     /// handler: it stopped inside a `try`/`with` body or in a running
     /// `except`/`finally`. The instruction before `ip` is the `yield` it
     /// stopped at; a frame at 0 has not started.
     pub fn in_try_or_handler(&self) -> bool {
-        !self.blocks.is_empty() || (self.ip > 0 && self.code.handler_at(self.ip - 1).is_some())
+        !self.handled().is_empty() || (self.ip > 0 && self.code.handler_at(self.ip - 1).is_some())
     }
 
     /// Whether this is the root of a suspended chain (see `chain`).
@@ -297,20 +288,42 @@ impl Frame {
         self.rare.as_mut().and_then(|r| r.namespace.take())
     }
 
-    /// Exceptions being handled by this frame's `except`/`finally`
-    /// handlers, innermost last.
+    /// The running handlers (block depth, exception handled), innermost
+    /// last.
     #[inline]
-    pub fn handled(&self) -> &[Value] {
+    pub fn handled(&self) -> &[(u32, Value)] {
         self.rare.as_ref().map_or(&[], |r| &r.handled)
     }
 
-    pub fn push_handled(&mut self, exc: Value) {
-        self.rare_mut().handled.push(exc);
+    /// The exception the innermost running handler handles.
+    #[inline]
+    pub fn last_handled(&self) -> Option<&Value> {
+        self.handled().last().map(|(_, e)| e)
     }
 
+    /// A handler of the `try` at block depth `depth` starts running on
+    /// `exc`.
+    pub fn push_handled(&mut self, depth: u32, exc: Value) {
+        self.rare_mut().handled.push((depth, exc));
+    }
+
+    /// The innermost running handler ends; its exception is returned.
     #[inline]
     pub fn pop_handled(&mut self) -> Option<Value> {
-        self.rare.as_mut().and_then(|r| r.handled.pop())
+        self.rare
+            .as_mut()
+            .and_then(|r| r.handled.pop())
+            .map(|(_, e)| e)
+    }
+
+    /// An exception is caught by a `try` at block depth `depth` (or by
+    /// none, depth 0): the handlers running inside that `try` end.
+    pub fn end_handlers_from(&mut self, depth: u32) {
+        if let Some(r) = &mut self.rare {
+            while r.handled.last().is_some_and(|&(d, _)| d >= depth) {
+                r.handled.pop();
+            }
+        }
     }
 
     /// The fast locals, in `code.varnames` order.
@@ -624,7 +637,6 @@ impl FrameBox {
                 code,
                 ip: 0,
                 globals,
-                blocks: thin_vec::ThinVec::new(),
                 ret: ReturnTo::Caller,
                 rare: None,
                 stack: Slots { len: 0, cap },
@@ -779,7 +791,7 @@ mod size_tests {
     fn hot_structures_stay_small() {
         assert!(std::mem::size_of::<crate::value::Value>() <= 16);
         assert!(std::mem::size_of::<super::ReturnTo>() <= 24);
-        assert!(std::mem::size_of::<super::Frame>() <= 72);
+        assert!(std::mem::size_of::<super::Frame>() <= 64);
         assert!(std::mem::size_of::<crate::value::Generator>() <= 24);
         assert!(std::mem::size_of::<crate::opcode::Op>() <= 8);
         // Four attributes inline (`attrs.rs`), each a name and a value.

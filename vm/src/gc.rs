@@ -460,7 +460,7 @@ fn visit_frame<F: FnMut(&Value)>(f: &Frame, visit: &mut F) {
     for c in f.cells() {
         visit(&Value::Cell(c.clone()));
     }
-    f.handled().iter().for_each(&mut *visit);
+    f.handled().iter().for_each(|(_, e)| visit(e));
     match &f.ret {
         ReturnTo::Init(v) => visit(v),
         ReturnTo::Generator(g, _) => visit(&Value::Generator(g.clone())),

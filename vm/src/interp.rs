@@ -1114,7 +1114,6 @@ impl Vm {
             | Op::YieldFrom => unreachable!("handled in dispatch"),
             Op::PopExcept => {
                 let f = top!(self);
-                f.blocks.pop();
                 let exc = f.pop_handled();
                 drop(exc);
                 self.run_finalizers()?;
@@ -1782,7 +1781,6 @@ impl Vm {
                 let exc = pop!(self);
                 if self.is_instance_of(&exc, &self.exc.stop_async_iteration.clone()) {
                     let f = top!(self);
-                    f.blocks.pop();
                     f.pop_handled();
                     f.stack.pop();
                 } else {
@@ -2613,7 +2611,7 @@ impl Vm {
         self.frames
             .iter()
             .rev()
-            .find_map(|f| f.handled().last().cloned())
+            .find_map(|f| f.last_handled().cloned())
     }
 
     /// Sets `__context__` of a newly raised exception to the one being
@@ -2688,15 +2686,10 @@ impl Vm {
                 f.ip.checked_sub(1)
                     .and_then(|at| f.code.handler_at(at))
                     .copied();
-            let keep = caught.map_or(0, |h| h.depth);
-            while f.blocks.last().is_some_and(|&b| b >= keep) {
-                f.blocks.pop();
-                f.pop_handled();
-            }
+            f.end_handlers_from(caught.map_or(0, |h| h.depth));
             if let Some(h) = caught {
                 f.stack.truncate(h.level as usize);
-                f.push_block(h.depth);
-                f.push_handled(exc.clone());
+                f.push_handled(h.depth, exc.clone());
                 f.push(exc);
                 f.ip = h.target as usize;
                 return Ok(None);

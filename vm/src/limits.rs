@@ -374,7 +374,7 @@ impl Vm {
         self.frames.iter().any(|f| {
             f.handled()
                 .iter()
-                .any(|h| matches!(h, Value::Instance(i) if Rc::ptr_eq(i, s)))
+                .any(|(_, h)| matches!(h, Value::Instance(i) if Rc::ptr_eq(i, s)))
         })
     }
 }

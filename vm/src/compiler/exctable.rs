@@ -11,8 +11,9 @@
 //! (`Code::handler_at`) instead of popping run-time blocks.
 //!
 //! What stays dynamic is which `except`/`finally` handlers are running:
-//! the frame keeps the block depth of each (`Frame::blocks`), so that an
-//! exception that leaves a handler for an outer `try` ends it first.
+//! the frame keeps the block depth of each with the exception it handles
+//! (`Frame::handled`), so that an exception that leaves a handler for an
+//! outer `try` ends it first.
 
 use crate::code::Handler;
 use crate::compiler::stackdepth::effect;
