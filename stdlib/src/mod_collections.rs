@@ -82,6 +82,10 @@ impl NativeObject for Deque {
     fn len(&self) -> Option<usize> {
         Some(self.items.borrow().len())
     }
+    // `while queue:`: one virtual call, not `truthy` then `len`.
+    fn truthy(&self) -> Option<bool> {
+        Some(!self.items.borrow().is_empty())
+    }
     fn repr(&self, vm: &mut Vm) -> PyResult<Option<String>> {
         let addr = self as *const Deque as usize;
         if vm.repr_guard.contains(&addr) {

@@ -380,34 +380,23 @@ impl Vm {
                 }
             }};
         }
-        // Pushes a value an iteration produced; when the next instruction
-        // stores it into a local (`for x in ...`), does that store here and
-        // skips it.
+        // Pushes a value an iteration, a call or a resumption produced;
+        // when the next instruction stores it into a local (`for x in ...`,
+        // `t = d.popleft()`) or drops it (`d.append(x)`, `next(g)` as a
+        // statement), does that here and skips it.
         macro_rules! push_item {
             ($v:expr) => {{
                 let v = $v;
-                // SAFETY: ip points into the code.
+                // SAFETY: ip points into the code; anything that pushes is
+                // followed by at least a return.
                 if let Op::StoreFast(i) = unsafe { *ip } {
                     ip = unsafe { ip.add(1) };
                     store_fast!(i, v);
-                } else {
-                    push!(v);
-                }
-            }};
-        }
-        // Pushes a call's result; when the next instruction drops it
-        // (`d.append(x)` as a statement), drops it here and skips that, or
-        // stores it as `push_item!` does (`t = d.popleft()`).
-        macro_rules! push_result {
-            ($v:expr) => {{
-                let v = $v;
-                // SAFETY: ip points into the code; a call is followed by at
-                // least a return.
-                if let Op::PopTop = unsafe { *ip } {
+                } else if let Op::PopTop = unsafe { *ip } {
                     ip = unsafe { ip.add(1) };
                     drop_value!(v);
                 } else {
-                    push_item!(v);
+                    push!(v);
                 }
             }};
         }
@@ -905,7 +894,7 @@ impl Vm {
                         }
                         method.heap_drop();
                         reload!();
-                        push_result!(r?);
+                        push_item!(r?);
                         after_drop!();
                         continue;
                     }
