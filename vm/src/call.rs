@@ -179,9 +179,22 @@ impl Vm {
                 a.push(inst.clone());
                 a.extend(args);
                 match self.function_call(&f, a, kwargs)? {
-                    Prepared::Frame(mut fr) => {
-                        fr.set_ret(ReturnTo::Init(inst.clone()));
+                    // (An instance of a covm class is always an `Instance`:
+                    // built-in types cannot be subclassed.)
+                    Prepared::Frame(mut fr) if let Value::Instance(i) = &inst => {
+                        fr.set_ret(ReturnTo::Init(i.clone()));
                         Ok(Prepared::Init(fr, inst))
+                    }
+                    Prepared::Frame(fr) => {
+                        let r = self.run_frame(fr)?;
+                        if !r.is_none() {
+                            let msg = format!(
+                                "__init__() should return None, not '{}'",
+                                self.type_name(&r)
+                            );
+                            return Err(self.type_error(&msg));
+                        }
+                        Ok(Prepared::Done(inst))
                     }
                     Prepared::Done(_) | Prepared::Init(..) => Ok(Prepared::Done(inst)),
                 }

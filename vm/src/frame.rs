@@ -62,7 +62,9 @@ pub enum ReturnTo {
     /// Push the result on the caller's stack.
     Caller,
     /// An `__init__` call: the result must be None; push the instance.
-    Init(Value),
+    /// An `Rc`, not a `Value`: one word, so that `ReturnTo` fits in two
+    /// (the `Generator` variant's `Resume` tag holds the discriminant).
+    Init(Rc<crate::value::Instance>),
     /// A class body: build the class from the namespace. Boxed: class
     /// bodies are rare, and inline the name and base made every frame's
     /// header a word larger.
@@ -790,8 +792,8 @@ mod size_tests {
     #[test]
     fn hot_structures_stay_small() {
         assert!(std::mem::size_of::<crate::value::Value>() <= 16);
-        assert!(std::mem::size_of::<super::ReturnTo>() <= 24);
-        assert!(std::mem::size_of::<super::Frame>() <= 64);
+        assert!(std::mem::size_of::<super::ReturnTo>() <= 16);
+        assert!(std::mem::size_of::<super::Frame>() <= 56);
         assert!(std::mem::size_of::<crate::value::Generator>() <= 24);
         assert!(std::mem::size_of::<crate::opcode::Op>() <= 8);
         // Four attributes inline (`attrs.rs`), each a name and a value.

@@ -462,7 +462,7 @@ fn visit_frame<F: FnMut(&Value)>(f: &Frame, visit: &mut F) {
     }
     f.handled().iter().for_each(|(_, e)| visit(e));
     match &f.ret {
-        ReturnTo::Init(v) => visit(v),
+        ReturnTo::Init(i) => visit(&Value::Instance(i.clone())),
         ReturnTo::Generator(g, _) => visit(&Value::Generator(g.clone())),
         _ => {}
     }

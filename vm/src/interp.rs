@@ -1986,14 +1986,15 @@ impl Vm {
         if !Self::fits_fast_call(init, n + 1) || depth >= self.recursion_limit {
             return Ok(false);
         }
-        let inst = Value::tracked(Value::Instance(Rc::new(Instance {
+        let inst = Rc::new(Instance {
             class: cls,
             dict: RefCell::new(Default::default()),
             traceback: Default::default(),
             gc_mark: Default::default(),
-        })));
+        });
+        let inst_value = Value::tracked(Value::Instance(inst.clone()));
         let f = top!(self);
-        let callee = std::mem::replace(&mut f.stack[callee_at], inst.clone());
+        let callee = std::mem::replace(&mut f.stack[callee_at], inst_value);
         // SAFETY: fits_fast_call(init, n + 1); the instance and the n
         // arguments move into the frame and the caller's stack is cut
         // below them at once.
@@ -2473,6 +2474,7 @@ impl Vm {
                     );
                     return Err(self.type_error(&msg));
                 }
+                let inst = Value::Instance(inst);
                 if self.frames.len() <= base {
                     return Ok(Some(Exit::Return(inst)));
                 }
