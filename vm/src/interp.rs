@@ -2663,7 +2663,7 @@ impl Vm {
                     ReturnTo::Await(_) => Some(ResumedBy::Text("yield from/await".into())),
                     _ => None,
                 };
-                i.traceback.borrow_mut().push(TbEntry {
+                i.push_traceback(TbEntry {
                     code: f.code.clone(),
                     ip: f.ip.saturating_sub(1),
                     resumed_by,

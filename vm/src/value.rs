@@ -396,6 +396,52 @@ pub struct Instance {
 impl Drop for Instance {
     fn drop(&mut self) {
         crate::gc::instance_freed(self);
+        let tb = self.traceback.get_mut();
+        if tb.capacity() != 0 {
+            give_back_traceback(std::mem::take(tb));
+        }
+    }
+}
+
+thread_local! {
+    /// Emptied traceback vectors of freed exceptions, for the next
+    /// exceptions' first entries: an exception raised and caught in a loop
+    /// (`throw()` into a generator, `close()`) then allocates nothing for
+    /// its traceback.
+    static TB_POOL: RefCell<Vec<thin_vec::ThinVec<TbEntry>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// How many vectors `TB_POOL` keeps, and the largest it takes back.
+const TB_POOL_MAX: usize = 16;
+const TB_POOL_MAX_CAP: usize = 16;
+
+#[inline(never)]
+fn give_back_traceback(mut tb: thin_vec::ThinVec<TbEntry>) {
+    if tb.capacity() > TB_POOL_MAX_CAP {
+        return;
+    }
+    // Entries hold code objects and text, never values: clearing them runs
+    // no covm code.
+    tb.clear();
+    TB_POOL.with(|p| {
+        if let Ok(mut p) = p.try_borrow_mut()
+            && p.len() < TB_POOL_MAX
+        {
+            p.push(tb);
+        }
+    });
+}
+
+impl Instance {
+    /// Records a frame the exception passed through (innermost first).
+    pub fn push_traceback(&self, entry: TbEntry) {
+        let mut tb = self.traceback.borrow_mut();
+        if tb.capacity() == 0
+            && let Some(v) = TB_POOL.with(|p| p.try_borrow_mut().ok().and_then(|mut p| p.pop()))
+        {
+            *tb = v;
+        }
+        tb.push(entry);
     }
 }
 
