@@ -21,6 +21,15 @@ pub enum Prepared {
 }
 
 impl Vm {
+    /// What an `__init__` returned must be None (CPython's TypeError).
+    pub(crate) fn check_init_result(&self, r: &Value) -> PyResult<()> {
+        if r.is_none() {
+            return Ok(());
+        }
+        let msg = format!("__init__() should return None, not '{}'", self.type_name(r));
+        Err(self.type_error(&msg))
+    }
+
     pub fn prepare_call(
         &mut self,
         callee: Value,
@@ -187,13 +196,7 @@ impl Vm {
                     }
                     Prepared::Frame(fr) => {
                         let r = self.run_frame(fr)?;
-                        if !r.is_none() {
-                            let msg = format!(
-                                "__init__() should return None, not '{}'",
-                                self.type_name(&r)
-                            );
-                            return Err(self.type_error(&msg));
-                        }
+                        self.check_init_result(&r)?;
                         Ok(Prepared::Done(inst))
                     }
                     Prepared::Done(_) | Prepared::Init(..) => Ok(Prepared::Done(inst)),

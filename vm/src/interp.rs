@@ -2467,13 +2467,7 @@ impl Vm {
             }
             ReturnTo::Init(inst) => {
                 drop(frame);
-                if !v.is_none() {
-                    let msg = format!(
-                        "__init__() should return None, not '{}'",
-                        self.type_name(&v)
-                    );
-                    return Err(self.type_error(&msg));
-                }
+                self.check_init_result(&v)?;
                 let inst = Value::Instance(inst);
                 if self.frames.len() <= base {
                     return Ok(Some(Exit::Return(inst)));

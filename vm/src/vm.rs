@@ -612,13 +612,7 @@ impl Vm {
             crate::call::Prepared::Frame(f) => self.run_frame(f),
             crate::call::Prepared::Init(f, inst) => {
                 let r = self.run_frame(f)?;
-                if !r.is_none() {
-                    let msg = format!(
-                        "__init__() should return None, not '{}'",
-                        self.type_name(&r)
-                    );
-                    return Err(self.new_exc(&self.exc.type_error.clone(), &msg));
-                }
+                self.check_init_result(&r)?;
                 Ok(inst)
             }
         }
