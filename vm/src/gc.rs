@@ -284,8 +284,12 @@ fn forget_freed<T>(list: impl FnOnce(&mut Generation) -> &mut Vec<Weak<T>>, p: *
             .find(|&i| std::ptr::eq(v[i].as_ptr(), p))
         {
             // `remove`, not `swap_remove`: collections see the entries
-            // in the order they were tracked.
-            drop(v.remove(i));
+            // in the order they were tracked. Usually it is the last one.
+            drop(if i + 1 == n {
+                v.pop()
+            } else {
+                Some(v.remove(i))
+            });
             h.count[0] = h.count[0].saturating_sub(1);
         }
     });
