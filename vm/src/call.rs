@@ -188,8 +188,9 @@ impl Vm {
                 a.push(inst.clone());
                 a.extend(args);
                 match self.function_call(&f, a, kwargs)? {
-                    // (An instance of a covm class is always an `Instance`:
-                    // built-in types cannot be subclassed.)
+                    // An instance of a covm class is an `Instance` (built-in
+                    // types cannot be subclassed); were it not, `__init__`
+                    // runs to completion here instead.
                     Prepared::Frame(mut fr) if let Value::Instance(i) = &inst => {
                         fr.set_ret(ReturnTo::Init(i.clone()));
                         Ok(Prepared::Init(fr, inst))

@@ -51,7 +51,7 @@ fn dis_one(code: &Code, out: &mut String) {
     if !code.handlers.is_empty() {
         let _ = writeln!(out, "ExceptionTable:");
         for h in &code.handlers {
-            let depth = h.level as usize - code.varnames.len().min(h.level as usize);
+            let depth = (h.level as usize).saturating_sub(code.varnames.len());
             let _ = writeln!(
                 out,
                 "  {} to {} -> {} [{depth}]",
@@ -64,18 +64,7 @@ fn dis_one(code: &Code, out: &mut String) {
 }
 
 fn jump_target(op: &Op) -> Option<usize> {
-    match *op {
-        Op::Jump(t)
-        | Op::PopJumpIfFalse(t)
-        | Op::PopJumpIfTrue(t)
-        | Op::JumpIfFalseOrPop(t)
-        | Op::JumpIfTrueOrPop(t)
-        | Op::ForIter(t)
-        | Op::ForIterBack(t)
-        | Op::CompareJumpIfFalse(_, t)
-        | Op::CompareJumpIfTrue(_, t) => Some(t as usize),
-        _ => None,
-    }
+    op.target().map(|t| t as usize)
 }
 
 fn name_of(v: &[std::rc::Rc<str>], i: u32) -> String {

@@ -277,3 +277,30 @@ pub enum Op {
     /// one instruction.
     AddFastConst { local: u16, delta: i16 },
 }
+
+impl Op {
+    /// The instruction index a jump names (or, before the exception table
+    /// replaces them, a `Setup*` pseudo-instruction's handler), to read or
+    /// renumber; `None` for the other instructions.
+    pub fn target_mut(&mut self) -> Option<&mut u32> {
+        match self {
+            Op::Jump(t)
+            | Op::PopJumpIfFalse(t)
+            | Op::PopJumpIfTrue(t)
+            | Op::JumpIfFalseOrPop(t)
+            | Op::JumpIfTrueOrPop(t)
+            | Op::ForIter(t)
+            | Op::ForIterBack(t)
+            | Op::SetupFinally(t)
+            | Op::SetupWith(t)
+            | Op::CompareJumpIfFalse(_, t)
+            | Op::CompareJumpIfTrue(_, t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// The instruction index a jump names.
+    pub fn target(mut self) -> Option<u32> {
+        self.target_mut().copied()
+    }
+}

@@ -192,19 +192,8 @@ pub fn assemble<S>(ops: &mut Vec<Op>, spans: &mut Vec<S>, nlocals: u32) -> Vec<H
         keep.get(at - 1).copied().unwrap_or(true)
     });
     ops.retain(|op| !is_pseudo(op));
-    for op in ops.iter_mut() {
-        match op {
-            Op::Jump(t)
-            | Op::PopJumpIfFalse(t)
-            | Op::PopJumpIfTrue(t)
-            | Op::JumpIfFalseOrPop(t)
-            | Op::JumpIfTrueOrPop(t)
-            | Op::ForIter(t)
-            | Op::ForIterBack(t)
-            | Op::CompareJumpIfFalse(_, t)
-            | Op::CompareJumpIfTrue(_, t) => *t = renumber[*t as usize],
-            _ => {}
-        }
+    for t in ops.iter_mut().filter_map(Op::target_mut) {
+        *t = renumber[*t as usize];
     }
     table
 }

@@ -216,23 +216,8 @@ impl<'a> Compiler<'a> {
             unreachable!("pop_unit without a unit")
         };
         // Resolve label references.
-        for op in u.ops.iter_mut() {
-            let fix = |l: &mut u32, labels: &Vec<Option<u32>>| {
-                *l = labels[*l as usize].unwrap_or(0);
-            };
-            match op {
-                Op::Jump(l)
-                | Op::PopJumpIfFalse(l)
-                | Op::PopJumpIfTrue(l)
-                | Op::JumpIfFalseOrPop(l)
-                | Op::JumpIfTrueOrPop(l)
-                | Op::ForIter(l)
-                | Op::SetupFinally(l)
-                | Op::SetupWith(l)
-                | Op::CompareJumpIfFalse(_, l)
-                | Op::CompareJumpIfTrue(_, l) => fix(l, &u.labels),
-                _ => {}
-            }
+        for l in u.ops.iter_mut().filter_map(Op::target_mut) {
+            *l = u.labels[*l as usize].unwrap_or(0);
         }
         fuse_superinstructions(&mut u.ops);
         let cell_params = u
