@@ -439,9 +439,11 @@ impl Vm {
         }
         reload!();
         loop {
-            // The instruction is matched in place, not copied out first: a
-            // copy made LLVM decode every operand layout (and spill one)
-            // before the jump; each arm reads just the operand it uses.
+            // The instruction is matched in place through a reference, so
+            // each arm loads just the operand it uses. (`match unsafe {
+            // *p }` matches a copy: the block makes the scrutinee a value,
+            // and LLVM then decoded every operand layout, four loads, in
+            // every copy of the dispatch jump.)
             // No second pointer to the instruction is kept: one made LLVM
             // spill the pair across the arms.
             // SAFETY: ip points into the code (see reload).
@@ -454,7 +456,7 @@ impl Vm {
                     unsafe { *ip.sub(1) }
                 };
             }
-            match unsafe { *ip.sub(1) } {
+            match *unsafe { &*ip.sub(1) } {
                 Op::PopTop => {
                     let v = pop!();
                     if v.is_heap() {
