@@ -15,9 +15,26 @@ pub const FLAG_ASYNC_GENERATOR: u32 = 16;
 /// The frame's names live in a namespace dict (module and class bodies).
 pub const FLAG_NAMESPACE: u32 = 32;
 
-/// A cached `LoadGlobal` result: (module version, builtins version, found
-/// in the builtins, slot index).
-pub type GlobalSlot = (u64, u64, bool, u32);
+/// A cached `LoadGlobal` result: the stamps (`Globals::version`) of the
+/// module's namespace and of the builtins' when the name was looked up,
+/// and where its value sat. The stamps are unique to one namespace's
+/// contents, so while both match, the value is still there: a pointer,
+/// not a value, so that the cache never keeps an object alive.
+#[derive(Clone, Copy)]
+pub struct GlobalSlot {
+    pub module: u64,
+    pub builtins: u64,
+    pub value: *const crate::value::Value,
+}
+
+impl GlobalSlot {
+    /// Matches no namespace (no stamp is 0).
+    pub const EMPTY: GlobalSlot = GlobalSlot {
+        module: 0,
+        builtins: 0,
+        value: std::ptr::null(),
+    };
+}
 
 /// A cached class lookup: (class address, class epoch, what was found,
 /// and for `LoadAttr` the slot the name had in the last instance dict
@@ -70,10 +87,8 @@ pub struct Code {
     pub first_line: u32,
     /// The docstring, when the body starts with a string literal.
     pub doc: Option<Rc<str>>,
-    /// `LoadGlobal` cache, by name index: the module and builtins versions
-    /// a name was found under, whether in the builtins, and its slot there.
-    /// Slots, not values, so the cache never keeps an object alive.
-    pub global_cache: std::cell::RefCell<Vec<Option<GlobalSlot>>>,
+    /// `LoadGlobal` cache, one entry per name.
+    pub global_cache: Box<[std::cell::Cell<GlobalSlot>]>,
     /// `LoadMethod` cache, by name index: what the class lookup found for
     /// the class at this address, valid while the class epoch is unchanged.
     pub method_cache: std::cell::RefCell<Vec<Option<MethodSlot>>>,

@@ -1042,24 +1042,20 @@ impl Vm {
     /// `dst` is a free slot the caller then counts as holding the value.
     #[inline(always)]
     unsafe fn cached_global_to(&self, f: &Frame, i: usize, dst: *mut Value) -> bool {
-        let versions = (f.globals.globals.version(), self.builtins.globals.version());
-        match f.code.global_cache.borrow().get(i) {
-            Some(Some((g, b, in_builtins, slot))) if (*g, *b) == versions => {
-                let ns = if *in_builtins {
-                    &self.builtins.globals
-                } else {
-                    &f.globals.globals
-                };
-                match ns.borrow().get_index(*slot as usize) {
-                    Some((_, v)) => {
-                        // SAFETY: the caller's promise.
-                        unsafe { dst.write(v.fast_clone()) };
-                        true
-                    }
-                    None => false,
-                }
-            }
-            _ => false,
+        let Some(slot) = f.code.global_cache.get(i) else {
+            return false;
+        };
+        let slot = slot.get();
+        if slot.module == f.globals.globals.version()
+            && slot.builtins == self.builtins.globals.version()
+        {
+            // SAFETY: both namespaces are unchanged since the lookup that
+            // filled the slot (their stamps), so the value is where it
+            // was; the caller's promise for `dst`.
+            unsafe { dst.write((*slot.value).fast_clone()) };
+            true
+        } else {
+            false
         }
     }
 
@@ -1227,54 +1223,33 @@ impl Vm {
             }
             Op::LoadGlobal(i) => {
                 let f = top!(self);
-                let versions = (f.globals.globals.version(), self.builtins.globals.version());
-                let cached = match f.code.global_cache.borrow().get(i as usize) {
-                    Some(Some((g, b, in_builtins, slot))) if (*g, *b) == versions => {
-                        let ns = if *in_builtins {
-                            &self.builtins.globals
-                        } else {
-                            &f.globals.globals
-                        };
-                        ns.borrow()
-                            .get_index(*slot as usize)
-                            .map(|(_, v)| v.clone())
-                    }
-                    _ => None,
-                };
-                if let Some(v) = cached {
-                    f.push(v);
-                    return Ok(());
-                }
-                let name = f.code.names[i as usize].clone();
-                let found = f
-                    .globals
-                    .globals
-                    .borrow()
-                    .get_full(&name)
-                    .map(|(k, _, v)| (k, v.clone()));
-                let (slot, in_builtins, v) = match found {
-                    Some((k, v)) => (k, false, v),
+                let name = &f.code.names[i as usize];
+                let stamps = (f.globals.globals.version(), self.builtins.globals.version());
+                let module = f.globals.globals.borrow();
+                let builtins;
+                let found = match module.get(name) {
+                    Some(v) => v,
                     None => {
-                        let hit = self
-                            .builtins
-                            .globals
-                            .borrow()
-                            .get_full(&name)
-                            .map(|(k, _, v)| (k, v.clone()));
-                        match hit {
-                            Some((k, v)) => (k, true, v),
-                            None => return Err(self.name_error(&name)),
+                        builtins = self.builtins.globals.borrow();
+                        match builtins.get(name) {
+                            Some(v) => v,
+                            None => {
+                                let name = name.clone();
+                                drop(module);
+                                return Err(self.name_error(&name));
+                            }
                         }
                     }
                 };
-                let f = top!(self);
-                {
-                    let mut cache = f.code.global_cache.borrow_mut();
-                    if cache.len() <= i as usize {
-                        cache.resize(f.code.names.len(), None);
-                    }
-                    cache[i as usize] = Some((versions.0, versions.1, in_builtins, slot as u32));
+                if let Some(slot) = f.code.global_cache.get(i as usize) {
+                    slot.set(crate::code::GlobalSlot {
+                        module: stamps.0,
+                        builtins: stamps.1,
+                        value: found as *const Value,
+                    });
                 }
+                let v = found.clone();
+                drop(module);
                 f.push(v);
             }
             Op::StoreGlobal(i) => {

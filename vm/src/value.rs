@@ -676,19 +676,41 @@ pub struct Module {
     pub globals: Globals,
 }
 
-/// A module's namespace. Every mutable borrow bumps `version`, which lets
-/// `LoadGlobal` cache lookups safely.
-#[derive(Default)]
+/// A module's namespace. Every mutable borrow gives it a new `version`
+/// stamp, unique among all namespaces of the thread (`next_stamp`), which
+/// lets `LoadGlobal` cache where a value sits: while a namespace keeps
+/// the stamp a lookup was made under, it is the same namespace, unchanged.
 pub struct Globals {
     map: RefCell<Namespace>,
     version: Cell<u64>,
+}
+
+thread_local! {
+    /// The last namespace stamp handed out (0 is never one, so an empty
+    /// cache entry matches no namespace).
+    static STAMP: Cell<u64> = const { Cell::new(0) };
+}
+
+#[inline]
+fn next_stamp() -> u64 {
+    STAMP.with(|s| {
+        let v = s.get() + 1;
+        s.set(v);
+        v
+    })
+}
+
+impl Default for Globals {
+    fn default() -> Globals {
+        Globals::new(Namespace::default())
+    }
 }
 
 impl Globals {
     pub fn new(map: Namespace) -> Globals {
         Globals {
             map: RefCell::new(map),
-            version: Cell::new(0),
+            version: Cell::new(next_stamp()),
         }
     }
     #[inline]
@@ -697,9 +719,10 @@ impl Globals {
     }
     #[inline]
     pub fn borrow_mut(&self) -> std::cell::RefMut<'_, Namespace> {
-        self.version.set(self.version.get().wrapping_add(1));
+        self.version.set(next_stamp());
         self.map.borrow_mut()
     }
+    /// The stamp of the namespace's current contents.
     #[inline]
     pub fn version(&self) -> u64 {
         self.version.get()

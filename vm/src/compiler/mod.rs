@@ -241,6 +241,9 @@ impl<'a> Compiler<'a> {
             .collect();
         let stacksize = stackdepth::max_stack_depth(&u.ops);
         let handlers = exctable::assemble(&mut u.ops, &mut u.spans, u.varnames.len() as u32);
+        let global_cache = (0..u.names.len())
+            .map(|_| std::cell::Cell::new(crate::code::GlobalSlot::EMPTY))
+            .collect();
         Rc::new(Code {
             stacksize,
             handlers,
@@ -262,7 +265,7 @@ impl<'a> Compiler<'a> {
             source: self.source.clone(),
             first_line: u.first_line,
             doc: u.doc,
-            global_cache: std::cell::RefCell::new(Vec::new()),
+            global_cache,
             method_cache: std::cell::RefCell::new(Vec::new()),
             fast_call: u.flags
                 & (FLAG_VARARGS
