@@ -437,6 +437,50 @@ impl Vm {
                 }
             }};
         }
+        // A plain built-in (no receiver, nothing special) called with the
+        // top `count` values as its arguments, its own slot `cut` slots
+        // down (`Call`: just below them; `CallMethod`: below a receiver
+        // slot, which is empty when it does not count): the values move
+        // into an array on the Rust stack (no argument vector) and the
+        // function pointer runs from here.
+        macro_rules! call_native {
+            ($func:expr, $count:expr, $cut:expr) => {{
+                let func: NativeFn = $func;
+                let count: usize = $count;
+                let mut buf = [const { std::mem::MaybeUninit::<Value>::uninit() }; SMALL_ARGS];
+                // SAFETY: the top `count` values move into `buf`, the
+                // callable is read out of its slot, and the stack is cut
+                // below it (an empty receiver slot owns nothing) before
+                // anything can observe it.
+                let callable = unsafe {
+                    move_values(sp.sub(count), buf.as_mut_ptr() as *mut Value, count);
+                    sp = sp.sub($cut);
+                    sp.read()
+                };
+                sync!();
+                // SAFETY: the first `count` slots of `buf` are initialised.
+                let args = unsafe {
+                    std::slice::from_raw_parts_mut(buf.as_mut_ptr() as *mut Value, count)
+                };
+                self.c_depth += 1;
+                let r = func(self, args, &[]);
+                self.c_depth -= 1;
+                for v in args.iter() {
+                    // SAFETY: the arguments are dropped once, here; `buf`
+                    // never drops its contents.
+                    let v = unsafe { std::ptr::read(v) };
+                    if v.is_heap() {
+                        v.heap_drop();
+                    } else {
+                        std::mem::forget(v);
+                    }
+                }
+                callable.heap_drop();
+                reload!();
+                push_item!(r?);
+                after_drop!();
+            }};
+        }
         reload!();
         loop {
             // The instruction is matched in place through a reference, so
@@ -808,6 +852,16 @@ impl Vm {
                             r?;
                             continue;
                         }
+                        // A plain built-in function (`len(x)`, `abs(x)`).
+                        Value::Builtin(b)
+                            if (n as usize) < SMALL_ARGS
+                                && b.special == Special::None
+                                && b.receiver.is_none() =>
+                        {
+                            let func = b.func;
+                            call_native!(func, n as usize, n as usize + 1);
+                            continue;
+                        }
                         Value::Builtin(_) => self.gen_special_call(first)?,
                         _ => false,
                     };
@@ -851,11 +905,8 @@ impl Vm {
                 Op::CallMethod(n) => {
                     let n = n as usize;
                     // A plain built-in method with few arguments
-                    // (`d.append(x)`, `d.popleft()`): the function pointer is
-                    // called straight from here with the receiver and the
-                    // arguments moved into an array on the Rust stack. Same
-                    // steps as `native_method_call`, without re-reading the
-                    // frame.
+                    // (`d.append(x)`, `d.popleft()`). Same steps as
+                    // `native_method_call`, without re-reading the frame.
                     if n < SMALL_ARGS
                         && let Value::Builtin(b) = &*peek!(n + 2)
                         && b.special == Special::None
@@ -865,39 +916,7 @@ impl Vm {
                         // The receiver slot is empty when `LoadMethod` found
                         // a plain attribute (the builtin takes no self).
                         let count = if peek!(n + 1).is_undef() { n } else { n + 1 };
-                        let mut buf =
-                            [const { std::mem::MaybeUninit::<Value>::uninit() }; SMALL_ARGS];
-                        // SAFETY: the top `count` values move into `buf`, the
-                        // method is read out of its slot, and the stack is
-                        // cut below the method (an empty receiver slot owns
-                        // nothing) before anything can observe it.
-                        let method = unsafe {
-                            move_values(sp.sub(count), buf.as_mut_ptr() as *mut Value, count);
-                            sp = sp.sub(n + 2);
-                            sp.read()
-                        };
-                        sync!();
-                        // SAFETY: the first `count` slots of `buf` are initialised.
-                        let args = unsafe {
-                            std::slice::from_raw_parts_mut(buf.as_mut_ptr() as *mut Value, count)
-                        };
-                        self.c_depth += 1;
-                        let r = func(self, args, &[]);
-                        self.c_depth -= 1;
-                        for v in args.iter() {
-                            // SAFETY: the arguments are dropped once, here;
-                            // `buf` never drops its contents.
-                            let v = unsafe { std::ptr::read(v) };
-                            if v.is_heap() {
-                                v.heap_drop();
-                            } else {
-                                std::mem::forget(v);
-                            }
-                        }
-                        method.heap_drop();
-                        reload!();
-                        push_item!(r?);
-                        after_drop!();
+                        call_native!(func, count, n + 2);
                         continue;
                     }
                     sync!();
