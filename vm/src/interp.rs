@@ -630,31 +630,30 @@ impl Vm {
                 Op::Jump(t) => jump!(t),
                 Op::PopJumpIfFalse(t) | Op::PopJumpIfTrue(t) => {
                     let jump_on = matches!(op!(), Op::PopJumpIfTrue(_));
-                    let b = match pop!() {
-                        Value::Bool(b) => b,
-                        Value::None => false,
-                        Value::Int(i) => i != 0,
-                        other => {
-                            // Lists and natives that know their truth (a
-                            // deque's length) answer without the protocol,
-                            // as `truthy` would.
-                            let known = match &other {
-                                Value::List(l) => Some(!l.borrow().is_empty()),
-                                Value::Native(n) => n.truthy(),
-                                _ => None,
-                            };
-                            if let Some(b) = known {
-                                other.heap_drop();
-                                after_drop!();
-                                b
-                            } else {
-                                sync!();
-                                let r = self.truthy(&other);
-                                drop(other);
-                                reload!();
-                                r?
-                            }
-                        }
+                    // Tested in its slot, then popped: matching the popped
+                    // value moved it through stack temporaries, which LLVM
+                    // wrote and read back in different widths (a stalled
+                    // store forward on every `while queue:`). Lists and
+                    // natives that know their truth (a deque's length)
+                    // answer without the protocol, as `truthy` would.
+                    let known = match &*peek!(1) {
+                        Value::Bool(b) => Some(*b),
+                        Value::None => Some(false),
+                        Value::Int(i) => Some(*i != 0),
+                        Value::List(l) => Some(!l.borrow().is_empty()),
+                        Value::Native(n) => n.truthy(),
+                        _ => None,
+                    };
+                    let b = if let Some(b) = known {
+                        drop_value!(pop!());
+                        b
+                    } else {
+                        let other = pop!();
+                        sync!();
+                        let r = self.truthy(&other);
+                        drop(other);
+                        reload!();
+                        r?
                     };
                     if b == jump_on {
                         jump!(t);
