@@ -100,7 +100,7 @@ impl Vm {
                 }
                 Rc::as_ptr(&inst.class) as usize
             }
-            Value::Native(n) => n.class_addr(self),
+            Value::Native(n) => n.class_key(self),
             Value::List(_) => Rc::as_ptr(&self.types.list) as usize,
             Value::Dict(_) => Rc::as_ptr(&self.types.dict) as usize,
             Value::Str(_) => Rc::as_ptr(&self.types.str_) as usize,

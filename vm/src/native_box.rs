@@ -9,16 +9,21 @@
 //! the object's fields through `Deref`.
 //!
 //! ```text
-//!  NativeHandle ──► ┌ strong ┬ weak ┬ this (fat) ┬ obj: T ┐   (one Rc allocation)
-//!                   └────────┴──────┴─────┼──────┴───▲────┘
-//!                                         └──────────┘
+//!  NativeHandle ──► ┌ strong ┬ weak ┬ this (fat) ┬ class ┬ obj: T ┐   (one Rc allocation)
+//!                   └────────┴──────┴─────┼──────┴───────┴───▲────┘
+//!                                         └──────────────────┘
 //! ```
+//!
+//! `class` is the address of the object's class once a method lookup has
+//! asked for it (`NativeHandle::class_key`): a native's class never
+//! changes, and the method cache then finds it with a load instead of a
+//! virtual call.
 //!
 //! Layout invariants, checked by the tests below: std's `Rc` allocation
 //! starts with the strong count, then the weak count, then the value (the
 //! same assumption `Value::rc_count` makes); the value of a `NativeBox<T>`
-//! whose `T` is aligned to at most 16 bytes sits at offset `HEADER` (16)
-//! in the allocation, and its `obj` at offset `HEADER` in the box.
+//! whose `T` is aligned to at most 8 bytes sits at offset `HEADER` (16)
+//! in the allocation, and its `obj` at offset `OBJ` (24) in the box.
 
 use std::mem::ManuallyDrop;
 use std::ptr::NonNull;
@@ -26,9 +31,11 @@ use std::rc::{Rc, Weak};
 
 use crate::value::NativeObject;
 
-/// Offset of the value in an `Rc` allocation (after the two counts), and of
-/// `obj` in a `NativeBox` (after the fat `this` pointer).
+/// Offset of the value in an `Rc` allocation (after the two counts).
 const HEADER: usize = 16;
+
+/// Offset of `obj` in a `NativeBox` (after `this` and `class`).
+const OBJ: usize = 24;
 
 /// A native object and the fat pointer to it that a thin handle reads.
 #[repr(C)]
@@ -36,6 +43,8 @@ pub struct NativeBox<T: ?Sized> {
     /// Points at `obj`, in this same allocation; set once, right after the
     /// box is placed in its `Rc`, and never changed.
     this: *const dyn NativeObject,
+    /// `obj.class_addr()` once asked for, else 0.
+    class: std::cell::Cell<usize>,
     obj: T,
 }
 
@@ -45,9 +54,10 @@ pub type NativeRc<T> = Rc<NativeBox<T>>;
 impl<T: NativeObject> NativeBox<T> {
     /// Places `obj` in a new `Rc` allocation.
     pub fn new(obj: T) -> NativeRc<T> {
-        const { assert!(std::mem::align_of::<T>() <= HEADER) };
+        const { assert!(std::mem::align_of::<T>() <= 8) };
         let mut rc = Rc::new(NativeBox {
             this: std::ptr::null::<T>() as *const dyn NativeObject,
+            class: std::cell::Cell::new(0),
             obj,
         });
         let inner = Rc::get_mut(&mut rc).expect("a new Rc is unique");
@@ -58,9 +68,10 @@ impl<T: NativeObject> NativeBox<T> {
     /// `Rc::new_cyclic` for a native object that keeps a weak reference to
     /// itself.
     pub fn new_cyclic(f: impl FnOnce(&Weak<NativeBox<T>>) -> T) -> NativeRc<T> {
-        const { assert!(std::mem::align_of::<T>() <= HEADER) };
+        const { assert!(std::mem::align_of::<T>() <= 8) };
         let rc = Rc::new_cyclic(|w| NativeBox {
             this: std::ptr::null::<T>() as *const dyn NativeObject,
+            class: std::cell::Cell::new(0),
             obj: f(w),
         });
         let this = &rc.obj as &dyn NativeObject as *const dyn NativeObject;
@@ -104,10 +115,10 @@ impl NativeHandle {
     /// caller must not drop it (hence `ManuallyDrop`).
     #[inline]
     fn as_rc(&self) -> ManuallyDrop<Rc<NativeBox<dyn NativeObject>>> {
-        // The box's address is its object's minus `HEADER`, with the same
+        // The box's address is its object's minus `OBJ`, with the same
         // vtable (a `NativeBox<T>` and its `T` unsize to the same one).
         let boxp =
-            self.this().cast_mut().wrapping_byte_sub(HEADER) as *const NativeBox<dyn NativeObject>;
+            self.this().cast_mut().wrapping_byte_sub(OBJ) as *const NativeBox<dyn NativeObject>;
         // SAFETY: `boxp` is the value pointer of a live `Rc` allocation of
         // a `NativeBox` (see `this`); the count this handle owns stays with
         // the handle.
@@ -121,6 +132,26 @@ impl NativeHandle {
         // and not null.
         NativeHandle {
             ptr: unsafe { NonNull::new_unchecked(value.sub(HEADER) as *mut usize) },
+        }
+    }
+
+    /// The address of the object's class (`NativeObject::class_addr`),
+    /// asked for once and then kept in the box: a method lookup's cache
+    /// key, read without a virtual call.
+    #[inline(always)]
+    pub fn class_key(&self, vm: &crate::vm::Vm) -> usize {
+        // SAFETY: the allocation is live while a handle exists; `class`
+        // is the box's second field, `HEADER + 16` bytes in.
+        let class = unsafe {
+            &*(self.ptr.as_ptr().cast::<u8>().add(HEADER + 16) as *const std::cell::Cell<usize>)
+        };
+        match class.get() {
+            0 => {
+                let k = self.class_addr(vm);
+                class.set(k);
+                k
+            }
+            k => k,
         }
     }
 
