@@ -645,12 +645,18 @@ impl Loop {
             vm.clock.sleep_until(when);
             return;
         }
+        // CPython's selector (epoll) waits in whole milliseconds, rounded
+        // up, so timers due less than a millisecond apart come due in the
+        // same iteration; waiting the same way keeps their interleaving
+        // CPython's (`sleep(0.02)` started at 0.01 against a 0.03 timeout).
+        let now = vm.clock.monotonic();
+        let until = now + ((when - now) * 1e3).ceil() / 1e3;
         const SLICE: f64 = 0.01;
         loop {
             if vm.interrupt.load(std::sync::atomic::Ordering::Relaxed) {
                 return;
             }
-            let left = when - vm.clock.monotonic();
+            let left = until - vm.clock.monotonic();
             if left <= 0.0 {
                 return;
             }
