@@ -403,7 +403,7 @@ impl Vm {
     /// `YieldValue` in a generator resumed by a `for` loop or a
     /// `next()`/`send()` call, not tracing: the top frame goes back into
     /// its generator. The caller pushes the value on the resumer's stack.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn suspend_top(&mut self) {
         let Some(mut frame) = self.frames.pop() else {
             unreachable!("yield with no frame")
