@@ -572,7 +572,7 @@ impl Generator {
 
     /// `take_frame` for a resume that puts the whole chain back on the
     /// frame stack (`Vm::resume_chain`).
-    #[inline]
+    #[inline(always)]
     pub fn take_frame_keep_chain(&self) -> Option<FrameBox> {
         if let Some(frame) = self.frame.take() {
             return Some(frame);
