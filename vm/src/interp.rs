@@ -2240,10 +2240,11 @@ impl Vm {
         }
     }
 
-    /// `CallMethod` on a plain built-in method (`lst.append(x)`): the
-    /// arguments go into a reused buffer instead of a fresh Vec. Returns
-    /// false when the callee needs the general path.
-    #[inline]
+    /// `CallMethod` on a plain built-in method with more values than the
+    /// dispatch loop's `call_native!` takes: the receiver (unless its slot
+    /// is empty) and the arguments go into a reused buffer instead of a
+    /// fresh Vec. Returns false when the callee needs the general path.
+    #[inline(never)]
     fn native_method_call(&mut self, n: usize) -> PyResult<bool> {
         let f = top!(self);
         let at = f.stack.len() - n;
@@ -2251,58 +2252,18 @@ impl Vm {
             Value::Builtin(b) if b.special == Special::None && b.receiver.is_none() => b.func,
             _ => return Ok(false),
         };
-        let f = top!(self);
-        // The receiver (unless the slot is empty) and the arguments.
         let from = if f.stack[at - 1].is_undef() {
             at
         } else {
             at - 1
         };
-        let count = f.stack.len() - from;
-        if count > SMALL_ARGS {
-            return self.native_method_call_vec(func, at, from);
-        }
-        // Few arguments (the common case) move into an array on the Rust
-        // stack: no buffer to take and give back.
-        let mut buf = [const { std::mem::MaybeUninit::<Value>::uninit() }; SMALL_ARGS];
-        // SAFETY: `count` values are moved from the stack's tail into the
-        // array; the stack's length is cut below them (and below the
-        // method, dropped by the pop) before anything can observe it.
-        unsafe {
-            std::ptr::copy_nonoverlapping(
-                f.stack.as_ptr().add(from),
-                buf.as_mut_ptr() as *mut Value,
-                count,
-            );
-            f.stack.set_len(at - 1);
-        }
-        let method = f.stack.pop();
-        // SAFETY: the first `count` slots of `buf` are initialised.
-        let args = unsafe { std::slice::from_raw_parts_mut(buf.as_mut_ptr() as *mut Value, count) };
-        self.c_depth += 1;
-        let r = func(self, args, &[]);
-        self.c_depth -= 1;
-        // SAFETY: the arguments are dropped once, here; `buf` itself
-        // never drops its contents.
-        unsafe { std::ptr::drop_in_place(args) };
-        drop(method);
-        push!(self, r?);
-        if crate::generator::finalizers_pending() {
-            self.run_finalizers()?;
-        }
-        Ok(true)
-    }
-
-    /// `native_method_call` with more than `SMALL_ARGS` values to pass:
-    /// they go into a reused buffer instead of a fresh Vec.
-    #[inline(never)]
-    fn native_method_call_vec(&mut self, func: NativeFn, at: usize, from: usize) -> PyResult<bool> {
         let mut args = std::mem::take(&mut self.arg_buf);
         let f = top!(self);
         let count = f.stack.len() - from;
         args.reserve(count);
-        // SAFETY: as in `native_method_call`, into the buffer's spare
-        // capacity.
+        // SAFETY: the top `count` values move into the buffer's spare
+        // capacity; the stack's length is cut below them (and below the
+        // method, dropped by the pop) before anything can observe it.
         unsafe {
             std::ptr::copy_nonoverlapping(f.stack.as_ptr().add(from), args.as_mut_ptr(), count);
             args.set_len(count);
