@@ -873,10 +873,17 @@ impl Vm {
                     // SAFETY: fp is the live top frame.
                     let code = unsafe { &(*fp).code };
                     if let Some(m) = self.cached_method(peek!(1), code, i as usize) {
-                        // [obj] -> [method, obj]
-                        let obj = pop!();
-                        push!(m);
-                        push!(obj);
+                        // [obj] -> [method, obj]: the receiver moves up a
+                        // slot in place (popped and pushed, it went through
+                        // a stack temporary).
+                        debug_assert!(sp < end, "value stack deeper than its stacksize");
+                        // SAFETY: the receiver is on the stack and there is
+                        // room for one more (see `push!`).
+                        unsafe {
+                            std::ptr::copy_nonoverlapping(sp.sub(1), sp, 1);
+                            sp.sub(1).write(m);
+                            sp = sp.add(1);
+                        }
                         continue;
                     }
                     let obj = pop!();
