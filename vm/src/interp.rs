@@ -911,8 +911,9 @@ impl Vm {
                 Op::CallMethod(n) => {
                     let n = n as usize;
                     // A plain built-in method with few arguments
-                    // (`d.append(x)`, `d.popleft()`). Same steps as
-                    // `native_method_call`, without re-reading the frame.
+                    // (`d.append(x)`, `d.popleft()`); with more, the
+                    // general arm below passes them in a reused buffer
+                    // (`native_method_call`).
                     if n < SMALL_ARGS
                         && let Value::Builtin(b) = &*peek!(n + 2)
                         && b.special == Special::None

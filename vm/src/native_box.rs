@@ -48,6 +48,12 @@ pub struct NativeBox<T: ?Sized> {
     obj: T,
 }
 
+// `NativeHandle` reads `class` at `HEADER + 16` and finds `obj` at `OBJ`.
+const _: () = {
+    assert!(std::mem::offset_of!(NativeBox<u64>, class) == 16);
+    assert!(std::mem::offset_of!(NativeBox<u64>, obj) == OBJ);
+};
+
 /// The typed, owning side of a native object.
 pub type NativeRc<T> = Rc<NativeBox<T>>;
 
