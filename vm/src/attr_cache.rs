@@ -85,7 +85,7 @@ impl Vm {
     /// find it (the receiver stays in its slot, no bound method). `None`
     /// when the cache does not answer for this receiver; the general path
     /// then fills it.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn cached_method(&self, obj: &Value, code: &Code, i: usize) -> Option<Value> {
         let key = match obj {
             // An instance attribute of that name hides the method.

@@ -135,6 +135,15 @@ fn describe(code: &Code, op: &Op) -> (String, String) {
             "{i} ({}; yields it and skips the next)",
             name_of(&code.varnames, i)
         ),
+        Op::LoadFastJumpIf(i) => format!(
+            "{i} ({}; tests it and jumps as the next)",
+            name_of(&code.varnames, i)
+        ),
+        Op::LoadFastLoadMethod { local, name } => format!(
+            "{local}, {name} ({}.{}; skips the next)",
+            name_of(&code.varnames, local as u32),
+            name_of(&code.names, name as u32)
+        ),
         Op::LoadDeref(i) | Op::StoreDeref(i) | Op::DeleteDeref(i) | Op::LoadClosure(i) => {
             format!("{i} ({})", name_of(&cells(), i))
         }

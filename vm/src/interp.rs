@@ -322,6 +322,21 @@ impl Vm {
                 }
             }};
         }
+        // A value's truth when no protocol call is needed: lists and
+        // natives that know their truth (a deque's length) answer as
+        // `truthy` would.
+        macro_rules! known_truth {
+            ($v:expr) => {
+                match &*$v {
+                    Value::Bool(b) => Some(*b),
+                    Value::None => Some(false),
+                    Value::Int(i) => Some(*i != 0),
+                    Value::List(l) => Some(!l.borrow().is_empty()),
+                    Value::Native(n) => n.truthy(),
+                    _ => None,
+                }
+            };
+        }
         // `LoadFast`: push a clone of local i (UnboundLocalError if unset).
         macro_rules! load_fast {
             ($i:expr) => {{
@@ -633,18 +648,8 @@ impl Vm {
                     // Tested in its slot, then popped: matching the popped
                     // value moved it through stack temporaries, which LLVM
                     // wrote and read back in different widths (a stalled
-                    // store forward on every `while queue:`). Lists and
-                    // natives that know their truth (a deque's length)
-                    // answer without the protocol, as `truthy` would.
-                    let known = match &*peek!(1) {
-                        Value::Bool(b) => Some(*b),
-                        Value::None => Some(false),
-                        Value::Int(i) => Some(*i != 0),
-                        Value::List(l) => Some(!l.borrow().is_empty()),
-                        Value::Native(n) => n.truthy(),
-                        _ => None,
-                    };
-                    let b = if let Some(b) = known {
+                    // store forward on every `while queue:`).
+                    let b = if let Some(b) = known_truth!(peek!(1)) {
                         drop_value!(pop!());
                         b
                     } else {
@@ -726,6 +731,35 @@ impl Vm {
                         reload!();
                         after_drop!();
                         push_item!(v);
+                    } else {
+                        load_fast!(i);
+                    }
+                }
+                Op::LoadFastLoadMethod { local, name } => {
+                    // SAFETY: fp is the live top frame.
+                    let code = unsafe { &(*fp).code };
+                    if let Some(m) = self.cached_method(local!(local), code, name as usize) {
+                        let recv = local!(local).fast_clone();
+                        push!(m);
+                        push!(recv);
+                        // SAFETY: the skipped `LoadMethod` follows.
+                        ip = unsafe { ip.add(1) };
+                    } else {
+                        load_fast!(local);
+                    }
+                }
+                Op::LoadFastJumpIf(i) => {
+                    if let Some(b) = known_truth!(local!(i)) {
+                        // SAFETY: the fused `PopJumpIf*` follows.
+                        let next = unsafe { *ip };
+                        let (Op::PopJumpIfFalse(t) | Op::PopJumpIfTrue(t)) = next else {
+                            unreachable!("LoadFastJumpIf without its PopJumpIf*")
+                        };
+                        // SAFETY: past the pair, still in the code.
+                        ip = unsafe { ip.add(1) };
+                        if b == matches!(next, Op::PopJumpIfTrue(_)) {
+                            jump!(t);
+                        }
                     } else {
                         load_fast!(i);
                     }
@@ -1111,6 +1145,8 @@ impl Vm {
             | Op::CompareFastConst { .. }
             | Op::BinaryFastConst { .. }
             | Op::YieldFast(_)
+            | Op::LoadFastLoadMethod { .. }
+            | Op::LoadFastJumpIf(_)
             | Op::ForIterBack(_)
             | Op::StoreFast(_)
             | Op::Jump(_)

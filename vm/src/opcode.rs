@@ -256,6 +256,18 @@ pub enum Op {
     /// generator goes on after the `YieldValue`. Off the fast resume path
     /// it runs as `LoadFast` and lets the `YieldValue` run.
     YieldFast(u32),
+    /// `( -- method self)` or `( -- attr undef)`: a `LoadFast` and the
+    /// `LoadMethod name` after it in one dispatch (`queue.append(x)` on a
+    /// local), written over the `LoadFast`, when the method cache knows
+    /// the receiver's class; otherwise runs as `LoadFast` and lets the
+    /// `LoadMethod` run.
+    LoadFastLoadMethod { local: u16, name: u16 },
+    /// `( -- )` tests `locals[i]` and jumps as the `PopJumpIf*` after it
+    /// says (`while queue:`), in one dispatch, written over the `LoadFast`
+    /// of the pair, when the value's truth needs no protocol call (a
+    /// bool, None, an int, a list, a native that knows its length);
+    /// otherwise runs as `LoadFast` and lets the jump run.
+    LoadFastJumpIf(u32),
     /// `(iterator -- iterator next)` and jump to `top`, or `(iterator -- )`
     /// and go on when exhausted: a loop's closing `Jump` and the `ForIter`
     /// it jumps to, in one dispatch. Written over a `Jump h` where

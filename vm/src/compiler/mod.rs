@@ -2273,8 +2273,17 @@ fn fuse_superinstructions(ops: &mut [Op]) {
         {
             ops[i] = Op::ForIterBack(h + 1);
         }
-        if let (Op::LoadFast(local), Op::YieldValue) = (ops[i], ops[i + 1]) {
-            ops[i] = Op::YieldFast(local);
+        match (ops[i], ops[i + 1]) {
+            (Op::LoadFast(local), Op::YieldValue) => ops[i] = Op::YieldFast(local),
+            (Op::LoadFast(local), Op::PopJumpIfFalse(_) | Op::PopJumpIfTrue(_)) => {
+                ops[i] = Op::LoadFastJumpIf(local)
+            }
+            (Op::LoadFast(local), Op::LoadMethod(name)) => {
+                if let (Ok(local), Ok(name)) = (u16::try_from(local), u16::try_from(name)) {
+                    ops[i] = Op::LoadFastLoadMethod { local, name };
+                }
+            }
+            _ => {}
         }
         if let (Op::Binary(op) | Op::Inplace(op), Op::StoreFast(local)) = (ops[i], ops[i + 1])
             && let Ok(local) = u16::try_from(local)

@@ -82,7 +82,10 @@ pub(crate) fn effect(op: Op) -> Effect {
         | CompareFastConst { .. }
         | BinaryFastConst { .. } => fall(1),
         // Walking on into the `YieldValue` it skips gives the same depths.
-        YieldFast(_) => fall(1),
+        YieldFast(_) | LoadFastLoadMethod { .. } => fall(1),
+        // Walking on into the `PopJumpIf*` it skips: the same depths, and
+        // the same jump.
+        LoadFastJumpIf(_) => fall(1),
         StoreAttr(_) | MapAdd(_) | DeleteSubscr | EndAsyncFor => fall(-2),
         StoreSubscr => fall(-3),
         BuildTuple(k) | BuildList(k) | BuildSet(k) | BuildSlice(k) | BuildString(k) => {
