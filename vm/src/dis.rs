@@ -135,6 +135,11 @@ fn describe(code: &Code, op: &Op) -> (String, String) {
             "{i} ({}; yields it and skips the next)",
             name_of(&code.varnames, i)
         ),
+        Op::LoadGlobalLoadFast { global, local } => format!(
+            "{global}, {local} ({}, {}; skips the next)",
+            name_of(&code.names, global as u32),
+            name_of(&code.varnames, local as u32)
+        ),
         Op::LoadFastJumpIf(i) => format!(
             "{i} ({}; tests it and jumps as the next)",
             name_of(&code.varnames, i)

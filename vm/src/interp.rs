@@ -594,6 +594,20 @@ impl Vm {
                         reload!();
                     }
                 }
+                Op::LoadGlobalLoadFast { global, local } => {
+                    // SAFETY: fp is the live top frame; sp < end (as for
+                    // `LoadGlobal`).
+                    if unsafe { self.cached_global_to(&*fp, global as usize, sp) } {
+                        sp = unsafe { sp.add(1) };
+                        // SAFETY: the skipped `LoadFast` follows.
+                        ip = unsafe { ip.add(1) };
+                        load_fast!(local);
+                    } else {
+                        sync!();
+                        self.slow_op(Op::LoadGlobal(global as u32))?;
+                        reload!();
+                    }
+                }
                 Op::Binary(bop) | Op::Inplace(bop) => {
                     if let (Value::Int(a), Value::Int(b)) = (&*peek!(2), &*peek!(1))
                         && let Some(r) = int_binop(bop, *a, *b)
@@ -1147,6 +1161,7 @@ impl Vm {
             | Op::YieldFast(_)
             | Op::LoadFastLoadMethod { .. }
             | Op::LoadFastJumpIf(_)
+            | Op::LoadGlobalLoadFast { .. }
             | Op::ForIterBack(_)
             | Op::StoreFast(_)
             | Op::Jump(_)

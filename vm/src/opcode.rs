@@ -262,6 +262,11 @@ pub enum Op {
     /// the receiver's class; otherwise runs as `LoadFast` and lets the
     /// `LoadMethod` run.
     LoadFastLoadMethod { local: u16, name: u16 },
+    /// `( -- globals[global] locals[local])`: a `LoadGlobal` and the
+    /// `LoadFast` after it in one dispatch (`len(x)`, `next(it)`), written
+    /// over the `LoadGlobal`; skips the `LoadFast` left in place when the
+    /// global cache answers, else runs as `LoadGlobal`.
+    LoadGlobalLoadFast { global: u16, local: u16 },
     /// `( -- )` tests `locals[i]` and jumps as the `PopJumpIf*` after it
     /// says (`while queue:`), in one dispatch, written over the `LoadFast`
     /// of the pair, when the value's truth needs no protocol call (a

@@ -220,6 +220,7 @@ impl<'a> Compiler<'a> {
             *l = u.labels[*l as usize].unwrap_or(0);
         }
         fuse_superinstructions(&mut u.ops);
+        fuse_global_local(&mut u.ops);
         let cell_params = u
             .cells
             .iter()
@@ -2292,6 +2293,19 @@ fn fuse_superinstructions(ops: &mut [Op]) {
                 Op::Binary(_) => Op::BinaryStoreFast { op, local },
                 _ => Op::InplaceStoreFast { op, local },
             };
+        }
+    }
+}
+
+/// After `fuse_superinstructions`: a global and a local loaded together
+/// (`len(x)`), when the `LoadFast` was not itself fused with what follows
+/// it (`f(n - 1)` keeps its `BinaryFastConst`).
+fn fuse_global_local(ops: &mut [Op]) {
+    for i in 0..ops.len().saturating_sub(1) {
+        if let (Op::LoadGlobal(global), Op::LoadFast(local)) = (ops[i], ops[i + 1])
+            && let (Ok(global), Ok(local)) = (u16::try_from(global), u16::try_from(local))
+        {
+            ops[i] = Op::LoadGlobalLoadFast { global, local };
         }
     }
 }

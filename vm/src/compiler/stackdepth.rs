@@ -82,7 +82,7 @@ pub(crate) fn effect(op: Op) -> Effect {
         | CompareFastConst { .. }
         | BinaryFastConst { .. } => fall(1),
         // Walking on into the `YieldValue` it skips gives the same depths.
-        YieldFast(_) | LoadFastLoadMethod { .. } => fall(1),
+        YieldFast(_) | LoadFastLoadMethod { .. } | LoadGlobalLoadFast { .. } => fall(1),
         // Walking on into the `PopJumpIf*` it skips: the same depths, and
         // the same jump.
         LoadFastJumpIf(_) => fall(1),
