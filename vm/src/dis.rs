@@ -140,6 +140,10 @@ fn describe(code: &Code, op: &Op) -> (String, String) {
             name_of(&code.names, global as u32),
             name_of(&code.varnames, local as u32)
         ),
+        Op::JumpTest { local, target } => format!(
+            "to {target} ({}; tests it there)",
+            name_of(&code.varnames, local as u32)
+        ),
         Op::LoadFastJumpIf(i) => format!(
             "{i} ({}; tests it and jumps as the next)",
             name_of(&code.varnames, i)

@@ -657,6 +657,23 @@ impl Vm {
                     }
                 }
                 Op::Jump(t) => jump!(t),
+                Op::JumpTest { local, target } => {
+                    if let Some(b) = known_truth!(local!(local)) {
+                        // SAFETY: the compiler wrote this over a `Jump` to
+                        // a `LoadFastJumpIf; PopJumpIf*` pair at `target`.
+                        let test = unsafe { *ops.add(target as usize + 1) };
+                        let (Op::PopJumpIfFalse(t) | Op::PopJumpIfTrue(t)) = test else {
+                            unreachable!("JumpTest to a pair without its PopJumpIf*")
+                        };
+                        if b == matches!(test, Op::PopJumpIfTrue(_)) {
+                            jump!(t);
+                        } else {
+                            jump!(target + 2);
+                        }
+                    } else {
+                        jump!(target);
+                    }
+                }
                 Op::PopJumpIfFalse(t) | Op::PopJumpIfTrue(t) => {
                     let jump_on = matches!(op!(), Op::PopJumpIfTrue(_));
                     // Tested in its slot, then popped: matching the popped
@@ -1162,6 +1179,7 @@ impl Vm {
             | Op::LoadFastLoadMethod { .. }
             | Op::LoadFastJumpIf(_)
             | Op::LoadGlobalLoadFast { .. }
+            | Op::JumpTest { .. }
             | Op::ForIterBack(_)
             | Op::StoreFast(_)
             | Op::Jump(_)

@@ -273,6 +273,11 @@ pub enum Op {
     /// bool, None, an int, a list, a native that knows its length);
     /// otherwise runs as `LoadFast` and lets the jump run.
     LoadFastJumpIf(u32),
+    /// `( -- )` a `Jump` to a `LoadFastJumpIf` pair at `target` (a loop
+    /// body ending in `if`/`else` or `try`/`except` going back to the
+    /// loop's test): runs the test here and jumps where it leads, one
+    /// dispatch fewer; otherwise jumps to `target`.
+    JumpTest { local: u16, target: u32 },
     /// `(iterator -- iterator next)` and jump to `top`, or `(iterator -- )`
     /// and go on when exhausted: a loop's closing `Jump` and the `ForIter`
     /// it jumps to, in one dispatch. Written over a `Jump h` where
@@ -311,7 +316,8 @@ impl Op {
             | Op::SetupFinally(t)
             | Op::SetupWith(t)
             | Op::CompareJumpIfFalse(_, t)
-            | Op::CompareJumpIfTrue(_, t) => Some(t),
+            | Op::CompareJumpIfTrue(_, t)
+            | Op::JumpTest { target: t, .. } => Some(t),
             _ => None,
         }
     }

@@ -2299,13 +2299,20 @@ fn fuse_superinstructions(ops: &mut [Op]) {
 
 /// After `fuse_superinstructions`: a global and a local loaded together
 /// (`len(x)`), when the `LoadFast` was not itself fused with what follows
-/// it (`f(n - 1)` keeps its `BinaryFastConst`).
+/// it (`f(n - 1)` keeps its `BinaryFastConst`), and a jump to a local's
+/// test that runs the test itself (`JumpTest`).
 fn fuse_global_local(ops: &mut [Op]) {
     for i in 0..ops.len().saturating_sub(1) {
         if let (Op::LoadGlobal(global), Op::LoadFast(local)) = (ops[i], ops[i + 1])
             && let (Ok(global), Ok(local)) = (u16::try_from(global), u16::try_from(local))
         {
             ops[i] = Op::LoadGlobalLoadFast { global, local };
+        }
+        if let Op::Jump(target) = ops[i]
+            && let Some(&Op::LoadFastJumpIf(local)) = ops.get(target as usize)
+            && let Ok(local) = u16::try_from(local)
+        {
+            ops[i] = Op::JumpTest { local, target };
         }
     }
 }

@@ -105,7 +105,7 @@ pub(crate) fn effect(op: Op) -> Effect {
             let meta = i32::from(k & crate::mro::META_FLAG != 0);
             fall(-n(k & !crate::mro::META_FLAG) - 1 - meta)
         }
-        Jump(t) => Effect {
+        Jump(t) | JumpTest { target: t, .. } => Effect {
             next: None,
             jump: Some((t, 0)),
         },
