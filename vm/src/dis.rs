@@ -193,6 +193,13 @@ fn describe(code: &Code, op: &Op) -> (String, String) {
             &format!(" {} ", op.symbol()),
             "skips the next two",
         ),
+        Op::BinaryFastFast { op, a, b } => local_pair(
+            code,
+            a,
+            b,
+            &format!(" {} ", op.symbol()),
+            "skips the next two",
+        ),
         Op::LoadFastLoadFast { a, b } => local_pair(code, a, b, ", ", "skips the next"),
         Op::LoadFastLoadConst { local, konst } => {
             local_const(code, local, konst, ", ", "skips the next")

@@ -575,6 +575,18 @@ impl Vm {
                         load_fast_load_const!(local, konst);
                     }
                 }
+                Op::BinaryFastFast { op: bop, a, b } => {
+                    if let (Value::Int(x), Value::Int(y)) = (&*local!(a), &*local!(b))
+                        && let Some(r) = int_binop(bop, *x, *y)
+                    {
+                        // SAFETY: past the skipped `LoadFast` and `Binary`,
+                        // still in the code.
+                        ip = unsafe { ip.add(2) };
+                        push!(Value::Int(r));
+                    } else {
+                        load_fast_load_fast!(a, b);
+                    }
+                }
                 Op::StoreFast(i) => {
                     let v = pop!();
                     store_fast!(i, v);
@@ -1175,6 +1187,7 @@ impl Vm {
             | Op::CompareFastFast { .. }
             | Op::CompareFastConst { .. }
             | Op::BinaryFastConst { .. }
+            | Op::BinaryFastFast { .. }
             | Op::YieldFast(_)
             | Op::LoadFastLoadMethod { .. }
             | Op::LoadFastJumpIf(_)

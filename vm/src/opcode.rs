@@ -251,6 +251,11 @@ pub enum Op {
     /// `Binary(op)` triple in one dispatch, written over the `LoadFast`;
     /// otherwise runs as `LoadFastLoadConst`.
     BinaryFastConst { op: BinOp, local: u16, konst: u16 },
+    /// `( -- locals[a] op locals[b])` when both are small ints and the
+    /// result is one (`x ^ i`, `a + b`): a `LoadFast`, `LoadFast`,
+    /// `Binary(op)` triple in one dispatch, written over the first
+    /// `LoadFast`; otherwise runs as `LoadFastLoadFast`.
+    BinaryFastFast { op: BinOp, a: u16, b: u16 },
     /// `( -- sent)` yields `locals[i]`: a `LoadFast` and the `YieldValue`
     /// after it in one dispatch, written over the `LoadFast`. Resumed, the
     /// generator goes on after the `YieldValue`. Off the fast resume path

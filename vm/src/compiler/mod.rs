@@ -2229,8 +2229,14 @@ enum CompKind<'a> {
 /// on it; the superinstruction skips it.
 fn fuse_superinstructions(ops: &mut [Op]) {
     for i in 0..ops.len().saturating_sub(1) {
+        // Not when the second load starts a `BinaryFastFast` triple
+        // (`acc += x ^ i`), which saves more and would be skipped.
         if let (Op::LoadFast(a), Op::LoadFast(b)) = (ops[i], ops[i + 1])
             && let (Ok(a), Ok(b)) = (u16::try_from(a), u16::try_from(b))
+            && !matches!(
+                (ops.get(i + 2), ops.get(i + 3)),
+                (Some(Op::LoadFast(_)), Some(Op::Binary(_)))
+            )
         {
             ops[i] = Op::LoadFastLoadFast { a, b };
         }
@@ -2254,6 +2260,11 @@ fn fuse_superinstructions(ops: &mut [Op]) {
                 }
                 _ => {}
             }
+        }
+        // Two locals combined by an operator: computed in place when both
+        // are small ints.
+        if let (Op::LoadFastLoadFast { a, b }, Some(Op::Binary(op))) = (ops[i], ops.get(i + 2)) {
+            ops[i] = Op::BinaryFastFast { op: *op, a, b };
         }
         // A local and a constant combined by an operator: computed in
         // place when both are small ints.

@@ -80,7 +80,8 @@ pub(crate) fn effect(op: Op) -> Effect {
         | LoadFastLoadConst { .. }
         | CompareFastFast { .. }
         | CompareFastConst { .. }
-        | BinaryFastConst { .. } => fall(1),
+        | BinaryFastConst { .. }
+        | BinaryFastFast { .. } => fall(1),
         // Walking on into the `YieldValue` it skips gives the same depths.
         YieldFast(_) | LoadFastLoadMethod { .. } | LoadGlobalLoadFast { .. } => fall(1),
         // Walking on into the `PopJumpIf*` it skips: the same depths, and
