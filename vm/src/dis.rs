@@ -153,6 +153,13 @@ fn describe(code: &Code, op: &Op) -> (String, String) {
             name_of(&code.varnames, local as u32),
             name_of(&code.names, name as u32)
         ),
+        Op::YieldConst(i) => format!(
+            "{i} ({}; yields it and skips the next)",
+            code.consts
+                .get(i as usize)
+                .map(const_repr)
+                .unwrap_or_default()
+        ),
         Op::LoadDeref(i) | Op::StoreDeref(i) | Op::DeleteDeref(i) | Op::LoadClosure(i) => {
             format!("{i} ({})", name_of(&cells(), i))
         }

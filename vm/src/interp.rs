@@ -337,6 +337,21 @@ impl Vm {
                 }
             };
         }
+        // The fast path of `YieldFast`/`YieldConst` (resumed by a `for` or
+        // a `next()`/`send()` call, not tracing): yields v, skipping the
+        // fused `YieldValue`; the generator resumes after it.
+        macro_rules! yield_skipping {
+            ($v:expr) => {{
+                let v = $v;
+                // SAFETY: the skipped `YieldValue` follows.
+                ip = unsafe { ip.add(1) };
+                sync!();
+                self.suspend_top();
+                reload!();
+                after_drop!();
+                push_item!(v);
+            }};
+        }
         // `LoadFast`: push a clone of local i (UnboundLocalError if unset).
         macro_rules! load_fast {
             ($i:expr) => {{
@@ -765,17 +780,22 @@ impl Vm {
                         && !self.tracing
                         && !local!(i).is_undef()
                     {
-                        let v = local!(i).fast_clone();
-                        // SAFETY: the skipped `YieldValue` follows; the
-                        // generator resumes after it.
-                        ip = unsafe { ip.add(1) };
-                        sync!();
-                        self.suspend_top();
-                        reload!();
-                        after_drop!();
-                        push_item!(v);
+                        yield_skipping!(local!(i).fast_clone());
                     } else {
                         load_fast!(i);
+                    }
+                }
+                Op::YieldConst(k) => {
+                    // SAFETY: constant indices come from the compiler.
+                    let v = unsafe { (*consts.add(k as usize)).fast_clone() };
+                    // SAFETY: fp is the live top frame.
+                    let f = unsafe { &*fp };
+                    if let ReturnTo::Generator(_, Resume::ForIter(_) | Resume::Call) = f.ret
+                        && !self.tracing
+                    {
+                        yield_skipping!(v);
+                    } else {
+                        push!(v);
                     }
                 }
                 Op::LoadFastLoadMethod { local, name } => {
@@ -1189,6 +1209,7 @@ impl Vm {
             | Op::BinaryFastConst { .. }
             | Op::BinaryFastFast { .. }
             | Op::YieldFast(_)
+            | Op::YieldConst(_)
             | Op::LoadFastLoadMethod { .. }
             | Op::LoadFastJumpIf(_)
             | Op::LoadGlobalLoadFast { .. }

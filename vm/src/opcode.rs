@@ -261,6 +261,9 @@ pub enum Op {
     /// generator goes on after the `YieldValue`. Off the fast resume path
     /// it runs as `LoadFast` and lets the `YieldValue` run.
     YieldFast(u32),
+    /// `( -- sent)` yields `consts[i]` (`yield`, `yield None`): a
+    /// `LoadConst` and the `YieldValue` after it, as `YieldFast`.
+    YieldConst(u32),
     /// `( -- method self)` or `( -- attr undef)`: a `LoadFast` and the
     /// `LoadMethod name` after it in one dispatch (`queue.append(x)` on a
     /// local), written over the `LoadFast`, when the method cache knows

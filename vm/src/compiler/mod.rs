@@ -2287,6 +2287,7 @@ fn fuse_superinstructions(ops: &mut [Op]) {
         }
         match (ops[i], ops[i + 1]) {
             (Op::LoadFast(local), Op::YieldValue) => ops[i] = Op::YieldFast(local),
+            (Op::LoadConst(konst), Op::YieldValue) => ops[i] = Op::YieldConst(konst),
             (Op::LoadFast(local), Op::PopJumpIfFalse(_) | Op::PopJumpIfTrue(_)) => {
                 ops[i] = Op::LoadFastJumpIf(local)
             }
