@@ -220,7 +220,7 @@ impl<'a> Compiler<'a> {
             *l = u.labels[*l as usize].unwrap_or(0);
         }
         fuse_superinstructions(&mut u.ops);
-        fuse_global_local(&mut u.ops);
+        fuse_after_pairs(&mut u.ops);
         let cell_params = u
             .cells
             .iter()
@@ -2313,7 +2313,7 @@ fn fuse_superinstructions(ops: &mut [Op]) {
 /// (`len(x)`), when the `LoadFast` was not itself fused with what follows
 /// it (`f(n - 1)` keeps its `BinaryFastConst`), and a jump to a local's
 /// test that runs the test itself (`JumpTest`).
-fn fuse_global_local(ops: &mut [Op]) {
+fn fuse_after_pairs(ops: &mut [Op]) {
     for i in 0..ops.len().saturating_sub(1) {
         if let (Op::LoadGlobal(global), Op::LoadFast(local)) = (ops[i], ops[i + 1])
             && let (Ok(global), Ok(local)) = (u16::try_from(global), u16::try_from(local))
