@@ -337,14 +337,22 @@ impl Vm {
                 }
             };
         }
-        // The fast path of `YieldFast`/`YieldConst` (resumed by a `for` or
-        // a `next()`/`send()` call, not tracing): yields v, skipping the
-        // fused `YieldValue`; the generator resumes after it.
-        macro_rules! yield_skipping {
+        // Whether a yield takes the fast path: the generator was resumed by
+        // a `for` loop or a `next()`/`send()` call, and nothing traces.
+        macro_rules! fast_yield {
+            () => {
+                // SAFETY: fp is the live top frame.
+                matches!(
+                    unsafe { &(*fp).ret },
+                    ReturnTo::Generator(_, Resume::ForIter(_) | Resume::Call)
+                ) && !self.tracing
+            };
+        }
+        // The fast path of a yield: the frame goes back into its generator
+        // and v goes to the resumer, which carries on in this loop.
+        macro_rules! yield_fast {
             ($v:expr) => {{
                 let v = $v;
-                // SAFETY: the skipped `YieldValue` follows.
-                ip = unsafe { ip.add(1) };
                 sync!();
                 self.suspend_top();
                 reload!();
@@ -774,13 +782,12 @@ impl Vm {
                     for_iter!(exit);
                 }
                 Op::YieldFast(i) => {
-                    // SAFETY: fp is the live top frame.
-                    let f = unsafe { &*fp };
-                    if let ReturnTo::Generator(_, Resume::ForIter(_) | Resume::Call) = f.ret
-                        && !self.tracing
-                        && !local!(i).is_undef()
-                    {
-                        yield_skipping!(local!(i).fast_clone());
+                    if fast_yield!() && !local!(i).is_undef() {
+                        let v = local!(i).fast_clone();
+                        // SAFETY: the skipped `YieldValue` follows; the
+                        // generator resumes after it.
+                        ip = unsafe { ip.add(1) };
+                        yield_fast!(v);
                     } else {
                         load_fast!(i);
                     }
@@ -788,12 +795,10 @@ impl Vm {
                 Op::YieldConst(k) => {
                     // SAFETY: constant indices come from the compiler.
                     let v = unsafe { (*consts.add(k as usize)).fast_clone() };
-                    // SAFETY: fp is the live top frame.
-                    let f = unsafe { &*fp };
-                    if let ReturnTo::Generator(_, Resume::ForIter(_) | Resume::Call) = f.ret
-                        && !self.tracing
-                    {
-                        yield_skipping!(v);
+                    if fast_yield!() {
+                        // SAFETY: as for `YieldFast`.
+                        ip = unsafe { ip.add(1) };
+                        yield_fast!(v);
                     } else {
                         push!(v);
                     }
@@ -828,17 +833,8 @@ impl Vm {
                     }
                 }
                 Op::YieldValue => {
-                    // SAFETY: fp is the live top frame.
-                    let f = unsafe { &*fp };
-                    if let ReturnTo::Generator(_, Resume::ForIter(_) | Resume::Call) = f.ret
-                        && !self.tracing
-                    {
-                        let v = pop!();
-                        sync!();
-                        self.suspend_top();
-                        reload!();
-                        after_drop!();
-                        push_item!(v);
+                    if fast_yield!() {
+                        yield_fast!(pop!());
                     } else {
                         let v = pop!();
                         sync!();
