@@ -87,11 +87,21 @@ fn local_const(code: &Code, local: u16, konst: u16, sep: &str, note: &str) -> St
     format!(
         "{local}, {konst} ({}{sep}{}; {note})",
         name_of(&code.varnames, local as u32),
-        code.consts
-            .get(konst as usize)
-            .map(const_repr)
-            .unwrap_or_default()
+        const_of(code, konst as u32)
     )
+}
+
+/// The repr of constant `i` (empty when out of range).
+fn const_of(code: &Code, i: u32) -> String {
+    code.consts
+        .get(i as usize)
+        .map(const_repr)
+        .unwrap_or_default()
+}
+
+/// A superinstruction over one local: `i (x; note)`.
+fn local_note(code: &Code, i: u32, note: &str) -> String {
+    format!("{i} ({}; {note})", name_of(&code.varnames, i))
 }
 
 fn const_repr(v: &Value) -> String {
@@ -121,20 +131,11 @@ fn describe(code: &Code, op: &Op) -> (String, String) {
             .collect()
     };
     let arg = match *op {
-        Op::LoadConst(i) => format!(
-            "{i} ({})",
-            code.consts
-                .get(i as usize)
-                .map(const_repr)
-                .unwrap_or_default()
-        ),
+        Op::LoadConst(i) => format!("{i} ({})", const_of(code, i)),
         Op::LoadFast(i) | Op::StoreFast(i) | Op::DeleteFast(i) => {
             format!("{i} ({})", name_of(&code.varnames, i))
         }
-        Op::YieldFast(i) => format!(
-            "{i} ({}; yields it and skips the next)",
-            name_of(&code.varnames, i)
-        ),
+        Op::YieldFast(i) => local_note(code, i, "yields it and skips the next"),
         Op::LoadGlobalLoadFast { global, local } => format!(
             "{global}, {local} ({}, {}; skips the next)",
             name_of(&code.names, global as u32),
@@ -144,22 +145,13 @@ fn describe(code: &Code, op: &Op) -> (String, String) {
             "to {target} ({}; tests it there)",
             name_of(&code.varnames, local as u32)
         ),
-        Op::LoadFastJumpIf(i) => format!(
-            "{i} ({}; tests it and jumps as the next)",
-            name_of(&code.varnames, i)
-        ),
+        Op::LoadFastJumpIf(i) => local_note(code, i, "tests it and jumps as the next"),
         Op::LoadFastLoadMethod { local, name } => format!(
             "{local}, {name} ({}.{}; skips the next)",
             name_of(&code.varnames, local as u32),
             name_of(&code.names, name as u32)
         ),
-        Op::YieldConst(i) => format!(
-            "{i} ({}; yields it and skips the next)",
-            code.consts
-                .get(i as usize)
-                .map(const_repr)
-                .unwrap_or_default()
-        ),
+        Op::YieldConst(i) => format!("{i} ({}; yields it and skips the next)", const_of(code, i)),
         Op::LoadDeref(i) | Op::StoreDeref(i) | Op::DeleteDeref(i) | Op::LoadClosure(i) => {
             format!("{i} ({})", name_of(&cells(), i))
         }
