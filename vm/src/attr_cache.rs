@@ -87,8 +87,49 @@ impl Vm {
     /// then fills it.
     #[inline(always)]
     pub(crate) fn cached_method(&self, obj: &Value, code: &Code, i: usize) -> Option<Value> {
-        let key = match obj {
-            // An instance attribute of that name hides the method.
+        let key = self.method_cache_key(obj, code, i)?;
+        match code.method_cache.borrow().get(i) {
+            Some(Some((k, e, Some(m @ (Value::Function(_) | Value::Builtin(_))), _)))
+                if *k == key && *e == crate::value::class_epoch() =>
+            {
+                Some(m.heap_clone())
+            }
+            _ => None,
+        }
+    }
+
+    /// `CallLocalMethod`'s cache hit: the native function of a plain
+    /// built-in method (`deque.popleft`, `list.append`) that the class of
+    /// `obj` holds under name `i`, called with the receiver first. Nothing
+    /// is cloned: the caller calls the function at once.
+    #[inline(always)]
+    pub(crate) fn cached_native_method(
+        &self,
+        obj: &Value,
+        code: &Code,
+        i: usize,
+    ) -> Option<crate::value::NativeFn> {
+        let key = self.method_cache_key(obj, code, i)?;
+        match code.method_cache.borrow().get(i) {
+            Some(Some((k, e, Some(Value::Builtin(b)), _)))
+                if *k == key
+                    && *e == crate::value::class_epoch()
+                    && b.special == crate::value::Special::None
+                    && b.receiver.is_none() =>
+            {
+                Some(b.func)
+            }
+            _ => None,
+        }
+    }
+
+    /// What the method cache is keyed by for `obj` (its class's address),
+    /// or `None` when the cache cannot answer for it: a kind of value it
+    /// does not cover, or an instance whose own attribute `names[i]` hides
+    /// the method.
+    #[inline(always)]
+    fn method_cache_key(&self, obj: &Value, code: &Code, i: usize) -> Option<usize> {
+        Some(match obj {
             Value::Instance(inst) => {
                 if inst
                     .dict
@@ -110,15 +151,7 @@ impl Vm {
                 crate::value::GenKind::AsyncGenerator => &self.types.async_generator,
             }) as usize,
             _ => return None,
-        };
-        match code.method_cache.borrow().get(i) {
-            Some(Some((k, e, Some(m @ (Value::Function(_) | Value::Builtin(_))), _)))
-                if *k == key && *e == crate::value::class_epoch() =>
-            {
-                Some(m.heap_clone())
-            }
-            _ => None,
-        }
+        })
     }
 }
 

@@ -151,6 +151,18 @@ fn describe(code: &Code, op: &Op) -> (String, String) {
             name_of(&code.varnames, local as u32),
             name_of(&code.names, name as u32)
         ),
+        Op::CallLocalMethod { local, name, arg } => {
+            let (arg, skips) = if arg == crate::opcode::NO_ARG {
+                (String::new(), "two")
+            } else {
+                (name_of(&code.varnames, arg as u32), "three")
+            };
+            format!(
+                "{local}, {name} ({}.{}({arg}); skips the next {skips})",
+                name_of(&code.varnames, local as u32),
+                name_of(&code.names, name as u32)
+            )
+        }
         Op::YieldConst(i) => format!("{i} ({}; yields it and skips the next)", const_of(code, i)),
         Op::LoadDeref(i) | Op::StoreDeref(i) | Op::DeleteDeref(i) | Op::LoadClosure(i) => {
             format!("{i} ({})", name_of(&cells(), i))

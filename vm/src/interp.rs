@@ -14,7 +14,7 @@ use covm_parser::ast::CmpOp;
 
 use crate::call::Prepared;
 use crate::frame::{Frame, FrameBox, Resume, ReturnTo};
-use crate::opcode::Op;
+use crate::opcode::{NO_ARG, Op};
 use crate::trace::Kind;
 use crate::value::*;
 use crate::vm::Vm;
@@ -438,6 +438,24 @@ impl Vm {
                 }
             }};
         }
+        // `LoadFastLoadMethod`: the method and its receiver from the cache,
+        // skipping the `LoadMethod`, else just the `LoadFast`.
+        macro_rules! load_fast_load_method {
+            ($local:expr, $name:expr) => {{
+                let local = $local;
+                // SAFETY: fp is the live top frame.
+                let code = unsafe { &(*fp).code };
+                if let Some(m) = self.cached_method(local!(local), code, $name as usize) {
+                    let recv = local!(local).fast_clone();
+                    push!(m);
+                    push!(recv);
+                    // SAFETY: the skipped `LoadMethod` follows.
+                    ip = unsafe { ip.add(1) };
+                } else {
+                    load_fast!(local);
+                }
+            }};
+        }
         // `ForIter` with the frame set to go on at `ip` with an item, and
         // at `exit` when the iterator is exhausted.
         macro_rules! for_iter {
@@ -803,17 +821,44 @@ impl Vm {
                         push!(v);
                     }
                 }
-                Op::LoadFastLoadMethod { local, name } => {
+                Op::LoadFastLoadMethod { local, name } => load_fast_load_method!(local, name),
+                Op::CallLocalMethod { local, name, arg } => {
                     // SAFETY: fp is the live top frame.
                     let code = unsafe { &(*fp).code };
-                    if let Some(m) = self.cached_method(local!(local), code, name as usize) {
-                        let recv = local!(local).fast_clone();
-                        push!(m);
-                        push!(recv);
-                        // SAFETY: the skipped `LoadMethod` follows.
-                        ip = unsafe { ip.add(1) };
+                    if let Some(func) =
+                        self.cached_native_method(local!(local), code, name as usize)
+                        && (arg == NO_ARG || !local!(arg).is_undef())
+                    {
+                        // The arguments are bitwise copies that own
+                        // nothing: natives only borrow their arguments, and
+                        // nothing can rebind this frame's locals while it
+                        // waits for the call.
+                        let mut buf = [const { std::mem::MaybeUninit::<Value>::uninit() }; 2];
+                        let count = if arg == NO_ARG { 1 } else { 2 };
+                        // SAFETY: both locals are initialised values; the
+                        // copies are never dropped. Past the `LoadMethod`,
+                        // [`LoadFast`,] `CallMethod` the call stands for, so
+                        // that an error is the call's.
+                        let recv: *const Value = local!(local);
+                        let arg_slot: *const Value =
+                            local!(if arg == NO_ARG { local } else { arg });
+                        let args = unsafe {
+                            buf[0] = std::mem::MaybeUninit::new(std::ptr::read(recv));
+                            if count == 2 {
+                                buf[1] = std::mem::MaybeUninit::new(std::ptr::read(arg_slot));
+                            }
+                            ip = ip.add(count + 1);
+                            std::slice::from_raw_parts(buf.as_ptr() as *const Value, count)
+                        };
+                        sync!();
+                        self.c_depth += 1;
+                        let r = func(self, args, &[]);
+                        self.c_depth -= 1;
+                        reload!();
+                        push_item!(r?);
+                        after_drop!();
                     } else {
-                        load_fast!(local);
+                        load_fast_load_method!(local, name);
                     }
                 }
                 Op::LoadFastJumpIf(i) => {
@@ -1207,6 +1252,7 @@ impl Vm {
             | Op::YieldFast(_)
             | Op::YieldConst(_)
             | Op::LoadFastLoadMethod { .. }
+            | Op::CallLocalMethod { .. }
             | Op::LoadFastJumpIf(_)
             | Op::LoadGlobalLoadFast { .. }
             | Op::JumpTest { .. }

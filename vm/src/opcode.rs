@@ -6,6 +6,9 @@
 
 use covm_parser::ast::{BinOp, CmpOp, UnaryOp};
 
+/// `CallLocalMethod`'s `arg` for a call without arguments.
+pub const NO_ARG: u16 = u16::MAX;
+
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Op {
     /// `( -- )`
@@ -270,6 +273,14 @@ pub enum Op {
     /// the receiver's class; otherwise runs as `LoadFast` and lets the
     /// `LoadMethod` run.
     LoadFastLoadMethod { local: u16, name: u16 },
+    /// `( -- result)`: `locals[local].name()` or `locals[local].name(locals[arg])`
+    /// in one dispatch when the method cache finds a plain built-in method
+    /// (`queue.popleft()`, `queue.append(t)`), called straight through its
+    /// function with nothing cloned. Written over the `LoadFast` of a
+    /// `LoadFast`, `LoadMethod`, [`LoadFast arg`,] `CallMethod` run;
+    /// `arg` is `NO_ARG` for a call without arguments. Otherwise runs as
+    /// `LoadFastLoadMethod`.
+    CallLocalMethod { local: u16, name: u16, arg: u16 },
     /// `( -- globals[global] locals[local])`: a `LoadGlobal` and the
     /// `LoadFast` after it in one dispatch (`len(x)`, `next(it)`), written
     /// over the `LoadGlobal`; skips the `LoadFast` left in place when the

@@ -17,7 +17,7 @@ use covm_parser::ast::*;
 use num_bigint::BigInt;
 
 use crate::code::*;
-use crate::opcode::Op;
+use crate::opcode::{NO_ARG, Op};
 use crate::value::Value;
 use symtable::{NameScope, ScopeId, ScopeKind, SymbolTable};
 
@@ -2293,7 +2293,19 @@ fn fuse_superinstructions(ops: &mut [Op]) {
             }
             (Op::LoadFast(local), Op::LoadMethod(name)) => {
                 if let (Ok(local), Ok(name)) = (u16::try_from(local), u16::try_from(name)) {
-                    ops[i] = Op::LoadFastLoadMethod { local, name };
+                    // The call itself too when it passes at most one
+                    // argument, a local.
+                    let arg = match (ops.get(i + 2), ops.get(i + 3)) {
+                        (Some(Op::CallMethod(0)), _) => Some(NO_ARG),
+                        (Some(&Op::LoadFast(a)), Some(Op::CallMethod(1))) => {
+                            u16::try_from(a).ok().filter(|&a| a != NO_ARG)
+                        }
+                        _ => None,
+                    };
+                    ops[i] = match arg {
+                        Some(arg) => Op::CallLocalMethod { local, name, arg },
+                        None => Op::LoadFastLoadMethod { local, name },
+                    };
                 }
             }
             _ => {}

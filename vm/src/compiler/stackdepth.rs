@@ -83,9 +83,11 @@ pub(crate) fn effect(op: Op) -> Effect {
         | BinaryFastConst { .. }
         | BinaryFastFast { .. } => fall(1),
         // Walking on into the `YieldValue` it skips gives the same depths.
-        YieldFast(_) | YieldConst(_) | LoadFastLoadMethod { .. } | LoadGlobalLoadFast { .. } => {
-            fall(1)
-        }
+        YieldFast(_)
+        | YieldConst(_)
+        | LoadFastLoadMethod { .. }
+        | CallLocalMethod { .. }
+        | LoadGlobalLoadFast { .. } => fall(1),
         // Walking on into the `PopJumpIf*` it skips: the same depths, and
         // the same jump.
         LoadFastJumpIf(_) => fall(1),
