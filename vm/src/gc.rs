@@ -109,25 +109,59 @@ impl Generation {
             + self.natives.len()
     }
 
-    /// Moves the live objects out as values (dead entries are dropped,
-    /// which frees what is left of them).
-    fn drain_live(&mut self, out: &mut Vec<Value>) {
-        fn live<T: ?Sized>(v: &mut Vec<Weak<T>>, out: &mut Vec<Value>, wrap: fn(Rc<T>) -> Value) {
-            out.extend(v.drain(..).filter_map(|w| w.upgrade()).map(wrap));
-        }
-        live(&mut self.lists, out, Value::List);
-        live(&mut self.dicts, out, Value::Dict);
-        live(&mut self.sets, out, Value::Set);
-        live(&mut self.instances, out, Value::Instance);
-        live(&mut self.functions, out, Value::Function);
-        live(&mut self.classes, out, Value::Class);
-        live(&mut self.generators, out, Value::Generator);
-        out.extend(
-            self.natives
-                .drain(..)
-                .filter_map(|w| w.upgrade())
-                .map(Value::Native),
+    /// Moves the live objects out as candidates, each entered in `index`
+    /// as it goes (one pass over the objects: on a large heap each visit
+    /// is a cache miss). Dead entries are dropped, which frees what is left
+    /// of them.
+    fn drain_live(&mut self, out: &mut Vec<Value>, index: &mut FxHashMap<usize, u32>) {
+        // The types without a `Mark` are found through the index.
+        index.reserve(
+            self.lists.len()
+                + self.dicts.len()
+                + self.sets.len()
+                + self.functions.len()
+                + self.classes.len(),
         );
+        fn push(out: &mut Vec<Value>, index: &mut FxHashMap<usize, u32>, v: Value) {
+            enter(index, &v, out.len() as u32);
+            out.push(v);
+        }
+        fn live<T: ?Sized>(
+            v: &mut Vec<Weak<T>>,
+            out: &mut Vec<Value>,
+            index: &mut FxHashMap<usize, u32>,
+            wrap: fn(Rc<T>) -> Value,
+        ) {
+            for w in v.drain(..) {
+                if let Some(r) = w.upgrade() {
+                    push(out, index, wrap(r));
+                }
+            }
+        }
+        live(&mut self.lists, out, index, Value::List);
+        live(&mut self.dicts, out, index, Value::Dict);
+        live(&mut self.sets, out, index, Value::Set);
+        live(&mut self.instances, out, index, Value::Instance);
+        live(&mut self.functions, out, index, Value::Function);
+        live(&mut self.classes, out, index, Value::Class);
+        live(&mut self.generators, out, index, Value::Generator);
+        for w in self.natives.drain(..) {
+            if let Some(n) = w.upgrade() {
+                push(out, index, Value::Native(n));
+            }
+        }
+    }
+
+    /// Moves every entry of `other` here.
+    fn append(&mut self, other: &mut Generation) {
+        self.lists.append(&mut other.lists);
+        self.dicts.append(&mut other.dicts);
+        self.sets.append(&mut other.sets);
+        self.instances.append(&mut other.instances);
+        self.functions.append(&mut other.functions);
+        self.classes.append(&mut other.classes);
+        self.generators.append(&mut other.generators);
+        self.natives.append(&mut other.natives);
     }
 
     /// Forgets the objects reference counting has freed since.
@@ -687,11 +721,13 @@ impl Analysis {
     /// (objects tracked in a generation not being collected count as
     /// outside).
     fn alive(&mut self, discover: bool) -> Vec<bool> {
-        // One traversal of every candidate subtracts its references to
-        // other candidates, records them as edges (candidates are visited
-        // in order, so candidate i's edges are `edges[start[i]..start[i +
-        // 1]]`), and finds new candidates. The strong counts are added
-        // afterwards, when no temporary clone made by `traverse` is alive.
+        // One pass over the candidates adds each one's strong count (less
+        // the candidate list's own reference) and traverses it: subtracting
+        // its references to other candidates, recording them as edges
+        // (candidates are visited in order, so candidate i's edges are
+        // `edges[start[i]..start[i + 1]]`), and finding new candidates. A
+        // count is read between traversals, when no temporary clone made by
+        // `traverse` is alive.
         let mut refs: Vec<isize> = vec![0; self.cands.len()];
         let mut start: Vec<u32> = Vec::with_capacity(self.cands.len() + 1);
         let mut edges: Vec<u32> = Vec::new();
@@ -703,6 +739,7 @@ impl Analysis {
             let index = &mut self.index;
             start.push(edges.len() as u32);
             let cands = &self.cands;
+            refs[i] += strong_count(&cands[i]) as isize - 1;
             let ok = traverse(&cands[i], &mut |c| {
                 if !may_refer(c) {
                     return;
@@ -726,9 +763,6 @@ impl Analysis {
             i += 1;
         }
         start.push(edges.len() as u32);
-        for (r, v) in refs.iter_mut().zip(&self.cands) {
-            *r += strong_count(v) as isize - 1;
-        }
         let n = self.cands.len();
         let mut alive = vec![false; n];
         let mut stack: Vec<u32> = (0..n as u32)
@@ -842,22 +876,20 @@ fn collect(generation: usize) -> usize {
     }
     let generation = generation.min(2);
     let mut cands = Vec::new();
+    let mut index = FxHashMap::default();
     HEAP.with(|h| {
         let mut h = h.borrow_mut();
         for g in 0..=generation {
-            h.gens[g].drain_live(&mut cands);
+            h.gens[g].drain_live(&mut cands, &mut index);
         }
     });
     let tracked = cands.len();
     let mut a = Analysis {
-        index: FxHashMap::with_capacity_and_hasher(tracked, Default::default()),
+        index,
         cands,
         edges: Vec::new(),
         start: Vec::new(),
     };
-    for (i, v) in a.cands.iter().enumerate() {
-        enter(&mut a.index, v, i as u32);
-    }
     let mut alive = a.alive(true);
     let mut found = alive.iter().filter(|&&x| !x).count();
     if found > 0 {
@@ -885,29 +917,40 @@ fn collect(generation: usize) -> usize {
         }
         drop(garbage);
     }
-    // Survivors move one generation up.
+    // Survivors move one generation up, in the same pass that lets go of
+    // every candidate (the last reference to the garbage).
     let next = (generation + 1).min(2);
+    // Taken out while the garbage is dropped (which may look at the
+    // heap); only generation 0 gains entries meanwhile. Reusing its
+    // vectors keeps a full collection from holding two registries.
+    let mut survivors = HEAP.with(|h| std::mem::take(&mut h.borrow_mut().gens[next]));
     let mut promoted = 0;
+    let mut cands = std::mem::take(&mut a.cands);
+    drop(a);
+    for (i, v) in cands.drain(..).enumerate() {
+        if !alive[i] {
+            continue;
+        }
+        if i < tracked {
+            if survivors.add(&v) {
+                promoted += 1;
+            }
+        } else if let Value::Generator(g) = &v
+            && !g.tracked.replace(true)
+        {
+            // A generator found through a tracked object (a task's
+            // coroutine that has not started yet) is registered now: else
+            // it would be rediscovered by every young collection, and
+            // examined again in generation 0 once it first suspends.
+            survivors.generators.push(Rc::downgrade(g));
+            promoted += 1;
+        }
+    }
+    drop(cands);
     HEAP.with(|h| {
         let mut h = h.borrow_mut();
-        for (i, v) in a.cands[..tracked].iter().enumerate() {
-            if alive[i] && h.gens[next].add(v) {
-                promoted += 1;
-            }
-        }
-        // A generator found through a tracked object (a task's coroutine
-        // that has not started yet) is registered now, alongside: else it
-        // would be rediscovered by every young collection, and examined
-        // again in generation 0 once it first suspends.
-        for (i, v) in a.cands.iter().enumerate().skip(tracked) {
-            if let Value::Generator(g) = v
-                && alive[i]
-                && !g.tracked.replace(true)
-            {
-                h.gens[next].generators.push(Rc::downgrade(g));
-                promoted += 1;
-            }
-        }
+        survivors.append(&mut h.gens[next]);
+        h.gens[next] = survivors;
         for g in 0..=generation {
             h.count[g] = 0;
         }
@@ -923,7 +966,6 @@ fn collect(generation: usize) -> usize {
         // Registrations made while collecting count towards the next run.
         h.count[0] = h.gens[0].len();
     });
-    drop(a);
     COLLECTING.with(|c| c.set(false));
     found
 }
