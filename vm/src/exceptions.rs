@@ -1,7 +1,7 @@
 //! Exception objects: creation, matching, `args`, and the text of an
 //! uncaught exception's traceback.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use crate::value::*;
@@ -550,16 +550,6 @@ fn exc_instance(cls: &Rc<Class>, args: Vec<Value>, value: Option<Value>) -> Valu
     })))
 }
 
-/// Which classes `Vm::is_plain_exception` said yes or no to, each entry
-/// `(class address, class epoch, answer)`. An entry is valid only in the
-/// epoch it was made in: changing any class dict or creating a class bumps
-/// the epoch, so neither a changed MRO dict nor a new class reusing a
-/// freed one's address can be answered from a stale entry.
-#[derive(Default)]
-pub(crate) struct PlainExcCache(Cell<[(usize, u64, bool); PLAIN_EXC_SLOTS]>);
-
-const PLAIN_EXC_SLOTS: usize = 4;
-
 fn exc_init(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     if let Some(Value::Instance(i)) = args.first() {
         if !kw.is_empty() {
@@ -619,7 +609,7 @@ impl Vm {
         let key = Rc::as_ptr(cls) as usize;
         let epoch = crate::value::class_epoch();
         // Classes are at least 8-byte aligned: skip the always-zero bits.
-        let slot = (key >> 4) % PLAIN_EXC_SLOTS;
+        let slot = (key >> 4) % crate::vm::PLAIN_EXC_SLOTS;
         let mut memo = self.plain_exc_cache.0.get();
         let (k, e, answer) = memo[slot];
         if k == key && e == epoch {

@@ -20,7 +20,7 @@
 //!
 //! so a suspended generator's frame is one block, not a frame and a vector.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use crate::code::Code;
@@ -82,6 +82,42 @@ pub enum ReturnTo {
     Native,
 }
 
+/// A chain's root gives its lent frames back: each goes back into its
+/// generator, which then holds it as any suspended generator does.
+pub(crate) fn give_back_chain(chain: &mut Vec<FrameBox>) {
+    for mut frame in chain.drain(..) {
+        let ReturnTo::Generator(g, _) = std::mem::replace(&mut frame.ret, ReturnTo::Caller) else {
+            unreachable!("a chained frame that is not a generator's")
+        };
+        crate::tracking::track_suspended(&g);
+        g.put_frame(frame);
+    }
+}
+
+thread_local! {
+    /// Frames of generators dropped while suspended inside `try`/`with`,
+    /// waiting for their `finally` blocks (`Vm::run_finalizers`).
+    #[allow(clippy::vec_box)]
+    pub(crate) static PENDING: Rc<RefCell<Vec<FrameBox>>> = Rc::new(RefCell::new(Vec::new()));
+    pub(crate) static HAS_PENDING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// True when a dropped generator's frame waits for its `finally` blocks:
+/// the dispatch loop checks this after dropping a heap value.
+#[inline(always)]
+pub fn finalizers_pending() -> bool {
+    HAS_PENDING.with(|h| h.get())
+}
+
+/// Makes the dispatch loop call `run_finalizers` soon (`drop_reports`).
+pub(crate) fn request_finalizers() {
+    HAS_PENDING.with(|h| h.set(true));
+}
+
+pub fn finalizer_queue() -> Rc<RefCell<Vec<FrameBox>>> {
+    PENDING.with(|p| p.clone())
+}
+
 /// The class a class-body frame builds when it returns.
 pub struct ClassBody {
     pub name: Rc<str>,
@@ -133,7 +169,7 @@ impl Drop for FrameRare {
         // still gives its chain back: a lent frame belongs to its
         // generator.
         if !self.chain.is_empty() {
-            crate::generator::give_back_chain(&mut self.chain);
+            give_back_chain(&mut self.chain);
         }
     }
 }

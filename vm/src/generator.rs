@@ -7,7 +7,6 @@
 //! instruction, so a value its delegate yields passes straight out, and a
 //! value sent in arrives at `YieldFrom`, which forwards it down.
 
-use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use crate::code::*;
@@ -17,28 +16,9 @@ use crate::trace::Kind;
 use crate::value::*;
 use crate::vm::Vm;
 
-thread_local! {
-    /// Frames of generators dropped while suspended inside `try`/`with`.
-    #[allow(clippy::vec_box)]
-    static PENDING: Rc<RefCell<Vec<FrameBox>>> = Rc::new(RefCell::new(Vec::new()));
-    static HAS_PENDING: Cell<bool> = const { Cell::new(false) };
-}
-
-/// True when a dropped generator's frame waits for its `finally` blocks:
-/// the dispatch loop checks this after dropping a heap value.
-#[inline(always)]
-pub fn finalizers_pending() -> bool {
-    HAS_PENDING.with(|h| h.get())
-}
-
-/// Makes the dispatch loop call `run_finalizers` soon (`drop_reports`).
-pub(crate) fn request_finalizers() {
-    HAS_PENDING.with(|h| h.set(true));
-}
-
-pub fn finalizer_queue() -> Rc<RefCell<Vec<FrameBox>>> {
-    PENDING.with(|p| p.clone())
-}
+pub(crate) use crate::frame::request_finalizers;
+use crate::frame::{HAS_PENDING, PENDING};
+pub use crate::frame::{finalizer_queue, finalizers_pending};
 
 impl Drop for Generator {
     fn drop(&mut self) {
@@ -104,18 +84,6 @@ fn move_tail<T>(from: &mut Vec<T>, at: usize, to: &mut Vec<T>) {
         std::ptr::copy_nonoverlapping(from.as_ptr().add(at), to.as_mut_ptr().add(to.len()), n);
         from.set_len(at);
         to.set_len(to.len() + n);
-    }
-}
-
-/// A chain's root gives its lent frames back: each goes back into its
-/// generator, which then holds it as any suspended generator does.
-pub(crate) fn give_back_chain(chain: &mut Vec<FrameBox>) {
-    for mut frame in chain.drain(..) {
-        let ReturnTo::Generator(g, _) = std::mem::replace(&mut frame.ret, ReturnTo::Caller) else {
-            unreachable!("a chained frame that is not a generator's")
-        };
-        crate::gc::track_suspended(&g);
-        g.put_frame(frame);
     }
 }
 
@@ -520,7 +488,7 @@ impl Vm {
             return;
         };
         if chain.len() >= room {
-            give_back_chain(chain);
+            crate::frame::give_back_chain(chain);
             return;
         }
         for frame in chain.iter() {

@@ -9,7 +9,6 @@
 //! initialised) and removed again if the body raises.
 
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
@@ -20,33 +19,7 @@ use crate::frame::Frame;
 use crate::value::*;
 use crate::vm::Vm;
 
-/// What the importer keeps on the VM.
-pub struct ImportState {
-    /// `sys.path` as the program sees it (the `sys` module holds the same
-    /// list); entry 0 is the script's folder, `""` for the current one.
-    pub path: Value,
-    /// Stdlib modules written in covm source, by dotted name.
-    pub sources: HashMap<&'static str, &'static str>,
-    /// Modules whose body is running: `from m import x` failing on them
-    /// names the circular import, as CPython does.
-    pub initializing: HashSet<Rc<str>>,
-}
-
-impl ImportState {
-    pub fn new() -> ImportState {
-        ImportState {
-            path: Value::list(vec![Value::str("")]),
-            sources: HashMap::new(),
-            initializing: HashSet::new(),
-        }
-    }
-}
-
-impl Default for ImportState {
-    fn default() -> Self {
-        ImportState::new()
-    }
-}
+pub use crate::vm::ImportState;
 
 /// Where a module's source was found.
 enum Found {

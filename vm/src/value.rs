@@ -390,12 +390,12 @@ pub struct Instance {
     pub traceback: RefCell<thin_vec::ThinVec<TbEntry>>,
     /// The collector's note of where this instance sits in a running
     /// collection (see `gc::Mark`).
-    pub gc_mark: crate::gc::Mark,
+    pub gc_mark: crate::tracking::Mark,
 }
 
 impl Drop for Instance {
     fn drop(&mut self) {
-        crate::gc::instance_freed(self);
+        crate::tracking::instance_freed(self);
         let tb = self.traceback.get_mut();
         if tb.capacity() != 0 {
             give_back_traceback(std::mem::take(tb));
@@ -498,7 +498,7 @@ pub struct Generator {
     pub(crate) extra: Cell<bool>,
     /// The collector's note of where this generator sits in a running
     /// collection (see `gc::Mark`); it fits in the padding after `state`.
-    pub gc_mark: crate::gc::Mark,
+    pub gc_mark: crate::tracking::Mark,
     /// The suspended frame: none while running and once closed, and lent
     /// to the root of the `yield from`/`await` chain it is suspended in,
     /// so that suspending and resuming the chain costs no frame moves per
@@ -565,7 +565,7 @@ impl Generator {
         if let Some(chain) = frame.chain_mut()
             && !chain.is_empty()
         {
-            crate::generator::give_back_chain(chain);
+            crate::frame::give_back_chain(chain);
         }
         Some(frame)
     }
@@ -592,7 +592,7 @@ impl Generator {
         let root = unsafe { &*root };
         if let Some(mut frame) = root.frame.take() {
             if let Some(chain) = frame.chain_mut() {
-                crate::generator::give_back_chain(chain);
+                crate::frame::give_back_chain(chain);
             }
             root.frame.put(frame);
         }
@@ -872,7 +872,7 @@ pub trait NativeObject: std::any::Any {
     fn gc_clear(&self, _out: &mut Vec<Value>) {}
     /// For the cycle collector: a mark the collector may keep in the
     /// object (cheaper than its index map for objects it sees often).
-    fn gc_mark(&self) -> Option<&crate::gc::Mark> {
+    fn gc_mark(&self) -> Option<&crate::tracking::Mark> {
         None
     }
 }
@@ -894,7 +894,7 @@ impl Value {
     /// Registers a new container with the cycle collector and returns it.
     #[inline]
     pub fn tracked(v: Value) -> Value {
-        crate::gc::track(&v);
+        crate::tracking::track(&v);
         v
     }
     pub fn from_bigint(b: BigInt) -> Value {

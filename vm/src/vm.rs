@@ -6,8 +6,7 @@ use std::cell::{Cell, RefCell};
 use std::io::Write;
 use std::rc::Rc;
 
-use crate::code::Code;
-use crate::frame::{Frame, FrameBox, ReturnTo};
+use crate::frame::FrameBox;
 use crate::value::*;
 
 /// The built-in types, so `type(x)` and `isinstance` can name them.
@@ -100,7 +99,7 @@ pub struct Vm {
     /// `sys.modules`: the same dict the `sys` module exposes.
     pub modules: Rc<RefCell<crate::dict::Dict>>,
     /// `sys.path` and the embedded source modules (see `import.rs`).
-    pub import_state: crate::import::ImportState,
+    pub import_state: ImportState,
     pub native_modules: HashMap<&'static str, ModuleInit>,
     /// Built-in modules found only when no file of that name is on
     /// `sys.path` (CPython's `test` package: a program's own `test.py`
@@ -156,12 +155,12 @@ pub struct Vm {
     /// Argument buffer reused by calls to built-in methods.
     pub arg_buf: Vec<Value>,
     /// `__iter__` of the class last iterated (`attr_cache.rs`).
-    pub(crate) iter_cache: crate::attr_cache::IterCache,
+    pub(crate) iter_cache: crate::type_cache::IterCache,
     /// Class lookups by class and name, VM-wide (`attr_cache.rs`).
-    pub(crate) type_cache: crate::attr_cache::TypeCache,
+    pub(crate) type_cache: crate::type_cache::TypeCache,
     /// Exception classes constructed without the call machinery
     /// (`exceptions.rs`).
-    pub(crate) plain_exc_cache: crate::exceptions::PlainExcCache,
+    pub(crate) plain_exc_cache: PlainExcCache,
     /// Finished frames kept for reuse, so a call does not allocate.
     pub frame_pool: Vec<FrameBox>,
     /// `covm --trace`: print coroutine events to stderr.
@@ -175,6 +174,44 @@ pub struct Vm {
     pub pending_raise: Option<Value>,
     /// Containers whose repr is in progress, to print `[...]` for cycles.
     pub repr_guard: Vec<usize>,
+}
+
+/// Which classes `Vm::is_plain_exception` said yes or no to, each entry
+/// `(class address, class epoch, answer)`. An entry is valid only in the
+/// epoch it was made in: changing any class dict or creating a class bumps
+/// the epoch, so neither a changed MRO dict nor a new class reusing a
+/// freed one's address can be answered from a stale entry.
+#[derive(Default)]
+pub(crate) struct PlainExcCache(pub(crate) Cell<[(usize, u64, bool); PLAIN_EXC_SLOTS]>);
+
+pub(crate) const PLAIN_EXC_SLOTS: usize = 4;
+
+/// What the importer keeps on the VM.
+pub struct ImportState {
+    /// `sys.path` as the program sees it (the `sys` module holds the same
+    /// list); entry 0 is the script's folder, `""` for the current one.
+    pub path: Value,
+    /// Stdlib modules written in covm source, by dotted name.
+    pub sources: std::collections::HashMap<&'static str, &'static str>,
+    /// Modules whose body is running: `from m import x` failing on them
+    /// names the circular import, as CPython does.
+    pub initializing: std::collections::HashSet<Rc<str>>,
+}
+
+impl ImportState {
+    pub fn new() -> ImportState {
+        ImportState {
+            path: Value::list(vec![Value::str("")]),
+            sources: std::collections::HashMap::new(),
+            initializing: std::collections::HashSet::new(),
+        }
+    }
+}
+
+impl Default for ImportState {
+    fn default() -> Self {
+        ImportState::new()
+    }
 }
 
 pub struct Names {
@@ -343,7 +380,9 @@ const EXCEPTIONS: &[(&str, &str)] = &[
 ];
 
 impl Vm {
-    pub fn new() -> Vm {
+    /// The VM's state with the built-in types and exceptions, before the
+    /// layers above add their methods (`Vm::new` in run.rs).
+    pub(crate) fn bare() -> Vm {
         let types = Types::new();
         let mut by_name: Vec<(&'static str, Rc<Class>)> = Vec::new();
         for (name, base) in EXCEPTIONS {
@@ -408,14 +447,14 @@ impl Vm {
                 }
             }
         }
-        let mut vm = Vm {
+        Vm {
             frames: Vec::new(),
             types,
             exc,
             exc_by_name: by_name,
             builtins,
             modules: Vm::new_modules_dict(),
-            import_state: crate::import::ImportState::new(),
+            import_state: ImportState::new(),
             native_modules: HashMap::default(),
             fallback_modules: HashMap::default(),
             recursion_limit: 1000,
@@ -432,7 +471,7 @@ impl Vm {
                 init: Rc::from("__init__"),
                 dunder_class: Rc::from("__class__"),
             },
-            pending_finalizers: crate::generator::finalizer_queue(),
+            pending_finalizers: crate::frame::finalizer_queue(),
             reraising: false,
             broken_pipe: false,
             throwing: false,
@@ -450,15 +489,7 @@ impl Vm {
             max_native_stack: 6 << 20,
             live_generators: None,
             repr_guard: Vec::new(),
-        };
-        crate::generator::install_methods(&mut vm);
-        crate::asyncgen::install_methods(&mut vm);
-        crate::exceptions::install_methods(&mut vm);
-        crate::iter_methods::install_methods(&mut vm);
-        crate::user_new::install_methods(&mut vm);
-        crate::coro_wrapper::install_methods(&mut vm);
-        crate::scheduler::group::install_exception_groups(&vm);
-        vm
+        }
     }
 
     /// Sets where `print` and the REPL echo write.
@@ -525,211 +556,6 @@ impl Vm {
     /// calls in progress.
     pub fn depth(&self) -> usize {
         self.frames.len() + self.c_depth
-    }
-
-    // ---- running code -------------------------------------------------
-
-    /// Compiles and runs `source` as the `__main__` module.
-    pub fn run_main(&mut self, code: Rc<Code>, module: &Rc<Module>) -> PyResult<Value> {
-        let mut frame = Frame::new(code, module.clone());
-        frame.ret = ReturnTo::Native;
-        self.run_frame(frame)
-    }
-
-    /// Pushes a frame on the frame stack. `Vec::push` stayed an
-    /// out-of-line call on the resume and call paths; with the room check
-    /// inline, a push is a store and a length bump.
-    #[inline(always)]
-    pub(crate) fn push_frame(&mut self, frame: FrameBox) {
-        if self.frames.len() == self.frames.capacity() {
-            self.frames.reserve(16);
-        }
-        let len = self.frames.len();
-        // SAFETY: there is room for one more, checked above.
-        unsafe {
-            self.frames.as_mut_ptr().add(len).write(frame);
-            self.frames.set_len(len + 1);
-        }
-    }
-
-    /// Runs a frame to completion in a nested dispatch loop.
-    pub fn run_frame(&mut self, mut frame: FrameBox) -> PyResult<Value> {
-        if self.depth() + 1 >= self.recursion_limit + 50 {
-            return Err(self.new_exc(
-                &self.exc.recursion_error.clone(),
-                "maximum recursion depth exceeded",
-            ));
-        }
-        frame.ret = ReturnTo::Native;
-        self.frames.push(frame);
-        let base = self.frames.len() - 1;
-        self.native_depth += 1;
-        let r = self.run(base);
-        self.native_depth -= 1;
-        match r {
-            Ok(crate::interp::Exit::Return(v)) => Ok(v),
-            Ok(crate::interp::Exit::Yield(_)) => {
-                Err(self.new_exc(&self.exc.runtime_error.clone(), "unexpected yield"))
-            }
-            Err(e) => Err(e),
-        }
-    }
-
-    /// Calls any callable from Rust and waits for the result.
-    pub fn call(&mut self, callee: &Value, args: Vec<Value>) -> PyResult<Value> {
-        self.call_kw(callee, args, Vec::new())
-    }
-
-    pub fn call_kw(
-        &mut self,
-        callee: &Value,
-        args: Vec<Value>,
-        kwargs: Vec<(Rc<str>, Value)>,
-    ) -> PyResult<Value> {
-        // Calling a generator function with positional arguments (an
-        // `__iter__` written as a generator, natives calling a generator
-        // function) only creates the generator: move the arguments
-        // straight into its frame.
-        if let Value::Function(func) = callee
-            && kwargs.is_empty()
-            && func.code.fast_gen_call
-            && Self::fits_fast_call(func, args.len())
-            && self.depth() < self.recursion_limit
-        {
-            let mut args = args;
-            let n = args.len();
-            // SAFETY: fits_fast_call; the frame takes the n values and the
-            // vector forgets them.
-            let frame = unsafe {
-                let frame = self.frame_from_args(func, args.as_ptr(), n);
-                args.set_len(0);
-                frame
-            };
-            return Ok(self.new_generator(func, frame));
-        }
-        match self.prepare_call(callee.clone(), args, kwargs)? {
-            crate::call::Prepared::Done(v) => Ok(v),
-            crate::call::Prepared::Frame(f) => self.run_frame(f),
-            crate::call::Prepared::Init(f, inst) => {
-                let r = self.run_frame(f)?;
-                self.check_init_result(&r)?;
-                Ok(inst)
-            }
-        }
-    }
-
-    /// Raises what the `interrupt` flag stands for, if it is set: the
-    /// host's stop, MemoryError past the memory cap, or KeyboardInterrupt
-    /// (see limits.rs).
-    #[inline]
-    pub fn check_interrupt(&mut self) -> PyResult<()> {
-        if self.interrupt.load(std::sync::atomic::Ordering::Relaxed) {
-            return self.interrupted();
-        }
-        Ok(())
-    }
-
-    /// Prints one `--trace` line to stderr (after flushing stdout, so the
-    /// two streams interleave in order).
-    pub fn trace_event(&mut self, msg: &str) {
-        let _ = self.out.flush();
-        eprintln!("[trace] {msg}");
-    }
-
-    /// A value's repr for trace lines: built-in values only, so tracing
-    /// never runs covm code.
-    pub fn trace_repr(&mut self, v: &Value) -> String {
-        match v {
-            Value::Instance(i) if !self.is_exception(v) => format!("<{} object>", i.class.name),
-            Value::Instance(_) => {
-                let name = self.type_of(v).name.clone();
-                let args = self.exc_args(v);
-                let inner: Vec<String> = args.iter().map(|a| self.trace_repr(a)).collect();
-                format!("{}({})", name, inner.join(", "))
-            }
-            Value::Generator(g) => Self::gen_label(g),
-            Value::List(_) | Value::Dict(_) | Value::Tuple(_) | Value::Set(_) => {
-                let s = self.repr(v).unwrap_or_default();
-                if s.len() > 60 {
-                    format!(
-                        "{}...",
-                        &s[..s.char_indices().nth(57).map(|(i, _)| i).unwrap_or(s.len())]
-                    )
-                } else {
-                    s
-                }
-            }
-            Value::Native(_) => crate::scheduler::future::trace_desc(v)
-                .unwrap_or_else(|| format!("<{} object>", self.type_name(v))),
-            _ => self.repr(v).unwrap_or_default(),
-        }
-    }
-
-    /// `generator#3 countdown`: a stable name for trace lines and `:gens`.
-    pub fn gen_label(g: &Generator) -> String {
-        let kind = match g.kind {
-            GenKind::Generator => "generator",
-            GenKind::Coroutine => "coroutine",
-            GenKind::AsyncGenerator => "async_generator",
-        };
-        format!("{kind}#{} {}", g.id(), g.qualname())
-    }
-
-    /// Live generators and coroutines (only when `live_generators` is on).
-    pub fn live_generators(&mut self) -> Vec<Rc<Generator>> {
-        let Some(list) = &mut self.live_generators else {
-            return Vec::new();
-        };
-        list.retain(|w| w.strong_count() > 0);
-        list.iter().filter_map(|w| w.upgrade()).collect()
-    }
-
-    /// A coroutine whose body is module-level code (the REPL's top-level
-    /// `await`): the code must have been compiled with the coroutine flag.
-    pub fn module_coroutine(&mut self, code: Rc<Code>, module: &Rc<Module>) -> Value {
-        let frame = Frame::new(code.clone(), module.clone());
-        let names = Generator::names_for(&code, &Rc::from("<module>"), &Rc::from("<module>"));
-        Value::Generator(Generator::new(
-            GenKind::Coroutine,
-            GenState::Created,
-            Some(frame),
-            names,
-            code,
-            self.new_gen_id(),
-        ))
-    }
-
-    /// Continues a nested run with `exc` raised in the top frame.
-    pub(crate) fn run_raising(&mut self, base: usize, exc: Value) -> PyResult<crate::interp::Exit> {
-        self.pending_raise = Some(exc);
-        self.run(base)
-    }
-
-    /// Ends a program run the way CPython's shutdown does: generators the
-    /// program still holds are closed, so their `finally` blocks run.
-    pub fn shutdown(&mut self, module: &Rc<Module>) {
-        // Warnings still queued belong to the program's last frame.
-        let _ = self.run_finalizers();
-        crate::drop_reports::set_shutting_down(true);
-        // CPython clears `__main__` in two passes: names starting with one
-        // underscore first, then the rest, each in insertion order.
-        let names: Vec<Rc<str>> = module.globals.borrow().keys().cloned().collect();
-        let underscore = |n: &str| n.starts_with('_') && !n.starts_with("__");
-        for pass in [true, false] {
-            for n in &names {
-                if underscore(n) != pass || n.as_ref() == "__builtins__" {
-                    continue;
-                }
-                let old = module
-                    .globals
-                    .borrow_mut()
-                    .get_mut(n)
-                    .map(|v| std::mem::replace(v, Value::None));
-                drop(old);
-                let _ = self.run_finalizers();
-            }
-        }
-        crate::drop_reports::set_shutting_down(false);
     }
 
     /// Writes text to the program's stdout.

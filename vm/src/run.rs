@@ -1,0 +1,231 @@
+//! Running covm code from Rust: the VM's constructor (which installs the
+//! methods the layers above the object model define), a frame run to
+//! completion in a nested dispatch loop, calls of any callable, and the
+//! shutdown. Embedders and natives come in here; the interpreter and the
+//! object protocols lie behind it.
+
+use std::rc::Rc;
+
+use crate::code::Code;
+use crate::frame::{Frame, FrameBox, ReturnTo};
+use crate::value::*;
+use crate::vm::Vm;
+
+impl Vm {
+    pub fn new() -> Vm {
+        let mut vm = Vm::bare();
+        crate::generator::install_methods(&mut vm);
+        crate::asyncgen::install_methods(&mut vm);
+        crate::exceptions::install_methods(&mut vm);
+        crate::iter_methods::install_methods(&mut vm);
+        crate::user_new::install_methods(&mut vm);
+        crate::coro_wrapper::install_methods(&mut vm);
+        crate::scheduler::group::install_exception_groups(&vm);
+        vm
+    }
+
+    // ---- running code -------------------------------------------------
+
+    /// Compiles and runs `source` as the `__main__` module.
+    pub fn run_main(&mut self, code: Rc<Code>, module: &Rc<Module>) -> PyResult<Value> {
+        let mut frame = Frame::new(code, module.clone());
+        frame.ret = ReturnTo::Native;
+        self.run_frame(frame)
+    }
+
+    /// Pushes a frame on the frame stack. `Vec::push` stayed an
+    /// out-of-line call on the resume and call paths; with the room check
+    /// inline, a push is a store and a length bump.
+    #[inline(always)]
+    pub(crate) fn push_frame(&mut self, frame: FrameBox) {
+        if self.frames.len() == self.frames.capacity() {
+            self.frames.reserve(16);
+        }
+        let len = self.frames.len();
+        // SAFETY: there is room for one more, checked above.
+        unsafe {
+            self.frames.as_mut_ptr().add(len).write(frame);
+            self.frames.set_len(len + 1);
+        }
+    }
+
+    /// Runs a frame to completion in a nested dispatch loop.
+    pub fn run_frame(&mut self, mut frame: FrameBox) -> PyResult<Value> {
+        if self.depth() + 1 >= self.recursion_limit + 50 {
+            return Err(self.new_exc(
+                &self.exc.recursion_error.clone(),
+                "maximum recursion depth exceeded",
+            ));
+        }
+        frame.ret = ReturnTo::Native;
+        self.frames.push(frame);
+        let base = self.frames.len() - 1;
+        self.native_depth += 1;
+        let r = self.run(base);
+        self.native_depth -= 1;
+        match r {
+            Ok(crate::interp::Exit::Return(v)) => Ok(v),
+            Ok(crate::interp::Exit::Yield(_)) => {
+                Err(self.new_exc(&self.exc.runtime_error.clone(), "unexpected yield"))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Calls any callable from Rust and waits for the result.
+    pub fn call(&mut self, callee: &Value, args: Vec<Value>) -> PyResult<Value> {
+        self.call_kw(callee, args, Vec::new())
+    }
+
+    pub fn call_kw(
+        &mut self,
+        callee: &Value,
+        args: Vec<Value>,
+        kwargs: Vec<(Rc<str>, Value)>,
+    ) -> PyResult<Value> {
+        // Calling a generator function with positional arguments (an
+        // `__iter__` written as a generator, natives calling a generator
+        // function) only creates the generator: move the arguments
+        // straight into its frame.
+        if let Value::Function(func) = callee
+            && kwargs.is_empty()
+            && func.code.fast_gen_call
+            && Self::fits_fast_call(func, args.len())
+            && self.depth() < self.recursion_limit
+        {
+            let mut args = args;
+            let n = args.len();
+            // SAFETY: fits_fast_call; the frame takes the n values and the
+            // vector forgets them.
+            let frame = unsafe {
+                let frame = self.frame_from_args(func, args.as_ptr(), n);
+                args.set_len(0);
+                frame
+            };
+            return Ok(self.new_generator(func, frame));
+        }
+        match self.prepare_call(callee.clone(), args, kwargs)? {
+            crate::call::Prepared::Done(v) => Ok(v),
+            crate::call::Prepared::Frame(f) => self.run_frame(f),
+            crate::call::Prepared::Init(f, inst) => {
+                let r = self.run_frame(f)?;
+                self.check_init_result(&r)?;
+                Ok(inst)
+            }
+        }
+    }
+
+    /// Raises what the `interrupt` flag stands for, if it is set: the
+    /// host's stop, MemoryError past the memory cap, or KeyboardInterrupt
+    /// (see limits.rs).
+    #[inline]
+    pub fn check_interrupt(&mut self) -> PyResult<()> {
+        if self.interrupt.load(std::sync::atomic::Ordering::Relaxed) {
+            return self.interrupted();
+        }
+        Ok(())
+    }
+
+    /// Prints one `--trace` line to stderr (after flushing stdout, so the
+    /// two streams interleave in order).
+    pub fn trace_event(&mut self, msg: &str) {
+        let _ = self.out.flush();
+        eprintln!("[trace] {msg}");
+    }
+
+    /// A value's repr for trace lines: built-in values only, so tracing
+    /// never runs covm code.
+    pub fn trace_repr(&mut self, v: &Value) -> String {
+        match v {
+            Value::Instance(i) if !self.is_exception(v) => format!("<{} object>", i.class.name),
+            Value::Instance(_) => {
+                let name = self.type_of(v).name.clone();
+                let args = self.exc_args(v);
+                let inner: Vec<String> = args.iter().map(|a| self.trace_repr(a)).collect();
+                format!("{}({})", name, inner.join(", "))
+            }
+            Value::Generator(g) => Self::gen_label(g),
+            Value::List(_) | Value::Dict(_) | Value::Tuple(_) | Value::Set(_) => {
+                let s = self.repr(v).unwrap_or_default();
+                if s.len() > 60 {
+                    format!(
+                        "{}...",
+                        &s[..s.char_indices().nth(57).map(|(i, _)| i).unwrap_or(s.len())]
+                    )
+                } else {
+                    s
+                }
+            }
+            Value::Native(_) => crate::scheduler::future::trace_desc(v)
+                .unwrap_or_else(|| format!("<{} object>", self.type_name(v))),
+            _ => self.repr(v).unwrap_or_default(),
+        }
+    }
+
+    /// `generator#3 countdown`: a stable name for trace lines and `:gens`.
+    pub fn gen_label(g: &Generator) -> String {
+        let kind = match g.kind {
+            GenKind::Generator => "generator",
+            GenKind::Coroutine => "coroutine",
+            GenKind::AsyncGenerator => "async_generator",
+        };
+        format!("{kind}#{} {}", g.id(), g.qualname())
+    }
+
+    /// Live generators and coroutines (only when `live_generators` is on).
+    pub fn live_generators(&mut self) -> Vec<Rc<Generator>> {
+        let Some(list) = &mut self.live_generators else {
+            return Vec::new();
+        };
+        list.retain(|w| w.strong_count() > 0);
+        list.iter().filter_map(|w| w.upgrade()).collect()
+    }
+
+    /// A coroutine whose body is module-level code (the REPL's top-level
+    /// `await`): the code must have been compiled with the coroutine flag.
+    pub fn module_coroutine(&mut self, code: Rc<Code>, module: &Rc<Module>) -> Value {
+        let frame = Frame::new(code.clone(), module.clone());
+        let names = Generator::names_for(&code, &Rc::from("<module>"), &Rc::from("<module>"));
+        Value::Generator(Generator::new(
+            GenKind::Coroutine,
+            GenState::Created,
+            Some(frame),
+            names,
+            code,
+            self.new_gen_id(),
+        ))
+    }
+
+    /// Continues a nested run with `exc` raised in the top frame.
+    pub(crate) fn run_raising(&mut self, base: usize, exc: Value) -> PyResult<crate::interp::Exit> {
+        self.pending_raise = Some(exc);
+        self.run(base)
+    }
+
+    /// Ends a program run the way CPython's shutdown does: generators the
+    /// program still holds are closed, so their `finally` blocks run.
+    pub fn shutdown(&mut self, module: &Rc<Module>) {
+        // Warnings still queued belong to the program's last frame.
+        let _ = self.run_finalizers();
+        crate::drop_reports::set_shutting_down(true);
+        // CPython clears `__main__` in two passes: names starting with one
+        // underscore first, then the rest, each in insertion order.
+        let names: Vec<Rc<str>> = module.globals.borrow().keys().cloned().collect();
+        let underscore = |n: &str| n.starts_with('_') && !n.starts_with("__");
+        for pass in [true, false] {
+            for n in &names {
+                if underscore(n) != pass || n.as_ref() == "__builtins__" {
+                    continue;
+                }
+                let old = module
+                    .globals
+                    .borrow_mut()
+                    .get_mut(n)
+                    .map(|v| std::mem::replace(v, Value::None));
+                drop(old);
+                let _ = self.run_finalizers();
+            }
+        }
+        crate::drop_reports::set_shutting_down(false);
+    }
+}
