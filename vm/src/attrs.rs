@@ -145,6 +145,17 @@ impl Attrs {
     }
 }
 
+thread_local! {
+    /// The one `"args"` key every exception instance's dict shares, so
+    /// creating an exception allocates no key string.
+    static ARGS_KEY: Rc<str> = Rc::from("args");
+}
+
+/// The shared `"args"` key of exception instances' dicts.
+pub(crate) fn args_key() -> Rc<str> {
+    ARGS_KEY.with(Rc::clone)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

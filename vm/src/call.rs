@@ -172,7 +172,7 @@ impl Vm {
         } else {
             let mut dict = crate::attrs::Attrs::default();
             if exc_args {
-                dict.insert(crate::exceptions::args_key(), Value::tuple(args.clone()));
+                dict.insert(crate::attrs::args_key(), Value::tuple(args.clone()));
             }
             Value::tracked(Value::Instance(Rc::new(Instance {
                 class: cls.clone(),

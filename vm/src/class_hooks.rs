@@ -112,7 +112,7 @@ impl Vm {
             module,
             plain_init: std::cell::Cell::new((0, std::ptr::null())),
         });
-        crate::gc::track(&Value::Class(cls.clone()));
+        crate::tracking::track(&Value::Class(cls.clone()));
         for b in &cls.bases {
             b.subclasses.borrow_mut().push(Rc::downgrade(&cls));
         }

@@ -45,7 +45,7 @@ fn push(r: Report) {
     QUEUE.with(|q| {
         if let Ok(mut q) = q.try_borrow_mut() {
             q.push(r);
-            crate::generator::request_finalizers();
+            crate::frame::request_finalizers();
         }
     });
 }

@@ -506,9 +506,6 @@ fn best_match(wrong: &str, candidates: &[String]) -> Option<String> {
 }
 
 thread_local! {
-    /// The one `"args"` key every exception instance's dict shares, so
-    /// creating an exception allocates no key string.
-    static ARGS_KEY: Rc<str> = Rc::from("args");
     /// The same for StopIteration's `"value"`.
     static VALUE_KEY: Rc<str> = Rc::from("value");
     /// The `args` of every exception made without arguments. CPython's
@@ -516,9 +513,7 @@ thread_local! {
     static EMPTY_ARGS: Value = Value::tuple(Vec::new());
 }
 
-pub(crate) fn args_key() -> Rc<str> {
-    ARGS_KEY.with(Rc::clone)
-}
+pub(crate) use crate::attrs::args_key;
 
 /// `args` as the exception's `args` tuple: no allocation when empty.
 pub(crate) fn args_tuple(args: Vec<Value>) -> Value {

@@ -47,8 +47,8 @@ use crate::dict::Dict;
 use crate::frame::{Frame, ReturnTo};
 use crate::tracking::{COLLECTING, DUE, Generation, HEAP};
 pub use crate::tracking::{
-    DEFAULT_THRESHOLDS, Mark, count, due, generator_freed, instance_freed, is_enabled, set_enabled,
-    set_threshold, threshold, track, track_suspended,
+    DEFAULT_THRESHOLDS, Mark, count, due, generator_freed, instance_freed, is_enabled, may_refer,
+    set_enabled, set_threshold, threshold, track, track_suspended,
 };
 use crate::value::*;
 use crate::vm::Vm;
@@ -166,29 +166,6 @@ fn key(v: &Value) -> Option<usize> {
         Value::Slice(r) => a(r),
         _ => return None,
     })
-}
-
-/// Whether `v` may refer to an object the collector could examine: false
-/// for atoms (numbers, strings, bytes, None), which a `gc_traverse` can skip
-/// without calling its visitor.
-#[inline]
-pub fn may_refer(v: &Value) -> bool {
-    !matches!(
-        v,
-        Value::Undef
-            | Value::None
-            | Value::NotImplemented
-            | Value::Ellipsis
-            | Value::Bool(_)
-            | Value::Int(_)
-            | Value::BigInt(_)
-            | Value::Float(_)
-            | Value::Str(_)
-            | Value::Bytes(_)
-            | Value::Range(_)
-            | Value::Code(_)
-            | Value::Module(_)
-    )
 }
 
 /// Whether `v`'s object can hold no references the collector sees (a

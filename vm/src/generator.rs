@@ -16,7 +16,6 @@ use crate::trace::Kind;
 use crate::value::*;
 use crate::vm::Vm;
 
-pub(crate) use crate::frame::request_finalizers;
 use crate::frame::{HAS_PENDING, PENDING};
 pub use crate::frame::{finalizer_queue, finalizers_pending};
 
@@ -34,7 +33,7 @@ impl Generator {
     /// run is queued for `run_finalizers`.
     fn dropping(&mut self) {
         if self.tracked.get() {
-            crate::gc::generator_freed(self);
+            crate::tracking::generator_freed(self);
         }
         if self.state.get() == GenState::Created && self.kind == GenKind::Coroutine {
             crate::drop_reports::unawaited(self.qualname());
@@ -384,7 +383,7 @@ impl Vm {
             self.c_depth -= 1;
         }
         g.state.set(GenState::Suspended);
-        crate::gc::track_suspended(&g);
+        crate::tracking::track_suspended(&g);
         g.put_frame(frame);
     }
 
@@ -649,7 +648,7 @@ impl Vm {
                 self.trace(Kind::Yield, label, shown, Some(line), note);
             }
             g.state.set(GenState::Suspended);
-            crate::gc::track_suspended(&g);
+            crate::tracking::track_suspended(&g);
             g.put_frame(frame);
             match resume {
                 Resume::Native => return Ok(Some(Exit::Yield(v))),

@@ -15,22 +15,7 @@ use crate::vm::Vm;
 
 const HASH_MODULUS: u64 = (1u64 << 61) - 1;
 
-pub fn ascii_escape(s: &str) -> String {
-    let mut out = String::new();
-    for c in s.chars() {
-        let n = c as u32;
-        if n < 128 {
-            out.push(c);
-        } else if n < 256 {
-            out.push_str(&format!("\\x{n:02x}"));
-        } else if n < 0x10000 {
-            out.push_str(&format!("\\u{n:04x}"));
-        } else {
-            out.push_str(&format!("\\U{n:08x}"));
-        }
-    }
-    out
-}
+pub use crate::strformat::ascii_escape;
 
 /// `str.isprintable()` for one character: not a control, format,
 /// surrogate, private-use, unassigned or separator character (space is

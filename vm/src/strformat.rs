@@ -99,7 +99,7 @@ pub fn percent_format(vm: &mut Vm, template: &str, args: &Value) -> PyResult<Str
                         format::format_percent_str(&s, &c)
                     }
                     PercentKind::Ascii => {
-                        let s = crate::objects::ascii_escape(&vm.repr(&value)?);
+                        let s = ascii_escape(&vm.repr(&value)?);
                         format::format_percent_str(&s, &c)
                     }
                     PercentKind::Char => match (&value, as_int(&value)) {
@@ -249,7 +249,7 @@ fn render(
                     }
                     v = match c {
                         'r' => Value::str(vm.repr(&v)?),
-                        'a' => Value::str(crate::objects::ascii_escape(&vm.repr(&v)?)),
+                        'a' => Value::str(ascii_escape(&vm.repr(&v)?)),
                         _ => Value::str(vm.to_str(&v)?),
                     };
                 }
@@ -259,4 +259,22 @@ fn render(
         }
     }
     Ok(out)
+}
+
+/// `ascii()`'s escaping of the non-ASCII characters of `s`.
+pub fn ascii_escape(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        let n = c as u32;
+        if n < 128 {
+            out.push(c);
+        } else if n < 256 {
+            out.push_str(&format!("\\x{n:02x}"));
+        } else if n < 0x10000 {
+            out.push_str(&format!("\\u{n:04x}"));
+        } else {
+            out.push_str(&format!("\\U{n:08x}"));
+        }
+    }
+    out
 }

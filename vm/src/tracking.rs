@@ -252,6 +252,29 @@ pub fn set_threshold(t: [i64; 3]) {
     HEAP.with(|h| h.borrow_mut().threshold = t);
 }
 
+/// Whether `v` may refer to an object the collector could examine: false
+/// for atoms (numbers, strings, bytes, None), which a `gc_traverse` can skip
+/// without calling its visitor.
+#[inline]
+pub fn may_refer(v: &Value) -> bool {
+    !matches!(
+        v,
+        Value::Undef
+            | Value::None
+            | Value::NotImplemented
+            | Value::Ellipsis
+            | Value::Bool(_)
+            | Value::Int(_)
+            | Value::BigInt(_)
+            | Value::Float(_)
+            | Value::Str(_)
+            | Value::Bytes(_)
+            | Value::Range(_)
+            | Value::Code(_)
+            | Value::Module(_)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

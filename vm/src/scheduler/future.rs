@@ -74,7 +74,7 @@ pub struct Fut {
     /// `__log_traceback`: an exception was set and nobody has asked for it
     /// yet; dropping the future then reports it (`drop_reports.rs`).
     pub(crate) log_tb: Cell<bool>,
-    gc_mark: crate::gc::Mark,
+    gc_mark: crate::tracking::Mark,
     pub kind: FutKind,
 }
 
@@ -104,7 +104,7 @@ impl Fut {
     /// often holds its own task; a callback often holds its future).
     pub fn new(lp: &NativeRc<Loop>, kind: FutKind) -> NativeRc<Fut> {
         let f = Fut::untracked(lp, kind);
-        crate::gc::track(&Value::Native(f.clone().into()));
+        crate::tracking::track(&Value::Native(f.clone().into()));
         f
     }
 
@@ -408,7 +408,7 @@ impl NativeObject for Fut {
         ) else {
             return false;
         };
-        use crate::gc::may_refer;
+        use crate::tracking::may_refer;
         for v in [&*value, &*msg, &*exc] {
             if may_refer(v) {
                 visit(v);
@@ -438,7 +438,7 @@ impl NativeObject for Fut {
         }
         true
     }
-    fn gc_mark(&self) -> Option<&crate::gc::Mark> {
+    fn gc_mark(&self) -> Option<&crate::tracking::Mark> {
         Some(&self.gc_mark)
     }
     fn gc_clear(&self, out: &mut Vec<Value>) {
