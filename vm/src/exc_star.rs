@@ -472,7 +472,7 @@ fn format_into(vm: &mut Vm, e: &Value, ctx: &mut Ctx) {
             Value::Instance(i) => i.traceback.borrow().iter().rev().cloned().collect(),
             _ => Vec::new(),
         };
-        let stack: String = tb.iter().map(crate::exceptions::format_tb_entry).collect();
+        let stack: String = tb.iter().map(crate::traceback::format_tb_entry).collect();
         if !vm.is_exception_group(&exc) {
             if !tb.is_empty() {
                 ctx.emit("Traceback (most recent call last):", '|');

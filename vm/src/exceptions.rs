@@ -399,47 +399,7 @@ impl Vm {
     }
 }
 
-/// One traceback entry: CPython's `File "...", line N, in name` line, the
-/// source line, carets under the failing span when it is narrower than the
-/// line, and for a generator frame how it was resumed.
-pub fn format_tb_entry(entry: &TbEntry) -> String {
-    let code = &entry.code;
-    let span = code.span_at(entry.ip);
-    let line = code.line_of(span.start);
-    let mut out = format!(
-        "  File \"{}\", line {}, in {}\n",
-        code.filename, line, code.name
-    );
-    let src = &code.source;
-    let line_start = src[..span.start.min(src.len())]
-        .rfind('\n')
-        .map(|i| i + 1)
-        .unwrap_or(0);
-    let line_end = src[line_start..]
-        .find('\n')
-        .map(|i| line_start + i)
-        .unwrap_or(src.len());
-    let text = &src[line_start..line_end];
-    let trimmed = text.trim();
-    if !trimmed.is_empty() {
-        out.push_str(&format!("    {trimmed}\n"));
-        let indent = text.len() - text.trim_start().len();
-        let (s, e) = (span.start.max(line_start), span.end.min(line_end));
-        let whole = s <= line_start + indent && e >= line_start + text.trim_end().len();
-        if e > s && !whole && span.end <= line_end {
-            let pad = src[line_start + indent..s].chars().count();
-            let width = src[s..e].chars().count();
-            out.push_str(&format!("    {}{}\n", " ".repeat(pad), "^".repeat(width)));
-        }
-    }
-    if let Some(how) = &entry.resumed_by {
-        let how = crate::resumer::describe(how);
-        out.push_str(&format!(
-            "    (this generator frame was resumed by {how})\n"
-        ));
-    }
-    out
-}
+pub use crate::traceback::format_tb_entry;
 
 const MOVE_COST: usize = 2;
 const CASE_COST: usize = 1;

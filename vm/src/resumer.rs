@@ -4,7 +4,6 @@
 //! running task, and the call the frame below was executing (whose name
 //! is read from the source only when a traceback shows it).
 
-use std::borrow::Cow;
 use std::rc::Rc;
 
 use crate::value::{Generator, ResumedBy};
@@ -37,25 +36,4 @@ fn resumer_at(vm: &Vm, g: &Rc<Generator>, depth: usize) -> ResumedBy {
     }
 }
 
-/// "list()", "Task-1 (main)'s step", "a for loop", ...
-pub fn describe(how: &ResumedBy) -> Cow<'_, str> {
-    match how {
-        ResumedBy::Text(t) => Cow::Borrowed(t),
-        ResumedBy::Call { code, ip } => {
-            let span = code.span_at(*ip);
-            let text = code.source.get(span).unwrap_or_default();
-            match callee_name(text) {
-                Some(name) => Cow::Owned(format!("{name}()")),
-                None => Cow::Borrowed("a built-in"),
-            }
-        }
-    }
-}
-
-/// `list` in `list(gen())`, `join` in `", ".join(g)`.
-fn callee_name(call: &str) -> Option<&str> {
-    let head = call.split('(').next()?.trim();
-    let name = head.rsplit('.').next()?.trim();
-    let ok = !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_');
-    ok.then_some(name)
-}
+pub use crate::traceback::describe;

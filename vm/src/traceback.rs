@@ -8,6 +8,7 @@
 //! CPython's `PyTraceBack_Here` does, so an old `__traceback__` stays the
 //! `tb_next` of the new one.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -186,4 +187,69 @@ impl Vm {
             .insert(Rc::from("__traceback__"), tb.clone());
         Ok(())
     }
+}
+
+/// One traceback entry: CPython's `File "...", line N, in name` line, the
+/// source line, carets under the failing span when it is narrower than the
+/// line, and for a generator frame how it was resumed.
+pub fn format_tb_entry(entry: &TbEntry) -> String {
+    let code = &entry.code;
+    let span = code.span_at(entry.ip);
+    let line = code.line_of(span.start);
+    let mut out = format!(
+        "  File \"{}\", line {}, in {}\n",
+        code.filename, line, code.name
+    );
+    let src = &code.source;
+    let line_start = src[..span.start.min(src.len())]
+        .rfind('\n')
+        .map(|i| i + 1)
+        .unwrap_or(0);
+    let line_end = src[line_start..]
+        .find('\n')
+        .map(|i| line_start + i)
+        .unwrap_or(src.len());
+    let text = &src[line_start..line_end];
+    let trimmed = text.trim();
+    if !trimmed.is_empty() {
+        out.push_str(&format!("    {trimmed}\n"));
+        let indent = text.len() - text.trim_start().len();
+        let (s, e) = (span.start.max(line_start), span.end.min(line_end));
+        let whole = s <= line_start + indent && e >= line_start + text.trim_end().len();
+        if e > s && !whole && span.end <= line_end {
+            let pad = src[line_start + indent..s].chars().count();
+            let width = src[s..e].chars().count();
+            out.push_str(&format!("    {}{}\n", " ".repeat(pad), "^".repeat(width)));
+        }
+    }
+    if let Some(how) = &entry.resumed_by {
+        let how = describe(how);
+        out.push_str(&format!(
+            "    (this generator frame was resumed by {how})\n"
+        ));
+    }
+    out
+}
+
+/// "list()", "Task-1 (main)'s step", "a for loop", ...
+pub fn describe(how: &ResumedBy) -> Cow<'_, str> {
+    match how {
+        ResumedBy::Text(t) => Cow::Borrowed(t),
+        ResumedBy::Call { code, ip } => {
+            let span = code.span_at(*ip);
+            let text = code.source.get(span).unwrap_or_default();
+            match callee_name(text) {
+                Some(name) => Cow::Owned(format!("{name}()")),
+                None => Cow::Borrowed("a built-in"),
+            }
+        }
+    }
+}
+
+/// `list` in `list(gen())`, `join` in `", ".join(g)`.
+fn callee_name(call: &str) -> Option<&str> {
+    let head = call.split('(').next()?.trim();
+    let name = head.rsplit('.').next()?.trim();
+    let ok = !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_');
+    ok.then_some(name)
 }
