@@ -493,6 +493,16 @@ impl Vm {
                 }
             }};
         }
+        // Calls a native function with positional arguments, counting it
+        // toward the recursion limit as CPython counts a C call.
+        macro_rules! invoke_native {
+            ($func:expr, $args:expr) => {{
+                self.c_depth += 1;
+                let r = $func(self, $args, &[]);
+                self.c_depth -= 1;
+                r
+            }};
+        }
         // A plain built-in (no receiver, nothing special) called with the
         // top `count` values as its arguments, its own slot `cut` slots
         // down (`Call`: just below them; `CallMethod`: below a receiver
@@ -518,9 +528,7 @@ impl Vm {
                 let args = unsafe {
                     std::slice::from_raw_parts_mut(buf.as_mut_ptr() as *mut Value, count)
                 };
-                self.c_depth += 1;
-                let r = func(self, args, &[]);
-                self.c_depth -= 1;
+                let r = invoke_native!(func, &*args);
                 for v in args.iter() {
                     // SAFETY: the arguments are dropped once, here; `buf`
                     // never drops its contents.
@@ -851,9 +859,7 @@ impl Vm {
                             std::slice::from_raw_parts(buf.as_ptr() as *const Value, count)
                         };
                         sync!();
-                        self.c_depth += 1;
-                        let r = func(self, args, &[]);
-                        self.c_depth -= 1;
+                        let r = invoke_native!(func, args);
                         reload!();
                         push_item!(r?);
                         after_drop!();
