@@ -292,7 +292,7 @@ impl Vm {
             Ok(Prepared::Done(v)) => Ok(RunState::Done(v)),
             Ok(Prepared::Frame(fr)) => self.raw.start_frame(fr),
             Ok(Prepared::Init(fr, inst)) => self.raw.start_frame(fr).map(|s| match s {
-                RunState::Done(_) => RunState::Done(inst),
+                RunState::Done(_) => RunState::Done(Value::Instance(inst)),
                 p => p,
             }),
             Err(e) => Err(e),

@@ -9,7 +9,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use crate::code::*;
-use crate::frame::{FrameBox, ReturnTo};
+use crate::frame::FrameBox;
 use crate::value::*;
 use crate::vm::Vm;
 
@@ -17,7 +17,7 @@ pub enum Prepared {
     Done(Value),
     Frame(FrameBox),
     /// An `__init__` frame and the instance it initialises.
-    Init(FrameBox, Value),
+    Init(FrameBox, Rc<crate::value::Instance>),
 }
 
 impl Vm {
@@ -191,9 +191,8 @@ impl Vm {
                     // An instance of a covm class is an `Instance` (built-in
                     // types cannot be subclassed); were it not, `__init__`
                     // runs to completion here instead.
-                    Prepared::Frame(mut fr) if let Value::Instance(i) = &inst => {
-                        fr.set_ret(ReturnTo::Init(i.clone()));
-                        Ok(Prepared::Init(fr, inst))
+                    Prepared::Frame(fr) if let Value::Instance(i) = &inst => {
+                        Ok(Prepared::Init(fr, i.clone()))
                     }
                     Prepared::Frame(fr) => {
                         let r = self.run_frame(fr)?;

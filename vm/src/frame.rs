@@ -1,7 +1,8 @@
 //! Heap frames. A call from covm code to covm code pushes a `FrameBox`
-//! onto the VM's frame stack and the same dispatch loop carries on; a
-//! suspended generator keeps its `FrameBox` and resuming it moves the box
-//! back onto the stack. Nothing is copied.
+//! onto the VM's frame stack (as an `Activation`, with where it returns
+//! to) and the same dispatch loop carries on; a suspended generator keeps
+//! its `FrameBox` and resuming it moves the box back onto the stack.
+//! Nothing is copied.
 //!
 //! A `FrameBox` is one allocation: the `Frame` header, then its value
 //! slots (the fast locals, then the value stack), sized by the compiler's
@@ -9,7 +10,7 @@
 //!
 //! ```text
 //!   FrameBox ──► ┌──────────────────────────────┐
-//!                │ code, ip, globals, ret, rare │ Frame (header)
+//!                │ code, ip, globals, rare      │ Frame (header)
 //!                │ stack: Slots { len, cap }    │ its last field
 //!                ├──────────────────────────────┤
 //!                │ local 0 … local n-1          │ cap values
@@ -19,6 +20,9 @@
 //! ```
 //!
 //! so a suspended generator's frame is one block, not a frame and a vector.
+//! Where a frame returns to is not in the block: it matters only while the
+//! frame is on the frame stack (or lent to a chain), so it lives there, in
+//! the `Activation`, and a suspended generator does not carry it.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -84,9 +88,9 @@ pub enum ReturnTo {
 
 /// A chain's root gives its lent frames back: each goes back into its
 /// generator, which then holds it as any suspended generator does.
-pub(crate) fn give_back_chain(chain: &mut Vec<FrameBox>) {
-    for mut frame in chain.drain(..) {
-        let ReturnTo::Generator(g, _) = std::mem::replace(&mut frame.ret, ReturnTo::Caller) else {
+pub(crate) fn give_back_chain(chain: &mut Vec<Activation>) {
+    for Activation { frame, ret } in chain.drain(..) {
+        let ReturnTo::Generator(g, _) = ret else {
             unreachable!("a chained frame that is not a generator's")
         };
         crate::tracking::track_suspended(&g);
@@ -132,7 +136,6 @@ pub struct Frame {
     /// Index of the next instruction.
     pub ip: usize,
     pub globals: Rc<Module>,
-    pub ret: ReturnTo,
     /// What most frames never have (cells, a class namespace, handled
     /// exceptions), out of line so that a frame, and so a suspended
     /// generator, stays small. Kept (emptied) when the frame is recycled.
@@ -160,7 +163,7 @@ struct FrameRare {
     /// their generators (see `FrameSlot`), so that resuming the
     /// root puts the whole chain back on the frame stack at once. Empty
     /// while the frame runs.
-    chain: Vec<FrameBox>,
+    chain: Vec<Activation>,
 }
 
 impl Drop for FrameRare {
@@ -211,21 +214,8 @@ impl Frame {
         }
     }
 
-    /// Sets where the frame returns to. A frame that is not running
-    /// returns to `Caller` (`clear` and a yield leave it so), which owns
-    /// nothing: writing over it skips `ReturnTo`'s drop glue.
-    #[inline(always)]
-    pub fn set_ret(&mut self, r: ReturnTo) {
-        if let ReturnTo::Caller = self.ret {
-            // SAFETY: `Caller` owns nothing, so nothing leaks.
-            unsafe { std::ptr::write(&mut self.ret, r) }
-        } else {
-            self.ret = r;
-        }
-    }
-
     /// Empties a finished frame so it can be recycled: no values, no
-    /// cells, no blocks, returning to its caller.
+    /// cells, no blocks.
     pub fn clear(&mut self) {
         // Most slots hold immediates: drop only the heap values, inline.
         let n = self.stack.len();
@@ -253,9 +243,6 @@ impl Frame {
                 r.namespace = None;
             }
         }
-        if !matches!(self.ret, ReturnTo::Caller) {
-            self.ret = ReturnTo::Caller;
-        }
     }
 
     fn rare_mut(&mut self) -> &mut FrameRare {
@@ -265,7 +252,7 @@ impl Frame {
     /// The chain lent to this root frame (empty unless it is a suspended
     /// root of a `yield from` chain).
     #[inline]
-    pub fn chain(&self) -> &[FrameBox] {
+    pub fn chain(&self) -> &[Activation] {
         self.rare.as_ref().map_or(&[], |r| &r.chain)
     }
 
@@ -285,12 +272,12 @@ impl Frame {
 
     /// The chain, if this frame has room for one (see `chain`).
     #[inline]
-    pub fn chain_mut(&mut self) -> Option<&mut Vec<FrameBox>> {
+    pub fn chain_mut(&mut self) -> Option<&mut Vec<Activation>> {
         self.rare.as_mut().map(|r| &mut r.chain)
     }
 
     /// The chain, making room for it.
-    pub fn chain_room(&mut self) -> &mut Vec<FrameBox> {
+    pub fn chain_room(&mut self) -> &mut Vec<Activation> {
         &mut self.rare_mut().chain
     }
 
@@ -675,7 +662,6 @@ impl FrameBox {
                 code,
                 ip: 0,
                 globals,
-                ret: ReturnTo::Caller,
                 rare: None,
                 stack: Slots { len: 0, cap },
             });
@@ -786,7 +772,6 @@ impl FrameBox {
             self.add_cells(code.cellvars.len(), &[]);
         }
         self.ip = 0;
-        self.ret = ReturnTo::Caller;
     }
 }
 
@@ -804,6 +789,36 @@ impl std::ops::DerefMut for FrameBox {
     fn deref_mut(&mut self) -> &mut Frame {
         // SAFETY: the box owns a live frame, uniquely.
         unsafe { self.0.as_mut() }
+    }
+}
+
+/// A frame on the VM's frame stack (or lent to a chain's root, see
+/// `Frame::chain`): the frame and where it returns to. It dereferences to
+/// the frame's box.
+pub struct Activation {
+    pub frame: FrameBox,
+    pub ret: ReturnTo,
+}
+
+impl Activation {
+    #[inline(always)]
+    pub fn new(frame: FrameBox, ret: ReturnTo) -> Activation {
+        Activation { frame, ret }
+    }
+}
+
+impl std::ops::Deref for Activation {
+    type Target = FrameBox;
+    #[inline(always)]
+    fn deref(&self) -> &FrameBox {
+        &self.frame
+    }
+}
+
+impl std::ops::DerefMut for Activation {
+    #[inline(always)]
+    fn deref_mut(&mut self) -> &mut FrameBox {
+        &mut self.frame
     }
 }
 
@@ -829,7 +844,8 @@ mod size_tests {
     fn hot_structures_stay_small() {
         assert!(std::mem::size_of::<crate::value::Value>() <= 16);
         assert!(std::mem::size_of::<super::ReturnTo>() <= 16);
-        assert!(std::mem::size_of::<super::Frame>() <= 56);
+        assert!(std::mem::size_of::<super::Frame>() <= 40);
+        assert!(std::mem::size_of::<super::Activation>() <= 24);
         assert!(std::mem::size_of::<crate::value::Generator>() <= 24);
         assert!(std::mem::size_of::<crate::opcode::Op>() <= 8);
         // Four attributes inline (`attrs.rs`), each a name and a value.

@@ -44,7 +44,7 @@ use std::rc::{Rc, Weak};
 use rustc_hash::FxHashMap;
 
 use crate::dict::Dict;
-use crate::frame::{Frame, ReturnTo};
+use crate::frame::{Activation, Frame, ReturnTo};
 use crate::tracking::{COLLECTING, DUE, Generation, HEAP};
 pub use crate::tracking::{
     DEFAULT_THRESHOLDS, Mark, count, due, generator_freed, instance_freed, is_enabled, may_refer,
@@ -241,7 +241,12 @@ fn visit_frame<F: FnMut(&Value)>(f: &Frame, visit: &mut F) {
         visit(&Value::Cell(c.clone()));
     }
     f.handled().iter().for_each(|(_, e)| visit(e));
-    match &f.ret {
+}
+
+/// A frame lent to a chain's root holds its generator.
+fn visit_activation<F: FnMut(&Value)>(a: &Activation, visit: &mut F) {
+    visit_frame(a, visit);
+    match &a.ret {
         ReturnTo::Init(i) => visit(&Value::Instance(i.clone())),
         ReturnTo::Generator(g, _) => visit(&Value::Generator(g.clone())),
         _ => {}
@@ -295,7 +300,7 @@ fn traverse<F: FnMut(&Value)>(v: &Value, visit: &mut F) -> bool {
             if let Some(f) = f {
                 visit_frame(f, visit);
                 for lent in f.chain() {
-                    visit_frame(lent, visit);
+                    visit_activation(lent, visit);
                 }
             }
         }),
@@ -709,5 +714,25 @@ fn collect(generation: usize) -> usize {
         h.count[0] = h.gens[0].len();
     });
     COLLECTING.with(|c| c.set(false));
+    if tracked >= TRIM_AFTER {
+        release_scratch();
+    }
     found
+}
+
+/// Candidates past which a collection gives its scratch memory back.
+const TRIM_AFTER: usize = 1 << 17;
+
+/// A collection's scratch (the candidate list and its per-candidate
+/// counts and edges: some 40 bytes a candidate) is freed when it ends,
+/// but glibc keeps freed blocks of that size inside its heap (its mmap and
+/// trim thresholds rise to the largest block freed), so a program's
+/// resident memory would stay raised by the scratch of its largest
+/// collection. `malloc_trim` hands the free pages back.
+fn release_scratch() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases pages of free blocks.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }

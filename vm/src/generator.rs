@@ -10,7 +10,7 @@
 use std::rc::Rc;
 
 use crate::code::*;
-use crate::frame::{Frame, FrameBox, Resume, ReturnTo};
+use crate::frame::{Activation, Frame, FrameBox, Resume, ReturnTo};
 use crate::interp::Exit;
 use crate::trace::Kind;
 use crate::value::*;
@@ -305,9 +305,8 @@ impl Vm {
                     }
                     false => Some(sent),
                 };
-                frame.set_ret(ReturnTo::Generator(g.clone(), resume));
                 g.state.set(GenState::Running);
-                self.push_generator_frame(frame, resume);
+                self.push_generator_frame(frame, ReturnTo::Generator(g.clone(), resume), resume);
                 if started {
                     if let Some(sent) = sent {
                         self.resume_chain();
@@ -330,12 +329,11 @@ impl Vm {
         if self.depth() >= self.recursion_limit {
             return Err(self.recursion_error(""));
         }
-        let Some(mut frame) = g.take_frame() else {
+        let Some(frame) = g.take_frame() else {
             return Err(self.gen_already_running(&g));
         };
         g.state.set(GenState::Running);
-        frame.set_ret(ReturnTo::Generator(g, Resume::YieldFrom));
-        self.push_frame(frame);
+        self.push_frame(frame, ReturnTo::Generator(g, Resume::YieldFrom));
         Ok(())
     }
 
@@ -350,15 +348,15 @@ impl Vm {
             return Err(self.gen_already_running(&g));
         };
         g.state.set(GenState::Running);
-        frame.set_ret(ReturnTo::Generator(g, resume));
+        let ret = ReturnTo::Generator(g, resume);
         // The None sent in goes to the innermost frame of a chain.
         let parked = if frame.has_chain() {
-            self.push_generator_frame(frame, resume);
+            self.push_generator_frame(frame, ret, resume);
             self.resume_chain();
             self.top_frame().resume_with_none()
         } else {
             let parked = frame.resume_with_none();
-            self.push_generator_frame(frame, resume);
+            self.push_generator_frame(frame, ret, resume);
             parked
         };
         if parked {
@@ -372,11 +370,10 @@ impl Vm {
     /// its generator. The caller pushes the value on the resumer's stack.
     #[inline(always)]
     pub(crate) fn suspend_top(&mut self) {
-        let Some(mut frame) = self.frames.pop() else {
+        let Some(Activation { frame, ret }) = self.frames.pop() else {
             unreachable!("yield with no frame")
         };
-        let ReturnTo::Generator(g, resume) = std::mem::replace(&mut frame.ret, ReturnTo::Caller)
-        else {
+        let ReturnTo::Generator(g, resume) = ret else {
             unreachable!("suspend_top of a frame that is not a generator's")
         };
         if resume.is_call() {
@@ -407,13 +404,12 @@ impl Vm {
                     let (label, v) = (Vm::gen_label(g), self.trace_repr(&exc));
                     self.trace(Kind::Throw, label, v, None, String::new());
                 }
-                let Some(mut frame) = g.take_frame() else {
+                let Some(frame) = g.take_frame() else {
                     return Err(self.gen_already_running(g));
                 };
-                frame.set_ret(ReturnTo::Generator(g.clone(), resume));
                 g.state.set(GenState::Running);
                 let delegate = frame.yield_from_target().cloned();
-                self.push_generator_frame(frame, resume);
+                self.push_generator_frame(frame, ReturnTo::Generator(g.clone(), resume), resume);
                 match delegate {
                     Some(d) => self.throw_into_delegate(d, exc),
                     None => {
@@ -468,7 +464,7 @@ impl Vm {
         }
     }
 
-    pub(crate) fn top_frame(&mut self) -> &mut FrameBox {
+    pub(crate) fn top_frame(&mut self) -> &mut Activation {
         match self.frames.last_mut() {
             Some(f) => f,
             None => unreachable!("no frame"),
@@ -498,7 +494,7 @@ impl Vm {
         }
         // The chain lives in the root's `FrameRare` box, apart from the
         // frame stack's buffer, so it stays put while that one grows.
-        let chain: *mut Vec<FrameBox> = chain;
+        let chain: *mut Vec<Activation> = chain;
         // SAFETY: see above; the frame pointers move from one vector to
         // the other, and the chain keeps its capacity for next time.
         unsafe { self.frames.append(&mut *chain) };
@@ -531,7 +527,7 @@ impl Vm {
                 g.lend_frame(root_gen);
             }
         }
-        let chain: *mut Vec<FrameBox> = self.frames[root].chain_room();
+        let chain: *mut Vec<Activation> = self.frames[root].chain_room();
         // SAFETY: as in `resume_chain`, the chain is apart from the frame
         // stack's buffer.
         unsafe { move_tail(&mut self.frames, root + 1, &mut *chain) };
@@ -562,7 +558,7 @@ impl Vm {
                 return Ok(());
             };
             sub.state.set(GenState::Running);
-            frame.set_ret(ReturnTo::Generator(sub.clone(), Resume::YieldFrom));
+            let ret = ReturnTo::Generator(sub.clone(), Resume::YieldFrom);
             // The sent value moves from the delegator's stack top.
             // SAFETY: n >= 2 values; the top one is read out once and the
             // length cut below it.
@@ -571,7 +567,7 @@ impl Vm {
                 f.stack.as_ptr().add(n - 1).read()
             };
             frame.push(sent);
-            self.push_frame(frame);
+            self.push_frame(frame, ret);
         }
     }
 
@@ -579,11 +575,11 @@ impl Vm {
     /// one extra level of recursion while it runs, as the C call does in
     /// CPython.
     #[inline(always)]
-    fn push_generator_frame(&mut self, frame: FrameBox, resume: Resume) {
+    fn push_generator_frame(&mut self, frame: FrameBox, ret: ReturnTo, resume: Resume) {
         if resume.is_call() {
             self.c_depth += 1;
         }
-        self.push_frame(frame);
+        self.push_frame(frame, ret);
     }
 
     /// The generator frame on top returned `v`: deliver it as `resume` says.
@@ -628,10 +624,10 @@ impl Vm {
             self.suspend_chain();
         }
         loop {
-            let Some(mut frame) = self.frames.pop() else {
+            let Some(Activation { frame, ret }) = self.frames.pop() else {
                 unreachable!("yield with no frame")
             };
-            let (g, resume) = match std::mem::replace(&mut frame.ret, ReturnTo::Caller) {
+            let (g, resume) = match ret {
                 ReturnTo::Generator(g, resume) => (g, resume),
                 other => (
                     self.suspending_without_object(&frame, other)?,

@@ -13,7 +13,7 @@ use std::rc::Rc;
 use covm_parser::ast::CmpOp;
 
 use crate::call::Prepared;
-use crate::frame::{Frame, FrameBox, Resume, ReturnTo};
+use crate::frame::{Activation, Frame, FrameBox, Resume, ReturnTo};
 use crate::opcode::{NO_ARG, Op};
 use crate::trace::Kind;
 use crate::value::*;
@@ -109,9 +109,8 @@ impl Vm {
             // Drop the frames this loop was asked to run; a generator whose
             // frame goes is finished.
             while self.frames.len() > base {
-                if let Some(mut f) = self.frames.pop()
-                    && let ReturnTo::Generator(g, how) =
-                        std::mem::replace(&mut f.ret, ReturnTo::Caller)
+                if let Some(f) = self.frames.pop()
+                    && let ReturnTo::Generator(g, how) = f.ret
                 {
                     g.state.set(GenState::Closed);
                     if how.is_call() {
@@ -342,8 +341,9 @@ impl Vm {
         macro_rules! fast_yield {
             () => {
                 // SAFETY: fp is the live top frame.
+                // SAFETY: the loop runs with its frame on the stack.
                 matches!(
-                    unsafe { &(*fp).ret },
+                    unsafe { &self.frames.last().unwrap_unchecked().ret },
                     ReturnTo::Generator(_, Resume::ForIter(_) | Resume::Call)
                 ) && !self.tracing
             };
@@ -1089,9 +1089,9 @@ impl Vm {
                     reload!();
                 }
                 Op::ReturnValue => {
-                    // SAFETY: fp is the live top frame.
-                    let f = unsafe { &*fp };
-                    if let ReturnTo::Caller = f.ret {
+                    // SAFETY: the loop runs with its frame on the stack.
+                    let ret = unsafe { &self.frames.last().unwrap_unchecked().ret };
+                    if let ReturnTo::Caller = ret {
                         // Read by words: the value was often just written
                         // by an arithmetic arm as two narrow stores.
                         // SAFETY: as for pop; the slot is given up.
@@ -1104,7 +1104,7 @@ impl Vm {
                         reload!();
                         push!(v);
                         after_drop!();
-                    } else if let ReturnTo::Await(None) = f.ret {
+                    } else if let ReturnTo::Await(None) = ret {
                         let v = pop!();
                         sync!();
                         self.return_to_caller();
@@ -2057,8 +2057,12 @@ impl Vm {
                 push!(self, v);
                 self.run_finalizers()
             }
-            Prepared::Frame(f) | Prepared::Init(f, _) => {
-                self.push_frame(f);
+            Prepared::Frame(f) => {
+                self.push_frame(f, ReturnTo::Caller);
+                Ok(())
+            }
+            Prepared::Init(f, inst) => {
+                self.push_frame(f, ReturnTo::Init(inst));
                 Ok(())
             }
         }
@@ -2110,7 +2114,7 @@ impl Vm {
                 top!(self).push(g);
             }
         } else {
-            self.push_frame(frame);
+            self.push_frame(frame, ReturnTo::Caller);
         }
         drop(callee);
         Ok(true)
@@ -2152,14 +2156,13 @@ impl Vm {
         // SAFETY: fits_fast_call(init, n + 1); the instance and the n
         // arguments move into the frame and the caller's stack is cut
         // below them at once.
-        let mut frame = unsafe {
+        let frame = unsafe {
             let args = f.stack.as_ptr().add(callee_at);
             let frame = self.frame_from_args(init, args, n + 1);
             top!(self).stack.set_len(callee_at);
             frame
         };
-        frame.set_ret(ReturnTo::Init(inst));
-        self.push_frame(frame);
+        self.push_frame(frame, ReturnTo::Init(inst));
         drop(callee);
         Ok(true)
     }
@@ -2188,16 +2191,12 @@ impl Vm {
     /// (`ReturnTo::Await`). The caller moves onto its `YieldFrom` with an
     /// `Undef` in the object's slot.
     #[inline(never)]
-    fn enter_awaited(&mut self, func: &Function, mut frame: FrameBox) {
+    fn enter_awaited(&mut self, func: &Function, frame: FrameBox) {
         let f = top!(self);
         f.push_undef();
         f.ip += 2;
-        frame.set_ret(ReturnTo::Await(Generator::names_for(
-            &func.code,
-            &func.name.borrow(),
-            &func.qualname.borrow(),
-        )));
-        self.push_frame(frame);
+        let names = Generator::names_for(&func.code, &func.name.borrow(), &func.qualname.borrow());
+        self.push_frame(frame, ReturnTo::Await(names));
     }
 
     /// Whether `func` can take `n` positional arguments on the fast path
@@ -2375,12 +2374,14 @@ impl Vm {
 
     /// `ReturnValue` from a frame whose caller takes the result: the frame
     /// goes back to the pool (the loop pushes the result on the caller's
-    /// stack).
+    /// stack). Its `ret` is `Caller` or `Await(None)`, which own nothing.
     #[inline]
     fn return_to_caller(&mut self) {
-        let Some(frame) = self.frames.pop() else {
+        let Some(Activation { frame, ret }) = self.frames.pop() else {
             unreachable!("return with no frame")
         };
+        debug_assert!(matches!(ret, ReturnTo::Caller | ReturnTo::Await(None)));
+        std::mem::forget(ret);
         self.recycle_frame(frame);
     }
 
@@ -2554,23 +2555,22 @@ impl Vm {
                 .insert(Rc::from(crate::mro::BASES_KEY), Value::tuple(t));
         }
         frame.set_namespace(ns);
-        frame.ret = ReturnTo::ClassBody(Box::new(crate::frame::ClassBody { name, base }));
         if self.depth() >= self.recursion_limit {
             return Err(self.new_exc(
                 &self.exc.recursion_error.clone(),
                 "maximum recursion depth exceeded",
             ));
         }
-        self.push_frame(frame);
+        let body = Box::new(crate::frame::ClassBody { name, base });
+        self.push_frame(frame, ReturnTo::ClassBody(body));
         Ok(())
     }
 
     /// `ReturnValue`: pops the frame and delivers `v` as its `ret` says.
     fn op_return(&mut self, v: Value, base: usize) -> PyResult<Option<Exit>> {
-        let Some(mut frame) = self.frames.pop() else {
+        let Some(Activation { mut frame, ret }) = self.frames.pop() else {
             unreachable!("return with no frame")
         };
-        let ret = std::mem::replace(&mut frame.ret, ReturnTo::Caller);
         match ret {
             ReturnTo::Caller => {
                 self.recycle_frame(frame);
@@ -2794,10 +2794,9 @@ impl Vm {
                 f.ip = h.target as usize;
                 return Ok(None);
             }
-            let Some(mut frame) = self.frames.pop() else {
+            let Some(Activation { frame, ret }) = self.frames.pop() else {
                 return Err(exc);
             };
-            let ret = std::mem::replace(&mut frame.ret, ReturnTo::Caller);
             let at_base = self.frames.len() < base + 1;
             // A frame left by an exception is recycled as a returning one
             // is: its values go as its drop would drop them, and the next

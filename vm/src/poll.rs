@@ -246,12 +246,12 @@ impl Vm {
     /// Runs `frame` as a host-started run: the one place where running out
     /// of fuel pauses instead of stopping. An error is the exception the
     /// run ended with (the stop's exception when `limits.stopped` is set).
-    pub fn start_frame(&mut self, mut frame: crate::frame::FrameBox) -> PyResult<RunState> {
+    pub fn start_frame(&mut self, frame: crate::frame::FrameBox) -> PyResult<RunState> {
         if self.limits.paused_base.is_some() {
             return Err(self.runtime_error("a paused run must be resumed or abandoned first"));
         }
-        frame.ret = crate::frame::ReturnTo::Native;
-        self.frames.push(frame);
+        let ret = crate::frame::ReturnTo::Native;
+        self.frames.push(crate::frame::Activation::new(frame, ret));
         let base = self.frames.len() - 1;
         self.host_loop(base)
     }
@@ -275,9 +275,8 @@ impl Vm {
             return;
         };
         while self.frames.len() > base {
-            if let Some(mut f) = self.frames.pop()
-                && let crate::frame::ReturnTo::Generator(g, how) =
-                    std::mem::replace(&mut f.ret, crate::frame::ReturnTo::Caller)
+            if let Some(f) = self.frames.pop()
+                && let crate::frame::ReturnTo::Generator(g, how) = f.ret
             {
                 g.state.set(GenState::Closed);
                 if how.is_call() {

@@ -7,7 +7,7 @@
 use std::rc::Rc;
 
 use crate::code::Code;
-use crate::frame::{Frame, FrameBox, ReturnTo};
+use crate::frame::{Activation, Frame, FrameBox, ReturnTo};
 use crate::value::*;
 use crate::vm::Vm;
 
@@ -28,37 +28,37 @@ impl Vm {
 
     /// Compiles and runs `source` as the `__main__` module.
     pub fn run_main(&mut self, code: Rc<Code>, module: &Rc<Module>) -> PyResult<Value> {
-        let mut frame = Frame::new(code, module.clone());
-        frame.ret = ReturnTo::Native;
-        self.run_frame(frame)
+        self.run_frame(Frame::new(code, module.clone()))
     }
 
     /// Pushes a frame on the frame stack. `Vec::push` stayed an
     /// out-of-line call on the resume and call paths; with the room check
     /// inline, a push is a store and a length bump.
     #[inline(always)]
-    pub(crate) fn push_frame(&mut self, frame: FrameBox) {
+    pub(crate) fn push_frame(&mut self, frame: FrameBox, ret: ReturnTo) {
         if self.frames.len() == self.frames.capacity() {
             self.frames.reserve(16);
         }
         let len = self.frames.len();
         // SAFETY: there is room for one more, checked above.
         unsafe {
-            self.frames.as_mut_ptr().add(len).write(frame);
+            self.frames
+                .as_mut_ptr()
+                .add(len)
+                .write(Activation::new(frame, ret));
             self.frames.set_len(len + 1);
         }
     }
 
     /// Runs a frame to completion in a nested dispatch loop.
-    pub fn run_frame(&mut self, mut frame: FrameBox) -> PyResult<Value> {
+    pub fn run_frame(&mut self, frame: FrameBox) -> PyResult<Value> {
         if self.depth() + 1 >= self.recursion_limit + 50 {
             return Err(self.new_exc(
                 &self.exc.recursion_error.clone(),
                 "maximum recursion depth exceeded",
             ));
         }
-        frame.ret = ReturnTo::Native;
-        self.frames.push(frame);
+        self.frames.push(Activation::new(frame, ReturnTo::Native));
         let base = self.frames.len() - 1;
         self.native_depth += 1;
         let r = self.run(base);
@@ -110,7 +110,7 @@ impl Vm {
             crate::call::Prepared::Init(f, inst) => {
                 let r = self.run_frame(f)?;
                 self.check_init_result(&r)?;
-                Ok(inst)
+                Ok(Value::Instance(inst))
             }
         }
     }

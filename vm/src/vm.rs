@@ -90,7 +90,7 @@ pub struct ExcTypes {
 pub type ModuleInit = fn(&mut Vm) -> PyResult<Value>;
 
 pub struct Vm {
-    pub frames: Vec<FrameBox>,
+    pub frames: Vec<crate::frame::Activation>,
     pub types: Types,
     pub exc: ExcTypes,
     /// All exception classes by name, for the builtins namespace.
