@@ -475,10 +475,16 @@ impl Analysis {
         // `edges[start[i]..start[i + 1]]`), and finding new candidates. A
         // count is read between traversals, when no temporary clone made by
         // `traverse` is alive.
-        let mut refs: Vec<isize> = vec![0; self.cands.len()];
+        //
+        // Counts are 32-bit (the scratch is per candidate, and a full
+        // collection of a large heap has millions): a candidate whose
+        // count does not fit, or that could not be looked into, is pinned
+        // alive by adding `PINNED`, which its fewer than 2^30 incoming
+        // references can never bring back to 0.
+        const PINNED: i32 = 1 << 30;
+        let mut refs: Vec<i32> = vec![0; self.cands.len()];
         let mut start: Vec<u32> = Vec::with_capacity(self.cands.len() + 1);
         let mut edges: Vec<u32> = Vec::new();
-        let mut opaque: Vec<bool> = vec![false; self.cands.len()];
         let mut found = Vec::new();
         let mut i = 0;
         while i < self.cands.len() {
@@ -486,7 +492,10 @@ impl Analysis {
             let index = &mut self.index;
             start.push(edges.len() as u32);
             let cands = &self.cands;
-            refs[i] += strong_count(&cands[i]) as isize - 1;
+            refs[i] += match i32::try_from(strong_count(&cands[i])) {
+                Ok(c) if c < PINNED => c - 1,
+                _ => PINNED,
+            };
             let ok = traverse(&cands[i], &mut |c| {
                 if !may_refer(c) {
                     return;
@@ -502,9 +511,10 @@ impl Analysis {
                     edges.push(j);
                 }
             });
-            opaque[i] = !ok;
+            if !ok {
+                refs[i] = refs[i].saturating_add(PINNED);
+            }
             if !found.is_empty() {
-                opaque.resize(base + found.len(), false);
                 self.cands.append(&mut found);
             }
             i += 1;
@@ -512,9 +522,7 @@ impl Analysis {
         start.push(edges.len() as u32);
         let n = self.cands.len();
         let mut alive = vec![false; n];
-        let mut stack: Vec<u32> = (0..n as u32)
-            .filter(|&i| refs[i as usize] != 0 || opaque[i as usize])
-            .collect();
+        let mut stack: Vec<u32> = (0..n as u32).filter(|&i| refs[i as usize] != 0).collect();
         for &i in &stack {
             alive[i as usize] = true;
         }
