@@ -5,8 +5,7 @@
 use std::rc::Rc;
 
 use covm_vm::Vm;
-use covm_vm::generator::Action;
-use covm_vm::interp::Exit;
+use covm_vm::resume::{Action, Exit};
 use covm_vm::value::{GenKind, GenState, Generator, Module, Value};
 
 /// Looks up `a.b.c` in the module's globals and the builtins, reading
@@ -206,7 +205,7 @@ pub fn step(vm: &mut Vm, name: &str, g: &Rc<Generator>, value: Value) -> Result<
         _ => format!("{sent} (like {name}.send({sent}))"),
     };
     let mut out = format!("sent      {how}\n");
-    match vm.gen_resume_native(g, Action::Send(value)) {
+    match vm.resume(g, Action::Send(value)) {
         Ok(Exit::Yield(v)) => {
             let r = vm.repr(&v).unwrap_or_else(|_| "<value>".into());
             out.push_str(&format!("yielded   {r}\n"));

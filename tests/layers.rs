@@ -1,8 +1,19 @@
-//! The object model at the bottom of `vm/` names nothing above it
-//! (ARCHITECTURE.md, "Inside vm/"): values, code, frames, dicts and the
-//! VM's state may refer to each other and to the leaf modules, never to
-//! the interpreter, the protocols or the scheduler. `tools/vm-deps` prints
-//! the whole graph; this keeps the bottom layer from growing an edge up.
+//! The layers of `vm/` (ARCHITECTURE.md, "Inside vm/"), checked on the
+//! modules each file names:
+//!
+//! - the object model at the bottom names nothing above it: values, code,
+//!   frames, dicts and the VM's state may refer to each other and to the
+//!   leaf modules, never to the interpreter, the protocols or the
+//!   scheduler;
+//! - the object protocols, async generators and the event loop run code
+//!   only through the call/resume interface (`resume.rs`, `Vm::call`):
+//!   they name neither the interpreter nor its generator machinery, and
+//!   call none of its frame switches;
+//! - the interpreter names nothing of the event loop, which it reaches
+//!   only through the hooks in `upcalls.rs`.
+//!
+//! `tools/vm-deps` prints the whole graph; these keep edges from growing
+//! back.
 
 use std::path::Path;
 
@@ -53,9 +64,112 @@ fn named_modules(src: &str) -> Vec<String> {
     out
 }
 
+fn root() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("vm/src")
+}
+
+/// The sources of module `m` (`m.rs` and, for a directory module, every
+/// file under `m/`), outside their unit tests.
+fn sources(m: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let file = root().join(format!("{m}.rs"));
+    if let Ok(src) = std::fs::read_to_string(&file) {
+        out.push((format!("{m}.rs"), src));
+    }
+    if let Ok(dir) = std::fs::read_dir(root().join(m)) {
+        for e in dir.flatten() {
+            let path = e.path();
+            if let Ok(src) = std::fs::read_to_string(&path) {
+                let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+                out.push((format!("{m}/{}", name.unwrap_or_default()), src));
+            }
+        }
+    }
+    assert!(!out.is_empty(), "vm/src/{m} not found");
+    for (_, src) in &mut out {
+        if let Some(at) = src.find("#[cfg(test)]") {
+            src.truncate(at);
+        }
+    }
+    out
+}
+
+/// The object protocols, async generators and the event loop.
+const THROUGH_RESUME: &[&str] = &["objects", "asyncgen", "scheduler"];
+/// The interpreter's modules those may not name.
+const INTERPRETER: &[&str] = &["interp", "generator"];
+/// The interpreter's frame switches behind `Vm::resume`.
+const FRAME_SWITCHES: &[&str] = &[
+    "resume_frame(",
+    "throw_in_loop(",
+    "run_raising(",
+    "resume_suspended(",
+    "push_frame(",
+    "frames.push(",
+    "Resume::",
+];
+
+#[test]
+fn protocols_and_scheduler_run_code_through_resume() {
+    let mut wrong = Vec::new();
+    for m in THROUGH_RESUME {
+        for (file, src) in sources(m) {
+            for named in named_modules(&src) {
+                if INTERPRETER.contains(&named.as_str()) {
+                    wrong.push(format!("{file} names crate::{named}"));
+                }
+            }
+            for switch in FRAME_SWITCHES {
+                if src.contains(switch) {
+                    wrong.push(format!("{file} calls the interpreter's {switch}"));
+                }
+            }
+        }
+    }
+    wrong.sort();
+    wrong.dedup();
+    assert!(
+        wrong.is_empty(),
+        "code above the interpreter reaches past resume.rs:\n{}",
+        wrong.join("\n")
+    );
+}
+
+/// The interpreter and the modules it calls on every resume and drop.
+const INTERPRETER_CORE: &[&str] = &[
+    "interp",
+    "generator",
+    "resume",
+    "resumer",
+    "trace",
+    "drop_reports",
+    "upcalls",
+];
+
+#[test]
+fn interpreter_names_nothing_of_the_event_loop() {
+    let mut wrong = Vec::new();
+    for m in INTERPRETER_CORE {
+        for (file, src) in sources(m) {
+            for named in named_modules(&src) {
+                if THROUGH_RESUME.contains(&named.as_str()) {
+                    wrong.push(format!("{file} names crate::{named}"));
+                }
+            }
+        }
+    }
+    wrong.sort();
+    wrong.dedup();
+    assert!(
+        wrong.is_empty(),
+        "the interpreter names a layer above it:\n{}",
+        wrong.join("\n")
+    );
+}
+
 #[test]
 fn object_model_names_nothing_above_it() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("vm/src");
+    let root = root();
     let modules: Vec<String> = std::fs::read_dir(&root)
         .expect("vm/src is readable")
         .filter_map(|e| {

@@ -8,22 +8,9 @@ use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use crate::generator::Action;
-use crate::interp::Exit;
+use crate::resume::{Action, Exit, Wrapped};
 use crate::value::*;
 use crate::vm::Vm;
-
-/// A value yielded by an async generator's `yield`.
-pub struct Wrapped(pub Value);
-
-impl NativeObject for Wrapped {
-    fn class(&self, vm: &Vm) -> Rc<Class> {
-        vm.types.object.clone()
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-}
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum AwaitState {
@@ -120,7 +107,7 @@ impl Vm {
         } else {
             action
         };
-        let r = self.gen_resume_native(&aw.agen, action);
+        let r = self.resume(&aw.agen, action);
         match r {
             Ok(Exit::Yield(v)) => {
                 if let Value::Native(n) = &v

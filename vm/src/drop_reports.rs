@@ -15,23 +15,21 @@
 //!
 //! `Drop` has no VM at hand, so it queues the report here and raises the
 //! finalizer flag; `Vm::run_finalizers` prints what is queued, in order.
+//! The event loop's reports (the last two) come as closures (`later`), so
+//! that this module, which the interpreter calls, names nothing of the
+//! scheduler above it.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
 use std::rc::Rc;
 
-use crate::scheduler::future::Fut;
-use crate::value::NativeRc;
-use crate::value::Value;
 use crate::vm::Vm;
 
 enum Report {
     /// The qualname of a coroutine dropped before it started.
     Unawaited(Rc<str>),
-    /// A finished copy of a dropped future (see `Fut::resurrect`).
-    Unretrieved(NativeRc<Fut>),
-    /// An async generator its loop closes as a task (`agen_hooks`).
-    AsyncGen(crate::scheduler::agen_hooks::Dropped),
+    /// A report of the layers above the interpreter (`later`).
+    Later(Box<dyn FnOnce(&mut Vm)>),
 }
 
 thread_local! {
@@ -55,14 +53,10 @@ pub fn unawaited(qualname: Rc<str>) {
     push(Report::Unawaited(qualname));
 }
 
-/// Called by `Drop for Fut` while `log_tb` is set.
-pub(crate) fn unretrieved(f: &mut Fut) {
-    push(Report::Unretrieved(f.resurrect()));
-}
-
-/// Called by `agen_hooks::dropped`.
-pub(crate) fn agen_finalize(d: crate::scheduler::agen_hooks::Dropped) {
-    push(Report::AsyncGen(d));
+/// Queues a report of a layer above the interpreter: `report` runs with
+/// the VM at the next `run_finalizers`, in order with the others.
+pub(crate) fn later(report: impl FnOnce(&mut Vm) + 'static) {
+    push(Report::Later(Box::new(report)));
 }
 
 /// While set, warnings name `sys:1` (no Python frame is running).
@@ -88,12 +82,7 @@ pub fn flush(vm: &mut Vm) {
         for r in batch {
             match r {
                 Report::Unawaited(name) => warn_unawaited(vm, &name),
-                Report::Unretrieved(f) => log_unretrieved(vm, &f),
-                Report::AsyncGen(d) => {
-                    if let Err(e) = crate::scheduler::agen_hooks::finalize(vm, d) {
-                        crate::scheduler::report_exception(vm, "Exception ignored in", &e);
-                    }
-                }
+                Report::Later(report) => report(vm),
             }
         }
     }
@@ -117,13 +106,4 @@ fn warn_unawaited(vm: &mut Vm, name: &str) {
         eprintln!("  {}", text.trim());
     }
     eprintln!("RuntimeWarning: Enable tracemalloc to get the object allocation traceback");
-}
-
-/// `Future.__del__`: the loop's exception handler gets the report.
-fn log_unretrieved(vm: &mut Vm, f: &NativeRc<Fut>) {
-    let what = if f.is_task() { "Task" } else { "Future" };
-    let exc = f.exception(vm).unwrap_or(Value::None);
-    let msg = Value::str(format!("{what} exception was never retrieved"));
-    let ctx = [("message", msg), ("exception", exc), ("future", f.value())];
-    crate::scheduler::handler::report(vm, &f.lp, &ctx);
 }

@@ -11,7 +11,7 @@ use std::rc::Rc;
 
 use crate::code::*;
 use crate::frame::{Activation, Frame, FrameBox, Resume, ReturnTo};
-use crate::interp::Exit;
+use crate::resume::{Action, Exit};
 use crate::trace::Kind;
 use crate::value::*;
 use crate::vm::Vm;
@@ -39,7 +39,7 @@ impl Generator {
             crate::drop_reports::unawaited(self.qualname());
             return;
         }
-        if self.kind == GenKind::AsyncGenerator && crate::scheduler::agen_hooks::dropped(self) {
+        if self.kind == GenKind::AsyncGenerator && (crate::upcalls::get().agen_dropped)(self) {
             return;
         }
         if self.state.get() != GenState::Suspended {
@@ -94,7 +94,7 @@ pub(crate) fn queue_finalizer(g: &Generator) -> bool {
         return false;
     }
     // A loop's finalizer hook takes a registered async generator over.
-    if g.kind == GenKind::AsyncGenerator && crate::scheduler::agen_hooks::dropped(g) {
+    if g.kind == GenKind::AsyncGenerator && (crate::upcalls::get().agen_dropped)(g) {
         g.state.set(GenState::Closed);
         return true;
     }
@@ -117,12 +117,6 @@ pub(crate) fn queue_finalizer(g: &Generator) -> bool {
             false
         }
     })
-}
-
-/// What to do to a generator.
-pub enum Action {
-    Send(Value),
-    Throw(Value),
 }
 
 impl Vm {
@@ -203,7 +197,7 @@ impl Vm {
             let g = Generator::new(kind, GenState::Suspended, Some(frame), None, code, 0);
             if kind == GenKind::AsyncGenerator {
                 // Closed here, not by its loop: its hooks never run.
-                crate::scheduler::agen_hooks::mark_inited(self, &g);
+                (crate::upcalls::get().agen_closed_by_vm)(self, &g);
             }
             if let Err(e) = self.gen_close(&g) {
                 self.report_unraisable(&e, &Value::Generator(g.clone()));
@@ -722,7 +716,7 @@ impl Vm {
     pub fn next_or_return(&mut self, it: &Value) -> PyResult<Result<Value, Value>> {
         if let Value::Generator(g) = it {
             let g = g.clone();
-            return match self.gen_resume_native(&g, Action::Send(Value::None))? {
+            return match self.resume(&g, Action::Send(Value::None))? {
                 Exit::Yield(v) => Ok(Ok(v)),
                 Exit::Return(v) => Ok(Err(v)),
             };
@@ -747,25 +741,6 @@ impl Vm {
         }
     }
 
-    /// Resumes a generator from Rust and waits for its next yield or its
-    /// return.
-    pub fn gen_resume_native(&mut self, g: &Rc<Generator>, action: Action) -> PyResult<Exit> {
-        let base = self.frames.len();
-        let r = match action {
-            Action::Send(v) => self.resume_frame(g, v, Resume::Native),
-            Action::Throw(e) => self.throw_in_loop(g, e, Resume::Native),
-        };
-        self.native_depth += 1;
-        let out = match r {
-            Ok(Some(exit)) => Ok(exit),
-            Ok(None) => self.run(base),
-            Err(e) if self.frames.len() > base => self.run_raising(base, e),
-            Err(e) => Err(e),
-        };
-        self.native_depth -= 1;
-        out
-    }
-
     /// `gen.close()`.
     pub fn gen_close(&mut self, g: &Rc<Generator>) -> PyResult<()> {
         if self.tracing && g.state.get() != GenState::Closed {
@@ -784,7 +759,7 @@ impl Vm {
             GenState::Suspended if !self.tracing && self.close_without_running(g) => Ok(()),
             GenState::Suspended => {
                 let exit = self.new_exc(&self.exc.generator_exit, "");
-                match self.gen_resume_native(g, Action::Throw(exit)) {
+                match self.resume(g, Action::Throw(exit)) {
                     Ok(Exit::Yield(_)) => {
                         let msg = ignored_generator_exit(g.kind);
                         Err(self.new_exc(&self.exc.runtime_error, msg))
@@ -986,7 +961,7 @@ fn exit_to_value(vm: &mut Vm, exit: Exit) -> PyResult<Value> {
 
 fn gen_next(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
     let g = gen_arg(vm, args, "__next__")?;
-    let exit = vm.gen_resume_native(&g, Action::Send(Value::None))?;
+    let exit = vm.resume(&g, Action::Send(Value::None))?;
     exit_to_value(vm, exit)
 }
 
@@ -1000,7 +975,7 @@ fn gen_send(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
         );
         return Err(vm.type_error(&msg));
     }
-    let exit = vm.gen_resume_native(&g, Action::Send(args[1].clone()))?;
+    let exit = vm.resume(&g, Action::Send(args[1].clone()))?;
     exit_to_value(vm, exit)
 }
 
@@ -1024,7 +999,7 @@ fn gen_throw(vm: &mut Vm, args: &[Value], _kw: &KwArgs) -> PyResult<Value> {
         return Err(vm.type_error(&msg));
     }
     let exc = vm.throw_args(&args[1..])?;
-    let exit = vm.gen_resume_native(&g, Action::Throw(exc))?;
+    let exit = vm.resume(&g, Action::Throw(exc))?;
     exit_to_value(vm, exit)
 }
 

@@ -15,6 +15,7 @@ use covm_parser::ast::CmpOp;
 use crate::call::Prepared;
 use crate::frame::{Activation, Frame, FrameBox, Resume, ReturnTo};
 use crate::opcode::{NO_ARG, Op};
+use crate::resume::Exit;
 use crate::trace::Kind;
 use crate::value::*;
 use crate::vm::Vm;
@@ -62,14 +63,6 @@ fn unfused(op: Op) -> Op {
         Op::InplaceStoreFast { op, .. } => Op::Inplace(op),
         other => other,
     }
-}
-
-/// Why a nested dispatch loop stopped.
-pub enum Exit {
-    Return(Value),
-    /// Also `Yield(Undef)` with `limits.paused` set: out of fuel, paused
-    /// at a poll point (only in the loop `Vm::start_frame` runs).
-    Yield(Value),
 }
 
 macro_rules! top {
@@ -1933,7 +1926,7 @@ impl Vm {
             }
             Op::AsyncGenWrap => {
                 let v = pop!(self);
-                push!(self, Value::native(crate::asyncgen::Wrapped(v)));
+                push!(self, Value::native(crate::resume::Wrapped(v)));
             }
             Op::LoadAssertionError => {
                 push!(self, Value::Class(self.exc.assertion_error.clone()));
@@ -3089,7 +3082,7 @@ impl Vm {
         let v = match conv {
             1 => Value::str(self.to_str(&v)?),
             2 => Value::str(self.repr(&v)?),
-            3 => Value::str(crate::objects::ascii_escape(&self.repr(&v)?)),
+            3 => Value::str(crate::strformat::ascii_escape(&self.repr(&v)?)),
             _ => v,
         };
         let spec_s = match &spec {

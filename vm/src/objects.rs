@@ -2179,9 +2179,9 @@ impl Vm {
             Value::Iterator(st) => self.iter_next(st),
             Value::Generator(g) => {
                 let g = g.clone();
-                match self.gen_resume_native(&g, crate::generator::Action::Send(Value::None))? {
-                    crate::interp::Exit::Yield(v) => Ok(Some(v)),
-                    crate::interp::Exit::Return(_) => Ok(None),
+                match self.resume(&g, crate::resume::Action::Send(Value::None))? {
+                    crate::resume::Exit::Yield(v) => Ok(Some(v)),
+                    crate::resume::Exit::Return(_) => Ok(None),
                 }
             }
             _ => {

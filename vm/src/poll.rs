@@ -299,8 +299,8 @@ impl Vm {
         match r {
             // A stop a bare `except:` swallowed still ends the run.
             Ok(_) if self.limits.stopped.is_some() => Err(self.reraise_stop()),
-            Ok(crate::interp::Exit::Return(v)) => Ok(RunState::Done(v)),
-            Ok(crate::interp::Exit::Yield(_)) => Err(self.runtime_error("unexpected yield")),
+            Ok(crate::resume::Exit::Return(v)) => Ok(RunState::Done(v)),
+            Ok(crate::resume::Exit::Yield(_)) => Err(self.runtime_error("unexpected yield")),
             Err(e) => Err(e),
         }
     }

@@ -23,7 +23,7 @@ pub fn resumer_of(vm: &Vm, g: &Rc<Generator>, depth: usize) -> String {
 /// The task step, or the call site of the frame `depth` from the top: the
 /// name of the built-in is only read from the source by `describe`.
 fn resumer_at(vm: &Vm, g: &Rc<Generator>, depth: usize) -> ResumedBy {
-    if let Some(label) = crate::scheduler::task::stepping_task(vm, g) {
+    if let Some(label) = (crate::upcalls::get().stepping_task)(vm, g) {
         return ResumedBy::Text(format!("{label}'s step").into());
     }
     let n = vm.frames.len();

@@ -14,6 +14,11 @@ use crate::vm::Vm;
 impl Vm {
     pub fn new() -> Vm {
         let mut vm = Vm::bare();
+        crate::upcalls::install(crate::upcalls::Upcalls {
+            agen_dropped: crate::scheduler::agen_hooks::dropped,
+            agen_closed_by_vm: crate::scheduler::agen_hooks::mark_inited,
+            stepping_task: crate::scheduler::task::stepping_task,
+        });
         crate::generator::install_methods(&mut vm);
         crate::asyncgen::install_methods(&mut vm);
         crate::exceptions::install_methods(&mut vm);
@@ -64,8 +69,8 @@ impl Vm {
         let r = self.run(base);
         self.native_depth -= 1;
         match r {
-            Ok(crate::interp::Exit::Return(v)) => Ok(v),
-            Ok(crate::interp::Exit::Yield(_)) => {
+            Ok(crate::resume::Exit::Return(v)) => Ok(v),
+            Ok(crate::resume::Exit::Yield(_)) => {
                 Err(self.new_exc(&self.exc.runtime_error.clone(), "unexpected yield"))
             }
             Err(e) => Err(e),
@@ -197,7 +202,7 @@ impl Vm {
     }
 
     /// Continues a nested run with `exc` raised in the top frame.
-    pub(crate) fn run_raising(&mut self, base: usize, exc: Value) -> PyResult<crate::interp::Exit> {
+    pub(crate) fn run_raising(&mut self, base: usize, exc: Value) -> PyResult<crate::resume::Exit> {
         self.pending_raise = Some(exc);
         self.run(base)
     }

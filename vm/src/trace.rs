@@ -159,20 +159,3 @@ impl Vm {
         }
     }
 }
-
-/// A task's lane: its name and its coroutine (`Task-1 (main)`).
-pub fn task_label(name: &str, coro: &crate::value::Value) -> String {
-    match coro {
-        crate::value::Value::Generator(g) => format!("{name} ({})", g.qualname()),
-        crate::value::Value::Native(n) => {
-            match n
-                .as_any()
-                .downcast_ref::<crate::scheduler::coro::NativeCoro>()
-            {
-                Some(c) => format!("{name} ({})", c.name()),
-                None => name.to_string(),
-            }
-        }
-        _ => name.to_string(),
-    }
-}

@@ -80,11 +80,16 @@ pub(crate) fn dropped(g: &Generator) -> bool {
     let Some(frame) = g.take_frame() else {
         return false;
     };
-    crate::drop_reports::agen_finalize(Dropped {
+    let d = Dropped {
         frame,
         names: g.created_names_boxed(),
         code: g.code.clone(),
         lp,
+    };
+    crate::drop_reports::later(move |vm| {
+        if let Err(e) = finalize(vm, d) {
+            super::report_exception(vm, "Exception ignored in", &e);
+        }
     });
     true
 }

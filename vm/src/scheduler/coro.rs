@@ -204,8 +204,8 @@ impl NativeCoro {
                 if let Some(aw) = &self.proxied {
                     let it = vm.get_awaitable(aw.clone())?;
                     return super::task::resume_any(vm, &it, input).map(|e| match e {
-                        crate::interp::Exit::Yield(v) => Step::Yield(v),
-                        crate::interp::Exit::Return(v) => Step::Return(v),
+                        crate::resume::Exit::Yield(v) => Step::Yield(v),
+                        crate::resume::Exit::Return(v) => Step::Return(v),
                     });
                 }
                 return Err(vm.runtime_error("cannot reuse already awaited coroutine"));
@@ -443,8 +443,8 @@ impl Machine {
                     input
                 };
                 Ok(match super::task::resume_any(vm, &inner, input)? {
-                    crate::interp::Exit::Yield(v) => Step::Yield(v),
-                    crate::interp::Exit::Return(v) => Step::Return(v),
+                    crate::resume::Exit::Yield(v) => Step::Yield(v),
+                    crate::resume::Exit::Return(v) => Step::Return(v),
                 })
             }
             Machine::Then { arg, it, then } => {
@@ -461,8 +461,8 @@ impl Machine {
                     input => input,
                 };
                 let outcome = match super::task::resume_any(vm, &inner, input) {
-                    Ok(crate::interp::Exit::Yield(v)) => return Ok(Step::Yield(v)),
-                    Ok(crate::interp::Exit::Return(v)) => Ok(v),
+                    Ok(crate::resume::Exit::Yield(v)) => return Ok(Step::Yield(v)),
+                    Ok(crate::resume::Exit::Return(v)) => Ok(v),
                     Err(e) => Err(e),
                 };
                 let Some(f) = then.take() else {

@@ -82,7 +82,8 @@ impl Drop for Fut {
     /// `Future.__del__`: an exception nobody retrieved is reported.
     fn drop(&mut self) {
         if self.log_tb.get() {
-            crate::drop_reports::unretrieved(self);
+            let copy = self.resurrect();
+            crate::drop_reports::later(move |vm| log_unretrieved(vm, &copy));
         }
     }
 }
@@ -868,10 +869,7 @@ pub fn trace_desc(v: &Value) -> Option<String> {
                 Value::Str(s) => s.as_str().to_string(),
                 _ => format!("Task-{}", d.num),
             };
-            format!(
-                "<Task {state} {}>",
-                crate::trace::task_label(&name, &d.coro)
-            )
+            format!("<Task {state} {}>", super::task::task_label(&name, &d.coro))
         }
         FutKind::Gather(g) => format!(
             "<gather {state}: {} of {} done>",
@@ -879,4 +877,14 @@ pub fn trace_desc(v: &Value) -> Option<String> {
             g.nfuts.get()
         ),
     })
+}
+
+/// `Future.__del__` of a future whose exception was never retrieved: the
+/// loop's exception handler gets the report.
+fn log_unretrieved(vm: &mut Vm, f: &NativeRc<Fut>) {
+    let what = if f.is_task() { "Task" } else { "Future" };
+    let exc = f.exception(vm).unwrap_or(Value::None);
+    let msg = Value::str(format!("{what} exception was never retrieved"));
+    let ctx = [("message", msg), ("exception", exc), ("future", f.value())];
+    super::handler::report(vm, &f.lp, &ctx);
 }

@@ -9,7 +9,7 @@ use std::rc::Rc;
 use super::Job;
 use super::coro::{self, Input};
 use super::future::{self, Callback, Fut, as_fut};
-use crate::interp::Exit;
+use crate::resume::Exit;
 use crate::value::*;
 use crate::vm::Vm;
 
@@ -116,10 +116,10 @@ pub(crate) fn resume_any(vm: &mut Vm, c: &Value, input: Input) -> PyResult<Exit>
     match c {
         Value::Generator(g) => {
             let action = match input {
-                Input::Send(v) => crate::generator::Action::Send(v),
-                Input::Throw(e) => crate::generator::Action::Throw(e),
+                Input::Send(v) => crate::resume::Action::Send(v),
+                Input::Throw(e) => crate::resume::Action::Throw(e),
             };
-            vm.gen_resume_native(g, action)
+            vm.resume(g, action)
         }
         Value::Native(n) => {
             if let Some(nc) = n.as_any().downcast_ref::<coro::NativeCoro>() {
@@ -205,7 +205,7 @@ fn step_in_context(vm: &mut Vm, t: &NativeRc<Fut>, exc: Option<Value>) -> PyResu
             None => "step".to_string(),
             Some(e) => format!("step, throwing {}", vm.trace_repr(e)),
         };
-        let label = crate::trace::task_label(&name, &d.coro);
+        let label = task_label(&name, &d.coro);
         vm.trace(crate::trace::Kind::Step, label, String::new(), None, what);
     }
     let input = match exc {
@@ -361,8 +361,22 @@ pub fn stepping_task(vm: &Vm, g: &Rc<crate::value::Generator>) -> Option<String>
                 Value::Str(s) => s.as_str().to_string(),
                 _ => format!("Task-{}", d.num),
             };
-            Some(crate::trace::task_label(&name, &d.coro))
+            Some(task_label(&name, &d.coro))
         }
         _ => None,
+    }
+}
+
+/// A task's lane: its name and its coroutine (`Task-1 (main)`).
+pub fn task_label(name: &str, coro: &crate::value::Value) -> String {
+    match coro {
+        crate::value::Value::Generator(g) => format!("{name} ({})", g.qualname()),
+        crate::value::Value::Native(n) => {
+            match n.as_any().downcast_ref::<super::coro::NativeCoro>() {
+                Some(c) => format!("{name} ({})", c.name()),
+                None => name.to_string(),
+            }
+        }
+        _ => name.to_string(),
     }
 }
