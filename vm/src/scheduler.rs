@@ -9,7 +9,7 @@
 //! program interleaves exactly as it does under python3.
 //!
 //! A task step is a native operation: the task resumes its coroutine with
-//! `gen_resume_native`; awaiting a pending future suspends the coroutine's
+//! `Vm::resume`; awaiting a pending future suspends the coroutine's
 //! whole frame chain, which yields the future out to the step, and the step
 //! adds a done-callback that wakes the task. Library coroutines (`sleep`,
 //! `Queue.get`, `Lock.acquire`, …) are small Rust state machines
