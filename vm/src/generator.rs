@@ -480,8 +480,8 @@ impl Vm {
             crate::frame::give_back_chain(chain);
             return;
         }
-        for frame in chain.iter() {
-            if let ReturnTo::Generator(g, _) = &frame.ret {
+        for lent in chain.iter() {
+            if let ReturnTo::Generator(g, _) = &lent.ret {
                 g.unlend_frame();
                 g.state.set(GenState::Running);
             }
@@ -515,8 +515,8 @@ impl Vm {
                 _ => return,
             }
         };
-        for frame in &self.frames[root + 1..] {
-            if let ReturnTo::Generator(g, _) = &frame.ret {
+        for a in &self.frames[root + 1..] {
+            if let ReturnTo::Generator(g, _) = &a.ret {
                 g.state.set(GenState::Suspended);
                 g.lend_frame(root_gen);
             }
