@@ -109,16 +109,33 @@ const FRAME_SWITCHES: &[&str] = &[
     "Resume::",
 ];
 
-#[test]
-fn protocols_and_scheduler_run_code_through_resume() {
+/// Each `crate::m` that a file of `modules` names and `forbidden(m)` rejects,
+/// as "file names crate::m".
+fn forbidden_names(modules: &[&str], forbidden: impl Fn(&str) -> bool) -> Vec<String> {
     let mut wrong = Vec::new();
-    for m in THROUGH_RESUME {
+    for m in modules {
         for (file, src) in sources(m) {
             for named in named_modules(&src) {
-                if INTERPRETER.contains(&named.as_str()) {
+                if forbidden(&named) {
                     wrong.push(format!("{file} names crate::{named}"));
                 }
             }
+        }
+    }
+    wrong
+}
+
+fn assert_none(mut wrong: Vec<String>, what: &str) {
+    wrong.sort();
+    wrong.dedup();
+    assert!(wrong.is_empty(), "{what}:\n{}", wrong.join("\n"));
+}
+
+#[test]
+fn protocols_and_scheduler_run_code_through_resume() {
+    let mut wrong = forbidden_names(THROUGH_RESUME, |m| INTERPRETER.contains(&m));
+    for m in THROUGH_RESUME {
+        for (file, src) in sources(m) {
             for switch in FRAME_SWITCHES {
                 if src.contains(switch) {
                     wrong.push(format!("{file} calls the interpreter's {switch}"));
@@ -126,13 +143,7 @@ fn protocols_and_scheduler_run_code_through_resume() {
             }
         }
     }
-    wrong.sort();
-    wrong.dedup();
-    assert!(
-        wrong.is_empty(),
-        "code above the interpreter reaches past resume.rs:\n{}",
-        wrong.join("\n")
-    );
+    assert_none(wrong, "code above the interpreter reaches past resume.rs");
 }
 
 /// The interpreter and the modules it calls on every resume and drop.
@@ -148,52 +159,22 @@ const INTERPRETER_CORE: &[&str] = &[
 
 #[test]
 fn interpreter_names_nothing_of_the_event_loop() {
-    let mut wrong = Vec::new();
-    for m in INTERPRETER_CORE {
-        for (file, src) in sources(m) {
-            for named in named_modules(&src) {
-                if THROUGH_RESUME.contains(&named.as_str()) {
-                    wrong.push(format!("{file} names crate::{named}"));
-                }
-            }
-        }
-    }
-    wrong.sort();
-    wrong.dedup();
-    assert!(
-        wrong.is_empty(),
-        "the interpreter names a layer above it:\n{}",
-        wrong.join("\n")
-    );
+    let wrong = forbidden_names(INTERPRETER_CORE, |m| THROUGH_RESUME.contains(&m));
+    assert_none(wrong, "the interpreter names a layer above it");
 }
 
 #[test]
 fn object_model_names_nothing_above_it() {
-    let root = root();
-    let modules: Vec<String> = std::fs::read_dir(&root)
+    let modules: Vec<String> = std::fs::read_dir(root())
         .expect("vm/src is readable")
         .filter_map(|e| {
             let name = e.ok()?.file_name().into_string().ok()?;
             Some(name.strip_suffix(".rs").unwrap_or(&name).to_string())
         })
         .collect();
-    let mut wrong = Vec::new();
-    for m in OBJECT_MODEL {
-        let src = std::fs::read_to_string(root.join(format!("{m}.rs")))
-            .unwrap_or_else(|e| panic!("vm/src/{m}.rs: {e}"));
-        for named in named_modules(&src) {
-            let allowed =
-                OBJECT_MODEL.contains(&named.as_str()) || LEAVES.contains(&named.as_str());
-            if !allowed && modules.contains(&named) {
-                wrong.push(format!("{m}.rs names crate::{named}"));
-            }
-        }
-    }
-    wrong.sort();
-    wrong.dedup();
-    assert!(
-        wrong.is_empty(),
-        "the object model names a layer above it:\n{}",
-        wrong.join("\n")
-    );
+    let wrong = forbidden_names(OBJECT_MODEL, |m| {
+        let allowed = OBJECT_MODEL.contains(&m) || LEAVES.contains(&m);
+        !allowed && modules.iter().any(|n| n == m)
+    });
+    assert_none(wrong, "the object model names a layer above it");
 }

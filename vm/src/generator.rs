@@ -300,7 +300,7 @@ impl Vm {
                     false => Some(sent),
                 };
                 g.state.set(GenState::Running);
-                self.push_generator_frame(frame, ReturnTo::Generator(g.clone(), resume), resume);
+                self.push_generator_frame(frame, g.clone(), resume);
                 if started {
                     if let Some(sent) = sent {
                         self.resume_chain();
@@ -342,15 +342,14 @@ impl Vm {
             return Err(self.gen_already_running(&g));
         };
         g.state.set(GenState::Running);
-        let ret = ReturnTo::Generator(g, resume);
         // The None sent in goes to the innermost frame of a chain.
         let parked = if frame.has_chain() {
-            self.push_generator_frame(frame, ret, resume);
+            self.push_generator_frame(frame, g, resume);
             self.resume_chain();
             self.top_frame().resume_with_none()
         } else {
             let parked = frame.resume_with_none();
-            self.push_generator_frame(frame, ret, resume);
+            self.push_generator_frame(frame, g, resume);
             parked
         };
         if parked {
@@ -403,7 +402,7 @@ impl Vm {
                 };
                 g.state.set(GenState::Running);
                 let delegate = frame.yield_from_target().cloned();
-                self.push_generator_frame(frame, ReturnTo::Generator(g.clone(), resume), resume);
+                self.push_generator_frame(frame, g.clone(), resume);
                 match delegate {
                     Some(d) => self.throw_into_delegate(d, exc),
                     None => {
@@ -569,11 +568,11 @@ impl Vm {
     /// one extra level of recursion while it runs, as the C call does in
     /// CPython.
     #[inline(always)]
-    fn push_generator_frame(&mut self, frame: FrameBox, ret: ReturnTo, resume: Resume) {
+    fn push_generator_frame(&mut self, frame: FrameBox, g: Rc<Generator>, resume: Resume) {
         if resume.is_call() {
             self.c_depth += 1;
         }
-        self.push_frame(frame, ret);
+        self.push_frame(frame, ReturnTo::Generator(g, resume));
     }
 
     /// The generator frame on top returned `v`: deliver it as `resume` says.

@@ -101,16 +101,7 @@ impl Vm {
         } else if self.stack_base.saturating_sub(here) > self.max_native_stack {
             // Drop the frames this loop was asked to run; a generator whose
             // frame goes is finished.
-            while self.frames.len() > base {
-                if let Some(f) = self.frames.pop()
-                    && let ReturnTo::Generator(g, how) = f.ret
-                {
-                    g.state.set(GenState::Closed);
-                    if how.is_call() {
-                        self.c_depth -= 1;
-                    }
-                }
-            }
+            self.drop_frames_above(base);
             return Err(self.new_exc(
                 &self.exc.recursion_error.clone(),
                 "maximum recursion depth exceeded",
@@ -333,7 +324,6 @@ impl Vm {
         // a `for` loop or a `next()`/`send()` call, and nothing traces.
         macro_rules! fast_yield {
             () => {
-                // SAFETY: fp is the live top frame.
                 // SAFETY: the loop runs with its frame on the stack.
                 matches!(
                     unsafe { &self.frames.last().unwrap_unchecked().ret },

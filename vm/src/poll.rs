@@ -274,16 +274,7 @@ impl Vm {
         let Some(base) = self.limits.paused_base.take() else {
             return;
         };
-        while self.frames.len() > base {
-            if let Some(f) = self.frames.pop()
-                && let crate::frame::ReturnTo::Generator(g, how) = f.ret
-            {
-                g.state.set(GenState::Closed);
-                if how.is_call() {
-                    self.c_depth -= 1;
-                }
-            }
-        }
+        self.drop_frames_above(base);
     }
 
     fn host_loop(&mut self, base: usize) -> PyResult<RunState> {

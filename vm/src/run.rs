@@ -55,6 +55,21 @@ impl Vm {
         }
     }
 
+    /// Drops the frames from index `base` up without running any more of
+    /// their code; a generator whose frame goes is finished.
+    pub(crate) fn drop_frames_above(&mut self, base: usize) {
+        while self.frames.len() > base {
+            if let Some(a) = self.frames.pop()
+                && let ReturnTo::Generator(g, how) = a.ret
+            {
+                g.state.set(GenState::Closed);
+                if how.is_call() {
+                    self.c_depth -= 1;
+                }
+            }
+        }
+    }
+
     /// Runs a frame to completion in a nested dispatch loop.
     pub fn run_frame(&mut self, frame: FrameBox) -> PyResult<Value> {
         if self.depth() + 1 >= self.recursion_limit + 50 {
