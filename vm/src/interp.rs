@@ -10,7 +10,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use covm_parser::ast::CmpOp;
+use covm_parser::ast::{BinOp, CmpOp};
 
 use crate::call::Prepared;
 use crate::frame::{Activation, Frame, FrameBox, Resume, ReturnTo};
@@ -52,6 +52,13 @@ unsafe fn move_values(src: *const Value, dst: *mut Value, n: usize) {
             dst.add(3).write(Value::read_words(src.add(3)));
         }
     }
+}
+
+/// The second operand of a fused binary operation.
+#[derive(Clone, Copy)]
+enum Operand {
+    Local(u16),
+    Const(u16),
 }
 
 /// The plain instruction a `BinaryStoreFast`/`InplaceStoreFast` fuses
@@ -604,7 +611,9 @@ impl Vm {
                         ip = unsafe { ip.add(2) };
                         push!(Value::Int(r));
                     } else {
-                        load_fast_load_const!(local, konst);
+                        sync!();
+                        self.binary_fused(bop, local, Operand::Const(konst))?;
+                        reload!();
                     }
                 }
                 Op::BinaryFastFast { op: bop, a, b } => {
@@ -616,7 +625,9 @@ impl Vm {
                         ip = unsafe { ip.add(2) };
                         push!(Value::Int(r));
                     } else {
-                        load_fast_load_fast!(a, b);
+                        sync!();
+                        self.binary_fused(bop, a, Operand::Local(b))?;
+                        reload!();
                     }
                 }
                 Op::StoreFast(i) => {
@@ -1980,6 +1991,36 @@ impl Vm {
                 .insert(Rc::from("name"), Value::str(name));
         }
         e
+    }
+
+    /// The slow path of `BinaryFastConst`/`BinaryFastFast` (operands that
+    /// are not both small ints): as the `LoadFast`, `LoadFast`/`LoadConst`
+    /// and `Binary` they fuse would do, raising where each would, but the
+    /// operands are read in place, never pushed. So a fused triple needs
+    /// one stack slot, not two (`stackdepth.rs` counts it so).
+    #[cold]
+    #[inline(never)]
+    fn binary_fused(&mut self, op: BinOp, a: u16, b: Operand) -> PyResult<()> {
+        let a = self.fused_local(a)?;
+        self.top_frame().ip += 1;
+        let b = match b {
+            Operand::Local(i) => self.fused_local(i)?,
+            Operand::Const(k) => self.top_frame().code.consts[k as usize].clone(),
+        };
+        self.top_frame().ip += 1;
+        let v = self.binary_op(op, &a, &b)?;
+        self.top_frame().push(v);
+        Ok(())
+    }
+
+    fn fused_local(&mut self, i: u16) -> PyResult<Value> {
+        let f = self.top_frame();
+        let v = f.stack[i as usize].clone();
+        if v.is_undef() {
+            let name = f.code.varnames[i as usize].clone();
+            return Err(self.unbound_local(&name));
+        }
+        Ok(v)
     }
 
     fn unbound_local(&self, name: &str) -> Value {

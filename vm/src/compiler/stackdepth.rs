@@ -73,15 +73,15 @@ pub(crate) fn effect(op: Op) -> Effect {
             fall(1)
         }
         DupTopTwo => fall(2),
-        // Walking on into the `LoadFast b` it skips gives the same depths.
-        // A fused compare-and-jump jumps as the instruction two on, which
-        // the walk reaches too.
+        // What the fused instructions do together. `max_stack_depth` steps
+        // over the ones skipped; walking on into them (`exctable.rs`)
+        // gives the same depths after them.
         LoadFastLoadFast { .. }
         | LoadFastLoadConst { .. }
         | CompareFastFast { .. }
-        | CompareFastConst { .. }
-        | BinaryFastConst { .. }
-        | BinaryFastFast { .. } => fall(1),
+        | CompareFastConst { .. } => fall(1),
+        // Its result; `max_stack_depth` walks on past the two it fuses.
+        BinaryFastConst { .. } | BinaryFastFast { .. } => fall(1),
         // Walking on into the `YieldValue` it skips gives the same depths.
         YieldFast(_)
         | YieldConst(_)
@@ -171,7 +171,24 @@ pub fn max_stack_depth(ops: &[Op]) -> u32 {
             _ => seen[at] = Some(depth),
         }
         max = max.max(depth);
-        let e = effect(op);
+        // A superinstruction goes on past the instructions it fuses (the
+        // walk reaches those only through jumps to them): a skipped one may
+        // itself start another superinstruction, which would not push what
+        // it skips over. A fused binary operation pushes only its result,
+        // on either path (`Vm::binary_fused`); two loads push both, and a
+        // fused compare does on its slow path, then runs the compare.
+        let skip = |n: u32, delta: i32| Effect {
+            next: None,
+            jump: Some((at as u32 + n, delta)),
+        };
+        let e = match op {
+            Op::BinaryFastConst { .. } | Op::BinaryFastFast { .. } => skip(3, 1),
+            Op::LoadFastLoadFast { .. }
+            | Op::LoadFastLoadConst { .. }
+            | Op::CompareFastFast { .. }
+            | Op::CompareFastConst { .. } => skip(2, 2),
+            _ => effect(op),
+        };
         if let Some((t, delta)) = e.jump {
             let d = depth + delta;
             max = max.max(d);
@@ -212,6 +229,34 @@ mod tests {
             PopTop,
             Jump(2),
             LoadConst(0),
+            ReturnValue,
+        ];
+        assert_eq!(max_stack_depth(&ops), 3);
+    }
+
+    /// `i + 1` needs one slot: the fused operation reads its operands in
+    /// place on both paths. A load pair before it skips it and runs the
+    /// `LoadConst` and `Binary` after it unfused (`{n: n ** 2 ...}`).
+    #[test]
+    fn fused_binary_needs_one_slot() {
+        let add = BinaryFastConst {
+            op: BinOp::Add,
+            local: 0,
+            konst: 0,
+        };
+        let ops = [add, LoadConst(0), Binary(BinOp::Add), ReturnValue];
+        assert_eq!(max_stack_depth(&ops), 1);
+        let pow = BinaryFastConst {
+            op: BinOp::Pow,
+            local: 0,
+            konst: 0,
+        };
+        let ops = [
+            LoadFastLoadFast { a: 0, b: 0 },
+            pow,
+            LoadConst(0),
+            Binary(BinOp::Pow),
+            Binary(BinOp::Add),
             ReturnValue,
         ];
         assert_eq!(max_stack_depth(&ops), 3);
