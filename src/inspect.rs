@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use covm_vm::Vm;
 use covm_vm::resume::{Action, Exit};
-use covm_vm::value::{GenKind, GenState, Generator, Module, Value};
+use covm_vm::value::{GenKind, GenRc, GenState, Generator, Module, Value};
 
 /// Looks up `a.b.c` in the module's globals and the builtins, reading
 /// attribute dicts only: it never runs covm code (no properties, no
@@ -56,7 +56,7 @@ pub fn dis_value(v: &Value) -> Option<String> {
     match v {
         Value::Function(f) => Some(covm_vm::dis::disassemble(&f.code)),
         Value::Code(c) => Some(covm_vm::dis::disassemble(c)),
-        Value::Generator(g) => Some(covm_vm::dis::disassemble(&g.code)),
+        Value::Generator(g) => Some(covm_vm::dis::disassemble(g.code())),
         Value::BoundMethod(m) => dis_value(&m.func),
         Value::StaticMethod(f) | Value::ClassMethod(f) => dis_value(f),
         Value::Property(p) => dis_value(&p.fget),
@@ -83,7 +83,7 @@ pub fn describe_state(g: &Generator) -> String {
     match g.state.get() {
         GenState::Created => format!(
             "created, not started (its body begins at line {})",
-            g.code.first_line
+            g.code().first_line
         ),
         GenState::Running => "running".to_string(),
         GenState::Closed => "closed".to_string(),
@@ -110,12 +110,12 @@ fn delegate(g: &Generator) -> Option<Value> {
 }
 
 /// Global names bound to this generator, for orientation (`(g)`).
-fn names_of(module: &Rc<Module>, g: &Rc<Generator>) -> Vec<String> {
+fn names_of(module: &Rc<Module>, g: &GenRc) -> Vec<String> {
     module
         .globals
         .borrow()
         .iter()
-        .filter(|(_, v)| matches!(v, Value::Generator(x) if Rc::ptr_eq(x, g)))
+        .filter(|(_, v)| matches!(v, Value::Generator(x) if GenRc::ptr_eq(x, g)))
         .map(|(k, _)| k.to_string())
         .collect()
 }
@@ -125,7 +125,7 @@ fn names_of(module: &Rc<Module>, g: &Rc<Generator>) -> Vec<String> {
 /// `yield from` / `await` it is suspended in. A generator that another one
 /// delegates to is shown in that chain, not on its own.
 pub fn gens(vm: &mut Vm, module: &Rc<Module>) -> String {
-    let live: Vec<Rc<Generator>> = vm
+    let live: Vec<GenRc> = vm
         .live_generators()
         .into_iter()
         .filter(|g| g.state.get() != GenState::Closed && g.qualname().as_ref() != "<module>")
@@ -133,7 +133,7 @@ pub fn gens(vm: &mut Vm, module: &Rc<Module>) -> String {
     if live.is_empty() {
         return "no live generators or coroutines\n".to_string();
     }
-    let delegates: Vec<Rc<Generator>> = live
+    let delegates: Vec<GenRc> = live
         .iter()
         .filter_map(|g| match delegate(g) {
             Some(Value::Generator(d)) => Some(d),
@@ -142,7 +142,7 @@ pub fn gens(vm: &mut Vm, module: &Rc<Module>) -> String {
         .collect();
     let mut out = String::new();
     for g in &live {
-        if delegates.iter().any(|d| Rc::ptr_eq(d, g)) {
+        if delegates.iter().any(|d| GenRc::ptr_eq(d, g)) {
             continue;
         }
         let names = names_of(module, g);
@@ -188,7 +188,7 @@ pub fn gens(vm: &mut Vm, module: &Rc<Module>) -> String {
 
 /// `:step NAME [EXPR]`: resumes once and describes both directions of the
 /// handshake. An exception out of the generator is returned as `Err`.
-pub fn step(vm: &mut Vm, name: &str, g: &Rc<Generator>, value: Value) -> Result<String, Value> {
+pub fn step(vm: &mut Vm, name: &str, g: &GenRc, value: Value) -> Result<String, Value> {
     let before = g.state.get();
     if before == GenState::Closed {
         return Ok(format!(

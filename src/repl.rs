@@ -80,9 +80,7 @@ pub fn run(vm: Vm, module: Option<Rc<Module>>) -> i32 {
         m.globals.borrow_mut().shift_remove("__file__");
         m
     });
-    if vm.live_generators.is_none() {
-        vm.live_generators = Some(Vec::new());
-    }
+    vm.live_generators = true;
     let tty = std::io::stdin().is_terminal();
     sitebuiltins::install(&mut vm);
     let tail = Tail::default();

@@ -60,9 +60,9 @@ pub fn new_vm(argv: Vec<String>, opts: &Options) -> Vm {
         let _ = vm.set_memory_limit(Some(n));
     }
     if opts.interactive {
-        // `:gens` lists live generators; the registry must exist before
-        // the first one is created.
-        vm.live_generators = Some(Vec::new());
+        // `:gens` lists live generators: they must be listed from the
+        // first one created.
+        vm.live_generators = true;
     }
     vm.set_output(Box::new(std::io::BufWriter::with_capacity(
         1 << 16,

@@ -26,6 +26,7 @@ const OBJECT_MODEL: &[&str] = &[
     "attrs",
     "native_box",
     "gen_names",
+    "gen_rc",
     "tracking",
     "type_cache",
     "limits",

@@ -28,7 +28,7 @@ enum AwaitKind {
 
 /// The awaitable returned by `asend`/`__anext__`, `athrow` and `aclose`.
 pub struct AsyncGenAwaitable {
-    agen: Rc<Generator>,
+    agen: GenRc,
     kind: AwaitKind,
     /// What to send (Send) or throw (Throw/Close) first.
     first: RefCell<Value>,
@@ -142,7 +142,7 @@ impl Vm {
     }
 }
 
-fn new_awaitable(g: Rc<Generator>, kind: AwaitKind, first: Value) -> Value {
+fn new_awaitable(g: GenRc, kind: AwaitKind, first: Value) -> Value {
     Value::Native(
         NativeBox::new(AsyncGenAwaitable {
             agen: g,
@@ -154,7 +154,7 @@ fn new_awaitable(g: Rc<Generator>, kind: AwaitKind, first: Value) -> Value {
     )
 }
 
-fn agen(vm: &Vm, args: &[Value]) -> PyResult<Rc<Generator>> {
+fn agen(vm: &Vm, args: &[Value]) -> PyResult<GenRc> {
     match args.first() {
         Some(Value::Generator(g)) if g.kind == GenKind::AsyncGenerator => Ok(g.clone()),
         _ => Err(vm.type_error("expected an async generator")),

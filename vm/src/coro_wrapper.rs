@@ -88,9 +88,8 @@ pub(crate) fn install_methods(vm: &mut Vm) {
 
 impl Vm {
     /// Records a generator made by a `types.coroutine` function.
-    pub fn mark_iterable_coroutine(&mut self, g: &Rc<Generator>) {
-        self.iterable_coroutines.retain(|w| w.strong_count() > 0);
-        self.iterable_coroutines.push(Rc::downgrade(g));
+    pub fn mark_iterable_coroutine(&mut self, g: &GenRc) {
+        crate::gen_names::set_iterable_coroutine(g);
     }
 
     /// Whether the running frame is a `types.coroutine` generator's, which
@@ -103,9 +102,7 @@ impl Vm {
     }
 
     /// Whether `await` may use generator `g` as its iterator.
-    pub(crate) fn is_iterable_coroutine(&self, g: &Rc<Generator>) -> bool {
-        self.iterable_coroutines
-            .iter()
-            .any(|w| std::ptr::eq(w.as_ptr(), Rc::as_ptr(g)))
+    pub(crate) fn is_iterable_coroutine(&self, g: &GenRc) -> bool {
+        crate::gen_names::is_iterable_coroutine(g)
     }
 }

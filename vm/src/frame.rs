@@ -19,7 +19,10 @@
 //!                └──────────────────────────────┘
 //! ```
 //!
-//! so a suspended generator's frame is one block, not a frame and a vector.
+//! so a frame is one block, not a frame and a vector. A generator's frame
+//! is embedded in the generator's own block (`gen_rc.rs`): its `FrameBox`
+//! points there, and dropping it empties the frame rather than freeing it
+//! (`FrameBox::is_embedded`).
 //! Where a frame returns to is not in the block: it matters only while the
 //! frame is on the frame stack (or lent to a chain), so it lives there, in
 //! the `Activation`, and a suspended generator does not carry it.
@@ -28,7 +31,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use crate::code::Code;
-use crate::value::{Generator, Module, Namespace, Value};
+use crate::value::{GenRc, Generator, Module, Namespace, Value};
 
 /// How a generator frame was resumed: where its next yielded value, return
 /// value or exception goes.
@@ -74,7 +77,7 @@ pub enum ReturnTo {
     /// header a word larger.
     ClassBody(Box<ClassBody>),
     /// A running generator; its frame goes back to it on yield.
-    Generator(Rc<Generator>, Resume),
+    Generator(GenRc, Resume),
     /// A coroutine called by `await f(...)` and entered at once, without
     /// its coroutine object: the caller sits on its `YieldFrom` with an
     /// `Undef` where the object would be. A return delivers the value as
@@ -242,6 +245,21 @@ impl Frame {
             if r.namespace.is_some() {
                 r.namespace = None;
             }
+        }
+    }
+
+    /// Gives this frame's rare part, emptied, to `other` if it has none.
+    pub(crate) fn give_rare(&mut self, other: &mut Frame) {
+        if other.rare.is_none()
+            && let Some(mut r) = self.rare.take()
+        {
+            r.cells.clear();
+            r.handled.clear();
+            r.namespace = None;
+            if !r.chain.is_empty() {
+                give_back_chain(&mut r.chain);
+            }
+            other.rare = Some(r);
         }
     }
 
@@ -571,6 +589,10 @@ impl FrameSlot {
 
     /// Moves the owned frame out; `None` when there is none or it is lent
     /// (which the slot keeps saying).
+    ///
+    /// An embedded frame out of its slot counts as a reference to its
+    /// generator's block (see `FrameBox::is_embedded`), so that it never
+    /// outlives the block, whatever order things are dropped in.
     #[inline]
     pub fn take(&self) -> Option<FrameBox> {
         let w = self.0.get();
@@ -578,8 +600,15 @@ impl FrameSlot {
             return None;
         }
         self.0.set(0);
-        // SAFETY: an even non-zero word is a frame this slot owns.
-        Some(unsafe { FrameBox::from_raw(w) })
+        // SAFETY: an even non-zero word is a frame this slot owns; an
+        // embedded one's block is alive (the slot is in it).
+        unsafe {
+            let f = FrameBox::from_raw(w);
+            if f.is_embedded() {
+                crate::gen_rc::retain_block(f.0.as_ptr());
+            }
+            Some(f)
+        }
     }
 
     /// Gives the slot a frame: it had none, or had lent it.
@@ -589,6 +618,18 @@ impl FrameSlot {
             self.0.get() == 0 || self.0.get() & LENT != 0,
             "a generator with two frames"
         );
+        if frame.is_embedded() {
+            // SAFETY: the caller holds the generator, so this is not the
+            // block's last reference.
+            unsafe { crate::gen_rc::unretain_block(frame.0.as_ptr()) };
+        }
+        self.0.set(FrameBox::into_raw(frame));
+    }
+
+    /// Gives an empty slot the frame just embedded in its block, which
+    /// never counted as a reference.
+    pub(crate) fn put_owned(&self, frame: FrameBox) {
+        debug_assert!(self.0.get() == 0);
         self.0.set(FrameBox::into_raw(frame));
     }
 
@@ -616,7 +657,21 @@ impl FrameSlot {
 
 impl Drop for FrameSlot {
     fn drop(&mut self) {
-        drop(self.take());
+        let w = self.0.get();
+        if w == 0 || w & LENT != 0 {
+            return;
+        }
+        // SAFETY: a frame this slot owns. The block it may be embedded in
+        // is being freed: its contents go, not the count or the memory.
+        unsafe {
+            let mut f = FrameBox::from_raw(w);
+            if f.is_embedded() {
+                f.empty();
+                std::mem::forget(f);
+            } else {
+                drop(f);
+            }
+        }
     }
 }
 
@@ -637,11 +692,13 @@ impl FrameBox {
         FrameBox(unsafe { std::ptr::NonNull::new_unchecked(w as *mut Frame) })
     }
 
+    /// A frame of its own is 16-aligned, an embedded one is not (see
+    /// `gen_rc::FRAME_AT`).
     fn layout(cap: usize) -> std::alloc::Layout {
         let size = std::mem::size_of::<Value>()
             .checked_mul(cap)
             .and_then(|n| n.checked_add(std::mem::size_of::<Frame>()));
-        match size.map(|n| std::alloc::Layout::from_size_align(n, std::mem::align_of::<Frame>())) {
+        match size.map(|n| std::alloc::Layout::from_size_align(n, crate::gen_rc::BLOCK_ALIGN)) {
             Some(Ok(l)) => l,
             _ => std::alloc::handle_alloc_error(std::alloc::Layout::new::<Frame>()),
         }
@@ -669,6 +726,118 @@ impl FrameBox {
         FrameBox(p)
     }
 
+    /// Whether this is a generator's embedded frame (`gen_rc.rs`), which
+    /// is never freed or recycled on its own: dropping the box empties it
+    /// and lets go of the block.
+    #[inline(always)]
+    pub fn is_embedded(&self) -> bool {
+        self.0.as_ptr() as usize % crate::gen_rc::BLOCK_ALIGN == 8
+    }
+
+    /// Drops the values and the rare part (the header keeps its code and
+    /// globals): what an embedded frame is left as.
+    fn empty(&mut self) {
+        self.stack.clear();
+        self.ip = 0;
+        drop(self.rare.take());
+    }
+
+    /// Writes at `dst` a header for a generator's embedded frame of `cap`
+    /// slots, taking over this frame's state and values (this one is left
+    /// empty).
+    ///
+    /// # Safety
+    /// `dst` is an embedded frame's place with room for `cap` slots, and
+    /// `cap` at least this frame's length.
+    pub(crate) unsafe fn move_into(&mut self, dst: *mut Frame, cap: u32) {
+        let len = self.stack.len;
+        debug_assert!(len <= cap);
+        // SAFETY: the caller's contract; the values are moved bitwise
+        // and cut off here, so each keeps one owner.
+        unsafe {
+            dst.write(Frame {
+                code: self.code.clone(),
+                ip: self.ip,
+                globals: self.globals.clone(),
+                rare: self.rare.take(),
+                stack: Slots { len: 0, cap },
+            });
+            std::ptr::copy_nonoverlapping(
+                self.stack.as_ptr(),
+                (*dst).stack.as_mut_ptr(),
+                len as usize,
+            );
+            self.stack.len = 0;
+            (*dst).stack.len = len;
+        }
+    }
+
+    /// Writes at `dst` an empty header naming `code` and `globals`, with
+    /// room for `cap` slots.
+    ///
+    /// # Safety
+    /// As for `move_into`.
+    pub(crate) unsafe fn write_empty(
+        dst: *mut Frame,
+        code: Rc<Code>,
+        globals: Rc<Module>,
+        cap: u32,
+    ) {
+        // SAFETY: the caller's contract.
+        unsafe {
+            dst.write(Frame {
+                code,
+                ip: 0,
+                globals,
+                rare: None,
+                stack: Slots { len: 0, cap },
+            })
+        };
+    }
+
+    /// The slot's box for a generator's embedded frame, owned by its slot.
+    ///
+    /// # Safety
+    /// `p` is a valid embedded frame, owned by no other box.
+    pub(crate) unsafe fn embedded(p: *mut Frame) -> FrameBox {
+        // SAFETY: non-null, as it is in a block.
+        FrameBox(unsafe { std::ptr::NonNull::new_unchecked(p) })
+    }
+
+    /// This frame in a block of its own with room for `cap` values: an
+    /// embedded frame moves out (its header stays, empty); any other is
+    /// returned as it is.
+    pub(crate) fn detach(mut self, cap: usize) -> FrameBox {
+        if !self.is_embedded() {
+            return self;
+        }
+        let cap = cap.max(self.stack.len());
+        let mut out = FrameBox::alloc(self.code.clone(), self.globals.clone(), cap);
+        // SAFETY: `out` is a fresh frame with room for `cap` >= len
+        // values; the values are moved bitwise and cut off here.
+        unsafe {
+            let len = self.stack.len;
+            std::ptr::copy_nonoverlapping(
+                self.stack.as_ptr(),
+                out.stack.as_mut_ptr(),
+                len as usize,
+            );
+            self.stack.len = 0;
+            out.stack.len = len;
+        }
+        out.ip = self.ip;
+        out.rare = self.rare.take();
+        out
+    }
+
+    /// A suspended frame that will run after its generator is gone (its
+    /// `finally`, run by `run_finalizers` or an event loop): out of the
+    /// generator's block, if embedded in it.
+    pub(crate) fn outliving(self) -> FrameBox {
+        let need = self.code.varnames.len() + self.code.stacksize as usize;
+        self.detach(need)
+    }
+
     /// Makes room for at least `n` values (a recycled frame meeting a
     /// bigger function, a stack deeper than its code said).
     #[inline]
@@ -681,6 +850,17 @@ impl FrameBox {
     #[cold]
     #[inline(never)]
     fn grow(&mut self, n: usize) {
+        if self.is_embedded() {
+            // A block cannot grow: the frame moves out of it.
+            // SAFETY: the box is read out and its place written again
+            // before anything can see it (`detach` does not unwind: an
+            // allocation failure aborts).
+            unsafe {
+                let moved = std::ptr::read(self);
+                std::ptr::write(self, moved.detach(n));
+            }
+            return;
+        }
         let old = Self::layout(self.stack.capacity());
         let cap = u32::try_from(n).unwrap_or(u32::MAX);
         let new = Self::layout(cap as usize);
@@ -824,6 +1004,13 @@ impl std::ops::DerefMut for Activation {
 
 impl Drop for FrameBox {
     fn drop(&mut self) {
+        if self.is_embedded() {
+            self.empty();
+            // SAFETY: an embedded frame out of its slot counts as a
+            // reference to its block (`FrameSlot::take`).
+            unsafe { crate::gen_rc::release_block(self.0.as_ptr()) };
+            return;
+        }
         let layout = Self::layout(self.stack.capacity());
         // SAFETY: the frame is dropped once (its slots drop their values),
         // then its block is freed with the layout it was allocated with.
@@ -846,7 +1033,7 @@ mod size_tests {
         assert!(std::mem::size_of::<super::ReturnTo>() <= 16);
         assert!(std::mem::size_of::<super::Frame>() <= 40);
         assert!(std::mem::size_of::<super::Activation>() <= 24);
-        assert!(std::mem::size_of::<crate::value::Generator>() <= 24);
+        assert!(std::mem::size_of::<crate::value::Generator>() <= 16);
         assert!(std::mem::size_of::<crate::opcode::Op>() <= 8);
         // Four attributes inline (`attrs.rs`), each a name and a value.
         assert!(std::mem::size_of::<crate::value::Instance>() <= 184);

@@ -12,7 +12,7 @@ use crate::value::*;
 use crate::vm::Vm;
 
 pub struct GenFrame {
-    generator: Rc<Generator>,
+    generator: GenRc,
 }
 
 thread_local! {
@@ -27,11 +27,11 @@ thread_local! {
 
 impl Vm {
     /// `gi_frame`: None once the generator has finished.
-    pub fn gen_frame_object(&self, g: &Rc<Generator>) -> Value {
+    pub fn gen_frame_object(&self, g: &GenRc) -> Value {
         if g.state.get() == GenState::Closed {
             return Value::None;
         }
-        let key = Rc::as_ptr(g) as usize;
+        let key = GenRc::as_ptr(g) as usize;
         FRAME_OBJECTS.with(|t| {
             let (table, prune_at) = &mut *t.borrow_mut();
             if let Some(h) = table.get(&key).and_then(NativeWeak::upgrade) {
@@ -63,7 +63,7 @@ impl GenFrame {
             .iter()
             .rev()
             .find(
-                |fr| matches!(&fr.ret, ReturnTo::Generator(g, _) if Rc::ptr_eq(g, &self.generator)),
+                |fr| matches!(&fr.ret, ReturnTo::Generator(g, _) if GenRc::ptr_eq(g, &self.generator)),
             )
             .map(|fr| f(fr))
     }
@@ -80,17 +80,18 @@ impl NativeObject for GenFrame {
         let addr = self as *const GenFrame as usize;
         Ok(Some(format!(
             "<frame at {addr:#x}, file '{}', code {}>",
-            self.generator.code.filename, self.generator.code.name
+            self.generator.code().filename,
+            self.generator.code().name
         )))
     }
     fn get_attr(&self, vm: &mut Vm, name: &str) -> PyResult<Option<Value>> {
         Ok(match name {
-            "f_code" => Some(Value::Code(self.generator.code.clone())),
+            "f_code" => Some(Value::Code(self.generator.code().clone())),
             "f_back" => Some(Value::None),
             "f_lineno" => {
                 let created = self.generator.state.get() == GenState::Created;
                 let line = if created {
-                    Some(self.generator.code.first_line as usize)
+                    Some(self.generator.code().first_line as usize)
                 } else {
                     self.with_frame(vm, |f| f.current_line())
                 };

@@ -68,7 +68,7 @@ fn mark_of(v: &Value) -> Option<&Mark> {
 #[inline]
 fn same_object(a: &Value, b: &Value) -> bool {
     match (a, b) {
-        (Value::Generator(x), Value::Generator(y)) => Rc::ptr_eq(x, y),
+        (Value::Generator(x), Value::Generator(y)) => GenRc::ptr_eq(x, y),
         (Value::Instance(x), Value::Instance(y)) => Rc::ptr_eq(x, y),
         (Value::Native(x), Value::Native(y)) => NativeHandle::ptr_eq(x, y),
         _ => false,
@@ -111,7 +111,11 @@ impl Generation {
         live(&mut self.instances, out, index, Value::Instance);
         live(&mut self.functions, out, index, Value::Function);
         live(&mut self.classes, out, index, Value::Class);
-        live(&mut self.generators, out, index, Value::Generator);
+        for w in self.generators.drain(..) {
+            if let Some(g) = w.upgrade() {
+                push(out, index, Value::Generator(g));
+            }
+        }
         for w in self.natives.drain(..) {
             if let Some(n) = w.upgrade() {
                 push(out, index, Value::Native(n));
@@ -148,7 +152,7 @@ fn key(v: &Value) -> Option<usize> {
         Value::Instance(r) => a(r),
         Value::Function(r) => a(r),
         Value::Class(r) => a(r),
-        Value::Generator(r) => a(r),
+        Value::Generator(r) => GenRc::as_ptr(r) as usize,
         Value::Native(r) => r.addr(),
         Value::Cell(r) => a(r),
         Value::BoundMethod(r) => a(r),
@@ -185,8 +189,9 @@ fn leaf(v: &Value) -> bool {
     }
 }
 
-/// Whether `v`'s object has weak references: for a tracked type, that it
-/// is registered in some generation (the registry holds a `Weak`).
+/// Whether `v`'s object is registered in some generation: the registry
+/// holds a `Weak` (for a generator, a `GenWeak`, which its `tracked` flag
+/// records).
 fn has_weak(v: &Value) -> bool {
     match v {
         Value::List(r) => Rc::weak_count(r) > 0,
@@ -194,7 +199,7 @@ fn has_weak(v: &Value) -> bool {
         Value::Instance(r) => Rc::weak_count(r) > 0,
         Value::Function(r) => Rc::weak_count(r) > 0,
         Value::Class(r) => Rc::weak_count(r) > 0,
-        Value::Generator(r) => Rc::weak_count(r) > 0,
+        Value::Generator(r) => r.tracked.get(),
         Value::Native(r) => NativeHandle::weak_count(r) > 0,
         _ => false,
     }
@@ -208,7 +213,7 @@ fn strong_count(v: &Value) -> usize {
         Value::Instance(r) => Rc::strong_count(r),
         Value::Function(r) => Rc::strong_count(r),
         Value::Class(r) => Rc::strong_count(r),
-        Value::Generator(r) => Rc::strong_count(r),
+        Value::Generator(r) => GenRc::strong_count(r),
         Value::Native(r) => NativeHandle::strong_count(r),
         Value::Cell(r) => Rc::strong_count(r),
         Value::BoundMethod(r) => Rc::strong_count(r),
@@ -691,13 +696,13 @@ fn collect(generation: usize) -> usize {
                 promoted += 1;
             }
         } else if let Value::Generator(g) = &v
-            && !g.tracked.replace(true)
+            && !g.tracked.get()
         {
             // A generator found through a tracked object (a task's
             // coroutine that has not started yet) is registered now: else
             // it would be rediscovered by every young collection, and
             // examined again in generation 0 once it first suspends.
-            survivors.generators.push(Rc::downgrade(g));
+            survivors.generators.push(GenRc::downgrade(g));
             promoted += 1;
         }
     }

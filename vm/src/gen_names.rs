@@ -22,6 +22,10 @@ pub(crate) struct Extra {
     created: Option<Box<(Rc<str>, Rc<str>)>>,
     /// The names a program set since.
     renamed: Option<(Rc<str>, Rc<str>)>,
+    /// Listed by `Vm::live_generators` (the REPL's `:gens`).
+    live: bool,
+    /// Made by a `types.coroutine` function: `await` may use it.
+    iterable_coroutine: bool,
 }
 
 thread_local! {
@@ -53,6 +57,38 @@ pub(crate) fn set_extra(g: &Generator, id: u64, created: Option<Box<(Rc<str>, Rc
     });
 }
 
+/// Lists `g` among the live generators (`Vm::live_generators`).
+pub(crate) fn set_live(g: &Generator) {
+    with_extra(g, |e| e.live = true);
+}
+
+/// The live generators listed by `set_live`, oldest first.
+pub(crate) fn live() -> Vec<GenRc> {
+    EXTRA.with(|t| {
+        let t = t.borrow();
+        let mut gens: Vec<(u64, usize)> = t
+            .iter()
+            .filter(|(_, e)| e.live)
+            .map(|(&k, e)| (e.id, k))
+            .collect();
+        gens.sort_unstable();
+        gens.into_iter()
+            // SAFETY: an entry's key is a live generator's address (its
+            // drop removes the entry).
+            .map(|(_, k)| GenRc::from_ref(unsafe { &*(k as *const Generator) }))
+            .collect()
+    })
+}
+
+/// Marks `g` as made by a `types.coroutine` function.
+pub(crate) fn set_iterable_coroutine(g: &Generator) {
+    with_extra(g, |e| e.iterable_coroutine = true);
+}
+
+pub(crate) fn is_iterable_coroutine(g: &Generator) -> bool {
+    read_extra(g, |e| e.iterable_coroutine).unwrap_or(false)
+}
+
 /// `g` is being dropped: its entry goes.
 pub(crate) fn forget(g: &Generator) {
     if g.extra.get() {
@@ -72,7 +108,7 @@ impl Generator {
     pub(crate) fn created_names(&self) -> (Rc<str>, Rc<str>) {
         read_extra(self, |e| e.created.as_deref().cloned())
             .flatten()
-            .unwrap_or_else(|| (self.code.name.clone(), self.code.qualname.clone()))
+            .unwrap_or_else(|| (self.code().name.clone(), self.code().qualname.clone()))
     }
 
     /// The names to carry over to another generator object for the same
@@ -103,7 +139,7 @@ impl Vm {
     /// The number a new generator gets: only traces and the REPL's `:gens`
     /// show them in creation order; others get one when first asked.
     pub(crate) fn new_gen_id(&self) -> u64 {
-        if !self.tracing && self.live_generators.is_none() {
+        if !self.tracing && !self.live_generators {
             return 0;
         }
         self.take_gen_id()

@@ -32,9 +32,6 @@ impl Generator {
     /// its loop's finalizer hook, and a suspended frame with cleanup to
     /// run is queued for `run_finalizers`.
     fn dropping(&mut self) {
-        if self.tracked.get() {
-            crate::tracking::generator_freed(self);
-        }
         if self.state.get() == GenState::Created && self.kind == GenKind::Coroutine {
             crate::drop_reports::unawaited(self.qualname());
             return;
@@ -51,6 +48,7 @@ impl Generator {
         if !has_cleanup(&frame) {
             return;
         }
+        let frame = frame.outliving();
         PENDING.with(|p| {
             if let Ok(mut q) = p.try_borrow_mut() {
                 q.push(frame);
@@ -104,6 +102,7 @@ pub(crate) fn queue_finalizer(g: &Generator) -> bool {
     let Some(frame) = g.take_frame() else {
         return false;
     };
+    let frame = frame.outliving();
     g.state.set(GenState::Closed);
     PENDING.with(|p| match p.try_borrow_mut() {
         Ok(mut q) => {
@@ -120,18 +119,20 @@ pub(crate) fn queue_finalizer(g: &Generator) -> bool {
 }
 
 impl Vm {
-    pub(crate) fn new_generator(&mut self, f: &Function, frame: FrameBox) -> Value {
-        let code = f.code.clone();
+    /// A generator for a call of `f`, whose arguments `frame` holds: they
+    /// move into the generator's block, and the emptied frame is recycled.
+    pub(crate) fn new_generator(&mut self, f: &Function, mut frame: FrameBox) -> Value {
+        let code = &f.code;
         let g = Generator::new(
-            GenKind::of(&code),
+            GenKind::of(code),
             GenState::Created,
-            Some(frame),
-            Generator::names_for(&code, &f.name.borrow(), &f.qualname.borrow()),
-            code,
+            GenFrame::Embed(&mut frame),
+            Generator::names_for(code, &f.name.borrow(), &f.qualname.borrow()),
             self.new_gen_id(),
         );
-        if let Some(list) = &mut self.live_generators {
-            list.push(Rc::downgrade(&g));
+        self.recycle_frame(frame);
+        if self.live_generators {
+            crate::gen_names::set_live(&g);
         }
         if self.tracing {
             let label = Vm::gen_label(&g);
@@ -146,15 +147,11 @@ impl Vm {
     /// yield outside a generator).
     #[cold]
     #[inline(never)]
-    fn suspending_without_object(
-        &mut self,
-        frame: &Frame,
-        ret: ReturnTo,
-    ) -> PyResult<Rc<Generator>> {
+    fn suspending_without_object(&mut self, frame: &Frame, ret: ReturnTo) -> PyResult<GenRc> {
         let ReturnTo::Await(names) = ret else {
             return Err(self.new_exc(&self.exc.runtime_error, "yield outside a generator"));
         };
-        let g = self.awaited_object(&frame.code, names);
+        let g = self.awaited_object(&frame.code, &frame.globals, names);
         if let Some(slot) = self.top_frame().stack.last_mut() {
             *slot = Value::Generator(g.clone());
         }
@@ -168,14 +165,14 @@ impl Vm {
     fn awaited_object(
         &mut self,
         code: &Rc<Code>,
+        globals: &Rc<Module>,
         names: Option<Box<(Rc<str>, Rc<str>)>>,
-    ) -> Rc<Generator> {
+    ) -> GenRc {
         Generator::new(
             GenKind::Coroutine,
             GenState::Running,
-            None,
+            GenFrame::Running(code, globals),
             names,
-            code.clone(),
             self.new_gen_id(),
         )
     }
@@ -188,13 +185,19 @@ impl Vm {
         crate::drop_reports::flush(self);
         loop {
             let next = self.pending_finalizers.borrow_mut().pop();
-            let Some(frame) = next else {
+            let Some(mut frame) = next else {
                 break;
             };
-            let code = frame.code.clone();
             // The kind only words "... ignored GeneratorExit" and the repr.
-            let kind = GenKind::of(&code);
-            let g = Generator::new(kind, GenState::Suspended, Some(frame), None, code, 0);
+            let kind = GenKind::of(&frame.code);
+            let g = Generator::new(
+                kind,
+                GenState::Suspended,
+                GenFrame::Embed(&mut frame),
+                None,
+                0,
+            );
+            drop(frame);
             if kind == GenKind::AsyncGenerator {
                 // Closed here, not by its loop: its hooks never run.
                 (crate::upcalls::get().agen_closed_by_vm)(self, &g);
@@ -235,7 +238,7 @@ impl Vm {
     /// `Resume::Native` when it finished at once.
     pub(crate) fn resume_frame(
         &mut self,
-        g: &Rc<Generator>,
+        g: &GenRc,
         sent: Value,
         resume: Resume,
     ) -> PyResult<Option<Exit>> {
@@ -319,7 +322,7 @@ impl Vm {
     /// dispatch loop checked the state): its frame goes on the frame stack,
     /// as `resume_frame` would put it, and the delegator stays on its
     /// `YieldFrom`.
-    pub(crate) fn start_delegate(&mut self, g: Rc<Generator>) -> PyResult<()> {
+    pub(crate) fn start_delegate(&mut self, g: GenRc) -> PyResult<()> {
         if self.depth() >= self.recursion_limit {
             return Err(self.recursion_error(""));
         }
@@ -334,7 +337,7 @@ impl Vm {
     /// Resumes a suspended generator with None (a `for` loop, `next()`):
     /// the common case of `resume_frame`, without its state checks.
     #[inline(always)]
-    pub(crate) fn resume_suspended(&mut self, g: Rc<Generator>, resume: Resume) -> PyResult<()> {
+    pub(crate) fn resume_suspended(&mut self, g: GenRc, resume: Resume) -> PyResult<()> {
         if self.frames.len() + self.c_depth >= self.recursion_limit {
             return self.resume_frame(&g, Value::None, resume).map(|_| ());
         }
@@ -381,7 +384,7 @@ impl Vm {
     /// is pushed and `Err(exc)` asks the loop to raise it there.
     pub(crate) fn throw_in_loop(
         &mut self,
-        g: &Rc<Generator>,
+        g: &GenRc,
         exc: Value,
         resume: Resume,
     ) -> PyResult<Option<Exit>> {
@@ -509,7 +512,7 @@ impl Vm {
                 ReturnTo::Generator(g, Resume::ForIter(_) | Resume::Call | Resume::Native)
                     if root < top =>
                 {
-                    break Rc::as_ptr(g);
+                    break GenRc::as_ptr(g);
                 }
                 _ => return,
             }
@@ -568,7 +571,7 @@ impl Vm {
     /// one extra level of recursion while it runs, as the C call does in
     /// CPython.
     #[inline(always)]
-    fn push_generator_frame(&mut self, frame: FrameBox, g: Rc<Generator>, resume: Resume) {
+    fn push_generator_frame(&mut self, frame: FrameBox, g: GenRc, resume: Resume) {
         if resume.is_call() {
             self.c_depth += 1;
         }
@@ -741,7 +744,7 @@ impl Vm {
     }
 
     /// `gen.close()`.
-    pub fn gen_close(&mut self, g: &Rc<Generator>) -> PyResult<()> {
+    pub fn gen_close(&mut self, g: &GenRc) -> PyResult<()> {
         if self.tracing && g.state.get() != GenState::Closed {
             let label = Vm::gen_label(g);
             self.trace(Kind::Close, label, String::new(), None, String::new());
@@ -893,7 +896,7 @@ impl Vm {
 
     /// Resumes `g` for a `next()`/`send()`/`throw()` call made by covm
     /// code.
-    fn resume_call(&mut self, g: &Rc<Generator>, action: Action) -> PyResult<()> {
+    fn resume_call(&mut self, g: &GenRc, action: Action) -> PyResult<()> {
         match action {
             Action::Send(v) => self.resume_frame(g, v, Resume::Call).map(|_| ()),
             Action::Throw(e) => self.throw_in_loop(g, e, Resume::Call).map(|_| ()),
@@ -944,7 +947,7 @@ impl Vm {
 
 // ---- the generator type's methods --------------------------------------
 
-fn gen_arg(vm: &Vm, args: &[Value], what: &str) -> PyResult<Rc<Generator>> {
+fn gen_arg(vm: &Vm, args: &[Value], what: &str) -> PyResult<GenRc> {
     match args.first() {
         Some(Value::Generator(g)) => Ok(g.clone()),
         _ => Err(vm.type_error(&format!("descriptor '{what}' requires a generator"))),

@@ -2198,7 +2198,7 @@ impl Vm {
     /// name every coroutine object from its creation.
     #[inline(never)]
     fn awaited_at_once(&mut self) -> bool {
-        if self.tracing || self.live_generators.is_some() {
+        if self.tracing || self.live_generators {
             return false;
         }
         let f = top!(self);
@@ -2468,9 +2468,24 @@ impl Vm {
 
     /// Keeps a finished frame for the next call.
     pub(crate) fn recycle_frame(&mut self, mut frame: FrameBox) {
+        if frame.is_embedded() {
+            self.recycle_embedded(frame);
+            return;
+        }
         if self.frame_pool.len() < 64 {
             frame.clear();
             self.frame_pool.push(frame);
+        }
+    }
+
+    /// A generator's frame stays in its block (dropping the box empties
+    /// it there), but its rare part, which a pooled frame lent it when the
+    /// generator was made (`Frame::move_into`), goes back to the pool, so
+    /// that generators that handle exceptions allocate none.
+    #[inline(never)]
+    fn recycle_embedded(&mut self, mut frame: FrameBox) {
+        if let Some(pooled) = self.frame_pool.last_mut() {
+            frame.give_rare(pooled);
         }
     }
 

@@ -24,6 +24,7 @@ pub mod frame;
 pub mod frame_object;
 pub mod gc;
 pub mod gen_names;
+pub mod gen_rc;
 pub mod generator;
 pub mod import;
 pub mod interp;

@@ -572,7 +572,7 @@ impl Vm {
                         .unwrap_or(Value::None),
                 ),
                 "gi_frame" | "cr_frame" | "ag_frame" => Some(self.gen_frame_object(g)),
-                "gi_code" | "cr_code" | "ag_code" => Some(Value::Code(g.code.clone())),
+                "gi_code" | "cr_code" | "ag_code" => Some(Value::Code(g.code().clone())),
                 _ => self
                     .class_lookup(&self.type_of(obj), name)
                     .map(|a| self.bind(a, obj)),

@@ -12,7 +12,7 @@ use std::any::Any;
 use std::rc::Rc;
 
 use crate::frame::Resume;
-use crate::value::{Class, Generator, NativeObject, PyResult, Value};
+use crate::value::{Class, GenRc, NativeObject, PyResult, Value};
 use crate::vm::Vm;
 
 /// What to do to a generator.
@@ -46,7 +46,7 @@ impl NativeObject for Wrapped {
 impl Vm {
     /// Resumes `g` from Rust and waits for its next yield or its return,
     /// in a nested dispatch loop.
-    pub fn resume(&mut self, g: &Rc<Generator>, action: Action) -> PyResult<Exit> {
+    pub fn resume(&mut self, g: &GenRc, action: Action) -> PyResult<Exit> {
         let base = self.frames.len();
         let r = match action {
             Action::Send(v) => self.resume_frame(g, v, Resume::Native),

@@ -4,25 +4,23 @@
 //! running task, and the call the frame below was executing (whose name
 //! is read from the source only when a traceback shows it).
 
-use std::rc::Rc;
-
-use crate::value::{Generator, ResumedBy};
+use crate::value::{GenRc, ResumedBy};
 use crate::vm::Vm;
 
 /// The built-in or task step that resumed `g` (the top frame's generator).
-pub fn native_resumer(vm: &Vm, g: &Rc<Generator>) -> ResumedBy {
+pub fn native_resumer(vm: &Vm, g: &GenRc) -> ResumedBy {
     resumer_at(vm, g, 2)
 }
 
 /// The same as text, with the caller's frame `depth` frames from the top
 /// (1 while `g`'s own frame is not pushed yet).
-pub fn resumer_of(vm: &Vm, g: &Rc<Generator>, depth: usize) -> String {
+pub fn resumer_of(vm: &Vm, g: &GenRc, depth: usize) -> String {
     describe(&resumer_at(vm, g, depth)).into_owned()
 }
 
 /// The task step, or the call site of the frame `depth` from the top: the
 /// name of the built-in is only read from the source by `describe`.
-fn resumer_at(vm: &Vm, g: &Rc<Generator>, depth: usize) -> ResumedBy {
+fn resumer_at(vm: &Vm, g: &GenRc, depth: usize) -> ResumedBy {
     if let Some(label) = (crate::upcalls::get().stepping_task)(vm, g) {
         return ResumedBy::Text(format!("{label}'s step").into());
     }

@@ -193,25 +193,23 @@ impl Vm {
     }
 
     /// Live generators and coroutines (only when `live_generators` is on).
-    pub fn live_generators(&mut self) -> Vec<Rc<Generator>> {
-        let Some(list) = &mut self.live_generators else {
+    pub fn live_generators(&mut self) -> Vec<GenRc> {
+        if !self.live_generators {
             return Vec::new();
-        };
-        list.retain(|w| w.strong_count() > 0);
-        list.iter().filter_map(|w| w.upgrade()).collect()
+        }
+        crate::gen_names::live()
     }
 
     /// A coroutine whose body is module-level code (the REPL's top-level
     /// `await`): the code must have been compiled with the coroutine flag.
     pub fn module_coroutine(&mut self, code: Rc<Code>, module: &Rc<Module>) -> Value {
-        let frame = Frame::new(code.clone(), module.clone());
+        let mut frame = Frame::new(code.clone(), module.clone());
         let names = Generator::names_for(&code, &Rc::from("<module>"), &Rc::from("<module>"));
         Value::Generator(Generator::new(
             GenKind::Coroutine,
             GenState::Created,
-            Some(frame),
+            GenFrame::Embed(&mut frame),
             names,
-            code,
             self.new_gen_id(),
         ))
     }

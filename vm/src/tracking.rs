@@ -33,7 +33,7 @@ pub(crate) struct Generation {
     pub(crate) instances: Vec<Weak<Instance>>,
     pub(crate) functions: Vec<Weak<Function>>,
     pub(crate) classes: Vec<Weak<Class>>,
-    pub(crate) generators: Vec<Weak<Generator>>,
+    pub(crate) generators: Vec<crate::gen_rc::GenWeak>,
     pub(crate) natives: Vec<NativeWeak>,
 }
 
@@ -72,7 +72,7 @@ impl Generation {
         keep(&mut self.instances);
         keep(&mut self.functions);
         keep(&mut self.classes);
-        keep(&mut self.generators);
+        self.generators.retain(|w| w.strong_count() > 0);
         self.natives.retain(|w| w.strong_count() > 0);
     }
 
@@ -85,7 +85,14 @@ impl Generation {
             Value::Instance(r) => self.instances.push(Rc::downgrade(r)),
             Value::Function(r) => self.functions.push(Rc::downgrade(r)),
             Value::Class(r) => self.classes.push(Rc::downgrade(r)),
-            Value::Generator(r) => self.generators.push(Rc::downgrade(r)),
+            Value::Generator(r) => {
+                // At most one entry per generator (`GenWeak`): one that
+                // registered again meanwhile keeps that one.
+                if r.tracked.get() {
+                    return false;
+                }
+                self.generators.push(GenRc::downgrade(r))
+            }
             Value::Native(r) => self.natives.push(NativeHandle::downgrade(r)),
             _ => return false,
         }
@@ -153,11 +160,10 @@ pub fn track(v: &Value) {
 /// Tracks a generator or coroutine the first time it suspends (see
 /// `Generator::tracked`).
 #[inline]
-pub fn track_suspended(r: &Rc<Generator>) {
+pub fn track_suspended(r: &Generator) {
     if !r.tracked.get() {
-        r.tracked.set(true);
         register(|g| {
-            g.generators.push(Rc::downgrade(r));
+            g.generators.push(GenRc::downgrade(r));
             true
         });
     }
@@ -189,8 +195,36 @@ fn register(add: impl FnOnce(&mut Generation) -> bool) {
 /// tracked and freed in nearly opposite orders): removing it now lets the
 /// allocator reuse the memory at once, where a dead entry would keep the
 /// allocation until the next prune.
-pub fn generator_freed(g: *const Generator) {
-    forget_freed(|gen0| &mut gen0.generators, g);
+///
+/// True when the entry was found and taken out (the caller then frees the
+/// block); else the entry stays, and frees the block when it goes
+/// (`GenWeak`).
+pub fn generator_freed(g: *const Generator) -> bool {
+    HEAP.with(|h| {
+        let Ok(mut h) = h.try_borrow_mut() else {
+            return false;
+        };
+        let v = &mut h.gens[0].generators;
+        let n = v.len();
+        let Some(i) = (n.saturating_sub(8)..n)
+            .rev()
+            .find(|&i| std::ptr::eq(v[i].as_ptr(), g))
+        else {
+            return false;
+        };
+        // `remove`, not `swap_remove`: collections see the entries in the
+        // order they were tracked. Usually it is the last one.
+        let w = if i + 1 == n {
+            v.pop()
+        } else {
+            Some(v.remove(i))
+        };
+        if let Some(w) = w {
+            w.forget();
+        }
+        h.count[0] = h.count[0].saturating_sub(1);
+        true
+    })
 }
 
 /// An instance is being freed by reference counting: as for generators,

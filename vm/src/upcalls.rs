@@ -7,9 +7,8 @@
 //! has no VM at hand.
 
 use std::cell::Cell;
-use std::rc::Rc;
 
-use crate::value::Generator;
+use crate::value::{GenRc, Generator};
 use crate::vm::Vm;
 
 #[derive(Clone, Copy)]
@@ -23,7 +22,7 @@ pub struct Upcalls {
     pub agen_closed_by_vm: fn(&Vm, &Generator),
     /// The label of the task whose step is running `g` as its coroutine,
     /// for "resumed by Task-1 (main)'s step" in tracebacks.
-    pub stepping_task: fn(&Vm, &Rc<Generator>) -> Option<String>,
+    pub stepping_task: fn(&Vm, &GenRc) -> Option<String>,
 }
 
 const NONE: Upcalls = Upcalls {

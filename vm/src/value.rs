@@ -16,6 +16,7 @@ use num_bigint::BigInt;
 use crate::code::Code;
 use crate::dict::Dict;
 use crate::frame::{Frame, FrameBox};
+pub use crate::gen_rc::GenRc;
 pub use crate::native_box::{NativeBox, NativeHandle, NativeRc, NativeWeak};
 pub use crate::rc_slice::RcSlice;
 use crate::vm::Vm;
@@ -91,7 +92,7 @@ pub enum Value {
     BoundMethod(Rc<BoundMethod>),
     Class(Rc<Class>),
     Instance(Rc<Instance>),
-    Generator(Rc<Generator>),
+    Generator(GenRc),
     Module(Rc<Module>),
     Iterator(Rc<RefCell<IterState>>),
     Property(Rc<Property>),
@@ -483,13 +484,16 @@ pub enum GenKind {
     AsyncGenerator,
 }
 
+/// A generator, coroutine or async generator object. It lives in a
+/// `GenRc` block, with its frame embedded after it (`gen_rc.rs`).
 pub struct Generator {
     pub kind: GenKind,
-    /// Registered with the cycle collector, which happens when it first
-    /// suspends or when a collection finds it alive through a registered
-    /// object: one that never suspends holds nothing it did not get at
-    /// its creation, and most never do (an awaited coroutine that returns
-    /// at once), so they cost the collector nothing.
+    /// Registered with the cycle collector (it has a `GenWeak` entry),
+    /// which happens when it first suspends or when a collection finds it
+    /// alive through a registered object: one that never suspends holds
+    /// nothing it did not get at its creation, and most never do (an
+    /// awaited coroutine that returns at once), so they cost the collector
+    /// nothing.
     pub tracked: Cell<bool>,
     pub state: Cell<GenState>,
     /// Whether the generator has an entry in the side table of rarely
@@ -498,8 +502,11 @@ pub struct Generator {
     pub(crate) extra: Cell<bool>,
     /// The collector's note of where this generator sits in a running
     /// collection (see `gc::Mark`); it fits in the padding after `state`.
+    /// Once the generator is freed while its registry entry remains, it
+    /// holds the block's slot count for the entry's drop (`GenWeak`).
     pub gc_mark: crate::tracking::Mark,
-    /// The suspended frame: none while running and once closed, and lent
+    /// The suspended frame, usually the embedded one (a frame that grew
+    /// is in a block of its own): none while running and once closed, and lent
     /// to the root of the `yield from`/`await` chain it is suspended in,
     /// so that suspending and resuming the chain costs no frame moves per
     /// level (see `Frame::chain`). Not a `RefCell`: the frame only ever
@@ -510,7 +517,16 @@ pub struct Generator {
     /// leaves it any other way than by a resume of the whole chain, so a
     /// lent slot's root is alive.
     frame: crate::frame::FrameSlot,
-    pub code: Rc<Code>,
+}
+
+/// The frame a new generator starts with (`Generator::new`).
+pub enum GenFrame<'a> {
+    /// This frame's state and values move into the generator's block,
+    /// leaving it empty.
+    Embed(&'a mut FrameBox),
+    /// The frame runs on the VM's stack (a coroutine entered at once by
+    /// `await`): the block keeps only the code and globals.
+    Running(&'a Rc<Code>, &'a Rc<Module>),
 }
 
 impl GenKind {
@@ -528,28 +544,45 @@ impl GenKind {
 
 impl Generator {
     /// A generator, coroutine or async generator object in `state`, not yet
-    /// tracked by the collector. `frame` is `None` only for one whose frame
-    /// is running on the VM's stack. `names` are `(__name__,
+    /// tracked by the collector, in a block of its own with its frame
+    /// (`GenFrame` says where that comes from). `names` are `(__name__,
     /// __qualname__)` when they differ from the code's (the function was
     /// renamed before it was called); `id` is its number for traces, or 0
     /// (see `gen_names.rs`).
+    #[allow(clippy::new_ret_no_self)]
     pub fn new(
         kind: GenKind,
         state: GenState,
-        frame: Option<FrameBox>,
+        frame: GenFrame,
         names: Option<Box<(Rc<str>, Rc<str>)>>,
-        code: Rc<Code>,
         id: u64,
-    ) -> Rc<Generator> {
-        let g = Rc::new(Generator {
+    ) -> GenRc {
+        let generator = Generator {
             kind,
             tracked: Cell::new(false),
             state: Cell::new(state),
             extra: Cell::new(false),
             gc_mark: Default::default(),
-            frame: crate::frame::FrameSlot::new(frame),
-            code,
-        });
+            frame: crate::frame::FrameSlot::new(None),
+        };
+        let g = match frame {
+            GenFrame::Embed(f) => {
+                let need = f.code.varnames.len() + f.code.stacksize as usize;
+                let cap = u32::try_from(need.max(f.stack.len())).unwrap_or(u32::MAX);
+                let g = GenRc::new(generator, cap, |dst, cap| {
+                    // SAFETY: `dst` has room for `cap` >= len slots.
+                    unsafe { f.move_into(dst, cap) }
+                });
+                // SAFETY: the frame just written, owned by the slot alone.
+                g.frame
+                    .put_owned(unsafe { FrameBox::embedded(g.embedded_frame()) });
+                g
+            }
+            GenFrame::Running(code, globals) => GenRc::new(generator, 0, |dst, cap| {
+                // SAFETY: `dst` is the header's place.
+                unsafe { FrameBox::write_empty(dst, code.clone(), globals.clone(), cap) }
+            }),
+        };
         if names.is_some() || id != 0 {
             crate::gen_names::set_extra(&g, id, names);
         }
@@ -912,7 +945,7 @@ impl Value {
     }
 
     /// The strong count of the counted pointer a heap value holds. Every
-    /// one (`Rc`, `RcSlice`, `NativeHandle`) is one word pointing at its
+    /// one (`Rc`, `RcSlice`, `NativeHandle`, `GenRc`) is one word pointing at its
     /// allocation's header, whose first word is the strong count, and is
     /// the variant's field, right after the one-word kind, at offset 8.
     /// The test `value_tests::rc_count_of_every_kind` holds std's `Rc` to
@@ -1046,7 +1079,7 @@ impl Value {
             (BoundMethod(a), BoundMethod(b)) => Rc::ptr_eq(a, b),
             (Class(a), Class(b)) => Rc::ptr_eq(a, b),
             (Instance(a), Instance(b)) => Rc::ptr_eq(a, b),
-            (Generator(a), Generator(b)) => Rc::ptr_eq(a, b),
+            (Generator(a), Generator(b)) => GenRc::ptr_eq(a, b),
             (Module(a), Module(b)) => Rc::ptr_eq(a, b),
             (Iterator(a), Iterator(b)) => Rc::ptr_eq(a, b),
             (Property(a), Property(b)) => Rc::ptr_eq(a, b),
@@ -1073,7 +1106,7 @@ impl Value {
             BoundMethod(r) => Rc::as_ptr(r) as *const u8 as usize,
             Class(r) => Rc::as_ptr(r) as *const u8 as usize,
             Instance(r) => Rc::as_ptr(r) as *const u8 as usize,
-            Generator(r) => Rc::as_ptr(r) as *const u8 as usize,
+            Generator(r) => GenRc::as_ptr(r) as *const u8 as usize,
             Module(r) => Rc::as_ptr(r) as *const u8 as usize,
             Iterator(r) => Rc::as_ptr(r) as *const u8 as usize,
             Native(r) => r.addr(),
@@ -1157,7 +1190,7 @@ mod value_tests {
 
     /// `heap_clone`/`heap_drop` adjust the strong count through
     /// `rc_count`: check that it is the count `Rc` keeps, for each shape of
-    /// counted pointer a value holds (`Rc`, `RcSlice`, `NativeHandle`).
+    /// counted pointer a value holds (`Rc`, `RcSlice`, `NativeHandle`; `GenRc` in `gen_rc::tests`).
     #[test]
     fn rc_count_of_every_kind() {
         let values = vec![

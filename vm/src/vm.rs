@@ -113,9 +113,6 @@ pub struct Vm {
     /// `sys.set_int_max_str_digits`: the most decimal digits an int<->str
     /// conversion may have (0: no limit).
     pub int_max_str_digits: usize,
-    /// Generators made by a `types.coroutine` function: `await` accepts
-    /// them (CPython's CO_ITERABLE_COROUTINE).
-    pub iterable_coroutines: Vec<std::rc::Weak<Generator>>,
     /// Nested dispatch loops (natives calling back into covm code).
     pub native_depth: usize,
     /// Built-in functions running on behalf of covm code; CPython counts
@@ -166,8 +163,8 @@ pub struct Vm {
     /// `covm --trace`: print coroutine events to stderr.
     pub tracing: bool,
     /// When set (the REPL does), every generator and coroutine created is
-    /// remembered weakly, for `:gens`.
-    pub live_generators: Option<Vec<std::rc::Weak<Generator>>>,
+    /// listed, for `:gens` (`Vm::live_generators`).
+    pub live_generators: bool,
     /// Real or virtual time, for `time` and the scheduler.
     pub clock: crate::clock::Clock,
     /// An exception to raise in the top frame when `run` starts.
@@ -460,7 +457,6 @@ impl Vm {
             recursion_limit: 1000,
             recursion_limit_asked: None,
             int_max_str_digits: 4300,
-            iterable_coroutines: Vec::new(),
             native_depth: 0,
             c_depth: 0,
             out: Box::new(std::io::sink()),
@@ -487,7 +483,7 @@ impl Vm {
             limits: crate::limits::Limits::new(),
             stack_base: 0,
             max_native_stack: 6 << 20,
-            live_generators: None,
+            live_generators: false,
             repr_guard: Vec::new(),
         }
     }

@@ -18,8 +18,9 @@ use super::{Job, Loop};
 use crate::value::*;
 use crate::vm::Vm;
 
-/// A registered generator: its loop, and the generator.
-type Registration = (Weak<NativeBox<Loop>>, Weak<Generator>);
+/// A registered generator: its loop, and the generator, whose drop takes
+/// the entry out (`dropped`), so that the address is never stale.
+type Registration = (Weak<NativeBox<Loop>>, *const Generator);
 
 thread_local! {
     /// Registered generators by id.
@@ -29,7 +30,7 @@ thread_local! {
 }
 
 /// Runs the firstiter hook once per async generator.
-pub(crate) fn init_hooks(vm: &mut Vm, g: &Rc<Generator>) {
+pub(crate) fn init_hooks(vm: &mut Vm, g: &GenRc) {
     // Ids are handed out in order, so the first use orders registrations.
     let id = vm.gen_id(g);
     if !INITED.with(|s| s.borrow_mut().insert(id)) {
@@ -38,7 +39,7 @@ pub(crate) fn init_hooks(vm: &mut Vm, g: &Rc<Generator>) {
     if let Some(lp) = super::shared(vm).running_loop() {
         REGISTERED.with(|r| {
             r.borrow_mut()
-                .insert(id, (Rc::downgrade(&lp), Rc::downgrade(g)));
+                .insert(id, (Rc::downgrade(&lp), GenRc::as_ptr(g)));
         });
     }
 }
@@ -54,7 +55,6 @@ pub(crate) fn mark_inited(vm: &Vm, g: &Generator) {
 pub(crate) struct Dropped {
     frame: crate::frame::FrameBox,
     names: Option<Box<(Rc<str>, Rc<str>)>>,
-    code: Rc<crate::code::Code>,
     lp: NativeRc<Loop>,
 }
 
@@ -81,9 +81,8 @@ pub(crate) fn dropped(g: &Generator) -> bool {
         return false;
     };
     let d = Dropped {
-        frame,
+        frame: frame.outliving(),
         names: g.created_names_boxed(),
-        code: g.code.clone(),
         lp,
     };
     crate::drop_reports::later(move |vm| {
@@ -96,13 +95,12 @@ pub(crate) fn dropped(g: &Generator) -> bool {
 
 /// `BaseEventLoop._asyncgen_finalizer_hook`: `call_soon(create_task,
 /// agen.aclose())` on the generator brought back to life.
-pub(crate) fn finalize(vm: &mut Vm, d: Dropped) -> PyResult<()> {
+pub(crate) fn finalize(vm: &mut Vm, mut d: Dropped) -> PyResult<()> {
     let g = Generator::new(
         GenKind::AsyncGenerator,
         GenState::Suspended,
-        Some(d.frame),
+        GenFrame::Embed(&mut d.frame),
         d.names,
-        d.code,
         vm.new_gen_id(),
     );
     mark_inited(vm, &g);
@@ -116,8 +114,8 @@ pub(crate) fn finalize(vm: &mut Vm, d: Dropped) -> PyResult<()> {
 
 /// The async generators registered with `lp` and still alive, in the
 /// order they were registered; they are unregistered.
-fn take_registered(lp: &NativeRc<Loop>) -> Vec<Rc<Generator>> {
-    let mut agens: Vec<(u64, Rc<Generator>)> = REGISTERED.with(|r| {
+fn take_registered(lp: &NativeRc<Loop>) -> Vec<GenRc> {
+    let mut agens: Vec<(u64, GenRc)> = REGISTERED.with(|r| {
         let mut r = r.borrow_mut();
         let ids: Vec<u64> = r
             .iter()
@@ -126,8 +124,10 @@ fn take_registered(lp: &NativeRc<Loop>) -> Vec<Rc<Generator>> {
             .collect();
         ids.into_iter()
             .filter_map(|id| {
+                // SAFETY: a registered generator is alive (see
+                // `Registration`).
                 r.remove(&id)
-                    .and_then(|(_, g)| g.upgrade().map(|g| (id, g)))
+                    .map(|(_, g)| (id, GenRc::from_ref(unsafe { &*g })))
             })
             .collect()
     });
@@ -137,7 +137,7 @@ fn take_registered(lp: &NativeRc<Loop>) -> Vec<Rc<Generator>> {
 }
 
 /// `gather(*[ag.aclose() for ag in agens], return_exceptions=True)`.
-fn close_all(vm: &mut Vm, agens: &[Rc<Generator>]) -> PyResult<NativeRc<super::future::Fut>> {
+fn close_all(vm: &mut Vm, agens: &[GenRc]) -> PyResult<NativeRc<super::future::Fut>> {
     let mut closing = Vec::with_capacity(agens.len());
     for g in agens {
         let aclose = vm.getattr(&Value::Generator(g.clone()), "aclose")?;
@@ -151,7 +151,7 @@ fn close_all(vm: &mut Vm, agens: &[Rc<Generator>]) -> PyResult<NativeRc<super::f
 fn report_failures(
     vm: &mut Vm,
     lp: &NativeRc<Loop>,
-    agens: &[Rc<Generator>],
+    agens: &[GenRc],
     results: &Value,
 ) -> PyResult<()> {
     let results = match results {

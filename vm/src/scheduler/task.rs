@@ -310,25 +310,25 @@ pub(crate) fn repr_info(vm: &mut Vm, t: &Fut) -> PyResult<Vec<String>> {
 fn format_coro(c: &Value, done: bool) -> String {
     match c {
         Value::Generator(g) => {
-            let file = &g.code.filename;
+            let file = &g.code().filename;
             if done || g.state.get() == GenState::Closed {
                 format!(
                     "{}() done, defined at {}:{}",
                     g.qualname(),
                     file,
-                    g.code.first_line
+                    g.code().first_line
                 )
             } else if g.state.get() == GenState::Created {
                 format!(
                     "{}() running at {}:{}",
                     g.qualname(),
                     file,
-                    g.code.first_line
+                    g.code().first_line
                 )
             } else {
                 let line = g
                     .peek_frame(|f| f.map(|f| f.current_line()))
-                    .unwrap_or(g.code.first_line as usize);
+                    .unwrap_or(g.code().first_line as usize);
                 format!("{}() running at {}:{}", g.qualname(), file, line)
             }
         }
@@ -348,7 +348,7 @@ fn format_coro(c: &Value, done: bool) -> String {
 
 /// The label of the task whose step is running `g` as its coroutine, if
 /// any (for "resumed by Task-1 (main)'s step" in tracebacks).
-pub fn stepping_task(vm: &Vm, g: &Rc<crate::value::Generator>) -> Option<String> {
+pub fn stepping_task(vm: &Vm, g: &crate::value::GenRc) -> Option<String> {
     let sh = vm.extensions.get(super::EXT_KEY)?.clone();
     let sh = sh.downcast::<super::Shared>().ok()?;
     let task = sh.running_loop()?.current_task()?;
@@ -356,7 +356,7 @@ pub fn stepping_task(vm: &Vm, g: &Rc<crate::value::Generator>) -> Option<String>
         return None;
     };
     match &d.coro {
-        Value::Generator(c) if Rc::ptr_eq(c, g) => {
+        Value::Generator(c) if GenRc::ptr_eq(c, g) => {
             let name = match &*d.name.borrow() {
                 Value::Str(s) => s.as_str().to_string(),
                 _ => format!("Task-{}", d.num),
