@@ -41,7 +41,7 @@
 
 use std::rc::{Rc, Weak};
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::dict::Dict;
 use crate::frame::{Activation, Frame, ReturnTo};
@@ -639,7 +639,9 @@ fn collect(generation: usize) -> usize {
     let mut index = FxHashMap::default();
     HEAP.with(|h| {
         let mut h = h.borrow_mut();
-        for g in 0..=generation {
+        // Oldest first: CPython merges the younger generations onto the
+        // end of the one collected, and finalises in that order.
+        for g in (0..=generation).rev() {
             h.gens[g].drain_live(&mut cands, &mut index);
         }
     });
@@ -656,14 +658,44 @@ fn collect(generation: usize) -> usize {
         // PEP 442: garbage generators with cleanup to run are finalised
         // (their frame queued as when such a generator is dropped); what
         // their frames hold is alive again until they have run.
+        //
+        // In CPython's order: garbage generators are finalised in the order
+        // they were tracked, and one that a garbage generator delegates to
+        // (`yield from`, `await`) is closed by its delegator's close, through
+        // the delegation, so its `finally` runs first.
+        let queue = crate::frame::finalizer_queue();
+        let queued_from = queue.borrow().len();
+        let mut delegates: FxHashSet<usize> = FxHashSet::default();
+        let delegate_of = |f: Option<&Frame>| match f?.yield_from_target()? {
+            Value::Generator(d) => Some(GenRc::as_ptr(d) as usize),
+            _ => None,
+        };
         let mut finalising = false;
         for (i, v) in a.cands.iter().enumerate() {
-            if !alive[i]
-                && let Value::Generator(g) = v
-                && crate::generator::queue_finalizer(g)
-            {
-                finalising = true;
+            let Value::Generator(g) = v else {
+                continue;
+            };
+            if alive[i] {
+                continue;
             }
+            if delegates.contains(&(GenRc::as_ptr(g) as usize)) {
+                if let Some(d) = g.peek_frame(delegate_of) {
+                    delegates.insert(d);
+                }
+                continue;
+            }
+            if crate::generator::queue_finalizer(g) {
+                finalising = true;
+                if let Some(d) = queue.borrow().last().and_then(|f| delegate_of(Some(f))) {
+                    delegates.insert(d);
+                }
+            }
+        }
+        // `run_finalizers` takes the queue from its end.
+        if let Ok(mut q) = queue.try_borrow_mut()
+            && q.len() > queued_from
+        {
+            q[queued_from..].reverse();
         }
         if finalising {
             alive = a.alive(false);

@@ -48,6 +48,8 @@ pub(crate) const BLOCK_ALIGN: usize = 16;
 const _: () = {
     assert!(FRAME_AT % BLOCK_ALIGN == 8);
     assert!(std::mem::offset_of!(Block, strong) == 0);
+    // The frame's slots start at its header's end, which is the block's.
+    assert!(FRAME_AT + std::mem::size_of::<Frame>() == std::mem::size_of::<Block>());
     assert!(std::mem::align_of::<Block>() <= BLOCK_ALIGN);
 };
 

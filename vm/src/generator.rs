@@ -183,11 +183,20 @@ impl Vm {
             return Ok(());
         }
         crate::drop_reports::flush(self);
+        // A finaliser's code may drop more generators: their frames, queued
+        // above the floor, run before it goes on, as CPython runs a
+        // finaliser where the last reference goes. Those below it wait for
+        // the enclosing call, in their order (a collection's batch).
+        let floor = self.finalizer_floor;
         loop {
-            let next = self.pending_finalizers.borrow_mut().pop();
+            let next = {
+                let mut q = self.pending_finalizers.borrow_mut();
+                if q.len() > floor { q.pop() } else { None }
+            };
             let Some(mut frame) = next else {
                 break;
             };
+            self.finalizer_floor = self.pending_finalizers.borrow().len();
             // The kind only words "... ignored GeneratorExit" and the repr.
             let kind = GenKind::of(&frame.code);
             let g = Generator::new(
@@ -210,6 +219,7 @@ impl Vm {
             g.state.set(GenState::Closed);
             let frame = g.take_frame();
             drop(frame);
+            self.finalizer_floor = floor;
         }
         HAS_PENDING.with(|h| h.set(false));
         Ok(())
