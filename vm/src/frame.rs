@@ -169,6 +169,27 @@ struct FrameRare {
     chain: Vec<Activation>,
 }
 
+impl FrameRare {
+    /// Empties it for another frame, keeping its vectors' room. Most
+    /// frames have no cells, handled exceptions, namespace or chain: each
+    /// is tested before running its drop glue.
+    #[inline]
+    fn empty(&mut self) {
+        if !self.cells.is_empty() {
+            self.cells.clear();
+        }
+        if !self.handled.is_empty() {
+            self.handled.clear();
+        }
+        if self.namespace.is_some() {
+            self.namespace = None;
+        }
+        if !self.chain.is_empty() {
+            give_back_chain(&mut self.chain);
+        }
+    }
+}
+
 impl Drop for FrameRare {
     fn drop(&mut self) {
         // A root dropped without going through `Generator::take_frame`
@@ -233,18 +254,8 @@ impl Frame {
                 }
             }
         }
-        // Most frames have no cells, handled exceptions, namespace or
-        // special return: test before running the drop glue.
         if let Some(r) = &mut self.rare {
-            if !r.cells.is_empty() {
-                r.cells.clear();
-            }
-            if !r.handled.is_empty() {
-                r.handled.clear();
-            }
-            if r.namespace.is_some() {
-                r.namespace = None;
-            }
+            r.empty();
         }
     }
 
@@ -253,12 +264,7 @@ impl Frame {
         if other.rare.is_none()
             && let Some(mut r) = self.rare.take()
         {
-            r.cells.clear();
-            r.handled.clear();
-            r.namespace = None;
-            if !r.chain.is_empty() {
-                give_back_chain(&mut r.chain);
-            }
+            r.empty();
             other.rare = Some(r);
         }
     }
@@ -704,25 +710,24 @@ impl FrameBox {
         }
     }
 
-    /// A frame for `code` with room for `cap` values and none in them.
-    pub(crate) fn alloc(code: Rc<Code>, globals: Rc<Module>, cap: usize) -> FrameBox {
-        let cap = u32::try_from(cap).unwrap_or(u32::MAX);
+    /// Memory for a frame of its own with room for `cap` values, its
+    /// header not written yet.
+    fn alloc_uninit(cap: u32) -> std::ptr::NonNull<Frame> {
         let layout = Self::layout(cap as usize);
         // SAFETY: the layout is never zero-sized (it holds the header).
         let p = unsafe { std::alloc::alloc(layout) } as *mut Frame;
-        let Some(p) = std::ptr::NonNull::new(p) else {
-            std::alloc::handle_alloc_error(layout)
-        };
-        // SAFETY: fresh memory for a header and `cap` values.
-        unsafe {
-            p.as_ptr().write(Frame {
-                code,
-                ip: 0,
-                globals,
-                rare: None,
-                stack: Slots { len: 0, cap },
-            });
+        match std::ptr::NonNull::new(p) {
+            Some(p) => p,
+            None => std::alloc::handle_alloc_error(layout),
         }
+    }
+
+    /// A frame for `code` with room for `cap` values and none in them.
+    pub(crate) fn alloc(code: Rc<Code>, globals: Rc<Module>, cap: usize) -> FrameBox {
+        let cap = u32::try_from(cap).unwrap_or(u32::MAX);
+        let p = Self::alloc_uninit(cap);
+        // SAFETY: fresh memory for a header and `cap` values.
+        unsafe { Self::write_empty(p.as_ptr(), code, globals, cap) };
         FrameBox(p)
     }
 
@@ -742,13 +747,13 @@ impl FrameBox {
         drop(self.rare.take());
     }
 
-    /// Writes at `dst` a header for a generator's embedded frame of `cap`
-    /// slots, taking over this frame's state and values (this one is left
-    /// empty).
+    /// Writes at `dst` a header for a frame of `cap` slots (a generator's
+    /// embedded frame, or one moving out of it), taking over this frame's
+    /// state and values (this one is left empty).
     ///
     /// # Safety
-    /// `dst` is an embedded frame's place with room for `cap` slots, and
-    /// `cap` at least this frame's length.
+    /// `dst` is a frame's place with room for `cap` slots, and `cap` at
+    /// least this frame's length.
     pub(crate) unsafe fn move_into(&mut self, dst: *mut Frame, cap: u32) {
         let len = self.stack.len;
         debug_assert!(len <= cap);
@@ -776,7 +781,7 @@ impl FrameBox {
     /// room for `cap` slots.
     ///
     /// # Safety
-    /// As for `move_into`.
+    /// `dst` is a frame's place with room for `cap` slots.
     pub(crate) unsafe fn write_empty(
         dst: *mut Frame,
         code: Rc<Code>,
@@ -811,23 +816,11 @@ impl FrameBox {
         if !self.is_embedded() {
             return self;
         }
-        let cap = cap.max(self.stack.len());
-        let mut out = FrameBox::alloc(self.code.clone(), self.globals.clone(), cap);
-        // SAFETY: `out` is a fresh frame with room for `cap` >= len
-        // values; the values are moved bitwise and cut off here.
-        unsafe {
-            let len = self.stack.len;
-            std::ptr::copy_nonoverlapping(
-                self.stack.as_ptr(),
-                out.stack.as_mut_ptr(),
-                len as usize,
-            );
-            self.stack.len = 0;
-            out.stack.len = len;
-        }
-        out.ip = self.ip;
-        out.rare = self.rare.take();
-        out
+        let cap = u32::try_from(cap.max(self.stack.len())).unwrap_or(u32::MAX);
+        let p = Self::alloc_uninit(cap);
+        // SAFETY: fresh memory for a header and `cap` >= len values.
+        unsafe { self.move_into(p.as_ptr(), cap) };
+        FrameBox(p)
     }
 
     /// A suspended frame that will run after its generator is gone (its
@@ -1041,12 +1034,13 @@ mod size_tests {
 }
 
 #[cfg(test)]
-mod frame_box_tests {
+pub(crate) mod frame_box_tests {
     use super::*;
     use crate::compiler::{self, Mode};
     use crate::value::Globals;
 
-    fn frame(src: &str) -> FrameBox {
+    /// A module frame for `src` (also `gen_rc::tests`').
+    pub(crate) fn frame(src: &str) -> FrameBox {
         let ast = covm_parser::parse_module(src).expect("parses");
         let code =
             compiler::compile(&ast, Rc::from(src), Rc::from("t.co"), Mode::File).expect("compiles");

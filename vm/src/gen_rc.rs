@@ -337,14 +337,10 @@ impl std::ops::Deref for GenRc {
 pub(crate) struct GenWeak(NonNull<Block>);
 
 impl GenWeak {
-    fn alive(&self) -> bool {
+    /// Whether the generator is still alive.
+    pub(crate) fn alive(&self) -> bool {
         // SAFETY: the entry keeps the block allocated.
         unsafe { self.0.as_ref().strong.get() > 0 }
-    }
-
-    /// Whether the generator is still alive.
-    pub(crate) fn strong_count(&self) -> usize {
-        usize::from(self.alive())
     }
 
     pub(crate) fn as_ptr(&self) -> *const Generator {
@@ -399,21 +395,11 @@ mod tests {
     use std::rc::Rc;
 
     use super::*;
-    use crate::compiler::{self, Mode};
-    use crate::frame::FrameBox;
-    use crate::value::{GenFrame, GenKind, GenState, Globals, Module};
+    use crate::value::{GenFrame, GenKind, GenState};
 
     /// A suspended-looking generator whose frame holds one list.
     fn generator() -> (GenRc, std::rc::Weak<std::cell::RefCell<Vec<Value>>>) {
-        let src = "x = 1\n";
-        let ast = covm_parser::parse_module(src).expect("parses");
-        let code =
-            compiler::compile(&ast, Rc::from(src), Rc::from("t.co"), Mode::File).expect("compiles");
-        let module = Rc::new(Module {
-            name: Rc::from("t"),
-            globals: Globals::new(Default::default()),
-        });
-        let mut frame: FrameBox = Frame::new(code, module);
+        let mut frame = crate::frame::frame_box_tests::frame("x = 1\n");
         let list = Rc::new(std::cell::RefCell::new(vec![Value::Int(1)]));
         let weak = Rc::downgrade(&list);
         frame.push(Value::List(list));

@@ -8,6 +8,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 
 use crate::dict::Dict;
+use crate::gen_rc::GenWeak;
 use crate::native_box::NativeWeak;
 use crate::value::*;
 
@@ -33,7 +34,7 @@ pub(crate) struct Generation {
     pub(crate) instances: Vec<Weak<Instance>>,
     pub(crate) functions: Vec<Weak<Function>>,
     pub(crate) classes: Vec<Weak<Class>>,
-    pub(crate) generators: Vec<crate::gen_rc::GenWeak>,
+    pub(crate) generators: Vec<GenWeak>,
     pub(crate) natives: Vec<NativeWeak>,
 }
 
@@ -72,7 +73,7 @@ impl Generation {
         keep(&mut self.instances);
         keep(&mut self.functions);
         keep(&mut self.classes);
-        self.generators.retain(|w| w.strong_count() > 0);
+        self.generators.retain(GenWeak::alive);
         self.natives.retain(|w| w.strong_count() > 0);
     }
 
