@@ -303,7 +303,7 @@ fn add(vm: &mut Vm, args: &[Value], kw: &KwArgs, end: End) -> PyResult<Value> {
         && let Ok(mut items) = d.items.try_borrow_mut()
         && items.len() < items.capacity()
     {
-        let x = x.clone();
+        let x = x.clone_whole();
         match end {
             End::Back => items.push_back(x),
             End::Front => items.push_front(x),

@@ -205,7 +205,7 @@ impl Vm {
                 // locals.
                 unsafe {
                     sp = sp.sub(1);
-                    sp.read()
+                    Value::read_words(sp)
                 }
             };
         }
@@ -356,7 +356,12 @@ impl Vm {
                 let i = $i;
                 let v = local!(i);
                 if v.is_heap() {
-                    let v = v.heap_clone();
+                    // SAFETY: a heap value holds an `Rc` (`Value::rc_count`);
+                    // read as words, see `Value::read_words`.
+                    let v = unsafe {
+                        *v.rc_count() += 1;
+                        Value::read_words(v)
+                    };
                     push!(v);
                 } else if v.is_undef() {
                     // SAFETY: fp is the live top frame.
@@ -368,7 +373,7 @@ impl Vm {
                     // SAFETY: an immediate owns nothing, so a bitwise
                     // copy is a clone; sp < end (see `push!`).
                     unsafe {
-                        std::ptr::copy_nonoverlapping(locals.add(i as usize), sp, 1);
+                        sp.write(Value::read_words(locals.add(i as usize)));
                         sp = sp.add(1);
                     }
                 }
@@ -511,7 +516,7 @@ impl Vm {
                 let callable = unsafe {
                     move_values(sp.sub(count), buf.as_mut_ptr() as *mut Value, count);
                     sp = sp.sub($cut);
-                    sp.read()
+                    Value::read_words(sp)
                 };
                 sync!();
                 // SAFETY: the first `count` slots of `buf` are initialised.
@@ -522,7 +527,7 @@ impl Vm {
                 for v in args.iter() {
                     // SAFETY: the arguments are dropped once, here; `buf`
                     // never drops its contents.
-                    let v = unsafe { std::ptr::read(v) };
+                    let v = unsafe { Value::read_words(v) };
                     if v.is_heap() {
                         v.heap_drop();
                     } else {
@@ -845,9 +850,9 @@ impl Vm {
                         let arg_slot: *const Value =
                             local!(if arg == NO_ARG { local } else { arg });
                         let args = unsafe {
-                            buf[0] = std::mem::MaybeUninit::new(std::ptr::read(recv));
+                            buf[0] = std::mem::MaybeUninit::new(Value::read_words(recv));
                             if count == 2 {
-                                buf[1] = std::mem::MaybeUninit::new(std::ptr::read(arg_slot));
+                                buf[1] = std::mem::MaybeUninit::new(Value::read_words(arg_slot));
                             }
                             ip = ip.add(count + 1);
                             std::slice::from_raw_parts(buf.as_ptr() as *const Value, count)
@@ -1018,7 +1023,7 @@ impl Vm {
                         // SAFETY: the receiver is on the stack and there is
                         // room for one more (see `push!`).
                         unsafe {
-                            std::ptr::copy_nonoverlapping(sp.sub(1), sp, 1);
+                            sp.write(Value::read_words(sp.sub(1)));
                             sp.sub(1).write(m);
                             sp = sp.add(1);
                         }
@@ -2334,14 +2339,14 @@ impl Vm {
         let (g, sent, callee) = unsafe {
             let base = f.stack.as_mut_ptr();
             let sent = if len - at == 2 {
-                base.add(at + 1).read()
+                Value::read_words(base.add(at + 1))
             } else {
                 Value::None
             };
-            let Value::Generator(g) = base.add(at).read() else {
+            let Value::Generator(g) = Value::read_words(base.add(at)) else {
                 unreachable!("checked above")
             };
-            let callee = base.add(first).read();
+            let callee = Value::read_words(base.add(first));
             f.stack.set_len(first);
             (g, sent, callee)
         };

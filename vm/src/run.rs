@@ -7,7 +7,8 @@
 use std::rc::Rc;
 
 use crate::code::Code;
-use crate::frame::{Activation, Frame, FrameBox, ReturnTo};
+use crate::frame::{Activation, Frame, FrameBox, Resume, ReturnTo};
+use crate::gen_rc::GenRc;
 use crate::value::*;
 use crate::vm::Vm;
 
@@ -51,6 +52,26 @@ impl Vm {
                 .as_mut_ptr()
                 .add(len)
                 .write(Activation::new(frame, ret));
+            self.frames.set_len(len + 1);
+        }
+    }
+
+    /// `push_frame` of a generator's frame, its `ReturnTo` built in its
+    /// slot. Built by the caller, it went through a stack temporary
+    /// written as a 4-byte tag and a pointer and read back with one 16-byte
+    /// load, which cannot forward from those stores: a stall on every
+    /// resume.
+    #[inline(always)]
+    pub(crate) fn push_generator_frame_raw(&mut self, frame: FrameBox, g: GenRc, resume: Resume) {
+        if self.frames.len() == self.frames.capacity() {
+            self.frames.reserve(16);
+        }
+        let len = self.frames.len();
+        // SAFETY: there is room for one more, checked above.
+        unsafe {
+            let slot = self.frames.as_mut_ptr().add(len);
+            std::ptr::addr_of_mut!((*slot).frame).write(frame);
+            std::ptr::addr_of_mut!((*slot).ret).write(ReturnTo::Generator(g, resume));
             self.frames.set_len(len + 1);
         }
     }

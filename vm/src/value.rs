@@ -954,7 +954,7 @@ impl Value {
     /// # Safety
     /// `self.is_heap()`.
     #[inline(always)]
-    unsafe fn rc_count(&self) -> *mut usize {
+    pub(crate) unsafe fn rc_count(&self) -> *mut usize {
         // SAFETY: the caller's contract; see above for the layout.
         unsafe { *((self as *const Value as *const u8).add(8) as *const *mut usize) }
     }
@@ -990,6 +990,22 @@ impl Value {
             // SAFETY: immediates own nothing: a bitwise copy is a clone.
             unsafe { std::ptr::read(self) }
         }
+    }
+
+    /// `clone` for a value handed to an out-of-line container method
+    /// (`VecDeque::push_back`), which reads its argument back from memory
+    /// with one 16-byte load. That load forwards from the one 16-byte
+    /// store this copy makes, and not from the two word stores of a
+    /// `clone` or `fast_clone`, which would stall it.
+    #[inline(always)]
+    pub fn clone_whole(&self) -> Value {
+        if self.is_heap() {
+            // SAFETY: as `heap_clone`.
+            unsafe { *self.rc_count() += 1 };
+        }
+        // SAFETY: the count is bumped for a heap value; an immediate owns
+        // nothing.
+        unsafe { std::ptr::read(self) }
     }
 
     /// `clone` of a value that owns a heap object: the strong count is
