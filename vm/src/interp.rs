@@ -199,6 +199,9 @@ impl Vm {
                 }
             }};
         }
+        // Values leave the stack as two words (`Value::read_words`): the
+        // slot may have been written by narrower stores, which a 16-byte
+        // load cannot forward from (ARCHITECTURE.md, "Speed").
         macro_rules! pop {
             () => {
                 // SAFETY: the compiler balances the stack: never below the
