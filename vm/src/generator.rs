@@ -340,7 +340,7 @@ impl Vm {
             return Err(self.gen_already_running(&g));
         };
         g.state.set(GenState::Running);
-        self.push_generator_frame_raw(frame, g, Resume::YieldFrom);
+        self.push_generator_activation(frame, g, Resume::YieldFrom);
         Ok(())
     }
 
@@ -585,7 +585,7 @@ impl Vm {
         if resume.is_call() {
             self.c_depth += 1;
         }
-        self.push_generator_frame_raw(frame, g, resume);
+        self.push_generator_activation(frame, g, resume);
     }
 
     /// The generator frame on top returned `v`: deliver it as `resume` says.

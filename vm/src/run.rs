@@ -62,7 +62,7 @@ impl Vm {
     /// load, which cannot forward from those stores: a stall on every
     /// resume.
     #[inline(always)]
-    pub(crate) fn push_generator_frame_raw(&mut self, frame: FrameBox, g: GenRc, resume: Resume) {
+    pub(crate) fn push_generator_activation(&mut self, frame: FrameBox, g: GenRc, resume: Resume) {
         if self.frames.len() == self.frames.capacity() {
             self.frames.reserve(16);
         }
