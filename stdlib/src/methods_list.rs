@@ -39,7 +39,7 @@ pub fn install(vm: &mut Vm) {
     vm.add_method(&sl, "indices", slice_indices);
 }
 
-type ListRef = Rc<RefCell<Vec<Value>>>;
+type ListRef = Rc<RefCell<covm_vm::value::ListItems>>;
 
 #[inline]
 fn this(vm: &Vm, args: &[Value], name: &str) -> PyResult<ListRef> {
@@ -261,15 +261,15 @@ fn list_sort(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
         Some(v) => index_arg(vm, v)? != 0,
     };
     // As CPython: the list looks empty while it is sorted.
-    let values = std::mem::take(&mut *l.borrow_mut());
+    let values = std::mem::take(&mut **l.borrow_mut());
     let r = sort_values(vm, values, key.as_ref(), reverse);
     let (sorted, err) = match r {
         Ok(v) => (v, None),
         Err((v, e)) => (v, Some(e)),
     };
     let modified = !l.borrow().is_empty();
-    let old = std::mem::replace(&mut *l.borrow_mut(), sorted);
-    drop(old);
+    let mut old = std::mem::replace(&mut **l.borrow_mut(), sorted);
+    covm_vm::value::release_from_last(&mut old);
     if let Some(e) = err {
         return Err(e);
     }

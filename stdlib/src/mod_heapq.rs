@@ -10,7 +10,7 @@ use covm_vm::value::*;
 use crate::args::*;
 use crate::modules::func;
 
-type List = Rc<RefCell<Vec<Value>>>;
+type List = Rc<RefCell<ListItems>>;
 
 fn heap_arg(vm: &Vm, fname: &str, v: &Value) -> PyResult<List> {
     match v {

@@ -1051,8 +1051,8 @@ pub(crate) mod frame_box_tests {
         Frame::new(code, module)
     }
 
-    fn heap(n: i64) -> (Value, std::rc::Weak<RefCell<Vec<Value>>>) {
-        let rc = Rc::new(RefCell::new(vec![Value::Int(n)]));
+    fn heap(n: i64) -> (Value, std::rc::Weak<RefCell<crate::value::ListItems>>) {
+        let rc = Rc::new(RefCell::new(vec![Value::Int(n)].into()));
         let weak = Rc::downgrade(&rc);
         (Value::List(rc), weak)
     }

@@ -664,7 +664,6 @@ fn collect(generation: usize) -> usize {
         // (`yield from`, `await`) is closed by its delegator's close, through
         // the delegation, so its `finally` runs first.
         let queue = crate::frame::finalizer_queue();
-        let queued_from = queue.borrow().len();
         let mut delegates: FxHashSet<usize> = FxHashSet::default();
         let delegate_of = |f: Option<&Frame>| match f?.yield_from_target()? {
             Value::Generator(d) => Some(GenRc::as_ptr(d) as usize),
@@ -690,12 +689,6 @@ fn collect(generation: usize) -> usize {
                     delegates.insert(d);
                 }
             }
-        }
-        // `run_finalizers` takes the queue from its end.
-        if let Ok(mut q) = queue.try_borrow_mut()
-            && q.len() > queued_from
-        {
-            q[queued_from..].reverse();
         }
         if finalising {
             alive = a.alive(false);

@@ -398,9 +398,12 @@ mod tests {
     use crate::value::{GenFrame, GenKind, GenState};
 
     /// A suspended-looking generator whose frame holds one list.
-    fn generator() -> (GenRc, std::rc::Weak<std::cell::RefCell<Vec<Value>>>) {
+    fn generator() -> (
+        GenRc,
+        std::rc::Weak<std::cell::RefCell<crate::value::ListItems>>,
+    ) {
         let mut frame = crate::frame::frame_box_tests::frame("x = 1\n");
-        let list = Rc::new(std::cell::RefCell::new(vec![Value::Int(1)]));
+        let list = Rc::new(std::cell::RefCell::new(vec![Value::Int(1)].into()));
         let weak = Rc::downgrade(&list);
         frame.push(Value::List(list));
         let g = Generator::new(

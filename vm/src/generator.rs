@@ -183,43 +183,40 @@ impl Vm {
             return Ok(());
         }
         crate::drop_reports::flush(self);
-        // A finaliser's code may drop more generators: their frames, queued
-        // above the floor, run before it goes on, as CPython runs a
-        // finaliser where the last reference goes. Those below it wait for
-        // the enclosing call, in their order (a collection's batch).
-        let floor = self.finalizer_floor;
+        // Frames run in the order their generators were dropped, as CPython
+        // runs each finaliser where the last reference goes. The batch is
+        // taken out of the queue first: a generator a finaliser's code
+        // drops runs at once, in a nested call that sees only it, not the
+        // rest of this batch.
         loop {
-            let next = {
-                let mut q = self.pending_finalizers.borrow_mut();
-                if q.len() > floor { q.pop() } else { None }
-            };
-            let Some(mut frame) = next else {
+            let batch = std::mem::take(&mut *self.pending_finalizers.borrow_mut());
+            if batch.is_empty() {
                 break;
-            };
-            self.finalizer_floor = self.pending_finalizers.borrow().len();
-            // The kind only words "... ignored GeneratorExit" and the repr.
-            let kind = GenKind::of(&frame.code);
-            let g = Generator::new(
-                kind,
-                GenState::Suspended,
-                GenFrame::Embed(&mut frame),
-                None,
-                0,
-            );
-            drop(frame);
-            if kind == GenKind::AsyncGenerator {
-                // Closed here, not by its loop: its hooks never run.
-                (crate::upcalls::get().agen_closed_by_vm)(self, &g);
             }
-            if let Err(e) = self.gen_close(&g) {
-                self.report_unraisable(&e, &Value::Generator(g.clone()));
+            for mut frame in batch {
+                // The kind only words "... ignored GeneratorExit" and the repr.
+                let kind = GenKind::of(&frame.code);
+                let g = Generator::new(
+                    kind,
+                    GenState::Suspended,
+                    GenFrame::Embed(&mut frame),
+                    None,
+                    0,
+                );
+                drop(frame);
+                if kind == GenKind::AsyncGenerator {
+                    // Closed here, not by its loop: its hooks never run.
+                    (crate::upcalls::get().agen_closed_by_vm)(self, &g);
+                }
+                if let Err(e) = self.gen_close(&g) {
+                    self.report_unraisable(&e, &Value::Generator(g.clone()));
+                }
+                // A generator that ignored GeneratorExit is cleared without
+                // running its handlers again (found by tools/difffuzz).
+                g.state.set(GenState::Closed);
+                let frame = g.take_frame();
+                drop(frame);
             }
-            // A generator that ignored GeneratorExit is cleared without
-            // running its handlers again (found by tools/difffuzz).
-            g.state.set(GenState::Closed);
-            let frame = g.take_frame();
-            drop(frame);
-            self.finalizer_floor = floor;
         }
         HAS_PENDING.with(|h| h.set(false));
         Ok(())

@@ -1201,6 +1201,10 @@ impl Vm {
                     sync!();
                     self.slow_op(op!())?;
                     reload!();
+                    // A store or delete may have freed generators: their
+                    // `finally` runs now, before the next statement, as
+                    // CPython runs it where the last reference goes.
+                    after_drop!();
                 }
             }
         }

@@ -1825,7 +1825,7 @@ impl Vm {
     /// (in CPython's order: a contiguous slice's items last to first).
     fn delete_slice(
         &mut self,
-        l: &Rc<RefCell<Vec<Value>>>,
+        l: &Rc<RefCell<ListItems>>,
         s: &SliceObj,
         len: usize,
     ) -> PyResult<Vec<Value>> {
@@ -1841,7 +1841,11 @@ impl Vm {
             };
             let (lo, hi) = ((lo.max(0) as usize).min(n), (hi.max(0) as usize).min(n));
             let mut removed: Vec<Value> = lb.drain(lo..hi).collect();
-            removed.reverse();
+            // Released as CPython does: a plain slice from its end
+            // (`list_ass_slice`), a reversed one in index order.
+            if step == 1 {
+                removed.reverse();
+            }
             return Ok(removed);
         }
         let mut doomed = vec![false; n];
@@ -1997,8 +2001,11 @@ impl Vm {
                     let (start, stop, step) = self.slice_indices(s, len)?;
                     if step == 1 {
                         let stop = stop.max(start);
-                        let mut lb = l.borrow_mut();
-                        lb.splice(start as usize..stop as usize, new_items);
+                        let mut old: Vec<Value> = l
+                            .borrow_mut()
+                            .splice(start as usize..stop as usize, new_items)
+                            .collect();
+                        crate::value::release_from_last(&mut old);
                         return Ok(());
                     }
                     let pos = self.slice_positions(s, len)?;

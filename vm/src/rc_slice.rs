@@ -153,8 +153,13 @@ impl<T> Drop for RcSlice<T> {
             let h = self.ptr.as_ptr();
             (*h).strong -= 1;
             if (*h).strong == 0 {
+                // From the last item, as CPython's `tupledealloc` releases
+                // a tuple's items (the order generators freed with it run
+                // their `finally` blocks).
                 let len = (*h).len;
-                std::ptr::drop_in_place(std::ptr::slice_from_raw_parts_mut(self.items(), len));
+                for i in (0..len).rev() {
+                    std::ptr::drop_in_place(self.items().add(i));
+                }
                 std::alloc::dealloc(h.cast(), Self::layout(len));
             }
         }

@@ -28,7 +28,7 @@ impl Default for Mark {
 /// The tracked objects of one generation, by type.
 #[derive(Default)]
 pub(crate) struct Generation {
-    pub(crate) lists: Vec<Weak<RefCell<Vec<Value>>>>,
+    pub(crate) lists: Vec<Weak<RefCell<crate::value::ListItems>>>,
     pub(crate) dicts: Vec<Weak<RefCell<Dict>>>,
     pub(crate) sets: Vec<Weak<RefCell<Dict>>>,
     pub(crate) instances: Vec<Weak<Instance>>,
@@ -320,9 +320,9 @@ mod tests {
     fn dead_entries_are_pruned_while_disabled() {
         set_enabled(false);
         for _ in 0..10 * PRUNE_MIN {
-            track(&Value::List(Rc::new(RefCell::new(Vec::new()))));
+            track(&Value::List(Rc::new(RefCell::new(Default::default()))));
         }
-        let live = Value::List(Rc::new(RefCell::new(Vec::new())));
+        let live = Value::List(Rc::new(RefCell::new(Default::default())));
         track(&live);
         let len = HEAP.with(|h| h.borrow().gens[0].len());
         set_enabled(true);

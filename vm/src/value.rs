@@ -81,7 +81,7 @@ pub enum Value {
     /// normalised back to `Int` whenever they fit.
     BigInt(Rc<BigInt>),
     Str(Rc<PyStr>),
-    List(Rc<RefCell<Vec<Value>>>),
+    List(Rc<RefCell<ListItems>>),
     Dict(Rc<RefCell<Dict>>),
     Set(Rc<RefCell<Dict>>),
     FrozenSet(Rc<RefCell<Dict>>),
@@ -115,6 +115,47 @@ impl Clone for Value {
     #[inline(always)]
     fn clone(&self) -> Value {
         self.fast_clone()
+    }
+}
+
+/// A list's items. A `Vec` that drops its items from the last, as
+/// CPython's `list_dealloc` releases them: the `finally` blocks of
+/// generators freed with a list then run in CPython's order.
+#[derive(Default)]
+pub struct ListItems(pub Vec<Value>);
+
+impl Drop for ListItems {
+    fn drop(&mut self) {
+        release_from_last(&mut self.0);
+    }
+}
+
+/// Empties `v` from its last item, as CPython releases a list's items
+/// (dealloc, `clear`, slice deletion).
+pub fn release_from_last(v: &mut Vec<Value>) {
+    while let Some(x) = v.pop() {
+        drop(x);
+    }
+}
+
+impl std::ops::Deref for ListItems {
+    type Target = Vec<Value>;
+    #[inline(always)]
+    fn deref(&self) -> &Vec<Value> {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for ListItems {
+    #[inline(always)]
+    fn deref_mut(&mut self) -> &mut Vec<Value> {
+        &mut self.0
+    }
+}
+
+impl From<Vec<Value>> for ListItems {
+    fn from(v: Vec<Value>) -> ListItems {
+        ListItems(v)
     }
 }
 
@@ -918,7 +959,7 @@ impl Value {
         Value::Tuple(v.into())
     }
     pub fn list(v: Vec<Value>) -> Value {
-        Value::tracked(Value::List(Rc::new(RefCell::new(v))))
+        Value::tracked(Value::List(Rc::new(RefCell::new(ListItems(v)))))
     }
     /// A new dict, tracked by the cycle collector.
     pub fn dict(d: Dict) -> Value {
@@ -1212,7 +1253,7 @@ mod value_tests {
         let values = vec![
             Value::from_bigint(BigInt::from(u64::MAX) * 4),
             Value::str("s"),
-            Value::List(Rc::new(RefCell::new(vec![Value::Int(1)]))),
+            Value::List(Rc::new(RefCell::new(vec![Value::Int(1)].into()))),
             Value::Dict(Rc::new(RefCell::new(Dict::default()))),
             Value::Range(Rc::new(RangeObj {
                 start: 0,

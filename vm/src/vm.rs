@@ -128,9 +128,6 @@ pub struct Vm {
     /// Generator frames whose generator was dropped while suspended inside
     /// a `try`/`with`: their `finally` blocks still have to run.
     pub pending_finalizers: Rc<RefCell<Vec<FrameBox>>>,
-    /// How many of `pending_finalizers` belong to an enclosing
-    /// `run_finalizers` call (see there).
-    pub(crate) finalizer_floor: usize,
     /// Set by `Reraise` and bare `raise`: the exception keeps its
     /// traceback and context.
     pub reraising: bool,
@@ -471,7 +468,6 @@ impl Vm {
                 dunder_class: Rc::from("__class__"),
             },
             pending_finalizers: crate::frame::finalizer_queue(),
-            finalizer_floor: 0,
             reraising: false,
             broken_pipe: false,
             throwing: false,
