@@ -555,13 +555,15 @@ impl Vm {
                     Value::Bool(x) => *x as usize,
                     _ => 0,
                 };
-                let items = l.borrow().clone();
+                let mut items = l.borrow().clone();
                 let mut lb = l.borrow_mut();
                 lb.clear();
                 for _ in 0..n {
                     lb.extend(items.iter().cloned());
                 }
                 drop(lb);
+                // `l *= 0` frees the items from the last, as `list.clear`.
+                crate::value::release_from_last(&mut items);
                 return Ok(a);
             }
             (Value::Set(s), BinOp::BitOr | BinOp::BitAnd | BinOp::Sub | BinOp::BitXor) => {
