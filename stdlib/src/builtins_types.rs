@@ -570,6 +570,35 @@ fn object_new(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     }))))
 }
 
+/// The error of `list.__init__(x)` (and `dict`'s, `set`'s) when `x` is
+/// not one, in CPython's words for a slot wrapper.
+pub(crate) fn init_receiver_error(vm: &Vm, ty: &str, args: &[Value]) -> Value {
+    match args.first() {
+        Some(v) => vm.type_error(&format!(
+            "descriptor '__init__' requires a '{ty}' object but received a '{}'",
+            vm.type_name(v)
+        )),
+        None => vm.type_error(&format!(
+            "descriptor '__init__' of '{ty}' object needs an argument"
+        )),
+    }
+}
+
+/// `C() takes no keyword arguments` / `C expected at most 1 argument, got
+/// N`: the checks of `list.__init__` and `set.__init__`.
+pub(crate) fn init_arity(vm: &Vm, ty: &str, args: &[Value], kw: &KwArgs) -> PyResult<()> {
+    if !kw.is_empty() {
+        return Err(vm.type_error(&format!("{ty}() takes no keyword arguments")));
+    }
+    if args.len() > 2 {
+        return Err(vm.type_error(&format!(
+            "{ty} expected at most 1 argument, got {}",
+            args.len() - 1
+        )));
+    }
+    Ok(())
+}
+
 /// `object.__init__`: rejects arguments unless a subclass's `__init__`
 /// is the one that was called.
 fn object_init(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {

@@ -22,6 +22,7 @@ pub fn install(vm: &mut Vm) {
         ("pop", dict_pop),
         ("popitem", dict_popitem),
         ("update", dict_update),
+        ("__init__", dict_init),
         ("copy", dict_copy),
         ("clear", dict_clear),
     ];
@@ -495,6 +496,28 @@ fn dict_update(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
             args.len() - 1
         )));
     }
+    if let Some(o) = args.get(1) {
+        update_from(vm, &d, o)?;
+    }
+    for (k, v) in kw {
+        dict::set(vm, &d, Value::str(k.as_ref()), v.clone())?;
+    }
+    Ok(Value::None)
+}
+
+/// `d.__init__(other=(), **kw)`: `update` under `dict`'s name; the dict
+/// is not emptied first, as in CPython.
+fn dict_init(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
+    let Some(Value::Dict(d)) = args.first() else {
+        return Err(crate::builtins_types::init_receiver_error(vm, "dict", args));
+    };
+    if args.len() > 2 {
+        return Err(vm.type_error(&format!(
+            "dict expected at most 1 argument, got {}",
+            args.len() - 1
+        )));
+    }
+    let d = d.clone();
     if let Some(o) = args.get(1) {
         update_from(vm, &d, o)?;
     }

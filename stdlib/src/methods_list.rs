@@ -14,6 +14,7 @@ use crate::methods::{
 pub fn install(vm: &mut Vm) {
     let l = vm.types.list.clone();
     let m: &[(&str, covm_vm::value::NativeFn)] = &[
+        ("__init__", list_init),
         ("append", list_append),
         ("extend", list_extend),
         ("insert", list_insert),
@@ -234,6 +235,22 @@ fn list_copy(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     no_args(vm, "list.copy", args, kw)?;
     let v = l.borrow().clone();
     Ok(Value::list(v))
+}
+
+/// `l.__init__(iterable=())`: as CPython, empties the list first (from
+/// its last item), then extends it, so `l.__init__(l)` leaves it empty.
+fn list_init(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
+    let Some(Value::List(l)) = args.first() else {
+        return Err(crate::builtins_types::init_receiver_error(vm, "list", args));
+    };
+    crate::builtins_types::init_arity(vm, "list", args, kw)?;
+    let mut old = std::mem::take(&mut **l.borrow_mut());
+    covm_vm::value::release_from_last(&mut old);
+    if let Some(it) = args.get(1) {
+        let items = vm.collect(it)?;
+        l.borrow_mut().extend(items);
+    }
+    Ok(Value::None)
 }
 
 fn list_clear(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {

@@ -33,6 +33,7 @@ pub fn install(vm: &mut Vm) {
         ("discard", set_discard),
         ("remove", set_remove),
         ("pop", set_pop),
+        ("__init__", set_init),
         ("clear", set_clear),
         ("update", set_update),
         ("intersection_update", set_intersection_update),
@@ -150,6 +151,19 @@ fn set_clear(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     no_args(vm, "set.clear", args, kw)?;
     let old = std::mem::take(&mut *t.borrow_mut());
     drop(old);
+    Ok(Value::None)
+}
+
+/// `s.__init__(iterable=())`: empties the set, then adds the items.
+fn set_init(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
+    let Some(Value::Set(t)) = args.first() else {
+        return Err(crate::builtins_types::init_receiver_error(vm, "set", args));
+    };
+    crate::builtins_types::init_arity(vm, "set", args, kw)?;
+    let t = t.clone();
+    let old = std::mem::take(&mut *t.borrow_mut());
+    drop(old);
+    union_into(vm, &t, &args[1..])?;
     Ok(Value::None)
 }
 
