@@ -10,6 +10,7 @@ pub mod builtins_async;
 pub mod builtins_types;
 pub mod file;
 pub mod methods;
+pub mod methods_bytes;
 pub mod methods_dict;
 pub mod methods_list;
 pub mod methods_num;

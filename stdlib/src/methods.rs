@@ -8,7 +8,7 @@ use std::rc::Rc;
 use covm_vm::Vm;
 use covm_vm::value::{Class, KwArgs, PyResult, Value};
 
-use crate::{methods_dict, methods_list, methods_num, methods_set, methods_str};
+use crate::{methods_bytes, methods_dict, methods_list, methods_num, methods_set, methods_str};
 
 pub fn install(vm: &mut Vm) {
     methods_str::install(vm);
@@ -16,6 +16,7 @@ pub fn install(vm: &mut Vm) {
     methods_dict::install(vm);
     methods_set::install(vm);
     methods_num::install(vm);
+    methods_bytes::install(vm);
 }
 
 /// Registers `func` as a class method (`dict.fromkeys`).

@@ -1,13 +1,11 @@
-//! Methods of `int`, `float` and `bytes`.
+//! Methods of `int` and `float`.
 
 use covm_vm::Vm;
 use covm_vm::value::{KwArgs, PyResult, Value};
 use num_bigint::{BigInt, Sign};
 use num_traits::{Signed, Zero};
 
-use crate::methods::{
-    add_classmethod, bind_args, count_args, descriptor_error, exc_class, index_arg, no_args,
-};
+use crate::methods::{add_classmethod, bind_args, descriptor_error, index_arg, no_args};
 
 pub fn install(vm: &mut Vm) {
     let i = vm.types.int.clone();
@@ -22,9 +20,6 @@ pub fn install(vm: &mut Vm) {
     vm.add_method(&f, "as_integer_ratio", float_as_integer_ratio);
     vm.add_method(&f, "conjugate", float_conjugate);
     vm.add_method(&f, "hex", float_hex);
-    let b = vm.types.bytes.clone();
-    vm.add_method(&b, "decode", bytes_decode);
-    vm.add_method(&b, "hex", bytes_hex);
 }
 
 fn int_this(vm: &Vm, args: &[Value], name: &str) -> PyResult<BigInt> {
@@ -247,103 +242,4 @@ fn float_hex(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
         e.to_string()
     };
     Ok(Value::str(format!("{sign}0x{lead}.{hex}p{es}")))
-}
-
-fn bytes_decode(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
-    let Some(Value::Bytes(b)) = args.first() else {
-        return Err(descriptor_error(vm, "bytes", "decode", args));
-    };
-    let b = b.clone();
-    let a = bind_args(vm, "decode", args, kw, &["encoding", "errors"])?;
-    let enc = match &a[0] {
-        Some(Value::Str(s)) => s.as_str().to_string(),
-        _ => "utf-8".to_string(),
-    };
-    let errors = match &a[1] {
-        Some(Value::Str(s)) => s.as_str().to_string(),
-        _ => "strict".to_string(),
-    };
-    let norm = enc.to_ascii_lowercase().replace(['-', ' '], "_");
-    match norm.as_str() {
-        "utf_8" | "utf8" | "u8" => match std::str::from_utf8(&b) {
-            Ok(s) => Ok(Value::str(s)),
-            Err(e) => {
-                if errors == "replace" {
-                    return Ok(Value::str(String::from_utf8_lossy(&b).into_owned()));
-                }
-                if errors == "ignore" {
-                    let mut out = String::new();
-                    let mut rest: &[u8] = &b;
-                    loop {
-                        match std::str::from_utf8(rest) {
-                            Ok(s) => {
-                                out.push_str(s);
-                                break;
-                            }
-                            Err(e) => {
-                                let good = e.valid_up_to();
-                                out.push_str(std::str::from_utf8(&rest[..good]).unwrap_or(""));
-                                let skip = e.error_len().unwrap_or(rest.len() - good);
-                                rest = &rest[good + skip..];
-                            }
-                        }
-                    }
-                    return Ok(Value::str(out));
-                }
-                let pos = e.valid_up_to();
-                let byte = b.get(pos).copied().unwrap_or(0);
-                let reason = match e.error_len() {
-                    None => "unexpected end of data",
-                    Some(_) if (0x80..0xc2).contains(&byte) || byte > 0xf4 => "invalid start byte",
-                    Some(_) => "invalid continuation byte",
-                };
-                let cls = exc_class(vm, "UnicodeDecodeError");
-                Err(vm.new_exc(
-                    &cls,
-                    &format!(
-                        "'utf-8' codec can't decode byte 0x{byte:02x} in position {pos}: {reason}"
-                    ),
-                ))
-            }
-        },
-        "ascii" | "us_ascii" => {
-            let mut out = String::with_capacity(b.len());
-            for (i, &c) in b.iter().enumerate() {
-                if c < 128 {
-                    out.push(c as char);
-                } else if errors == "replace" {
-                    out.push('\u{fffd}');
-                } else if errors != "ignore" {
-                    let cls = exc_class(vm, "UnicodeDecodeError");
-                    return Err(vm.new_exc(
-                        &cls,
-                        &format!(
-                            "'ascii' codec can't decode byte 0x{c:02x} in position {i}: ordinal not in range(128)"
-                        ),
-                    ));
-                }
-            }
-            Ok(Value::str(out))
-        }
-        "latin_1" | "latin1" | "iso_8859_1" | "iso8859_1" | "l1" => {
-            Ok(Value::str(b.iter().map(|&c| c as char).collect::<String>()))
-        }
-        _ => {
-            let e = vm.new_exc(
-                &vm.exc.lookup_error.clone(),
-                &format!("unknown encoding: {enc}"),
-            );
-            Err(e)
-        }
-    }
-}
-
-fn bytes_hex(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
-    let Some(Value::Bytes(b)) = args.first() else {
-        return Err(descriptor_error(vm, "bytes", "hex", args));
-    };
-    let b = b.clone();
-    count_args(vm, "hex", args, kw, 0, 0)?;
-    let s: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    Ok(Value::str(s))
 }
