@@ -83,17 +83,11 @@ fn bytes_arg(vm: &Vm, v: &Value) -> PyResult<RcSlice<u8>> {
 }
 
 fn find_sub(hay: &[u8], sub: &[u8]) -> Option<usize> {
-    if sub.is_empty() {
-        return Some(0);
-    }
-    hay.windows(sub.len()).position(|w| w == sub)
+    memchr::memmem::find(hay, sub)
 }
 
 fn rfind_sub(hay: &[u8], sub: &[u8]) -> Option<usize> {
-    if sub.is_empty() {
-        return Some(hay.len());
-    }
-    hay.windows(sub.len()).rposition(|w| w == sub)
+    memchr::memmem::rfind(hay, sub)
 }
 
 /// Non-overlapping occurrences of a non-empty `sub`.
