@@ -173,12 +173,22 @@ impl Vm {
         }
         match typ {
             Value::Class(c) => {
-                if !self.is_subclass(c, &self.exc.base_exception.clone()) {
+                // The exception's own class: it derives from BaseException,
+                // as everything raised does, so the clause is valid.
+                if let Value::Instance(i) = exc
+                    && Rc::ptr_eq(&i.class, c)
+                {
+                    return Ok(true);
+                }
+                if !self.is_subclass(c, &self.exc.base_exception) {
                     return Err(self.type_error(
                         "catching classes that do not inherit from BaseException is not allowed",
                     ));
                 }
-                Ok(self.is_instance_of(exc, c))
+                Ok(match exc {
+                    Value::Instance(i) => self.is_subclass(&i.class, c),
+                    _ => self.is_instance_of(exc, c),
+                })
             }
             Value::Tuple(items) => {
                 for t in items.iter() {
