@@ -5,8 +5,8 @@ use covm_vm::value::{KwArgs, PyResult, RcSlice, Value};
 use num_traits::Signed;
 
 use crate::methods::{
-    add_classmethod, adjust_indices, bind_args, count_args, count_args_old, descriptor_error,
-    exc_class, index_arg, no_args, one_arg, slice_bound,
+    add_classmethod, add_staticmethod, adjust_indices, bind_args, count_args, count_args_old,
+    descriptor_error, exc_class, index_arg, no_args, one_arg, slice_bound,
 };
 
 pub fn install(vm: &mut Vm) {
@@ -38,11 +38,27 @@ pub fn install(vm: &mut Vm) {
         ("isspace", bytes_isspace),
         ("isupper", bytes_isupper),
         ("islower", bytes_islower),
+        ("isascii", bytes_isascii),
+        ("istitle", bytes_istitle),
+        ("title", bytes_title),
+        ("capitalize", bytes_capitalize),
+        ("swapcase", bytes_swapcase),
+        ("splitlines", bytes_splitlines),
+        ("center", bytes_center),
+        ("ljust", bytes_ljust),
+        ("rjust", bytes_rjust),
+        ("zfill", bytes_zfill),
+        ("expandtabs", bytes_expandtabs),
+        ("removeprefix", bytes_removeprefix),
+        ("removesuffix", bytes_removesuffix),
+        ("translate", bytes_translate),
     ];
     for (name, f) in m {
         vm.add_method(&c, name, *f);
     }
     add_classmethod(vm, &c, "fromhex", bytes_fromhex);
+    // A staticmethod, as in CPython: `b''.maketrans(a, b)` gets no receiver.
+    add_staticmethod(vm, &c, "maketrans", bytes_maketrans);
 }
 
 // ---- helpers ----------------------------------------------------------
@@ -108,6 +124,53 @@ fn push(vm: &Vm, out: &mut Vec<u8>, s: &[u8]) -> PyResult<()> {
     Ok(())
 }
 
+/// An empty buffer with room for `n` bytes, MemoryError when it cannot
+/// be had (`b'a'.center(2**62)`).
+fn buffer(vm: &Vm, n: usize) -> PyResult<Vec<u8>> {
+    let mut out = Vec::new();
+    out.try_reserve_exact(n).map_err(|_| vm.memory_error())?;
+    Ok(out)
+}
+
+/// Argument-clinic binding of positional-or-keyword parameters: a count
+/// over the limit is reported before any keyword name is checked.
+fn clinic_args(
+    vm: &Vm,
+    name: &str,
+    args: &[Value],
+    kw: &KwArgs,
+    names: &[&str],
+) -> PyResult<Vec<Option<Value>>> {
+    let npos = args.len().saturating_sub(1);
+    let total = npos + kw.len();
+    let max = names.len();
+    if total > max {
+        let s = if max == 1 { "" } else { "s" };
+        let what = if npos == 0 {
+            "keyword argument"
+        } else {
+            "argument"
+        };
+        return Err(vm.type_error(&format!(
+            "{name}() takes at most {max} {what}{s} ({total} given)"
+        )));
+    }
+    bind_args(vm, name, args, kw, names)
+}
+
+/// A C `int` argument (`splitlines`' keepends, `expandtabs`' tabsize).
+fn c_int_arg(vm: &mut Vm, v: &Value) -> PyResult<i64> {
+    let too_big = |vm: &Vm| vm.overflow_error("Python int too large to convert to C int");
+    if let Value::BigInt(_) = v {
+        return Err(too_big(vm));
+    }
+    let n = index_arg(vm, v)?;
+    if i32::try_from(n).is_err() {
+        return Err(too_big(vm));
+    }
+    Ok(n)
+}
+
 // ---- case -------------------------------------------------------------
 
 fn bytes_upper(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
@@ -149,6 +212,81 @@ predicate!(bytes_islower, "islower", |b| b
     .iter()
     .any(u8::is_ascii_lowercase)
     && !b.iter().any(u8::is_ascii_uppercase));
+
+predicate!(bytes_isascii, "isascii", |b| b.is_ascii());
+predicate!(bytes_istitle, "istitle", |b| {
+    let mut cased = false;
+    let mut prev_cased = false;
+    for c in b {
+        if c.is_ascii_uppercase() {
+            if prev_cased {
+                return false;
+            }
+            prev_cased = true;
+            cased = true;
+        } else if c.is_ascii_lowercase() {
+            if !prev_cased {
+                return false;
+            }
+            prev_cased = true;
+            cased = true;
+        } else {
+            prev_cased = false;
+        }
+    }
+    cased
+});
+
+macro_rules! mapper {
+    ($fname:ident, $name:literal, $map:expr) => {
+        fn $fname(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
+            let b = this(vm, args, $name)?;
+            no_args(vm, concat!("bytes.", $name), args, kw)?;
+            let map: fn(&[u8]) -> Vec<u8> = $map;
+            Ok(Value::Bytes(map(&b).into()))
+        }
+    };
+}
+
+mapper!(bytes_title, "title", |b| {
+    let mut prev_cased = false;
+    b.iter()
+        .map(|&c| {
+            let out = if c.is_ascii_lowercase() && !prev_cased {
+                c.to_ascii_uppercase()
+            } else if c.is_ascii_uppercase() && prev_cased {
+                c.to_ascii_lowercase()
+            } else {
+                c
+            };
+            prev_cased = c.is_ascii_alphabetic();
+            out
+        })
+        .collect()
+});
+mapper!(bytes_capitalize, "capitalize", |b| {
+    b.iter()
+        .enumerate()
+        .map(|(i, c)| {
+            if i == 0 {
+                c.to_ascii_uppercase()
+            } else {
+                c.to_ascii_lowercase()
+            }
+        })
+        .collect()
+});
+mapper!(bytes_swapcase, "swapcase", |b| {
+    b.iter()
+        .map(|&c| {
+            if c.is_ascii_lowercase() {
+                c.to_ascii_uppercase()
+            } else {
+                c.to_ascii_lowercase()
+            }
+        })
+        .collect()
+});
 
 // ---- strip ------------------------------------------------------------
 
@@ -350,6 +488,36 @@ fn bytes_join(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
         }
     }
     Ok(Value::Bytes(out.into()))
+}
+
+/// Lines end at `\n`, `\r` or `\r\n` only: bytes know no Unicode breaks.
+fn bytes_splitlines(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
+    let b = this(vm, args, "splitlines")?;
+    let a = clinic_args(vm, "splitlines", args, kw, &["keepends"])?;
+    let keep = match &a[0] {
+        None => false,
+        Some(v) => c_int_arg(vm, v)? != 0,
+    };
+    let mut parts: Vec<&[u8]> = Vec::new();
+    let mut start = 0;
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        i += 1;
+        if c != b'\n' && c != b'\r' {
+            continue;
+        }
+        let eol = i - 1;
+        if c == b'\r' && b.get(i) == Some(&b'\n') {
+            i += 1;
+        }
+        parts.push(&b[start..if keep { i } else { eol }]);
+        start = i;
+    }
+    if start < b.len() {
+        parts.push(&b[start..]);
+    }
+    Ok(bytes_list(parts))
 }
 
 // ---- searching --------------------------------------------------------
@@ -590,6 +758,207 @@ fn bytes_partition(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> 
 
 fn bytes_rpartition(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     partition_impl(vm, args, kw, "rpartition", true)
+}
+
+fn bytes_removeprefix(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
+    let b = this(vm, args, "removeprefix")?;
+    one_arg(vm, "bytes.removeprefix", args, kw)?;
+    let p = bytes_arg(vm, &args[1])?;
+    match b.strip_prefix(&p[..]) {
+        Some(rest) if !p.is_empty() => Ok(bytes(rest)),
+        _ => Ok(Value::Bytes(b.clone())),
+    }
+}
+
+fn bytes_removesuffix(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
+    let b = this(vm, args, "removesuffix")?;
+    one_arg(vm, "bytes.removesuffix", args, kw)?;
+    let p = bytes_arg(vm, &args[1])?;
+    match b.strip_suffix(&p[..]) {
+        Some(rest) if !p.is_empty() => Ok(bytes(rest)),
+        _ => Ok(Value::Bytes(b.clone())),
+    }
+}
+
+// ---- padding ----------------------------------------------------------
+
+fn pad_impl(vm: &mut Vm, args: &[Value], kw: &KwArgs, name: &str, how: char) -> PyResult<Value> {
+    let b = this(vm, args, name)?;
+    no_kw(vm, name, kw)?;
+    count_args(vm, name, args, kw, 1, 2)?;
+    let width = index_arg(vm, &args[1])?;
+    let fill = match args.get(2) {
+        None => b' ',
+        Some(Value::Bytes(f)) if f.len() == 1 => f[0],
+        Some(other) => {
+            // Argument clinic names None itself, not its type.
+            let ty = match other {
+                Value::None => "None".to_string(),
+                v => vm.type_name(v).to_string(),
+            };
+            return Err(vm.type_error(&format!(
+                "{name}() argument 2 must be a byte string of length 1, not {ty}"
+            )));
+        }
+    };
+    let len = b.len() as i64;
+    if width <= len {
+        return Ok(Value::Bytes(b.clone()));
+    }
+    let marg = width - len;
+    // CPython's split of an odd margin for center().
+    let left = match how {
+        '<' => 0,
+        '>' => marg,
+        _ => marg / 2 + (marg & width & 1),
+    };
+    let right = marg - left;
+    let mut out = buffer(vm, width as usize)?;
+    out.extend(std::iter::repeat_n(fill, left as usize));
+    out.extend_from_slice(&b);
+    out.extend(std::iter::repeat_n(fill, right as usize));
+    Ok(Value::Bytes(out.into()))
+}
+
+fn bytes_center(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
+    pad_impl(vm, args, kw, "center", '^')
+}
+
+fn bytes_ljust(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
+    pad_impl(vm, args, kw, "ljust", '<')
+}
+
+fn bytes_rjust(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
+    pad_impl(vm, args, kw, "rjust", '>')
+}
+
+fn bytes_zfill(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
+    let b = this(vm, args, "zfill")?;
+    one_arg(vm, "bytes.zfill", args, kw)?;
+    let width = index_arg(vm, &args[1])?;
+    let len = b.len() as i64;
+    if width <= len {
+        return Ok(Value::Bytes(b.clone()));
+    }
+    let mut out = buffer(vm, width as usize)?;
+    // The sign stays in front of the zeros.
+    let body: &[u8] = match b.first() {
+        Some(&s @ (b'+' | b'-')) => {
+            out.push(s);
+            &b[1..]
+        }
+        _ => &b,
+    };
+    out.extend(std::iter::repeat_n(b'0', (width - len) as usize));
+    out.extend_from_slice(body);
+    Ok(Value::Bytes(out.into()))
+}
+
+fn bytes_expandtabs(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
+    let b = this(vm, args, "expandtabs")?;
+    let a = clinic_args(vm, "expandtabs", args, kw, &["tabsize"])?;
+    let size = match &a[0] {
+        None => 8,
+        Some(v) => c_int_arg(vm, v)?,
+    };
+    let mut out = buffer(vm, b.len())?;
+    let mut col: i64 = 0;
+    for &c in b.iter() {
+        if c == b'\t' {
+            if size > 0 {
+                let n = size - col % size;
+                out.try_reserve(n as usize).map_err(|_| vm.memory_error())?;
+                out.extend(std::iter::repeat_n(b' ', n as usize));
+                col += n;
+            }
+            continue;
+        }
+        push(vm, &mut out, &[c])?;
+        col = if c == b'\n' || c == b'\r' { 0 } else { col + 1 };
+    }
+    Ok(Value::Bytes(out.into()))
+}
+
+// ---- translate --------------------------------------------------------
+
+/// `translate(table, /, delete=b'')`.
+fn bytes_translate(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
+    let b = this(vm, args, "translate")?;
+    let npos = args.len().saturating_sub(1);
+    let total = npos + kw.len();
+    if total > 2 {
+        return Err(vm.type_error(&format!(
+            "translate() takes at most 2 arguments ({total} given)"
+        )));
+    }
+    if npos < 1 {
+        return Err(vm.type_error(&format!(
+            "translate() takes at least 1 positional argument ({npos} given)"
+        )));
+    }
+    let mut delete = args.get(2).cloned();
+    for (k, v) in kw {
+        if k.as_ref() != "delete" {
+            return Err(vm.type_error(&format!(
+                "'{k}' is an invalid keyword argument for translate()"
+            )));
+        }
+        delete = Some(v.clone());
+    }
+    let table = match &args[1] {
+        Value::None => None,
+        v => {
+            let t = bytes_arg(vm, v)?;
+            if t.len() != 256 {
+                return Err(vm.value_error("translation table must be 256 characters long"));
+            }
+            Some(t)
+        }
+    };
+    let delete = match &delete {
+        Some(v) => bytes_arg(vm, v)?,
+        None => RcSlice::from(&b""[..]),
+    };
+    if table.is_none() && delete.is_empty() {
+        return Ok(Value::Bytes(b.clone()));
+    }
+    let mut gone = [false; 256];
+    for &c in delete.iter() {
+        gone[c as usize] = true;
+    }
+    let mut out = buffer(vm, b.len())?;
+    for &c in b.iter() {
+        if gone[c as usize] {
+            continue;
+        }
+        out.push(match &table {
+            Some(t) => t.get(c as usize).copied().unwrap_or(c),
+            None => c,
+        });
+    }
+    Ok(Value::Bytes(out.into()))
+}
+
+/// `bytes.maketrans(frm, to)`: the identity table with `frm[i]` mapped to
+/// `to[i]`. A staticmethod, so `args` holds no receiver.
+fn bytes_maketrans(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
+    no_kw(vm, "maketrans", kw)?;
+    if args.len() != 2 {
+        return Err(vm.type_error(&format!(
+            "maketrans expected 2 arguments, got {}",
+            args.len()
+        )));
+    }
+    let frm = bytes_arg(vm, &args[0])?;
+    let to = bytes_arg(vm, &args[1])?;
+    if frm.len() != to.len() {
+        return Err(vm.value_error("maketrans arguments must have same length"));
+    }
+    let mut table: Vec<u8> = (0..=255).collect();
+    for (&f, &t) in frm.iter().zip(to.iter()) {
+        table[f as usize] = t;
+    }
+    Ok(Value::Bytes(table.into()))
 }
 
 // ---- hex --------------------------------------------------------------
