@@ -160,6 +160,19 @@ pub(crate) fn count_args_old(
     Ok(())
 }
 
+/// The fill before and after a text of `len` that `center` (`'^'`),
+/// `ljust` (`'<'`) or `rjust` (`'>'`) pads to `width` (more than `len`),
+/// for str and bytes. An odd margin is split as CPython's `center` does.
+pub(crate) fn pad_sides(width: i64, len: i64, how: char) -> (i64, i64) {
+    let marg = width - len;
+    let left = match how {
+        '<' => 0,
+        '>' => marg,
+        _ => marg / 2 + (marg & width & 1),
+    };
+    (left, marg - left)
+}
+
 /// Positional-or-keyword parameters: fills `names.len()` slots from the
 /// positional arguments after `self` and the keywords.
 pub(crate) fn bind_args(

@@ -338,13 +338,14 @@ fn bytes_rstrip(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
 
 // ---- split / join -----------------------------------------------------
 
-/// (sep, maxsplit) of split/rsplit; a negative maxsplit means no limit.
+/// (sep, how many splits at most) of split/rsplit; a negative maxsplit
+/// means no limit.
 fn split_args(
     vm: &mut Vm,
     name: &str,
     args: &[Value],
     kw: &KwArgs,
-) -> PyResult<(Option<RcSlice<u8>>, i64)> {
+) -> PyResult<(Option<RcSlice<u8>>, usize)> {
     let a = bind_args(vm, name, args, kw, &["sep", "maxsplit"])?;
     let sep = match &a[0] {
         None | Some(Value::None) => None,
@@ -356,11 +357,11 @@ fn split_args(
             Some(s)
         }
     };
-    let maxsplit = match &a[1] {
-        None => -1,
-        Some(v) => index_arg(vm, v)?,
+    let limit = match &a[1] {
+        None => usize::MAX,
+        Some(v) => usize::try_from(index_arg(vm, v)?).unwrap_or(usize::MAX),
     };
-    Ok((sep, maxsplit))
+    Ok((sep, limit))
 }
 
 fn bytes_list(parts: Vec<&[u8]>) -> Value {
@@ -369,12 +370,7 @@ fn bytes_list(parts: Vec<&[u8]>) -> Value {
 
 fn bytes_split(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     let b = this(vm, args, "split")?;
-    let (sep, maxsplit) = split_args(vm, "split", args, kw)?;
-    let limit = if maxsplit < 0 {
-        usize::MAX
-    } else {
-        maxsplit as usize
-    };
+    let (sep, limit) = split_args(vm, "split", args, kw)?;
     let mut parts: Vec<&[u8]> = Vec::new();
     match sep {
         Some(sep) => {
@@ -413,12 +409,7 @@ fn bytes_split(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
 
 fn bytes_rsplit(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     let b = this(vm, args, "rsplit")?;
-    let (sep, maxsplit) = split_args(vm, "rsplit", args, kw)?;
-    let limit = if maxsplit < 0 {
-        usize::MAX
-    } else {
-        maxsplit as usize
-    };
+    let (sep, limit) = split_args(vm, "rsplit", args, kw)?;
     let mut parts: Vec<&[u8]> = Vec::new();
     match sep {
         Some(sep) => {
@@ -805,14 +796,7 @@ fn pad_impl(vm: &mut Vm, args: &[Value], kw: &KwArgs, name: &str, how: char) -> 
     if width <= len {
         return Ok(Value::Bytes(b.clone()));
     }
-    let marg = width - len;
-    // CPython's split of an odd margin for center().
-    let left = match how {
-        '<' => 0,
-        '>' => marg,
-        _ => marg / 2 + (marg & width & 1),
-    };
-    let right = marg - left;
+    let (left, right) = crate::methods::pad_sides(width, len, how);
     let mut out = buffer(vm, width as usize)?;
     out.extend(std::iter::repeat_n(fill, left as usize));
     out.extend_from_slice(&b);

@@ -490,19 +490,7 @@ pub fn update_from(vm: &mut Vm, d: &Rc<RefCell<Dict>>, other: &Value) -> PyResul
 
 fn dict_update(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     let d = this(vm, args, "update")?;
-    if args.len() > 2 {
-        return Err(vm.type_error(&format!(
-            "update expected at most 1 argument, got {}",
-            args.len() - 1
-        )));
-    }
-    if let Some(o) = args.get(1) {
-        update_from(vm, &d, o)?;
-    }
-    for (k, v) in kw {
-        dict::set(vm, &d, Value::str(k.as_ref()), v.clone())?;
-    }
-    Ok(Value::None)
+    update_with(vm, &d, "update", args, kw)
 }
 
 /// `d.__init__(other=(), **kw)`: `update` under `dict`'s name; the dict
@@ -511,18 +499,29 @@ fn dict_init(vm: &mut Vm, args: &[Value], kw: &KwArgs) -> PyResult<Value> {
     let Some(Value::Dict(d)) = args.first() else {
         return Err(crate::builtins_types::init_receiver_error(vm, "dict", args));
     };
+    update_with(vm, &d.clone(), "dict", args, kw)
+}
+
+/// What `update` and `__init__` do: at most one positional argument
+/// (`{name} expected at most 1 argument`), then the keywords.
+fn update_with(
+    vm: &mut Vm,
+    d: &Rc<RefCell<Dict>>,
+    name: &str,
+    args: &[Value],
+    kw: &KwArgs,
+) -> PyResult<Value> {
     if args.len() > 2 {
         return Err(vm.type_error(&format!(
-            "dict expected at most 1 argument, got {}",
+            "{name} expected at most 1 argument, got {}",
             args.len() - 1
         )));
     }
-    let d = d.clone();
     if let Some(o) = args.get(1) {
-        update_from(vm, &d, o)?;
+        update_from(vm, d, o)?;
     }
     for (k, v) in kw {
-        dict::set(vm, &d, Value::str(k.as_ref()), v.clone())?;
+        dict::set(vm, d, Value::str(k.as_ref()), v.clone())?;
     }
     Ok(Value::None)
 }

@@ -875,14 +875,8 @@ fn pad_impl(vm: &mut Vm, args: &[Value], kw: &KwArgs, name: &str, how: char) -> 
     if width <= len {
         return Ok(Value::Str(s));
     }
-    let marg = width - len;
-    let left = match how {
-        '<' => 0,
-        '>' => marg,
-        _ => marg / 2 + (marg & width & 1),
-    };
-    let right = marg - left;
-    let fill_len = (marg as usize).saturating_mul(fill.len_utf8());
+    let (left, right) = crate::methods::pad_sides(width, len, how);
+    let fill_len = ((left + right) as usize).saturating_mul(fill.len_utf8());
     let mut out = vm.string_with_capacity(s.s.len().saturating_add(fill_len))?;
     out.extend(std::iter::repeat_n(fill, left as usize));
     out.push_str(s.as_str());

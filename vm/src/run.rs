@@ -42,17 +42,11 @@ impl Vm {
     /// inline, a push is a store and a length bump.
     #[inline(always)]
     pub(crate) fn push_frame(&mut self, frame: FrameBox, ret: ReturnTo) {
-        if self.frames.len() == self.frames.capacity() {
-            self.frames.reserve(16);
-        }
-        let len = self.frames.len();
-        // SAFETY: there is room for one more, checked above.
+        let slot = self.next_frame_slot();
+        // SAFETY: a free slot past the length; counted at once.
         unsafe {
-            self.frames
-                .as_mut_ptr()
-                .add(len)
-                .write(Activation::new(frame, ret));
-            self.frames.set_len(len + 1);
+            slot.write(Activation::new(frame, ret));
+            self.frames.set_len(self.frames.len() + 1);
         }
     }
 
@@ -63,17 +57,23 @@ impl Vm {
     /// resume.
     #[inline(always)]
     pub(crate) fn push_generator_activation(&mut self, frame: FrameBox, g: GenRc, resume: Resume) {
+        let slot = self.next_frame_slot();
+        // SAFETY: a free slot past the length; counted at once.
+        unsafe {
+            std::ptr::addr_of_mut!((*slot).frame).write(frame);
+            std::ptr::addr_of_mut!((*slot).ret).write(ReturnTo::Generator(g, resume));
+            self.frames.set_len(self.frames.len() + 1);
+        }
+    }
+
+    /// The free slot just past the frame stack's length, made room for.
+    #[inline(always)]
+    fn next_frame_slot(&mut self) -> *mut Activation {
         if self.frames.len() == self.frames.capacity() {
             self.frames.reserve(16);
         }
-        let len = self.frames.len();
-        // SAFETY: there is room for one more, checked above.
-        unsafe {
-            let slot = self.frames.as_mut_ptr().add(len);
-            std::ptr::addr_of_mut!((*slot).frame).write(frame);
-            std::ptr::addr_of_mut!((*slot).ret).write(ReturnTo::Generator(g, resume));
-            self.frames.set_len(len + 1);
-        }
+        // SAFETY: len < capacity, checked above.
+        unsafe { self.frames.as_mut_ptr().add(self.frames.len()) }
     }
 
     /// Drops the frames from index `base` up without running any more of
